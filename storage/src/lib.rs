@@ -1,0 +1,52 @@
+//! # tos-storage
+//!
+//! The state layer of tos-vm. A contract's storage (key → value per contract), account
+//! balances (per account and asset) and deployed code live behind the [`StorageProvider`]
+//! trait. The VM never writes to a provider while a contract runs: every write of an invoke
+//! goes into a [`Journal`] overlay and reaches the provider only as one [`ChangeSet`], applied
+//! atomically by [`StorageProvider::commit`] after the invoke succeeded.
+//!
+//! Adapters: [`MemoryStorage`] (tests) and [`DiskStorage`] (an embedded redb database; see
+//! `docs/storage.md` for why redb).
+//!
+//! ```
+//! use tos_storage::{ChangeSet, Hash, MemoryStorage, StorageProvider, NATIVE_ASSET};
+//!
+//! let mut store = MemoryStorage::default();
+//! let contract = Hash([7; 32]);
+//! let mut changes = ChangeSet::default();
+//! changes.set_storage(contract, b"count".to_vec(), Some(1u64.to_le_bytes().to_vec()));
+//! changes.set_balance(contract, NATIVE_ASSET, 500);
+//! store.commit(&changes).unwrap();
+//! assert_eq!(store.read_storage(&contract, b"count").unwrap(), Some(1u64.to_le_bytes().to_vec()));
+//! assert_eq!(store.read_balance(&contract, &NATIVE_ASSET).unwrap(), 500);
+//! ```
+
+mod changes;
+mod disk;
+mod error;
+mod journal;
+mod memory;
+mod types;
+
+pub use changes::ChangeSet;
+pub use disk::DiskStorage;
+pub use error::StorageError;
+pub use journal::{Checkpoint, Journal, JournalEntry};
+pub use memory::MemoryStorage;
+pub use types::{Hash, NATIVE_ASSET};
+
+/// Read access to chain state plus one atomic way to change it.
+///
+/// Object safe: the runtime holds `&dyn StorageProvider`. Reads return owned values because
+/// on-disk adapters cannot lend their pages out.
+pub trait StorageProvider {
+    /// The value stored under `key` by `contract`, if any.
+    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Balance of `account` in `asset`; an account never seen has balance 0.
+    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError>;
+    /// The ELF of a deployed contract, by its code hash.
+    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Applies every change of `changes` or none of them.
+    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError>;
+}

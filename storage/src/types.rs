@@ -1,0 +1,36 @@
+use borsh::{BorshDeserialize, BorshSerialize};
+use std::fmt;
+
+/// A 32-byte identifier: contract code hash, account address, asset id, block or tx hash.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
+)]
+pub struct Hash(pub [u8; 32]);
+
+/// The chain's native asset (TOS) is the all-zero asset id.
+pub const NATIVE_ASSET: Hash = Hash([0; 32]);
+
+impl Hash {
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Hash> {
+        let bytes = hex::decode(text.trim()).ok()?;
+        let array: [u8; 32] = bytes.try_into().ok()?;
+        Some(Hash(array))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.to_hex())
+    }
+}
