@@ -1,1 +1,42 @@
-//! placeholder, being written
+//! # tos-vm
+//!
+//! The TOS blockchain's smart-contract VM. This crate is a thin facade: it re-exports the
+//! layered crates (`tos-loader`, `tos-storage`, `tos-program-runtime`, `tos-syscalls`) and
+//! adds [`Vm`], the one-call way to deploy and invoke a contract against any
+//! [`StorageProvider`], plus the `tos-vm` command-line tool.
+//!
+//! An invoke runs the contract under the interpreter or the JIT with a compute budget. On
+//! success (status 0) its effects are committed to the store in one atomic step; on any
+//! failure — non-zero status, a syscall error, compute exhaustion, a memory fault — the store
+//! is left exactly as it was.
+//!
+//! ```no_run
+//! use tos_vm::{BlockContext, ContractCall, Engine, MemoryStorage, Vm, VmConfig};
+//!
+//! # fn demo(elf: &[u8]) -> Result<(), tos_vm::VmError> {
+//! let vm = Vm::new(VmConfig { engine: Engine::Jit, ..VmConfig::default() });
+//! let mut store = MemoryStorage::default();
+//! let contract = vm.deploy(elf, &mut store)?;
+//! let outcome = vm.invoke(&ContractCall::new(contract, b"".to_vec()), &BlockContext::default(), &mut store)?;
+//! for log in &outcome.logs {
+//!     println!("{}", log.message);
+//! }
+//! println!("status {:?}, {} compute units", outcome.status, outcome.compute_used);
+//! # Ok(()) }
+//! ```
+
+mod effects;
+mod error;
+mod vm;
+
+pub use effects::{BalanceChange, Effects, StorageChange, Transfer};
+pub use error::VmError;
+pub use vm::{code_hash, ContractCall, InvokeOutcome, InvokeStatus, Vm, VmConfig};
+
+pub use tos_loader as loader;
+pub use tos_program_runtime as runtime;
+pub use tos_storage as storage;
+pub use tos_syscalls as syscalls;
+
+pub use tos_program_runtime::{BlockContext, Engine, LogEntry, TransactionContext};
+pub use tos_storage::{ChangeSet, DiskStorage, Hash, MemoryStorage, StorageProvider, NATIVE_ASSET};

@@ -1,1 +1,1133 @@
+//! [`DiskStorage`]: chain state in an embedded [redb](https://www.redb.org) database, versioned
+//! by block height.
+//!
+//! One file, `<dir>/state.redb`. Every key and value is raw bytes, decoded and length-checked
+//! here, so a damaged row is a [`StorageError::Corrupt`], never a panic. Format version 2:
+//!
+//! | table              | key                                            | value                                   |
+//! |--------------------|------------------------------------------------|-----------------------------------------|
+//! | `storage`          | contract (32) ++ user key                      | user value (live keys only)             |
+//! | `balances`         | account (32) ++ asset (32)                     | u64 LE (non-zero balances only)         |
+//! | `code`             | code hash (32)                                 | height of its newest version, u64 LE    |
+//! | `storage_versions` | contract (32) ++ esc(user key) ++ height (u64 BE) | `0x00` deleted / `0x01` ++ value     |
+//! | `balance_versions` | account (32) ++ asset (32) ++ height (u64 BE)  | u64 LE (0 = no balance)                 |
+//! | `code_versions`    | code hash (32) ++ height (u64 BE)              | ELF bytes                               |
+//! | `meta`             | `"magic"`, `"format_version"`, `"block_height"`, `"oldest_height"` | bytes / u32 LE / u64 LE / u64 LE |
+//!
+//! `esc` escapes each `0x00` of the user key as `0x00 0xFF` and ends the key with `0x00 0x01`:
+//! the versions of one key are one contiguous range, ordered by height (big-endian), and keys
+//! keep their byte order, so "newest version at or below H" is one backwards range step and a
+//! contract's history is one range. `storage` and `balances` hold the latest state itself (one
+//! lookup per read, and plain range scans for listings); `code` holds a pointer to the newest
+//! version so that ELFs are not stored twice. A version is written only where a value changes.
+//!
+//! Every write ([`DiskStorage::commit_block`], [`StorageProvider::commit`],
+//! [`DiskStorage::prune_below`]) is one redb write transaction committed with
+//! `Durability::Immediate` (fsync'd): after a crash the file holds all of it or none of it.
+//! See [`VersionedStorage`] for the block / read / prune semantics.
 
+use crate::changes::ChangeSet;
+use crate::error::StorageError;
+use crate::types::Hash;
+use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
+use crate::StorageProvider;
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Name of the database file inside the state directory.
+pub const STATE_FILE: &str = "state.redb";
+/// Version of the table layout written by this build.
+pub const FORMAT_VERSION: u32 = 2;
+
+const MAGIC: &[u8] = b"tos-vm state";
+/// redb's file signature (first 9 bytes of every redb file).
+const REDB_SIGNATURE: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+const STORAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage");
+const BALANCES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balances");
+const CODE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("code");
+const STORAGE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_versions");
+const BALANCE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balance_versions");
+const CODE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("code_versions");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+const META_MAGIC: &str = "magic";
+const META_VERSION: &str = "format_version";
+/// Height of the last committed block; absent before the first block.
+const META_HEIGHT: &str = "block_height";
+/// Oldest readable height (the last prune height); absent = 0.
+const META_OLDEST: &str = "oldest_height";
+
+/// Tag of a storage version: the key was deleted at that height.
+const TAG_DELETED: u8 = 0;
+/// Tag of a storage version: the value follows.
+const TAG_VALUE: u8 = 1;
+
+/// Cap on redb's page cache (it grows up to this as pages are read).
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
+
+/// Chain state on disk. See the module documentation for the layout.
+pub struct DiskStorage {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for DiskStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskStorage")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn storage_key(contract: &Hash, key: &[u8]) -> Vec<u8> {
+    let mut full = Vec::with_capacity(32 + key.len());
+    full.extend_from_slice(&contract.0);
+    full.extend_from_slice(key);
+    full
+}
+
+fn balance_key(account: &Hash, asset: &Hash) -> [u8; 64] {
+    let mut full = [0u8; 64];
+    full[..32].copy_from_slice(&account.0);
+    full[32..].copy_from_slice(&asset.0);
+    full
+}
+
+fn decode_u64(bytes: &[u8], what: &str) -> Result<u64, StorageError> {
+    let array: [u8; 8] = bytes.try_into().map_err(|_| {
+        StorageError::corrupt(format!("{what} is {} bytes, expected 8", bytes.len()))
+    })?;
+    Ok(u64::from_le_bytes(array))
+}
+
+fn decode_hash(bytes: &[u8], what: &str) -> Result<Hash, StorageError> {
+    let array: [u8; 32] = bytes.try_into().map_err(|_| {
+        StorageError::corrupt(format!("{what} is {} bytes, expected 32", bytes.len()))
+    })?;
+    Ok(Hash(array))
+}
+
+/// `esc(key)`: every `0x00` becomes `0x00 0xFF`, then the terminator `0x00 0x01`. Prefix-free
+/// and order-preserving (see the module documentation).
+fn push_escaped(out: &mut Vec<u8>, key: &[u8]) {
+    for &byte in key {
+        out.push(byte);
+        if byte == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0x00, 0x01]);
+}
+
+/// contract ++ esc(key): the common prefix of every version of one storage key.
+fn storage_version_prefix(contract: &Hash, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + key.len() + 2 + 8);
+    out.extend_from_slice(&contract.0);
+    push_escaped(&mut out, key);
+    out
+}
+
+fn with_height(prefix: &[u8], height: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + 8);
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(&height.to_be_bytes());
+    out
+}
+
+/// Splits a version key into (prefix shared by the key's versions, height).
+fn split_height<'k>(key: &'k [u8], what: &str) -> Result<(&'k [u8], u64), StorageError> {
+    if key.len() < 8 {
+        return Err(StorageError::corrupt(format!(
+            "a {what} version key is {} bytes, too short for its height",
+            key.len()
+        )));
+    }
+    let (prefix, height) = key.split_at(key.len() - 8);
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(height);
+    Ok((prefix, u64::from_be_bytes(bytes)))
+}
+
+/// Decodes a `storage_versions` key into (user key, height); `contract` must be its first 32
+/// bytes.
+fn decode_storage_version_key(key: &[u8]) -> Result<(Vec<u8>, u64), StorageError> {
+    let bad = |why: &str| StorageError::corrupt(format!("a storage version key {why}"));
+    let rest = key
+        .get(32..)
+        .ok_or_else(|| bad("is shorter than a contract hash"))?;
+    let mut user = Vec::with_capacity(rest.len());
+    let mut i = 0;
+    loop {
+        match rest.get(i) {
+            None => return Err(bad("has no key terminator")),
+            Some(0) => match rest.get(i + 1) {
+                Some(0xFF) => {
+                    user.push(0);
+                    i += 2;
+                }
+                Some(0x01) => {
+                    i += 2;
+                    break;
+                }
+                _ => return Err(bad("has a bad escape")),
+            },
+            Some(&byte) => {
+                user.push(byte);
+                i += 1;
+            }
+        }
+    }
+    let height: [u8; 8] = rest[i..]
+        .try_into()
+        .map_err(|_| bad("does not end with an 8-byte height"))?;
+    Ok((user, u64::from_be_bytes(height)))
+}
+
+/// A `storage_versions` value: `Some(value)` or `None` for a deletion.
+fn decode_storage_version(bytes: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    match bytes.split_first() {
+        Some((&TAG_VALUE, value)) => Ok(Some(value.to_vec())),
+        Some((&TAG_DELETED, [])) => Ok(None),
+        _ => Err(StorageError::corrupt(
+            "a storage version is neither a value nor a deletion",
+        )),
+    }
+}
+
+fn encode_storage_version(value: Option<&[u8]>) -> Vec<u8> {
+    match value {
+        Some(value) => {
+            let mut out = Vec::with_capacity(1 + value.len());
+            out.push(TAG_VALUE);
+            out.extend_from_slice(value);
+            out
+        }
+        None => vec![TAG_DELETED],
+    }
+}
+
+/// The newest row of `table` in `prefix ++ 0 ..= prefix ++ height`, if any.
+fn newest_at<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    table: &T,
+    prefix: &[u8],
+    height: u64,
+    what: &str,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    let low = with_height(prefix, 0);
+    let high = with_height(prefix, height);
+    let mut range = table
+        .range::<&[u8]>(low.as_slice()..=high.as_slice())
+        .map_err(|e| StorageError::from_redb(what, e))?;
+    match range.next_back() {
+        Some(item) => {
+            let (_, value) = item.map_err(|e| StorageError::from_redb(what, e))?;
+            Ok(Some(value.value().to_vec()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// (block height, oldest readable height) as recorded in `meta`; the height is `None` before the
+/// first block.
+fn read_heights<T: ReadableTable<&'static str, &'static [u8]>>(
+    meta: &T,
+) -> Result<(Option<u64>, u64), StorageError> {
+    let tip = match meta
+        .get(META_HEIGHT)
+        .map_err(|e| StorageError::from_redb("reading the block height", e))?
+    {
+        Some(value) => Some(decode_u64(value.value(), "the block height")?),
+        None => None,
+    };
+    let oldest = match meta
+        .get(META_OLDEST)
+        .map_err(|e| StorageError::from_redb("reading the oldest height", e))?
+    {
+        Some(value) => decode_u64(value.value(), "the oldest height")?,
+        None => 0,
+    };
+    Ok((tip, oldest))
+}
+
+/// Collects the rows of one versions table that `prune_below(height)` removes: walking each
+/// key's versions from the newest down, the first at or below `height` is kept (unless it is a
+/// deletion), every older one goes.
+fn collect_pruned<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    table: &T,
+    height: u64,
+    what: &str,
+    is_deletion: impl Fn(&[u8]) -> Result<bool, StorageError>,
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    let mut doomed = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut kept = false;
+    let mut first = true;
+    let iter = table
+        .iter()
+        .map_err(|e| StorageError::from_redb(what, e))?
+        .rev();
+    for item in iter {
+        let (key, value) = item.map_err(|e| StorageError::from_redb(what, e))?;
+        let key = key.value();
+        let (prefix, version) = split_height(key, what)?;
+        if first || prefix != current.as_slice() {
+            first = false;
+            current.clear();
+            current.extend_from_slice(prefix);
+            kept = false;
+        }
+        if version > height {
+            continue;
+        }
+        if kept || is_deletion(value.value())? {
+            doomed.push(key.to_vec());
+        }
+        kept = true;
+    }
+    Ok(doomed)
+}
+
+impl DiskStorage {
+    /// Opens the state in directory `dir`, creating the directory and `dir/state.redb` if
+    /// needed.
+    ///
+    /// Every open verifies the checksums of the whole file (redb's integrity check), so a file
+    /// damaged outside redb is reported as [`StorageError::Corrupt`] instead of being trusted.
+    /// This reads the whole file once: cheap for the state sizes tos-vm handles, linear in the
+    /// file size. Errors:
+    /// * [`StorageError::Io`]: the directory or file cannot be created or read;
+    /// * [`StorageError::Foreign`]: the file is not a redb file, or a redb file of another
+    ///   program;
+    /// * [`StorageError::Corrupt`]: a redb file that fails its checks;
+    /// * [`StorageError::UnsupportedVersion`]: a tos-vm state of another format version;
+    /// * [`StorageError::AlreadyOpen`]: another handle holds the file.
+    pub fn open(dir: &Path) -> Result<DiskStorage, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StorageError::io(format!("creating state directory {}", dir.display()), e)
+        })?;
+        let path = dir.join(STATE_FILE);
+        check_signature(&path)?;
+
+        // The integrity check makes redb verify every page checksum and report damage as
+        // `Corrupted`; a plain open may panic on a damaged file. The catch_unwind is a second
+        // line of defence for damage the check might miss: a panic becomes `Corrupt`.
+        let created = std::panic::catch_unwind(|| {
+            redb::Builder::new()
+                .set_check_integrity_on_open(true)
+                .set_cache_size(CACHE_BYTES)
+                .create(&path)
+        })
+        .map_err(|panic| {
+            StorageError::corrupt(format!(
+                "redb panicked while opening {}: {}",
+                path.display(),
+                panic_message(&panic)
+            ))
+        })?;
+        let db = created.map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StorageError::AlreadyOpen { path: path.clone() }
+            }
+            // redb reads its header and region tables with read_exact: a short file
+            // surfaces as an end-of-file I/O error.
+            redb::DatabaseError::Storage(redb::StorageError::Io(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                StorageError::corrupt(format!("{} is truncated ({e})", path.display()))
+            }
+            other => StorageError::from_redb(&format!("opening {}", path.display()), other),
+        })?;
+        let storage = DiskStorage { db, path };
+        storage.initialize()?;
+        Ok(storage)
+    }
+
+    /// The database file (`<dir>/state.redb`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A fresh file gets its tables and meta rows; an existing one must be ours, of our version.
+    fn initialize(&self) -> Result<(), StorageError> {
+        let txn = self
+            .db
+            .begin_write()
+            .map_err(|e| StorageError::from_redb("beginning the open transaction", e))?;
+        let names: Vec<String> = txn
+            .list_tables()
+            .map_err(|e| StorageError::from_redb("listing tables", e))?
+            .map(|handle| handle.name().to_string())
+            .collect();
+        {
+            if names.is_empty() {
+                let mut meta = txn
+                    .open_table(META)
+                    .map_err(|e| StorageError::from_redb("creating the meta table", e))?;
+                meta.insert(META_MAGIC, MAGIC)
+                    .map_err(|e| StorageError::from_redb("writing the magic", e))?;
+                meta.insert(META_VERSION, FORMAT_VERSION.to_le_bytes().as_slice())
+                    .map_err(|e| StorageError::from_redb("writing the format version", e))?;
+                // No block height yet: the first block may have any height, 0 included.
+            } else {
+                if !names.iter().any(|n| n == META.name()) {
+                    return Err(StorageError::Foreign {
+                        path: self.path.clone(),
+                        reason: format!("a redb database without a meta table (tables: {names:?})"),
+                    });
+                }
+                let meta = txn.open_table(META).map_err(|e| StorageError::Foreign {
+                    path: self.path.clone(),
+                    reason: format!("its meta table is not tos-vm's: {}", redb::Error::from(e)),
+                })?;
+                let magic = meta
+                    .get(META_MAGIC)
+                    .map_err(|e| StorageError::from_redb("reading the magic", e))?
+                    .map(|g| g.value().to_vec());
+                if magic.as_deref() != Some(MAGIC) {
+                    return Err(StorageError::Foreign {
+                        path: self.path.clone(),
+                        reason: "its meta table has no tos-vm magic".to_string(),
+                    });
+                }
+                let version = meta
+                    .get(META_VERSION)
+                    .map_err(|e| StorageError::from_redb("reading the format version", e))?
+                    .ok_or_else(|| StorageError::corrupt("the format version is missing"))?;
+                let bytes: [u8; 4] = version.value().try_into().map_err(|_| {
+                    StorageError::corrupt(format!(
+                        "the format version is {} bytes, expected 4",
+                        version.value().len()
+                    ))
+                })?;
+                let found = u32::from_le_bytes(bytes);
+                if found != FORMAT_VERSION {
+                    return Err(StorageError::UnsupportedVersion {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            // Create the data tables if missing; a table of another type is reported as corrupt.
+            for (table, what) in [
+                (STORAGE, "storage"),
+                (BALANCES, "balances"),
+                (CODE, "code"),
+                (STORAGE_VERSIONS, "storage versions"),
+                (BALANCE_VERSIONS, "balance versions"),
+                (CODE_VERSIONS, "code versions"),
+            ] {
+                txn.open_table(table).map_err(|e| {
+                    StorageError::from_redb(&format!("opening the {what} table"), e)
+                })?;
+            }
+        }
+        txn.commit()
+            .map_err(|e| StorageError::from_redb("committing the open transaction", e))
+    }
+
+    /// Applies `changes` as the block at `height` and makes `height` the block height, in one
+    /// write transaction (see [`VersionedStorage::commit_block`]). Heights strictly increase:
+    /// `height <= block_height()` is [`StorageError::HeightNotIncreasing`] (except for the first
+    /// block of a new state, which may have any height).
+    pub fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
+        self.apply(changes, Some(height))
+    }
+
+    /// The same as [`commit_block(height, changes)`](Self::commit_block).
+    pub fn commit_with_height(
+        &mut self,
+        changes: &ChangeSet,
+        height: u64,
+    ) -> Result<(), StorageError> {
+        self.apply(changes, Some(height))
+    }
+
+    /// Height of the last committed block; 0 before the first block.
+    pub fn block_height(&self) -> Result<u64, StorageError> {
+        Ok(self.heights()?.0.unwrap_or(0))
+    }
+
+    /// The oldest readable height: the last [`prune_below`](Self::prune_below) height, 0 if
+    /// never pruned.
+    pub fn oldest_height(&self) -> Result<u64, StorageError> {
+        Ok(self.heights()?.1)
+    }
+
+    fn heights(&self) -> Result<(Option<u64>, u64), StorageError> {
+        let txn = self.begin_read()?;
+        let meta = txn
+            .open_table(META)
+            .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
+        read_heights(&meta)
+    }
+
+    /// Commits an empty block at `height` (same rules as [`commit_block`](Self::commit_block)).
+    pub fn set_block_height(&mut self, height: u64) -> Result<(), StorageError> {
+        self.apply(&ChangeSet::default(), Some(height))
+    }
+
+    /// A read-only view of the state as of `height` (a [`StorageProvider`]).
+    pub fn at(&self, height: u64) -> Result<StateAt<'_>, StorageError> {
+        StateAt::new(self, height)
+    }
+
+    /// Every live `(user key, value)` of `contract`, in key order (latest state).
+    #[allow(clippy::type_complexity)]
+    pub fn list_storage(&self, contract: &Hash) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(STORAGE)
+            .map_err(|e| StorageError::from_redb("opening the storage table", e))?;
+        let prefix = contract.0;
+        let range = table
+            .range::<&[u8]>(prefix.as_slice()..)
+            .map_err(|e| StorageError::from_redb("listing storage", e))?;
+        let mut out = Vec::new();
+        for item in range {
+            let (key, value) = item.map_err(|e| StorageError::from_redb("listing storage", e))?;
+            let key = key.value();
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            out.push((key[prefix.len()..].to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Opens a read transaction and checks that `height` is readable in it.
+    fn begin_read_at(&self, height: u64) -> Result<redb::ReadTransaction, StorageError> {
+        let txn = self.begin_read()?;
+        {
+            let meta = txn
+                .open_table(META)
+                .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
+            let (tip, oldest) = read_heights(&meta)?;
+            check_readable(height, oldest, tip.unwrap_or(0))?;
+        }
+        Ok(txn)
+    }
+
+    /// The value of `key` in `contract`'s storage as of `height`.
+    pub fn read_storage_at(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        height: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.begin_read_at(height)?;
+        let table = txn
+            .open_table(STORAGE_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the storage versions table", e))?;
+        let prefix = storage_version_prefix(contract, key);
+        match newest_at(&table, &prefix, height, "reading a storage version")? {
+            Some(bytes) => decode_storage_version(&bytes),
+            None => Ok(None),
+        }
+    }
+
+    /// The balance of `account` in `asset` as of `height`.
+    pub fn read_balance_at(
+        &self,
+        account: &Hash,
+        asset: &Hash,
+        height: u64,
+    ) -> Result<u64, StorageError> {
+        let txn = self.begin_read_at(height)?;
+        let table = txn
+            .open_table(BALANCE_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the balance versions table", e))?;
+        let prefix = balance_key(account, asset);
+        match newest_at(&table, &prefix, height, "reading a balance version")? {
+            Some(bytes) => decode_u64(&bytes, "a balance version"),
+            None => Ok(0),
+        }
+    }
+
+    /// The code deployed under `hash` as of `height`.
+    pub fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.begin_read_at(height)?;
+        let table = txn
+            .open_table(CODE_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the code versions table", e))?;
+        newest_at(&table, &hash.0, height, "reading a code version")
+    }
+
+    /// Every live `(user key, value)` of `contract` as of `height`, in key order. Walks the
+    /// contract's whole history (every version of every key): linear in it, so prune to keep it
+    /// short.
+    #[allow(clippy::type_complexity)]
+    pub fn list_storage_at(
+        &self,
+        contract: &Hash,
+        height: u64,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        let txn = self.begin_read_at(height)?;
+        let table = txn
+            .open_table(STORAGE_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the storage versions table", e))?;
+        let prefix = contract.0;
+        let range = table
+            .range::<&[u8]>(prefix.as_slice()..)
+            .map_err(|e| StorageError::from_redb("listing storage versions", e))?;
+        let mut out = Vec::new();
+        // The key being walked and its newest value at or below `height` so far.
+        let mut current: Option<(Vec<u8>, Option<Vec<u8>>)> = None;
+        for item in range {
+            let (key, value) =
+                item.map_err(|e| StorageError::from_redb("listing storage versions", e))?;
+            let key = key.value();
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let (user_key, version) = decode_storage_version_key(key)?;
+            let same = matches!(&current, Some((k, _)) if *k == user_key);
+            if !same {
+                if let Some((k, Some(v))) = current.take() {
+                    out.push((k, v));
+                }
+                current = Some((user_key, None));
+            }
+            if version <= height {
+                if let Some((_, best)) = current.as_mut() {
+                    *best = decode_storage_version(value.value())?;
+                }
+            }
+        }
+        if let Some((k, Some(v))) = current {
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+
+    /// Removes every version no reader at a height `>= height` can see, in one write
+    /// transaction (see [`VersionedStorage::prune_below`]): per key, the newest version at or
+    /// below `height` stays (unless it is a deletion or a zero balance) and so does every
+    /// version above. Then `oldest_height()` is `height`. `height > block_height()` is
+    /// [`StorageError::HeightInFuture`]; `height <= oldest_height()` changes nothing.
+    ///
+    /// Scans every versions table once: linear in the number of versions.
+    pub fn prune_below(&mut self, height: u64) -> Result<(), StorageError> {
+        let txn = self
+            .db
+            .begin_write()
+            .map_err(|e| StorageError::from_redb("beginning a write transaction", e))?;
+        {
+            let mut meta = txn
+                .open_table(META)
+                .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
+            let (tip, oldest) = read_heights(&meta)?;
+            let tip = tip.unwrap_or(0);
+            if height > tip {
+                return Err(StorageError::HeightInFuture { height, tip });
+            }
+            if height <= oldest {
+                return Ok(());
+            }
+            let tables: [(_, &str, fn(&[u8]) -> Result<bool, StorageError>); 3] = [
+                (STORAGE_VERSIONS, "pruning storage versions", |v| {
+                    Ok(decode_storage_version(v)?.is_none())
+                }),
+                (BALANCE_VERSIONS, "pruning balance versions", |v| {
+                    Ok(decode_u64(v, "a balance version")? == 0)
+                }),
+                (CODE_VERSIONS, "pruning code versions", |_| Ok(false)),
+            ];
+            for (definition, what, is_deletion) in tables {
+                let mut table = txn
+                    .open_table(definition)
+                    .map_err(|e| StorageError::from_redb(what, e))?;
+                let doomed = collect_pruned(&table, height, what, is_deletion)?;
+                for key in doomed {
+                    table
+                        .remove(key.as_slice())
+                        .map_err(|e| StorageError::from_redb(what, e))?;
+                }
+            }
+            meta.insert(META_OLDEST, height.to_le_bytes().as_slice())
+                .map_err(|e| StorageError::from_redb("writing the oldest height", e))?;
+        }
+        txn.commit()
+            .map_err(|e| StorageError::from_redb("committing a prune", e))
+    }
+
+    /// Number of stored versions per kind: what [`prune_below`](Self::prune_below) shrinks.
+    pub fn version_rows(&self) -> Result<VersionRows, StorageError> {
+        let txn = self.begin_read()?;
+        let mut counts = [0u64; 3];
+        for (count, definition) in
+            counts
+                .iter_mut()
+                .zip([STORAGE_VERSIONS, BALANCE_VERSIONS, CODE_VERSIONS])
+        {
+            let table = txn
+                .open_table(definition)
+                .map_err(|e| StorageError::from_redb("opening a versions table", e))?;
+            *count = table
+                .len()
+                .map_err(|e| StorageError::from_redb("counting versions", e))?;
+        }
+        Ok(VersionRows {
+            storage: counts[0],
+            balances: counts[1],
+            code: counts[2],
+        })
+    }
+
+    /// Every stored (non-zero) balance as `(account, asset, amount)`, ordered by account then
+    /// asset.
+    pub fn list_balances(&self) -> Result<Vec<(Hash, Hash, u64)>, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(BALANCES)
+            .map_err(|e| StorageError::from_redb("opening the balances table", e))?;
+        let iter = table
+            .iter()
+            .map_err(|e| StorageError::from_redb("listing balances", e))?;
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item.map_err(|e| StorageError::from_redb("listing balances", e))?;
+            let key = key.value();
+            if key.len() != 64 {
+                return Err(StorageError::corrupt(format!(
+                    "a balance key is {} bytes, expected 64",
+                    key.len()
+                )));
+            }
+            let account = decode_hash(&key[..32], "an account")?;
+            let asset = decode_hash(&key[32..], "an asset")?;
+            out.push((account, asset, decode_u64(value.value(), "a balance")?));
+        }
+        Ok(out)
+    }
+
+    /// Every deployed code hash, in order.
+    pub fn list_code(&self) -> Result<Vec<Hash>, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(CODE)
+            .map_err(|e| StorageError::from_redb("opening the code table", e))?;
+        let iter = table
+            .iter()
+            .map_err(|e| StorageError::from_redb("listing code", e))?;
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, _) = item.map_err(|e| StorageError::from_redb("listing code", e))?;
+            out.push(decode_hash(key.value(), "a code hash")?);
+        }
+        Ok(out)
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, StorageError> {
+        self.db
+            .begin_read()
+            .map_err(|e| StorageError::from_redb("beginning a read transaction", e))
+    }
+
+    /// One write transaction for the whole change set: with `Some(height)` a new block at that
+    /// height (checked against the block height, which it then becomes), with `None` an addition
+    /// to the block at the current height. Any error drops the transaction before `commit`, which
+    /// aborts it: nothing of `changes` is applied.
+    ///
+    /// Per key: the latest table gets the new value (or loses the row), and a version row at
+    /// the height is written only if the value changed; the latest row is the newest version, so
+    /// comparing with it is enough.
+    fn apply(&mut self, changes: &ChangeSet, block: Option<u64>) -> Result<(), StorageError> {
+        let txn = self
+            .db
+            .begin_write()
+            .map_err(|e| StorageError::from_redb("beginning a write transaction", e))?;
+        {
+            let mut meta = txn
+                .open_table(META)
+                .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
+            let (tip, _) = read_heights(&meta)?;
+            let height = match (block, tip) {
+                (Some(height), Some(tip)) if height <= tip => {
+                    return Err(StorageError::HeightNotIncreasing { height, tip });
+                }
+                (Some(height), _) => {
+                    meta.insert(META_HEIGHT, height.to_le_bytes().as_slice())
+                        .map_err(|e| StorageError::from_redb("writing the block height", e))?;
+                    height
+                }
+                (None, tip) => tip.unwrap_or(0),
+            };
+
+            let mut storage = txn
+                .open_table(STORAGE)
+                .map_err(|e| StorageError::from_redb("opening the storage table", e))?;
+            let mut storage_versions = txn
+                .open_table(STORAGE_VERSIONS)
+                .map_err(|e| StorageError::from_redb("opening the storage versions table", e))?;
+            for ((contract, key), value) in &changes.storage {
+                let full = storage_key(contract, key);
+                let changed = match value {
+                    Some(value) => {
+                        let old = storage
+                            .insert(full.as_slice(), value.as_slice())
+                            .map_err(|e| StorageError::from_redb("writing storage", e))?;
+                        old.is_none_or(|old| old.value() != value.as_slice())
+                    }
+                    None => storage
+                        .remove(full.as_slice())
+                        .map_err(|e| StorageError::from_redb("deleting storage", e))?
+                        .is_some(),
+                };
+                if changed {
+                    let version = with_height(&storage_version_prefix(contract, key), height);
+                    storage_versions
+                        .insert(
+                            version.as_slice(),
+                            encode_storage_version(value.as_deref()).as_slice(),
+                        )
+                        .map_err(|e| StorageError::from_redb("writing a storage version", e))?;
+                }
+            }
+
+            let mut balances = txn
+                .open_table(BALANCES)
+                .map_err(|e| StorageError::from_redb("opening the balances table", e))?;
+            let mut balance_versions = txn
+                .open_table(BALANCE_VERSIONS)
+                .map_err(|e| StorageError::from_redb("opening the balance versions table", e))?;
+            for ((account, asset), amount) in &changes.balances {
+                let key = balance_key(account, asset);
+                let old = if *amount == 0 {
+                    balances
+                        .remove(key.as_slice())
+                        .map_err(|e| StorageError::from_redb("deleting a balance", e))?
+                        .map(|old| decode_u64(old.value(), "a balance"))
+                        .transpose()?
+                } else {
+                    balances
+                        .insert(key.as_slice(), amount.to_le_bytes().as_slice())
+                        .map_err(|e| StorageError::from_redb("writing a balance", e))?
+                        .map(|old| decode_u64(old.value(), "a balance"))
+                        .transpose()?
+                };
+                if old.unwrap_or(0) != *amount {
+                    balance_versions
+                        .insert(
+                            with_height(&key, height).as_slice(),
+                            amount.to_le_bytes().as_slice(),
+                        )
+                        .map_err(|e| StorageError::from_redb("writing a balance version", e))?;
+                }
+            }
+
+            let mut code = txn
+                .open_table(CODE)
+                .map_err(|e| StorageError::from_redb("opening the code table", e))?;
+            let mut code_versions = txn
+                .open_table(CODE_VERSIONS)
+                .map_err(|e| StorageError::from_redb("opening the code versions table", e))?;
+            for (hash, elf) in &changes.code {
+                let newest = code
+                    .get(hash.0.as_slice())
+                    .map_err(|e| StorageError::from_redb("reading a code pointer", e))?
+                    .map(|pointer| decode_u64(pointer.value(), "a code pointer"))
+                    .transpose()?;
+                let unchanged = match newest {
+                    Some(newest) => {
+                        let version = with_height(&hash.0, newest);
+                        let stored = code_versions
+                            .get(version.as_slice())
+                            .map_err(|e| StorageError::from_redb("reading code", e))?
+                            .ok_or_else(|| {
+                                StorageError::corrupt(format!(
+                                    "the code pointer of {hash} names a missing version"
+                                ))
+                            })?;
+                        stored.value() == elf.as_slice()
+                    }
+                    None => false,
+                };
+                if !unchanged {
+                    code_versions
+                        .insert(with_height(&hash.0, height).as_slice(), elf.as_slice())
+                        .map_err(|e| StorageError::from_redb("writing code", e))?;
+                    code.insert(hash.0.as_slice(), height.to_le_bytes().as_slice())
+                        .map_err(|e| StorageError::from_redb("writing a code pointer", e))?;
+                }
+            }
+        }
+        txn.commit()
+            .map_err(|e| StorageError::from_redb("committing a change set", e))
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Refuses, without handing it to redb, a non-empty file that does not start with redb's
+/// signature (redb would initialize an empty file, and a missing one is created).
+fn check_signature(path: &Path) -> Result<(), StorageError> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StorageError::io(format!("opening {}", path.display()), e)),
+    };
+    let mut head = Vec::with_capacity(REDB_SIGNATURE.len());
+    (&mut file)
+        .take(REDB_SIGNATURE.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| StorageError::io(format!("reading {}", path.display()), e))?;
+    if head.is_empty() || head == REDB_SIGNATURE {
+        Ok(())
+    } else {
+        Err(StorageError::Foreign {
+            path: path.to_path_buf(),
+            reason: "not a redb database (no redb signature at the start of the file)".to_string(),
+        })
+    }
+}
+
+impl StorageProvider for DiskStorage {
+    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(STORAGE)
+            .map_err(|e| StorageError::from_redb("opening the storage table", e))?;
+        let full = storage_key(contract, key);
+        let value = table
+            .get(full.as_slice())
+            .map_err(|e| StorageError::from_redb("reading storage", e))?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(BALANCES)
+            .map_err(|e| StorageError::from_redb("opening the balances table", e))?;
+        let key = balance_key(account, asset);
+        match table
+            .get(key.as_slice())
+            .map_err(|e| StorageError::from_redb("reading a balance", e))?
+        {
+            Some(value) => decode_u64(value.value(), "a balance"),
+            None => Ok(0),
+        }
+    }
+
+    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.begin_read()?;
+        let pointers = txn
+            .open_table(CODE)
+            .map_err(|e| StorageError::from_redb("opening the code table", e))?;
+        let newest = match pointers
+            .get(contract.0.as_slice())
+            .map_err(|e| StorageError::from_redb("reading a code pointer", e))?
+        {
+            Some(pointer) => decode_u64(pointer.value(), "a code pointer")?,
+            None => return Ok(None),
+        };
+        let versions = txn
+            .open_table(CODE_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the code versions table", e))?;
+        let version = with_height(&contract.0, newest);
+        match versions
+            .get(version.as_slice())
+            .map_err(|e| StorageError::from_redb("reading code", e))?
+        {
+            Some(elf) => Ok(Some(elf.value().to_vec())),
+            None => Err(StorageError::corrupt(format!(
+                "the code pointer of {contract} names a missing version"
+            ))),
+        }
+    }
+
+    /// Adds `changes` to the block at the current height, in one durable write transaction; the
+    /// block height is left as it is.
+    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
+        self.apply(changes, None)
+    }
+}
+
+impl VersionedStorage for DiskStorage {
+    fn block_height(&self) -> Result<u64, StorageError> {
+        DiskStorage::block_height(self)
+    }
+
+    fn oldest_height(&self) -> Result<u64, StorageError> {
+        DiskStorage::oldest_height(self)
+    }
+
+    fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
+        DiskStorage::commit_block(self, height, changes)
+    }
+
+    fn prune_below(&mut self, height: u64) -> Result<(), StorageError> {
+        DiskStorage::prune_below(self, height)
+    }
+
+    fn read_storage_at(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        height: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        DiskStorage::read_storage_at(self, contract, key, height)
+    }
+
+    fn read_balance_at(
+        &self,
+        account: &Hash,
+        asset: &Hash,
+        height: u64,
+    ) -> Result<u64, StorageError> {
+        DiskStorage::read_balance_at(self, account, asset, height)
+    }
+
+    fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        DiskStorage::read_code_at(self, hash, height)
+    }
+
+    fn list_storage_at(
+        &self,
+        contract: &Hash,
+        height: u64,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        DiskStorage::list_storage_at(self, contract, height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_contract_then_user_key() {
+        let c = Hash([7; 32]);
+        let k = storage_key(&c, b"abc");
+        assert_eq!(&k[..32], &[7; 32]);
+        assert_eq!(&k[32..], b"abc");
+        let b = balance_key(&Hash([1; 32]), &Hash([2; 32]));
+        assert_eq!(&b[..32], &[1; 32]);
+        assert_eq!(&b[32..], &[2; 32]);
+    }
+
+    #[test]
+    fn version_keys_round_trip_and_keep_key_order() {
+        let c = Hash([7; 32]);
+        let keys: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 0],
+            vec![0, 1],
+            vec![0, 0xFF],
+            vec![1],
+            vec![1, 0],
+            vec![0xFF],
+            vec![0xFF, 0, 0xFF],
+            b"abc".to_vec(),
+        ];
+        for key in &keys {
+            for height in [0, 1, 255, 256, u64::MAX] {
+                let full = with_height(&storage_version_prefix(&c, key), height);
+                assert_eq!(&full[..32], &c.0);
+                assert_eq!(
+                    decode_storage_version_key(&full).unwrap(),
+                    (key.clone(), height)
+                );
+            }
+        }
+        // Order of (key, height) pairs is the order of their encodings, and the versions of a
+        // key are contiguous whatever the other keys and heights.
+        let mut pairs: Vec<(Vec<u8>, u64)> = Vec::new();
+        for key in &keys {
+            for height in [0, 1, 0x0100, u64::MAX - 1, u64::MAX] {
+                pairs.push((key.clone(), height));
+            }
+        }
+        let mut by_encoding = pairs.clone();
+        by_encoding.sort_by_key(|(k, h)| with_height(&storage_version_prefix(&c, k), *h));
+        pairs.sort();
+        assert_eq!(by_encoding, pairs);
+    }
+
+    #[test]
+    fn malformed_version_rows_are_corrupt() {
+        let c = [7u8; 32];
+        for bad in [
+            &c[..31],                                    // shorter than a hash
+            &[c.as_slice(), b"abc"].concat()[..],        // no terminator
+            &[c.as_slice(), &[1, 0, 2]].concat()[..],    // bad escape
+            &[c.as_slice(), &[0, 1, 1, 2]].concat()[..], // height not 8 bytes
+        ] {
+            assert!(matches!(
+                decode_storage_version_key(bad),
+                Err(StorageError::Corrupt { .. })
+            ));
+        }
+        assert_eq!(decode_storage_version(&[TAG_DELETED]).unwrap(), None);
+        assert_eq!(
+            decode_storage_version(&[TAG_VALUE, 9]).unwrap(),
+            Some(vec![9])
+        );
+        assert_eq!(decode_storage_version(&[TAG_VALUE]).unwrap(), Some(vec![]));
+        for bad in [&[][..], &[TAG_DELETED, 1][..], &[2, 1][..]] {
+            assert!(matches!(
+                decode_storage_version(bad),
+                Err(StorageError::Corrupt { .. })
+            ));
+        }
+        assert!(matches!(
+            split_height(&[1, 2, 3], "x"),
+            Err(StorageError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn decoders_refuse_wrong_lengths() {
+        assert_eq!(decode_u64(&5u64.to_le_bytes(), "x").unwrap(), 5);
+        assert!(matches!(
+            decode_u64(&[1, 2], "x"),
+            Err(StorageError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            decode_hash(&[0; 31], "x"),
+            Err(StorageError::Corrupt { .. })
+        ));
+        assert_eq!(decode_hash(&[3; 32], "x").unwrap(), Hash([3; 32]));
+    }
+
+    #[test]
+    fn signature_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        assert!(check_signature(&path).is_ok()); // missing: will be created
+        std::fs::write(&path, b"").unwrap();
+        assert!(check_signature(&path).is_ok()); // empty: redb initializes it
+        std::fs::write(&path, REDB_SIGNATURE).unwrap();
+        assert!(check_signature(&path).is_ok());
+        std::fs::write(&path, b"SQLite format 3\0").unwrap();
+        assert!(matches!(
+            check_signature(&path),
+            Err(StorageError::Foreign { .. })
+        ));
+        std::fs::write(&path, &REDB_SIGNATURE[..4]).unwrap();
+        assert!(matches!(
+            check_signature(&path),
+            Err(StorageError::Foreign { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_shows_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskStorage::open(dir.path()).unwrap();
+        assert!(format!("{disk:?}").contains("state.redb"));
+    }
+}

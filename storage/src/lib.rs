@@ -28,6 +28,7 @@ mod error;
 mod journal;
 mod memory;
 mod types;
+mod versioned;
 
 pub use changes::ChangeSet;
 pub use disk::DiskStorage;
@@ -35,6 +36,7 @@ pub use error::StorageError;
 pub use journal::{Checkpoint, Journal, JournalEntry};
 pub use memory::MemoryStorage;
 pub use types::{Hash, NATIVE_ASSET};
+pub use versioned::{StateAt, VersionRows, VersionedStorage};
 
 /// Read access to chain state plus one atomic way to change it.
 ///

@@ -1,1 +1,552 @@
+//! [`MemoryStorage`]: the in-memory adapter, for tests and tools. It keeps the state's history
+//! by block height like [`DiskStorage`](crate::DiskStorage) (see [`VersionedStorage`]).
 
+use crate::changes::ChangeSet;
+use crate::error::StorageError;
+use crate::types::Hash;
+use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
+use crate::StorageProvider;
+use std::collections::BTreeMap;
+
+/// Whole chain state in `BTreeMap`s: the latest state plus, per key, its versions by height.
+///
+/// `Clone + PartialEq` so a test can snapshot a state and compare two states as a whole. Zero
+/// balances are never stored (a balance of 0 is the same as no balance), and a version is kept
+/// only where a value changes, so two states built by the same blocks compare equal however
+/// each block's writes were split between `commit`s and direct setters, and a write undone in
+/// the same block leaves no trace.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemoryStorage {
+    storage: BTreeMap<(Hash, Vec<u8>), Vec<u8>>,
+    balances: BTreeMap<(Hash, Hash), u64>,
+    code: BTreeMap<Hash, Vec<u8>>,
+    history: History,
+}
+
+/// Versions by height, each only where the value changed (`None` / 0: deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct History {
+    storage: BTreeMap<(Hash, Vec<u8>), BTreeMap<u64, Option<Vec<u8>>>>,
+    balances: BTreeMap<(Hash, Hash), BTreeMap<u64, u64>>,
+    code: BTreeMap<Hash, BTreeMap<u64, Option<Vec<u8>>>>,
+    /// Height of the last committed block; `None` before the first block.
+    tip: Option<u64>,
+    /// Oldest readable height.
+    oldest: u64,
+}
+
+/// Records `value` as the version of one key at `height` (the current tip), dropping it again
+/// when it equals the version below: versions stay exactly the points where the value changes.
+fn record<K: Ord + Clone, V: PartialEq>(
+    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
+    key: &K,
+    height: u64,
+    value: V,
+    absent: impl Fn(&V) -> bool,
+) {
+    let versions = history.entry(key.clone()).or_default();
+    let unchanged = match versions.range(..height).next_back() {
+        Some((_, below)) => *below == value,
+        None => absent(&value),
+    };
+    if unchanged {
+        versions.remove(&height);
+    } else {
+        versions.insert(height, value);
+    }
+    if versions.is_empty() {
+        history.remove(key);
+    }
+}
+
+/// The version visible at `height`, if any.
+fn visible<'h, K: Ord, V>(
+    history: &'h BTreeMap<K, BTreeMap<u64, V>>,
+    key: &K,
+    height: u64,
+) -> Option<&'h V> {
+    history
+        .get(key)
+        .and_then(|versions| versions.range(..=height).next_back())
+        .map(|(_, value)| value)
+}
+
+/// Keeps, per key, the newest version at or below `height` (unless it is a deletion) and every
+/// version above it.
+fn prune<K: Ord, V>(
+    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
+    height: u64,
+    absent: impl Fn(&V) -> bool,
+) {
+    history.retain(|_, versions| {
+        if let Some((&kept, value)) = versions.range(..=height).next_back() {
+            let drop_kept = absent(value);
+            versions.retain(|&h, _| h > kept || (h == kept && !drop_kept));
+        }
+        !versions.is_empty()
+    });
+}
+
+impl MemoryStorage {
+    /// An empty state.
+    pub fn new() -> MemoryStorage {
+        MemoryStorage::default()
+    }
+
+    /// Builder: `self` with `account` holding `amount` of `asset`.
+    pub fn with_balance(mut self, account: Hash, asset: Hash, amount: u64) -> MemoryStorage {
+        self.set_balance(account, asset, amount);
+        self
+    }
+
+    /// Builder: `self` with `key = value` in `contract`'s storage.
+    pub fn with_storage(mut self, contract: Hash, key: &[u8], value: &[u8]) -> MemoryStorage {
+        self.set_storage(contract, key, Some(value));
+        self
+    }
+
+    /// Builder: `self` with `elf` deployed under `hash`.
+    pub fn with_code(mut self, hash: Hash, elf: Vec<u8>) -> MemoryStorage {
+        self.deploy_code(hash, elf);
+        self
+    }
+
+    /// Sets a balance directly, bypassing any journal (test setup), in the block at the current
+    /// height. 0 removes the entry.
+    pub fn set_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
+        let height = self.block_height();
+        self.write_balance(height, account, asset, amount);
+    }
+
+    /// Sets (`Some`) or deletes (`None`) a storage value directly (test setup), in the block at
+    /// the current height.
+    pub fn set_storage(&mut self, contract: Hash, key: &[u8], value: Option<&[u8]>) {
+        let height = self.block_height();
+        self.write_storage(height, contract, key, value);
+    }
+
+    /// Deploys code directly (test setup), in the block at the current height.
+    pub fn deploy_code(&mut self, hash: Hash, elf: Vec<u8>) {
+        let height = self.block_height();
+        self.write_code(height, hash, elf);
+    }
+
+    fn write_balance(&mut self, height: u64, account: Hash, asset: Hash, amount: u64) {
+        if amount == 0 {
+            self.balances.remove(&(account, asset));
+        } else {
+            self.balances.insert((account, asset), amount);
+        }
+        record(
+            &mut self.history.balances,
+            &(account, asset),
+            height,
+            amount,
+            |a| *a == 0,
+        );
+    }
+
+    fn write_storage(&mut self, height: u64, contract: Hash, key: &[u8], value: Option<&[u8]>) {
+        let full = (contract, key.to_vec());
+        match value {
+            Some(value) => {
+                self.storage.insert(full.clone(), value.to_vec());
+            }
+            None => {
+                self.storage.remove(&full);
+            }
+        }
+        record(
+            &mut self.history.storage,
+            &full,
+            height,
+            value.map(<[u8]>::to_vec),
+            Option::is_none,
+        );
+    }
+
+    fn write_code(&mut self, height: u64, hash: Hash, elf: Vec<u8>) {
+        record(
+            &mut self.history.code,
+            &hash,
+            height,
+            Some(elf.clone()),
+            Option::is_none,
+        );
+        self.code.insert(hash, elf);
+    }
+
+    fn apply(&mut self, height: u64, changes: &ChangeSet) {
+        for ((contract, key), value) in &changes.storage {
+            self.write_storage(height, *contract, key, value.as_deref());
+        }
+        for (&(account, asset), &amount) in &changes.balances {
+            self.write_balance(height, account, asset, amount);
+        }
+        for (hash, elf) in &changes.code {
+            self.write_code(height, *hash, elf.clone());
+        }
+    }
+
+    /// Every `(key, value)` of `contract`, in key order.
+    pub fn storage_entries(&self, contract: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.storage
+            .range((*contract, Vec::new())..)
+            .take_while(|((owner, _), _)| owner == contract)
+            .map(|((_, key), value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
+    /// Every non-zero balance as `(account, asset, amount)`, ordered by account then asset.
+    pub fn balances(&self) -> Vec<(Hash, Hash, u64)> {
+        self.balances
+            .iter()
+            .map(|(&(account, asset), &amount)| (account, asset, amount))
+            .collect()
+    }
+
+    /// Every deployed code hash, in order.
+    pub fn code_hashes(&self) -> Vec<Hash> {
+        self.code.keys().copied().collect()
+    }
+
+    /// Sum of all balances of `asset` (u128: cannot overflow for fewer than 2^64 accounts).
+    pub fn total_supply(&self, asset: &Hash) -> u128 {
+        self.balances
+            .iter()
+            .filter(|((_, a), _)| a == asset)
+            .map(|(_, &amount)| u128::from(amount))
+            .sum()
+    }
+
+    /// Height of the last committed block; 0 before the first block.
+    pub fn block_height(&self) -> u64 {
+        self.history.tip.unwrap_or(0)
+    }
+
+    /// The oldest readable height (the last [`prune_below`](Self::prune_below) height).
+    pub fn oldest_height(&self) -> u64 {
+        self.history.oldest
+    }
+
+    /// Applies `changes` as the block at `height` (see [`VersionedStorage::commit_block`]).
+    pub fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
+        if let Some(tip) = self.history.tip {
+            if height <= tip {
+                return Err(StorageError::HeightNotIncreasing { height, tip });
+            }
+        }
+        self.apply(height, changes);
+        self.history.tip = Some(height);
+        Ok(())
+    }
+
+    /// Forgets the versions only heights below `height` can see (see
+    /// [`VersionedStorage::prune_below`]).
+    pub fn prune_below(&mut self, height: u64) -> Result<(), StorageError> {
+        let tip = self.block_height();
+        if height > tip {
+            return Err(StorageError::HeightInFuture { height, tip });
+        }
+        if height <= self.history.oldest {
+            return Ok(());
+        }
+        prune(&mut self.history.storage, height, Option::is_none);
+        prune(&mut self.history.balances, height, |a| *a == 0);
+        prune(&mut self.history.code, height, Option::is_none);
+        self.history.oldest = height;
+        Ok(())
+    }
+
+    fn check_readable(&self, height: u64) -> Result<(), StorageError> {
+        check_readable(height, self.history.oldest, self.block_height())
+    }
+
+    /// The value of `key` in `contract`'s storage as of `height`.
+    pub fn read_storage_at(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        height: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        self.check_readable(height)?;
+        Ok(
+            visible(&self.history.storage, &(*contract, key.to_vec()), height)
+                .cloned()
+                .flatten(),
+        )
+    }
+
+    /// The balance of `account` in `asset` as of `height`.
+    pub fn read_balance_at(
+        &self,
+        account: &Hash,
+        asset: &Hash,
+        height: u64,
+    ) -> Result<u64, StorageError> {
+        self.check_readable(height)?;
+        Ok(visible(&self.history.balances, &(*account, *asset), height)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    /// The code deployed under `hash` as of `height`.
+    pub fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.check_readable(height)?;
+        Ok(visible(&self.history.code, hash, height).cloned().flatten())
+    }
+
+    /// Every live `(key, value)` of `contract` as of `height`, in key order.
+    #[allow(clippy::type_complexity)]
+    pub fn list_storage_at(
+        &self,
+        contract: &Hash,
+        height: u64,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        self.check_readable(height)?;
+        Ok(self
+            .history
+            .storage
+            .range((*contract, Vec::new())..)
+            .take_while(|((owner, _), _)| owner == contract)
+            .filter_map(|((_, key), versions)| {
+                let (_, value) = versions.range(..=height).next_back()?;
+                Some((key.clone(), value.clone()?))
+            })
+            .collect())
+    }
+
+    /// A read-only view of the state as of `height`.
+    pub fn at(&self, height: u64) -> Result<StateAt<'_>, StorageError> {
+        StateAt::new(self, height)
+    }
+
+    /// Number of stored versions (storage, balances, code): what pruning shrinks.
+    pub fn version_rows(&self) -> VersionRows {
+        fn count<K, V>(history: &BTreeMap<K, BTreeMap<u64, V>>) -> u64 {
+            history.values().map(|versions| versions.len() as u64).sum()
+        }
+        VersionRows {
+            storage: count(&self.history.storage),
+            balances: count(&self.history.balances),
+            code: count(&self.history.code),
+        }
+    }
+}
+
+impl StorageProvider for MemoryStorage {
+    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        // A (Hash, Vec<u8>) key needs an owned Vec to look up; keys are short.
+        Ok(self.storage.get(&(*contract, key.to_vec())).cloned())
+    }
+
+    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
+        Ok(self.balances.get(&(*account, *asset)).copied().unwrap_or(0))
+    }
+
+    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.code.get(contract).cloned())
+    }
+
+    /// Adds `changes` to the block at the current height. Cannot fail, so trivially
+    /// all-or-nothing.
+    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
+        let height = self.block_height();
+        self.apply(height, changes);
+        Ok(())
+    }
+}
+
+impl VersionedStorage for MemoryStorage {
+    fn block_height(&self) -> Result<u64, StorageError> {
+        Ok(MemoryStorage::block_height(self))
+    }
+
+    fn oldest_height(&self) -> Result<u64, StorageError> {
+        Ok(MemoryStorage::oldest_height(self))
+    }
+
+    fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
+        MemoryStorage::commit_block(self, height, changes)
+    }
+
+    fn prune_below(&mut self, height: u64) -> Result<(), StorageError> {
+        MemoryStorage::prune_below(self, height)
+    }
+
+    fn read_storage_at(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        height: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        MemoryStorage::read_storage_at(self, contract, key, height)
+    }
+
+    fn read_balance_at(
+        &self,
+        account: &Hash,
+        asset: &Hash,
+        height: u64,
+    ) -> Result<u64, StorageError> {
+        MemoryStorage::read_balance_at(self, account, asset, height)
+    }
+
+    fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        MemoryStorage::read_code_at(self, hash, height)
+    }
+
+    fn list_storage_at(
+        &self,
+        contract: &Hash,
+        height: u64,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        MemoryStorage::list_storage_at(self, contract, height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NATIVE_ASSET;
+
+    const A: Hash = Hash([1; 32]);
+    const B: Hash = Hash([2; 32]);
+
+    #[test]
+    fn unknown_reads_are_empty() {
+        let s = MemoryStorage::new();
+        assert_eq!(s.read_storage(&A, b"k").unwrap(), None);
+        assert_eq!(s.read_balance(&A, &NATIVE_ASSET).unwrap(), 0);
+        assert_eq!(s.read_code(&A).unwrap(), None);
+    }
+
+    #[test]
+    fn builders_and_reads() {
+        let s = MemoryStorage::new()
+            .with_balance(A, NATIVE_ASSET, 100)
+            .with_storage(B, b"k", b"v")
+            .with_code(B, vec![1, 2, 3]);
+        assert_eq!(s.read_balance(&A, &NATIVE_ASSET).unwrap(), 100);
+        assert_eq!(s.read_storage(&B, b"k").unwrap(), Some(b"v".to_vec()));
+        assert_eq!(s.read_code(&B).unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(s.code_hashes(), vec![B]);
+        assert_eq!(s.balances(), vec![(A, NATIVE_ASSET, 100)]);
+        assert_eq!(s.total_supply(&NATIVE_ASSET), 100);
+    }
+
+    #[test]
+    fn commit_applies_writes_deletes_and_zero_balances() {
+        let mut s = MemoryStorage::new()
+            .with_storage(A, b"old", b"1")
+            .with_balance(A, NATIVE_ASSET, 5);
+        let mut cs = ChangeSet::new();
+        cs.set_storage(A, b"old".to_vec(), None);
+        cs.set_storage(A, b"new".to_vec(), Some(b"2".to_vec()));
+        cs.set_balance(A, NATIVE_ASSET, 0);
+        cs.set_balance(B, NATIVE_ASSET, 9);
+        s.commit(&cs).unwrap();
+        assert_eq!(s.read_storage(&A, b"old").unwrap(), None);
+        assert_eq!(s.read_storage(&A, b"new").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(s.balances(), vec![(B, NATIVE_ASSET, 9)]);
+        // A zero balance is not stored: equal to a state that never had it.
+        let expected = MemoryStorage::new()
+            .with_storage(A, b"new", b"2")
+            .with_balance(B, NATIVE_ASSET, 9);
+        assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn versions_by_height() {
+        let mut s = MemoryStorage::new();
+        let mut cs = ChangeSet::new();
+        cs.set_storage(A, b"k".to_vec(), Some(b"1".to_vec()));
+        cs.set_balance(A, NATIVE_ASSET, 10);
+        s.commit_block(1, &cs).unwrap();
+        let mut cs = ChangeSet::new();
+        cs.set_storage(A, b"k".to_vec(), None);
+        cs.set_balance(A, NATIVE_ASSET, 0);
+        cs.deploy_code(B, vec![1]);
+        s.commit_block(3, &cs).unwrap();
+        assert_eq!(s.block_height(), 3);
+        assert_eq!(s.read_storage_at(&A, b"k", 0).unwrap(), None);
+        assert_eq!(s.read_storage_at(&A, b"k", 2).unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.read_storage_at(&A, b"k", 3).unwrap(), None);
+        assert_eq!(s.read_balance_at(&A, &NATIVE_ASSET, 1).unwrap(), 10);
+        assert_eq!(s.read_balance_at(&A, &NATIVE_ASSET, 3).unwrap(), 0);
+        assert_eq!(s.read_code_at(&B, 2).unwrap(), None);
+        assert_eq!(s.at(3).unwrap().read_code(&B).unwrap(), Some(vec![1]));
+        assert!(matches!(
+            s.commit_block(3, &ChangeSet::new()),
+            Err(StorageError::HeightNotIncreasing { height: 3, tip: 3 })
+        ));
+        assert!(matches!(
+            s.read_storage_at(&A, b"k", 4),
+            Err(StorageError::HeightInFuture { height: 4, tip: 3 })
+        ));
+        s.prune_below(2).unwrap();
+        assert_eq!(s.oldest_height(), 2);
+        assert!(matches!(
+            s.read_balance_at(&A, &NATIVE_ASSET, 1),
+            Err(StorageError::HeightPruned {
+                height: 1,
+                oldest: 2
+            })
+        ));
+        assert_eq!(s.read_storage_at(&A, b"k", 2).unwrap(), Some(b"1".to_vec()));
+        // Pruning at the tip forgets the deleted key and the zero balance entirely.
+        s.prune_below(3).unwrap();
+        assert_eq!(
+            s.version_rows(),
+            VersionRows {
+                storage: 0,
+                balances: 0,
+                code: 1
+            }
+        );
+        assert_eq!(
+            s,
+            MemoryStorage {
+                history: s.history.clone(),
+                ..MemoryStorage::new()
+            }
+            .with_code(B, vec![1])
+        );
+    }
+
+    #[test]
+    fn plain_commits_amend_the_tip_and_leave_no_trace_when_undone() {
+        let mut s = MemoryStorage::new();
+        s.commit_block(5, &ChangeSet::new()).unwrap();
+        let mut cs = ChangeSet::new();
+        cs.set_storage(A, b"k".to_vec(), Some(b"1".to_vec()));
+        s.commit(&cs).unwrap();
+        assert_eq!(s.block_height(), 5);
+        assert_eq!(s.read_storage_at(&A, b"k", 5).unwrap(), Some(b"1".to_vec()));
+        s.set_storage(A, b"k", None);
+        let mut fresh = MemoryStorage::new();
+        fresh.commit_block(5, &ChangeSet::new()).unwrap();
+        assert_eq!(s, fresh);
+        assert_eq!(s.version_rows().total(), 0);
+    }
+
+    #[test]
+    fn storage_entries_are_per_contract_and_ordered() {
+        let s = MemoryStorage::new()
+            .with_storage(B, b"z", b"3")
+            .with_storage(A, b"b", b"2")
+            .with_storage(A, b"a", b"1")
+            .with_storage(A, b"", b"empty key")
+            .with_storage(Hash([0; 32]), b"x", b"other");
+        assert_eq!(
+            s.storage_entries(&A),
+            vec![
+                (b"".to_vec(), b"empty key".to_vec()),
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"2".to_vec()),
+            ]
+        );
+        assert_eq!(s.storage_entries(&B), vec![(b"z".to_vec(), b"3".to_vec())]);
+        assert!(s.storage_entries(&Hash([9; 32])).is_empty());
+    }
+}

@@ -1,1 +1,103 @@
-//! placeholder, being written
+//! # tos-syscalls
+//!
+//! The `tos_*` functions a contract calls, one module per family, each syscall with its
+//! compute cost beside it:
+//!
+//! | family | syscalls |
+//! |---|---|
+//! | [`log`] | `tos_log`, `tos_panic` |
+//! | [`chain`] | `tos_get_block_hash`, `tos_get_block_height`, `tos_get_tx_hash`, `tos_get_tx_sender`, `tos_get_contract_hash` |
+//! | [`balance`] | `tos_get_balance`, `tos_transfer` |
+//! | [`storage`] | `tos_storage_read`, `tos_storage_write`, `tos_storage_delete` |
+//!
+//! [`runtime_environment`] registers all of them into the loader that executables are loaded
+//! with. A failing syscall aborts the call with a typed [`SyscallError`]; the invoke's effects
+//! are then discarded by the caller.
+//!
+//! ```
+//! let environment = tos_syscalls::runtime_environment();
+//! let names = tos_program_runtime::executor::syscall_names(&environment);
+//! assert!(names.iter().any(|name| name == "tos_log"));
+//! assert_eq!(names.len(), tos_syscalls::SYSCALLS.len());
+//! ```
+
+pub mod balance;
+pub mod chain;
+mod error;
+pub mod log;
+pub mod storage;
+
+use std::sync::Arc;
+
+use tos_program_runtime::{
+    executor::{vm_config, RuntimeEnvironment},
+    solana_sbpf::program::{BuiltinFunctionDefinition, BuiltinProgram},
+    InvokeContext,
+};
+
+pub use error::SyscallError;
+
+/// A syscall's name and its cost, as documented in `docs/syscalls.md`.
+#[derive(Debug, Clone, Copy)]
+pub struct SyscallSpec {
+    pub name: &'static str,
+    pub family: &'static str,
+    /// Cost formula in compute units, e.g. `100 + len`.
+    pub cost: &'static str,
+}
+
+/// Every syscall tos-vm offers. `docs/syscalls.md` is checked against this table by a test.
+pub const SYSCALLS: &[SyscallSpec] = &[
+    log::TOS_LOG,
+    log::TOS_PANIC,
+    chain::TOS_GET_BLOCK_HASH,
+    chain::TOS_GET_BLOCK_HEIGHT,
+    chain::TOS_GET_TX_HASH,
+    chain::TOS_GET_TX_SENDER,
+    chain::TOS_GET_CONTRACT_HASH,
+    balance::TOS_GET_BALANCE,
+    balance::TOS_TRANSFER,
+    storage::TOS_STORAGE_READ,
+    storage::TOS_STORAGE_WRITE,
+    storage::TOS_STORAGE_DELETE,
+];
+
+/// Names of every syscall, for the link step and deploy-time validation.
+pub fn syscall_names() -> Vec<&'static str> {
+    SYSCALLS.iter().map(|spec| spec.name).collect()
+}
+
+type Context = InvokeContext<'static>;
+
+fn register<S: BuiltinFunctionDefinition<Context>>(
+    program: &mut BuiltinProgram<Context>,
+    spec: &SyscallSpec,
+) {
+    // Names are distinct constants of this crate; a clash is a bug caught by the tests.
+    if let Err(error) = program.register_definition::<S>(spec.name) {
+        panic!("registering syscall {}: {error}", spec.name);
+    }
+}
+
+/// Registers every `tos_*` syscall into `program`.
+pub fn register_syscalls(program: &mut BuiltinProgram<Context>) {
+    register::<log::SyscallLog>(program, &log::TOS_LOG);
+    register::<log::SyscallPanic>(program, &log::TOS_PANIC);
+    register::<chain::SyscallGetBlockHash>(program, &chain::TOS_GET_BLOCK_HASH);
+    register::<chain::SyscallGetBlockHeight>(program, &chain::TOS_GET_BLOCK_HEIGHT);
+    register::<chain::SyscallGetTxHash>(program, &chain::TOS_GET_TX_HASH);
+    register::<chain::SyscallGetTxSender>(program, &chain::TOS_GET_TX_SENDER);
+    register::<chain::SyscallGetContractHash>(program, &chain::TOS_GET_CONTRACT_HASH);
+    register::<balance::SyscallGetBalance>(program, &balance::TOS_GET_BALANCE);
+    register::<balance::SyscallTransfer>(program, &balance::TOS_TRANSFER);
+    register::<storage::SyscallStorageRead>(program, &storage::TOS_STORAGE_READ);
+    register::<storage::SyscallStorageWrite>(program, &storage::TOS_STORAGE_WRITE);
+    register::<storage::SyscallStorageDelete>(program, &storage::TOS_STORAGE_DELETE);
+}
+
+/// The loader every tos-vm executable is loaded with: tos-vm's VM config plus all syscalls.
+pub fn runtime_environment() -> RuntimeEnvironment {
+    let mut program = BuiltinProgram::new_loader(vm_config());
+    register_syscalls(&mut program);
+    Arc::new(program)
+}

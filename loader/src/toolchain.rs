@@ -1,0 +1,529 @@
+//! The contract build driver: contract sources → BPF objects → SBPF V3 executable.
+//!
+//! Uses only stock Debian tools (`scripts/setup` installs them):
+//! - C: `clang-19 -target bpf -mcpu=v2` compiles every `*.c` of the contract directory
+//!   into one ELF relocatable object each;
+//! - Rust: Debian's `/usr/bin/cargo` + `/usr/bin/rustc` build the contract crate for
+//!   `bpfel-unknown-none` with `-Zbuild-std=core`, fat LTO into one codegen unit (so the
+//!   code of `core`, `tos-sdk` and every other dependency lands in the crate's own
+//!   module), emitted as assembly (`--emit=asm`: that target's object files are LLVM
+//!   bitcode that LLVM 19 cannot read), then `clang-19` assembles the `.s`;
+//! - then [`crate::link`] turns the objects into an SBPF V3 executable with entry
+//!   `entrypoint` (stock `ld.lld` refuses BPF, so the link step is tos-vm's own).
+//!
+//! Tool locations can be overridden with the environment variables `TOS_CLANG`
+//! (default `clang-19` from `PATH`), `TOS_CARGO` (default `/usr/bin/cargo`) and
+//! `TOS_RUSTC` (default `/usr/bin/rustc`). Rustup's toolchains are never used for
+//! contracts: the `rustc` first in `PATH` may be a rustup proxy without the `core` sources
+//! and with a newer LLVM.
+
+// `ToolchainError` carries a `LoaderError` (with its `Location`) inline; errors are rare and a
+// build is slow anyway, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{LinkOptions, ObjectFile};
+
+/// What to tell a user whose machine lacks a tool.
+pub const SETUP_HINT: &str = "run scripts/setup";
+
+/// Name of the symbol every contract exports as its entry point.
+pub const ENTRY_SYMBOL: &str = "entrypoint";
+
+/// Rust target the contracts are compiled for.
+pub const RUST_TARGET: &str = "bpfel-unknown-none";
+
+/// Stack frame size the compilers may use; equals the VM's `Config::stack_frame_size`.
+/// LLVM's BPF backend stops at 512 bytes unless told otherwise.
+pub const STACK_FRAME_SIZE: u64 = 4096;
+
+const DEFAULT_CLANG: &str = "clang-19";
+const DEFAULT_CARGO: &str = "/usr/bin/cargo";
+const DEFAULT_RUSTC: &str = "/usr/bin/rustc";
+
+/// Everything that can go wrong while building a contract.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolchainError {
+    /// A compiler (or the Rust `core` sources) is not installed.
+    #[error("`{tool}` is not installed ({hint})")]
+    ToolMissing {
+        /// The missing tool or component.
+        tool: String,
+        /// How to get it.
+        hint: &'static str,
+    },
+
+    /// A compiler ran and failed (the output of a failed run is never used).
+    #[error("contract build failed: `{command}`\n{stderr}")]
+    CompileFailed {
+        /// The command line, as it could be pasted into a shell.
+        command: String,
+        /// What the tool printed on stderr.
+        stderr: String,
+    },
+
+    /// The directory holds neither a `Cargo.toml` nor any `*.c` file.
+    #[error("`{}` is not a contract directory: no Cargo.toml and no *.c file", dir.display())]
+    NotAContract {
+        /// The directory given.
+        dir: PathBuf,
+    },
+
+    /// The objects compiled but did not link into a valid executable.
+    #[error("link failed: {0}")]
+    Link(#[from] crate::LoaderError),
+
+    /// Reading or writing a file or directory failed.
+    #[error("I/O error on `{}`: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result type of this module.
+pub type Result<T, E = ToolchainError> = std::result::Result<T, E>;
+
+/// The language a contract directory is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContractLanguage {
+    /// One or more `*.c` files (no `Cargo.toml`).
+    C,
+    /// A Cargo package with a library target.
+    Rust,
+}
+
+/// How to build a contract.
+#[derive(Clone, Debug)]
+pub struct BuildOptions<'a> {
+    /// Names of the syscalls the executable may call (passed to [`crate::link`]).
+    pub syscalls: &'a [&'a str],
+    /// Cargo target directory for Rust contracts; `None` = `<contract>/target`. Keep it
+    /// between builds: the first build compiles `core` (~20 s), later ones only the contract.
+    pub target_dir: Option<PathBuf>,
+    /// Directory holding `tos.h` (the repository's `sdk/c`), added with `-I` for C contracts.
+    pub sdk_include: PathBuf,
+}
+
+impl<'a> BuildOptions<'a> {
+    /// Options with the default target directory.
+    pub fn new(syscalls: &'a [&'a str], sdk_include: impl Into<PathBuf>) -> Self {
+        Self {
+            syscalls,
+            target_dir: None,
+            sdk_include: sdk_include.into(),
+        }
+    }
+}
+
+/// `sdk/c` of the repository this crate was built from (for in-repo tools and tests).
+pub fn default_sdk_include() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("sdk")
+        .join("c")
+}
+
+/// Tells whether `dir` holds a Rust contract (`Cargo.toml`) or a C contract (`*.c` files).
+pub fn detect_language(dir: &Path) -> Result<ContractLanguage> {
+    if dir.join("Cargo.toml").is_file() {
+        return Ok(ContractLanguage::Rust);
+    }
+    if !dir.is_dir() {
+        return Err(ToolchainError::NotAContract {
+            dir: dir.to_path_buf(),
+        });
+    }
+    if c_sources(dir)?.is_empty() {
+        return Err(ToolchainError::NotAContract {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(ContractLanguage::C)
+}
+
+/// Compiles the contract in `dir` into BPF relocatable objects, as (name, ELF bytes) pairs.
+pub fn compile_objects(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<u8>)>> {
+    match detect_language(dir)? {
+        ContractLanguage::C => compile_c(dir, options),
+        ContractLanguage::Rust => compile_rust(dir, options).map(|object| vec![object]),
+    }
+}
+
+/// Builds the contract in `dir` into an SBPF V3 executable (ELF bytes) with entry
+/// [`ENTRY_SYMBOL`].
+pub fn build_contract(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<u8>> {
+    let objects = compile_objects(dir, options)?;
+    let files: Vec<ObjectFile<'_>> = objects
+        .iter()
+        .map(|(name, bytes)| ObjectFile {
+            name: name.as_str(),
+            bytes: bytes.as_slice(),
+        })
+        .collect();
+    let link_options = LinkOptions {
+        entry_symbol: ENTRY_SYMBOL,
+        syscalls: options.syscalls,
+    };
+    Ok(crate::link(&files, &link_options)?)
+}
+
+// ---------------------------------------------------------------------------------------
+// C
+
+/// Flags of every clang-19 invocation (C sources and Rust's assembly).
+///
+/// `-mcpu=v2`, never v3 or v4: v3 turns on alu32, and clang then assumes that 32-bit ALU
+/// results are zero-extended into the 64-bit register, as in eBPF. SBPF sign-extends the
+/// results of `add32`/`sub32`/`mul32` instead, so `(uint64_t)(a + b)` with
+/// `uint32_t a = 0x7fffffff, b = 1` would give 0xffffffff80000000. v4 adds `sdiv`/`smod`/
+/// `movsx` encodings that SBPF silently runs as unsigned division / plain moves, and `ldsx`,
+/// which it rejects. v2 has neither: 32-bit values are zero-extended explicitly with 64-bit
+/// instructions. (clang-19 has no switch for v3 without alu32.)
+const CLANG_TARGET_FLAGS: &[&str] = &["-target", "bpf", "-mcpu=v2"];
+
+fn c_sources(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|source| io_error(dir, source))?;
+    let mut sources = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|source| io_error(dir, source))?.path();
+        if path.extension().is_some_and(|ext| ext == "c") && path.is_file() {
+            sources.push(path);
+        }
+    }
+    sources.sort();
+    Ok(sources)
+}
+
+fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<u8>)>> {
+    let clang = tool_path("TOS_CLANG", DEFAULT_CLANG);
+    let stack = format!("-bpf-stack-size={STACK_FRAME_SIZE}");
+    let mut objects = Vec::new();
+    for source in c_sources(dir)? {
+        let mut command = Command::new(&clang);
+        command
+            .args(CLANG_TARGET_FLAGS)
+            .args(["-O2", "-ffreestanding", "-fno-builtin", "-mllvm", &stack])
+            .arg("-I")
+            .arg(&options.sdk_include)
+            .arg("-c")
+            .arg(&source)
+            .args(["-o", "-"]);
+        let output = run(&mut command, &clang, &[])?;
+        let stem = source
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "contract".to_owned());
+        objects.push((format!("{stem}.o"), output.stdout));
+    }
+    Ok(objects)
+}
+
+// ---------------------------------------------------------------------------------------
+// Rust
+
+/// Counter that makes every Rust build's assembly path unique within the process.
+static BUILD_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u8>)> {
+    let cargo = tool_path("TOS_CARGO", DEFAULT_CARGO);
+    let rustc = tool_path("TOS_RUSTC", DEFAULT_RUSTC);
+    let clang = tool_path("TOS_CLANG", DEFAULT_CLANG);
+    check_rust_sources(&rustc)?;
+
+    let manifest = dir.join("Cargo.toml");
+    let target_dir = options
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| dir.join("target"));
+    let name = package_name(&manifest)?;
+
+    // The assembly goes to a path no other build uses (`--emit=asm=PATH`), for two reasons:
+    // - it changes the final crate's command line, so cargo never skips rustc as "fresh"
+    //   and the file is always this run's output (dependencies stay cached);
+    // - concurrent builds into one target directory (cargo serialises them with its lock)
+    //   never read each other's output and nothing has to be deleted in shared `deps/`.
+    // The file is removed first and read only when cargo succeeded: after a backend error
+    // (e.g. "A call to built-in function 'memcpy' is not supported") rustc can still write
+    // a complete-looking but wrong `.s`.
+    let asm_dir = target_dir.join("tos-asm");
+    std::fs::create_dir_all(&asm_dir).map_err(|source| io_error(&asm_dir, source))?;
+    let seq = BUILD_SEQ.fetch_add(1, Ordering::Relaxed);
+    let asm_path = asm_dir.join(format!("{name}-{}-{seq}.s", std::process::id()));
+    remove_if_exists(&asm_path)?;
+
+    // Flags of every crate built for the target (core, compiler_builtins, tos-sdk, the
+    // contract); host crates (proc macros, build scripts) do not get them. Given through
+    // CARGO_ENCODED_RUSTFLAGS so that RUSTFLAGS or `build.rustflags` of the caller's
+    // environment cannot add to them (an LLVM option given twice is an error).
+    let rustflags = [
+        "-Ctarget-cpu=v2".to_owned(),
+        format!("-Cllvm-args=-bpf-stack-size={STACK_FRAME_SIZE}"),
+    ]
+    .join("\x1f");
+    let env: Vec<(&str, OsString)> = vec![
+        ("RUSTC", rustc.clone().into()),
+        // -Zbuild-std on a stable compiler.
+        ("RUSTC_BOOTSTRAP", "1".into()),
+        ("CARGO_ENCODED_RUSTFLAGS", rustflags.into()),
+        // Fat LTO into one codegen unit merges the bitcode of every Rust dependency into
+        // the contract's module, so the one `.s` holds all the code (without it, calls to
+        // `core`/`tos-sdk` functions stay undefined). These override the manifest.
+        ("CARGO_PROFILE_RELEASE_LTO", "fat".into()),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1".into()),
+        ("CARGO_PROFILE_RELEASE_PANIC", "abort".into()),
+        ("CARGO_PROFILE_RELEASE_DEBUG", "false".into()),
+        ("CARGO_PROFILE_RELEASE_INCREMENTAL", "false".into()),
+        ("CARGO_TERM_COLOR", "never".into()),
+    ];
+    let mut command = Command::new(&cargo);
+    command
+        .args(["rustc", "--release", "--lib", "--crate-type", "staticlib"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .args(["--target", RUST_TARGET, "-Zbuild-std=core"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .arg("--")
+        .arg({
+            let mut emit = OsString::from("--emit=asm=");
+            emit.push(&asm_path);
+            emit
+        })
+        .current_dir(dir);
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_RUSTC",
+        "CARGO_BUILD_RUSTC_WRAPPER",
+        "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+        "RUSTUP_TOOLCHAIN",
+    ] {
+        command.env_remove(var);
+    }
+    for (key, value) in &env {
+        command.env(key, value);
+    }
+    let result = run(&mut command, &cargo, &env);
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&asm_path);
+        return Err(error);
+    }
+    if !asm_path.is_file() {
+        return Err(ToolchainError::CompileFailed {
+            command: render_command(&command, &env),
+            stderr: format!(
+                "cargo succeeded but wrote no assembly to `{}`",
+                asm_path.display()
+            ),
+        });
+    }
+
+    let mut assemble = Command::new(&clang);
+    assemble
+        .args(CLANG_TARGET_FLAGS)
+        .arg("-c")
+        .arg(&asm_path)
+        .args(["-o", "-"]);
+    let assembled = run(&mut assemble, &clang, &[]);
+    // Keep the newest assembly of the contract around for inspection.
+    let keep = asm_dir.join(format!("{name}.s"));
+    if std::fs::rename(&asm_path, &keep).is_err() {
+        let _ = std::fs::remove_file(&asm_path);
+    }
+    Ok((format!("{name}.o"), assembled?.stdout))
+}
+
+/// Fails with [`ToolchainError::ToolMissing`] when `rustc` has no `core` sources to build.
+fn check_rust_sources(rustc: &Path) -> Result<()> {
+    let mut command = Command::new(rustc);
+    command.args(["--print", "sysroot"]);
+    let output = run(&mut command, rustc, &[])?;
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let core = Path::new(&sysroot).join("lib/rustlib/src/rust/library/core/Cargo.toml");
+    if core.is_file() {
+        Ok(())
+    } else {
+        Err(ToolchainError::ToolMissing {
+            tool: format!(
+                "Rust core sources ({}; Debian rust-web-src)",
+                core.display()
+            ),
+            hint: SETUP_HINT,
+        })
+    }
+}
+
+/// The package name of a manifest (`[package] name`), with `-` turned into `_`; used only to
+/// name the object and the kept assembly. Falls back to the directory's name.
+fn package_name(manifest: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(manifest).map_err(|source| io_error(manifest, source))?;
+    let mut in_package = false;
+    let mut name = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if key.trim() == "name" {
+                let value = value.trim().trim_matches('"').trim_matches('\'');
+                name = Some(value.to_owned());
+                break;
+            }
+        }
+    }
+    let name = name
+        .or_else(|| {
+            manifest
+                .parent()
+                .and_then(Path::file_name)
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "contract".to_owned());
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    Ok(name)
+}
+
+// ---------------------------------------------------------------------------------------
+// Process helpers
+
+fn tool_path(env_var: &str, default: &str) -> PathBuf {
+    match std::env::var_os(env_var) {
+        Some(value) if !value.is_empty() => PathBuf::from(value),
+        _ => PathBuf::from(default),
+    }
+}
+
+/// Runs `command`; a tool that cannot be started is [`ToolchainError::ToolMissing`], a
+/// non-zero exit status is [`ToolchainError::CompileFailed`].
+fn run(command: &mut Command, tool: &Path, env: &[(&str, OsString)]) -> Result<Output> {
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ToolchainError::ToolMissing {
+                tool: tool.display().to_string(),
+                hint: SETUP_HINT,
+            });
+        }
+        Err(source) => return Err(io_error(tool, source)),
+    };
+    if output.status.success() {
+        Ok(output)
+    } else {
+        let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if stderr.trim().is_empty() {
+            stderr = format!("exited with {}", output.status);
+        }
+        Err(ToolchainError::CompileFailed {
+            command: render_command(command, env),
+            stderr,
+        })
+    }
+}
+
+/// The command line as it could be pasted into a shell (with the environment we set).
+fn render_command(command: &Command, env: &[(&str, OsString)]) -> String {
+    let mut parts: Vec<String> = env
+        .iter()
+        .map(|(key, value)| format!("{key}={}", shell_quote(&value.to_string_lossy())))
+        .collect();
+    parts.push(shell_quote(&command.get_program().to_string_lossy()));
+    parts.extend(
+        command
+            .get_args()
+            .map(|arg| shell_quote(&arg.to_string_lossy())),
+    );
+    parts.join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=./:,+@%".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!(
+            "'{}'",
+            s.replace('\'', r"'\''").replace('\x1f', r"'$'\x1f''")
+        )
+    }
+}
+
+fn remove_if_exists(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(io_error(path, source)),
+    }
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> ToolchainError {
+    ToolchainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_name_from_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("Cargo.toml");
+        std::fs::write(
+            &manifest,
+            "[workspace]\n\n[package]\nname = \"counter-rust\"\nversion = \"0.1.0\"\n\n[lib]\nname = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(package_name(&manifest).unwrap(), "counter_rust");
+    }
+
+    #[test]
+    fn detect() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            detect_language(dir.path()),
+            Err(ToolchainError::NotAContract { .. })
+        ));
+        std::fs::write(dir.path().join("a.c"), "").unwrap();
+        assert_eq!(detect_language(dir.path()).unwrap(), ContractLanguage::C);
+        std::fs::write(dir.path().join("Cargo.toml"), "").unwrap();
+        assert_eq!(detect_language(dir.path()).unwrap(), ContractLanguage::Rust);
+        assert!(matches!(
+            detect_language(&dir.path().join("missing")),
+            Err(ToolchainError::NotAContract { .. })
+        ));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("-Zbuild-std=core"), "-Zbuild-std=core");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

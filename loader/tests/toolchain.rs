@@ -1,0 +1,214 @@
+//! Builds the example contracts with the stock toolchain (clang-19, Debian's cargo/rustc)
+//! and links them with tos-loader. Skipped, with a printed reason, when those tools are
+//! missing (`scripts/setup` installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use tos_loader::toolchain::{
+    build_contract, compile_objects, default_sdk_include, detect_language, BuildOptions,
+    ContractLanguage, ToolchainError,
+};
+
+/// The syscalls of the TOS ABI.
+const SYSCALLS: &[&str] = &[
+    "tos_log",
+    "tos_panic",
+    "tos_get_block_hash",
+    "tos_get_block_height",
+    "tos_get_tx_hash",
+    "tos_get_tx_sender",
+    "tos_get_contract_hash",
+    "tos_get_balance",
+    "tos_transfer",
+    "tos_storage_read",
+    "tos_storage_write",
+    "tos_storage_delete",
+];
+
+const ELF_MAGIC: &[u8] = b"\x7fELF";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn example(name: &str) -> PathBuf {
+    repo_root().join("examples").join(name)
+}
+
+/// Shared, persistent cargo target directory of the Rust contracts built by these tests:
+/// `core` is compiled once (~20 s), later builds take about a second.
+fn rust_target_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("contracts")
+}
+
+fn options(target_dir: Option<PathBuf>) -> BuildOptions<'static> {
+    BuildOptions {
+        syscalls: SYSCALLS,
+        target_dir,
+        sdk_include: default_sdk_include(),
+    }
+}
+
+fn clang_missing() -> Option<String> {
+    let clang = std::env::var("TOS_CLANG").unwrap_or_else(|_| "clang-19".to_owned());
+    match Command::new(&clang).arg("--version").output() {
+        Ok(output) if output.status.success() => None,
+        _ => Some(format!("{clang} is not installed (run scripts/setup)")),
+    }
+}
+
+fn rust_missing() -> Option<String> {
+    if let Some(reason) = clang_missing() {
+        return Some(reason);
+    }
+    let cargo = std::env::var("TOS_CARGO").unwrap_or_else(|_| "/usr/bin/cargo".to_owned());
+    if Path::new(&cargo).is_file() {
+        None
+    } else {
+        Some(format!("{cargo} is not installed (run scripts/setup)"))
+    }
+}
+
+macro_rules! skip_if {
+    ($reason:expr) => {
+        if let Some(reason) = $reason {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+}
+
+fn check_executable(elf: &[u8]) {
+    assert!(elf.starts_with(ELF_MAGIC), "output is not an ELF file");
+    if let Err(error) = tos_loader::validate_executable(elf, SYSCALLS) {
+        panic!("linked executable rejected: {error}");
+    }
+}
+
+/// Writes a throw-away Rust contract depending on the repository's tos-sdk.
+fn rust_contract(dir: &Path, body: &str) {
+    let sdk = repo_root().join("sdk");
+    let manifest = format!(
+        "[package]\nname = \"probe\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+         [lib]\ncrate-type = [\"staticlib\"]\n\n[dependencies]\ntos-sdk = {{ path = {:?} }}\n",
+        sdk.display().to_string()
+    );
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        format!("#![no_std]\ntos_sdk::entrypoint!(process);\n{body}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn hello_world_c_builds_and_links() {
+    skip_if!(clang_missing());
+    let dir = example("hello-world");
+    assert_eq!(detect_language(&dir).unwrap(), ContractLanguage::C);
+
+    let objects = compile_objects(&dir, &options(None)).unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].0, "hello.o");
+    assert!(objects[0].1.starts_with(ELF_MAGIC));
+
+    let elf = build_contract(&dir, &options(None)).unwrap();
+    println!("hello-world: {} bytes", elf.len());
+    check_executable(&elf);
+}
+
+#[test]
+fn counter_rust_builds_and_links() {
+    skip_if!(rust_missing());
+    let dir = example("counter-rust");
+    assert_eq!(detect_language(&dir).unwrap(), ContractLanguage::Rust);
+    let opts = options(Some(rust_target_dir()));
+
+    let started = Instant::now();
+    let elf = build_contract(&dir, &opts).unwrap();
+    println!(
+        "counter-rust: {} bytes, first build {:?}",
+        elf.len(),
+        started.elapsed()
+    );
+    check_executable(&elf);
+
+    // A second build reuses the cached dependencies and gives the same executable.
+    let started = Instant::now();
+    let again = build_contract(&dir, &opts).unwrap();
+    println!("counter-rust: rebuild {:?}", started.elapsed());
+    assert_eq!(elf, again, "rebuilding gave a different executable");
+}
+
+#[test]
+fn rust_runtime_length_memcpy_is_a_build_error() {
+    skip_if!(rust_missing());
+    let dir = tempfile::tempdir().unwrap();
+    rust_contract(
+        dir.path(),
+        "fn process(input: &[u8]) -> Result<(), u64> {\n\
+         let mut buf = [0u8; 64];\n\
+         let n = input.len().min(64);\n\
+         buf[..n].copy_from_slice(&input[..n]);\n\
+         tos_sdk::storage::write(b\"k\", &buf[..n]);\n\
+         Ok(())\n}",
+    );
+    match compile_objects(dir.path(), &options(Some(rust_target_dir()))) {
+        Err(ToolchainError::CompileFailed { stderr, .. }) => {
+            assert!(stderr.contains("memcpy"), "unexpected error: {stderr}");
+        }
+        other => panic!("expected a build error, got {other:?}"),
+    }
+}
+
+#[test]
+fn rust_signed_division_is_a_build_error() {
+    skip_if!(rust_missing());
+    let dir = tempfile::tempdir().unwrap();
+    rust_contract(
+        dir.path(),
+        "fn process(input: &[u8]) -> Result<(), u64> {\n\
+         let q = (input.len() as i64 - 5) / 3;\n\
+         tos_sdk::storage::write_u64(b\"q\", q as u64);\n\
+         Ok(())\n}",
+    );
+    match compile_objects(dir.path(), &options(Some(rust_target_dir()))) {
+        Err(ToolchainError::CompileFailed { stderr, .. }) => {
+            assert!(
+                stderr.contains("signed division"),
+                "unexpected error: {stderr}"
+            );
+        }
+        other => panic!("expected a build error, got {other:?}"),
+    }
+}
+
+#[test]
+fn c_compile_error_is_reported() {
+    skip_if!(clang_missing());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.c"),
+        "#include \"tos.h\"\nuint64_t entrypoint(const uint8_t *input, uint64_t len) { return undefined_name; }\n",
+    )
+    .unwrap();
+    match compile_objects(dir.path(), &options(None)) {
+        Err(ToolchainError::CompileFailed { command, stderr }) => {
+            assert!(command.contains("-mcpu=v2"), "{command}");
+            assert!(stderr.contains("undefined_name"), "{stderr}");
+        }
+        other => panic!("expected a build error, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_directory_is_not_a_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        build_contract(dir.path(), &options(None)),
+        Err(ToolchainError::NotAContract { .. })
+    ));
+}

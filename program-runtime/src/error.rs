@@ -1,0 +1,55 @@
+use solana_sbpf::{elf::ElfError, error::EbpfError};
+use thiserror::Error;
+
+/// Everything that can stop a contract call inside the runtime.
+///
+/// Syscall failures arrive as [`RuntimeError::Syscall`] carrying the syscall crate's own typed
+/// error (boxed, because this crate sits below `tos-syscalls`); the facade downcasts it.
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("invalid executable: {0}")]
+    InvalidExecutable(#[from] tos_loader::LoaderError),
+    #[error("executable rejected by the SBPF loader: {0}")]
+    Elf(#[from] ElfError),
+    #[error("executable rejected by the SBPF verifier: {0}")]
+    Verifier(String),
+    #[error("JIT compilation failed: {0}")]
+    JitCompile(String),
+    #[error("input of {len} bytes exceeds the limit of {limit} bytes")]
+    InputTooLarge { len: usize, limit: usize },
+    #[error("compute budget of {budget} units exhausted")]
+    ComputeBudgetExceeded { budget: u64 },
+    #[error("memory access violation: {0}")]
+    AccessViolation(String),
+    #[error("call depth exceeded (more than {max} nested BPF calls)")]
+    CallDepthExceeded { max: usize },
+    #[error("division by zero")]
+    DivideByZero,
+    #[error("division overflow")]
+    DivideOverflow,
+    #[error("syscall failed: {0}")]
+    Syscall(Box<dyn std::error::Error>),
+    #[error("contract fault: {0}")]
+    Fault(String),
+}
+
+impl RuntimeError {
+    /// Maps the engine's error to ours; both engines report the same `EbpfError` kinds.
+    pub fn from_ebpf(error: EbpfError, budget: u64, max_call_depth: usize) -> RuntimeError {
+        match error {
+            EbpfError::SyscallError(inner) => RuntimeError::Syscall(inner),
+            EbpfError::ExceededMaxInstructions => RuntimeError::ComputeBudgetExceeded { budget },
+            EbpfError::CallDepthExceeded => RuntimeError::CallDepthExceeded {
+                max: max_call_depth,
+            },
+            EbpfError::DivideByZero => RuntimeError::DivideByZero,
+            EbpfError::DivideOverflow => RuntimeError::DivideOverflow,
+            e @ (EbpfError::AccessViolation(..) | EbpfError::StackAccessViolation(..)) => {
+                RuntimeError::AccessViolation(e.to_string())
+            }
+            EbpfError::ElfError(e) => RuntimeError::Elf(e),
+            EbpfError::VerifierError(e) => RuntimeError::Verifier(e.to_string()),
+            other => RuntimeError::Fault(other.to_string()),
+        }
+    }
+}

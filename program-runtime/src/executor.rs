@@ -1,0 +1,191 @@
+//! Loads executables and runs one call of them under the interpreter or the JIT.
+
+use std::sync::Arc;
+
+use solana_sbpf::{
+    aligned_memory::AlignedMemory,
+    ebpf,
+    elf::Executable,
+    memory_region::{MemoryMapping, MemoryRegion},
+    program::{BuiltinProgram, SBPFVersion},
+    verifier::RequisiteVerifier,
+    vm::{CallFrame, Config, EbpfVm, ExecutionMode},
+};
+
+use crate::{context::InvokeContext, error::RuntimeError, limits};
+
+/// The loader with every syscall registered. Syscalls are declared for the `'static` context;
+/// [`execute`] lends them the caller's context for the duration of one call (as Agave does).
+pub type RuntimeEnvironment = Arc<BuiltinProgram<InvokeContext<'static>>>;
+/// A loaded, verified (and for [`Engine::Jit`] compiled) contract.
+pub type TosExecutable = Executable<InvokeContext<'static>>;
+
+/// Which solana-sbpf engine runs the bytecode. Both give identical results and compute used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    Interpreter,
+    Jit,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "interpreter" | "interp" => Ok(Engine::Interpreter),
+            "jit" => Ok(Engine::Jit),
+            other => Err(format!("unknown engine `{other}` (use interpreter or jit)")),
+        }
+    }
+}
+
+/// The solana-sbpf configuration of tos-vm: SBPF V3 only (see docs/link-step.md for why).
+pub fn vm_config() -> Config {
+    Config {
+        max_call_depth: limits::MAX_BPF_CALL_DEPTH,
+        stack_frame_size: limits::STACK_FRAME_SIZE,
+        enable_instruction_meter: true,
+        enable_symbol_and_section_labels: false,
+        reject_broken_elfs: true,
+        enabled_sbpf_versions: SBPFVersion::V3..=SBPFVersion::V3,
+        ..Config::default()
+    }
+}
+
+/// Names of the syscalls registered in `environment`.
+pub fn syscall_names(environment: &RuntimeEnvironment) -> Vec<String> {
+    environment
+        .get_function_registry()
+        .iter()
+        .map(|(_, (name, _))| String::from_utf8_lossy(name).into_owned())
+        .collect()
+}
+
+/// Validates, loads and verifies an ELF; compiles it when `engine` is the JIT.
+pub fn load_executable(
+    elf: &[u8],
+    environment: RuntimeEnvironment,
+    engine: Engine,
+) -> Result<TosExecutable, RuntimeError> {
+    let names = syscall_names(&environment);
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    tos_loader::validate_executable(elf, &name_refs)?;
+    let executable = Executable::load(elf, environment)?;
+    executable
+        .verify::<RequisiteVerifier>()
+        .map_err(|e| RuntimeError::Verifier(e.to_string()))?;
+    if engine == Engine::Jit {
+        compile(&executable)?;
+    }
+    Ok(executable)
+}
+
+/// JIT-compiles an executable (idempotent).
+pub fn compile(executable: &TosExecutable) -> Result<(), RuntimeError> {
+    if executable.get_compiled_program().is_some() {
+        return Ok(());
+    }
+    executable
+        .jit_compile()
+        .map_err(|e| RuntimeError::JitCompile(e.to_string()))
+}
+
+/// What one call produced. Effects and logs stay in the [`InvokeContext`].
+#[derive(Debug)]
+pub struct ExecutionOutcome {
+    /// The contract's return value (its status: 0 = success), or why it stopped.
+    pub result: Result<u64, RuntimeError>,
+    /// Instructions executed plus syscall costs.
+    pub compute_used: u64,
+}
+
+/// Runs `executable`'s entrypoint with `input` (r1 = input address, r2 = input length).
+pub fn execute(
+    executable: &TosExecutable,
+    input: &[u8],
+    context: &mut InvokeContext<'_>,
+    engine: Engine,
+) -> ExecutionOutcome {
+    let used_before = context.meter.used();
+    let result = run(executable, input, context, engine);
+    ExecutionOutcome {
+        result,
+        compute_used: context.meter.used() - used_before,
+    }
+}
+
+/// The executable's read-only data, minus the NULL guard: the first
+/// [`limits::NULL_GUARD_SIZE`] bytes stay unmapped (the link step never puts data there), so
+/// dereferencing NULL faults instead of reading zeros.
+fn read_only_region(executable: &TosExecutable) -> MemoryRegion {
+    let region = executable.get_ro_region();
+    let start = region.vm_addr_range().start;
+    let guard = (limits::NULL_GUARD_SIZE as u64).saturating_sub(start) as usize;
+    if guard == 0 {
+        return region;
+    }
+    let host = region.host_buffer();
+    match host.get(guard.min(host.len())..host.len()) {
+        Some(rest) if !rest.is_empty() => MemoryRegion::new(rest, start + guard as u64),
+        _ => MemoryRegion::new_empty(start + guard as u64),
+    }
+}
+
+fn run(
+    executable: &TosExecutable,
+    input: &[u8],
+    context: &mut InvokeContext<'_>,
+    engine: Engine,
+) -> Result<u64, RuntimeError> {
+    if input.len() > limits::MAX_INPUT_LEN {
+        return Err(RuntimeError::InputTooLarge {
+            len: input.len(),
+            limit: limits::MAX_INPUT_LEN,
+        });
+    }
+    let config = executable.get_config();
+    let sbpf_version = executable.get_sbpf_version();
+    let mut stack = AlignedMemory::<{ ebpf::HOST_ALIGN }>::zero_filled(config.stack_size());
+    let stack_len = stack.len();
+    let mut heap = AlignedMemory::<{ ebpf::HOST_ALIGN }>::zero_filled(limits::HEAP_SIZE);
+    let input_memory = AlignedMemory::<{ ebpf::HOST_ALIGN }>::from_slice(input);
+    let regions = vec![
+        read_only_region(executable),
+        MemoryRegion::new(&mut stack, ebpf::MM_STACK_START),
+        MemoryRegion::new(&mut heap, ebpf::MM_HEAP_START),
+        // Input is read-only: a contract that wants to change it copies it to its stack or heap.
+        MemoryRegion::new(input_memory.as_slice() as *const [u8], ebpf::MM_INPUT_START),
+    ];
+    // SAFETY: stack, heap and input live until the end of this function, after the mapping is
+    // taken back out of the context below.
+    let mapping = unsafe { MemoryMapping::new(regions, config, sbpf_version) }
+        .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+    let previous = context.swap_memory_mapping(mapping);
+
+    let budget = context.meter.budget();
+    let max_call_depth = config.max_call_depth;
+    let (result, _instructions) = {
+        // SAFETY: syscalls are registered for `InvokeContext<'static>`; the VM and every
+        // reference derived from it are dropped at the end of this block, before `context`'s
+        // real lifetime can end, so no `'static` reference escapes.
+        let static_context: &mut InvokeContext<'static> =
+            unsafe { std::mem::transmute::<&mut InvokeContext<'_>, _>(&mut *context) };
+        let mut vm = EbpfVm::new(
+            executable.get_loader().clone(),
+            sbpf_version,
+            static_context,
+            stack_len,
+        );
+        vm.registers[1] = ebpf::MM_INPUT_START;
+        vm.registers[2] = input.len() as u64;
+        let mut mode = match engine {
+            Engine::Interpreter => ExecutionMode::Interpreted,
+            Engine::Jit => ExecutionMode::Jit,
+        };
+        let mut call_frames = vec![CallFrame::default(); max_call_depth];
+        let (instructions, result) = vm.execute_program(executable, &mut mode, &mut call_frames);
+        (Result::from(result), instructions)
+    };
+    // Nothing may point into this function's buffers once it returns.
+    drop(context.swap_memory_mapping(previous));
+    result.map_err(|e| RuntimeError::from_ebpf(e, budget, max_call_depth))
+}

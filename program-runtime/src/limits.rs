@@ -1,0 +1,22 @@
+//! Resource limits of one invoke. Each is a named constant so docs, tests and the chain agree.
+
+/// Compute units an invoke gets unless the caller sets another budget.
+pub const DEFAULT_COMPUTE_BUDGET: u64 = 1_400_000;
+/// Largest input a contract can be called with.
+pub const MAX_INPUT_LEN: usize = 64 * 1024;
+/// Size of the contract's heap region (at `MM_HEAP_START`).
+pub const HEAP_SIZE: usize = 32 * 1024;
+/// Bytes of one BPF stack frame; clang is told the same with `-bpf-stack-size=4096`.
+pub const STACK_FRAME_SIZE: usize = 4096;
+/// Deepest nesting of BPF-to-BPF calls inside one contract.
+pub const MAX_BPF_CALL_DEPTH: usize = 64;
+/// Longest storage key.
+pub const MAX_STORAGE_KEY_LEN: usize = 256;
+/// Longest storage value.
+pub const MAX_STORAGE_VALUE_LEN: usize = 64 * 1024;
+/// Longest single log message.
+pub const MAX_LOG_MESSAGE_LEN: usize = 10_000;
+/// Total log bytes one invoke may write; protects nodes from log flooding.
+pub const MAX_LOG_BYTES_PER_INVOKE: usize = 64 * 1024;
+/// Bytes at address 0 that are never mapped, so a NULL pointer faults.
+pub const NULL_GUARD_SIZE: usize = 8;

@@ -1,0 +1,144 @@
+//! Guest memory translation for syscalls.
+//!
+//! Every pointer a contract hands to a syscall goes through here: the range must lie inside one
+//! mapped region, must not wrap around the address space, and must be writable when the host
+//! writes to it. Data is copied in and out (never borrowed across a syscall), so no host
+//! reference can alias guest memory the contract may change. Lengths are checked against the
+//! caller's limit *before* translation, so a huge length costs nothing.
+
+use solana_sbpf::{
+    error::StableResult,
+    memory_region::{AccessType, MemoryMapping},
+};
+
+use crate::error::RuntimeError;
+
+fn translate(
+    mapping: &MemoryMapping,
+    access: AccessType,
+    vm_addr: u64,
+    len: u64,
+) -> Result<solana_sbpf::memory_region::HostBuffer, RuntimeError> {
+    if vm_addr.checked_add(len).is_none() {
+        return Err(RuntimeError::AccessViolation(format!(
+            "{access:?} of {len} bytes at {vm_addr:#x} wraps around the address space"
+        )));
+    }
+    match mapping.map(access, vm_addr, len) {
+        StableResult::Ok(buffer) => Ok(buffer),
+        StableResult::Err(error) => Err(RuntimeError::AccessViolation(error.to_string())),
+    }
+}
+
+/// Copies `len` guest bytes at `vm_addr` into a new vector. `limit` bounds `len` first.
+pub fn read_bytes(
+    mapping: &MemoryMapping,
+    vm_addr: u64,
+    len: u64,
+    limit: usize,
+) -> Result<Vec<u8>, RuntimeError> {
+    if len > limit as u64 {
+        return Err(RuntimeError::AccessViolation(format!(
+            "length {len} exceeds the limit of {limit} bytes"
+        )));
+    }
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let buffer = translate(mapping, AccessType::Load, vm_addr, len)?;
+    // SAFETY: `map` returned a live host range of exactly `len` bytes inside a region; the
+    // guest is suspended while a syscall runs, so nothing writes to it concurrently.
+    let bytes = unsafe { &*buffer.ptr() };
+    Ok(bytes.to_vec())
+}
+
+/// Reads a fixed-size array (hashes, addresses).
+pub fn read_array<const N: usize>(
+    mapping: &MemoryMapping,
+    vm_addr: u64,
+) -> Result<[u8; N], RuntimeError> {
+    let bytes = read_bytes(mapping, vm_addr, N as u64, N)?;
+    let mut array = [0u8; N];
+    array.copy_from_slice(&bytes);
+    Ok(array)
+}
+
+/// Copies `data` into guest memory at `vm_addr`; the whole range must be writable.
+pub fn write_bytes(mapping: &MemoryMapping, vm_addr: u64, data: &[u8]) -> Result<(), RuntimeError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let buffer = translate(mapping, AccessType::Store, vm_addr, data.len() as u64)?;
+    if !buffer.is_mutable() {
+        return Err(RuntimeError::AccessViolation(format!(
+            "store of {} bytes at {vm_addr:#x} into read-only memory",
+            data.len()
+        )));
+    }
+    // SAFETY: `map` checked the range lies in a writable region of at least `data.len()` bytes.
+    let target = unsafe { &mut *buffer.ptr_mut() };
+    target.copy_from_slice(data);
+    Ok(())
+}
+
+/// Checks that a whole guest range is writable without writing to it, so a syscall can refuse
+/// a bad output buffer before it changes any state.
+pub fn check_writable(mapping: &MemoryMapping, vm_addr: u64, len: u64) -> Result<(), RuntimeError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let buffer = translate(mapping, AccessType::Store, vm_addr, len)?;
+    if !buffer.is_mutable() {
+        return Err(RuntimeError::AccessViolation(format!(
+            "store of {len} bytes at {vm_addr:#x} into read-only memory"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solana_sbpf::{memory_region::MemoryRegion, program::SBPFVersion, vm::Config};
+
+    fn with_mapping<R>(f: impl FnOnce(&MemoryMapping) -> R) -> R {
+        let mut writable = vec![0u8; 16];
+        let readonly = vec![7u8; 8];
+        let regions = vec![
+            MemoryRegion::new(readonly.as_slice() as *const [u8], 0x1000),
+            MemoryRegion::new(writable.as_mut_slice() as *mut [u8], 0x2000),
+        ];
+        let mapping =
+            unsafe { MemoryMapping::new(regions, &Config::default(), SBPFVersion::V3) }.unwrap();
+        f(&mapping)
+    }
+
+    #[test]
+    fn reads_and_writes_inside_regions() {
+        with_mapping(|m| {
+            assert_eq!(read_bytes(m, 0x1000, 8, 64).unwrap(), vec![7u8; 8]);
+            write_bytes(m, 0x2004, &[1, 2, 3]).unwrap();
+            assert_eq!(read_bytes(m, 0x2003, 5, 64).unwrap(), vec![0, 1, 2, 3, 0]);
+        });
+    }
+
+    #[test]
+    fn refuses_out_of_bounds_read_only_wrapping_and_oversized() {
+        with_mapping(|m| {
+            assert!(read_bytes(m, 0x1004, 8, 64).is_err(), "crosses region end");
+            assert!(read_bytes(m, 0x3000, 1, 64).is_err(), "unmapped");
+            assert!(write_bytes(m, 0x1000, &[1]).is_err(), "read-only");
+            assert!(check_writable(m, 0x1000, 1).is_err(), "read-only");
+            assert!(read_bytes(m, u64::MAX - 2, 8, 64).is_err(), "wraps");
+            assert!(
+                read_bytes(m, 0x2000, 1 << 40, 64).is_err(),
+                "over the limit"
+            );
+            assert_eq!(
+                read_bytes(m, 0, 0, 64).unwrap(),
+                Vec::<u8>::new(),
+                "empty is fine"
+            );
+        });
+    }
+}

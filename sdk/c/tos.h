@@ -1,0 +1,278 @@
+/*
+ * tos.h — the TOS smart-contract interface for C contracts.
+ *
+ * Freestanding: no libc, no system headers. Build a contract with the stock
+ * Debian toolchain (tos-vm's build driver does this for you):
+ *
+ *     clang-19 -target bpf -mcpu=v2 -O2 -ffreestanding -fno-builtin \
+ *              -mllvm -bpf-stack-size=4096 -I sdk/c -c contract.c
+ *
+ * and link the objects with tos-vm's own linker (`tos_loader::link`), which
+ * turns the extern `tos_*` functions below into SBPF syscalls by name.
+ *
+ * Entry point: every contract defines
+ *
+ *     uint64_t entrypoint(const uint8_t *input, uint64_t input_len);
+ *
+ * `input` points at the call data (a read-only region), `input_len` is its
+ * length. The return value is the status: 0 = success, anything else is a
+ * contract-defined error code (the invoke fails, state changes are dropped).
+ * TOS_ENTRYPOINT(fn) below defines it for you.
+ *
+ * Limits: storage keys are at most TOS_MAX_KEY_LEN bytes, values at most
+ * TOS_MAX_VALUE_LEN bytes, log messages at most TOS_MAX_LOG_LEN bytes; a
+ * syscall given larger arguments aborts the invoke.
+ *
+ * Costs: every syscall charges compute units; the schedule is not fixed yet
+ * (see the "cost" notes below, placeholders until the host publishes it).
+ *
+ * Restrictions of the stock BPF backend (-mcpu=v2): no signed division or
+ * modulo on 64-bit values (use unsigned arithmetic), no memcpy/memset of a
+ * length known only at run time (copy in a loop), no writable globals
+ * (.data/.bss are refused by the linker: keep state on the stack or in
+ * storage), stack frame 4096 bytes per call.
+ */
+#ifndef TOS_H
+#define TOS_H
+
+/* ---- fixed-width types without libc ------------------------------------ */
+#ifndef TOS_NO_STDINT_TYPEDEFS
+#if !defined(__uint8_t_defined) && !defined(_UINT8_T) && !defined(_UINT8_T_DECLARED)
+typedef __UINT8_TYPE__ uint8_t;
+#define __uint8_t_defined 1
+#define _UINT8_T 1
+#endif
+#if !defined(_UINT32_T) && !defined(_UINT32_T_DECLARED)
+typedef __UINT32_TYPE__ uint32_t;
+#define _UINT32_T 1
+#endif
+#if !defined(_UINT64_T) && !defined(_UINT64_T_DECLARED)
+typedef __UINT64_TYPE__ uint64_t;
+#define _UINT64_T 1
+#endif
+#if !defined(_INT64_T) && !defined(_INT64_T_DECLARED)
+typedef __INT64_TYPE__ int64_t;
+#define _INT64_T 1
+#endif
+#endif /* TOS_NO_STDINT_TYPEDEFS */
+
+#ifndef UINT64_MAX
+#define UINT64_MAX __UINT64_MAX__
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- constants ---------------------------------------------------------- */
+
+/** Returned by tos_storage_read when the key is absent. */
+#define TOS_NOT_FOUND ((uint64_t)__UINT64_MAX__)
+/** Status of a successful invoke. */
+#define TOS_SUCCESS ((uint64_t)0)
+/** Largest storage key, in bytes. */
+#define TOS_MAX_KEY_LEN 256
+/** Largest storage value, in bytes. */
+#define TOS_MAX_VALUE_LEN 65536
+/** Largest log message, in bytes. */
+#define TOS_MAX_LOG_LEN 10000
+/** Size of hashes and addresses, in bytes. */
+#define TOS_HASH_LEN 32
+
+#define TOS_NORETURN __attribute__((noreturn))
+
+/* ---- syscalls ------------------------------------------------------------
+ * Pointers must lie inside the contract's memory (input, rodata, stack);
+ * a pointer or length outside it aborts the invoke with a memory error.
+ */
+
+/**
+ * Append a message to the invoke's log.
+ * msg/len: the bytes of the message (not NUL-terminated; len <= TOS_MAX_LOG_LEN).
+ * Returns 0. A longer message aborts the invoke.
+ * Cost: base + per byte (placeholder).
+ */
+uint64_t tos_log(const uint8_t *msg, uint64_t len);
+
+/**
+ * Abort the invoke (error ContractPanicked); msg is logged. Never returns.
+ * State changes of the invoke are dropped.
+ * Cost: base (placeholder).
+ */
+TOS_NORETURN void tos_panic(const uint8_t *msg, uint64_t len);
+
+/**
+ * Write the hash of the current block into out[0..32]. Returns 0.
+ * Cost: base (placeholder).
+ */
+uint64_t tos_get_block_hash(uint8_t out[32]);
+
+/**
+ * Returns the height (topoheight) of the current block.
+ * Cost: base (placeholder).
+ */
+uint64_t tos_get_block_height(void);
+
+/**
+ * Write the hash of the current transaction into out[0..32]. Returns 0.
+ * Cost: base (placeholder).
+ */
+uint64_t tos_get_tx_hash(uint8_t out[32]);
+
+/**
+ * Write the address (public key) of the transaction's sender into out[0..32].
+ * Returns 0.
+ * Cost: base (placeholder).
+ */
+uint64_t tos_get_tx_sender(uint8_t out[32]);
+
+/**
+ * Write the hash (address) of the running contract into out[0..32]. Returns 0.
+ * Cost: base (placeholder).
+ */
+uint64_t tos_get_contract_hash(uint8_t out[32]);
+
+/**
+ * Returns the native-asset balance of the account `address` (0 if unknown).
+ * Cost: base + storage read (placeholder).
+ */
+uint64_t tos_get_balance(const uint8_t address[32]);
+
+/**
+ * Move `amount` of the native asset from the running contract to `recipient`.
+ * Returns 0. Failure (insufficient balance, amount 0, overflow of the
+ * recipient's balance) aborts the invoke; it never returns an error code.
+ * Cost: base + two balance writes (placeholder).
+ */
+uint64_t tos_transfer(const uint8_t recipient[32], uint64_t amount);
+
+/**
+ * Read the value stored under key[0..key_len] (key_len <= TOS_MAX_KEY_LEN).
+ * Copies min(out_len, value length) bytes into out (out may be NULL when
+ * out_len is 0, to ask for the length only).
+ * Returns the full length of the value, or TOS_NOT_FOUND if the key is absent.
+ * Cost: base + per byte read (placeholder).
+ */
+uint64_t tos_storage_read(const uint8_t *key, uint64_t key_len,
+                          uint8_t *out, uint64_t out_len);
+
+/**
+ * Store value[0..value_len] under key[0..key_len] (replacing any old value).
+ * key_len <= TOS_MAX_KEY_LEN, value_len <= TOS_MAX_VALUE_LEN; larger
+ * arguments abort the invoke. An empty value is a value (use delete to remove).
+ * Returns 0.
+ * Cost: base + per byte written (placeholder).
+ */
+uint64_t tos_storage_write(const uint8_t *key, uint64_t key_len,
+                           const uint8_t *value, uint64_t value_len);
+
+/**
+ * Remove the value stored under key[0..key_len].
+ * Returns 1 if the key existed, 0 otherwise.
+ * Cost: base (placeholder).
+ */
+uint64_t tos_storage_delete(const uint8_t *key, uint64_t key_len);
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/** Length of a NUL-terminated string (no libc strlen). */
+static inline uint64_t tos_strlen(const char *s) {
+    uint64_t n = 0;
+    while (s[n] != '\0') {
+        n++;
+    }
+    return n;
+}
+
+/** Log a NUL-terminated string. */
+static inline uint64_t tos_log_cstr(const char *s) {
+    return tos_log((const uint8_t *)s, tos_strlen(s));
+}
+
+/** Log a string literal; its length is known at compile time. */
+#define tos_log_str(lit) tos_log((const uint8_t *)("" lit), sizeof(lit) - 1)
+
+/** Abort the invoke with a string literal as message. */
+#define tos_panic_str(lit) tos_panic((const uint8_t *)("" lit), sizeof(lit) - 1)
+
+/** Abort with a message unless cond holds. */
+#define tos_require(cond, lit)   \
+    do {                         \
+        if (!(cond)) {           \
+            tos_panic_str(lit);  \
+        }                        \
+    } while (0)
+
+/** Read a key given as string literal. */
+#define tos_storage_read_str(lit, out, out_len) \
+    tos_storage_read((const uint8_t *)("" lit), sizeof(lit) - 1, (out), (out_len))
+
+/** Write a key given as string literal. */
+#define tos_storage_write_str(lit, value, value_len) \
+    tos_storage_write((const uint8_t *)("" lit), sizeof(lit) - 1, (value), (value_len))
+
+/** Delete a key given as string literal. */
+#define tos_storage_delete_str(lit) \
+    tos_storage_delete((const uint8_t *)("" lit), sizeof(lit) - 1)
+
+/** Load 8 little-endian bytes as uint64_t (alignment-free). */
+static inline uint64_t tos_load_u64_le(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+/** Store v as 8 little-endian bytes (alignment-free). */
+static inline void tos_store_u64_le(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+/**
+ * Read a u64 stored as 8 little-endian bytes under a key.
+ * Returns 1 and sets *out when the key holds exactly 8 bytes, 0 if the key is
+ * absent (then *out = 0); any other length aborts the invoke.
+ */
+static inline int tos_storage_read_u64(const uint8_t *key, uint64_t key_len, uint64_t *out) {
+    uint8_t buf[8];
+    uint64_t n = tos_storage_read(key, key_len, buf, 8);
+    if (n == TOS_NOT_FOUND) {
+        *out = 0;
+        return 0;
+    }
+    if (n != 8) {
+        tos_panic_str("stored value is not a u64");
+    }
+    *out = tos_load_u64_le(buf);
+    return 1;
+}
+
+/** Store v as 8 little-endian bytes under a key. Returns 0. */
+static inline uint64_t tos_storage_write_u64(const uint8_t *key, uint64_t key_len, uint64_t v) {
+    uint8_t buf[8];
+    tos_store_u64_le(buf, v);
+    return tos_storage_write(key, key_len, buf, 8);
+}
+
+/**
+ * Define the contract's entry point:
+ *
+ *     static uint64_t process(const uint8_t *input, uint64_t len) { ... return 0; }
+ *     TOS_ENTRYPOINT(process)
+ */
+#define TOS_ENTRYPOINT(fn)                                                   \
+    uint64_t entrypoint(const uint8_t *input, uint64_t input_len) {          \
+        return fn(input, input_len);                                         \
+    }
+
+/** The entry point every contract defines (directly or via TOS_ENTRYPOINT). */
+uint64_t entrypoint(const uint8_t *input, uint64_t input_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOS_H */

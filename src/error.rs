@@ -1,0 +1,37 @@
+use thiserror::Error;
+use tos_loader::LoaderError;
+use tos_program_runtime::RuntimeError;
+use tos_storage::{Hash, StorageError};
+use tos_syscalls::SyscallError;
+
+/// Why a deploy or an invoke did not succeed.
+#[derive(Debug, Error)]
+pub enum VmError {
+    #[error("invalid executable: {0}")]
+    Loader(#[from] LoaderError),
+    #[error(transparent)]
+    Runtime(RuntimeError),
+    #[error(transparent)]
+    Syscall(SyscallError),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("no contract with code hash {0}")]
+    ContractNotFound(Hash),
+}
+
+impl From<RuntimeError> for VmError {
+    /// Syscall failures travel through the engine as boxed errors; recover their type here.
+    fn from(error: RuntimeError) -> Self {
+        match error {
+            RuntimeError::Syscall(inner) => match inner.downcast::<SyscallError>() {
+                Ok(syscall) => match *syscall {
+                    SyscallError::Runtime(runtime) => VmError::from(runtime),
+                    other => VmError::Syscall(other),
+                },
+                Err(other) => VmError::Runtime(RuntimeError::Fault(other.to_string())),
+            },
+            RuntimeError::InvalidExecutable(loader) => VmError::Loader(loader),
+            other => VmError::Runtime(other),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! State versioned by block height: the [`VersionedStorage`] trait and [`StateAt`], a
+//! read-only view of the state as of a past height.
+//!
+//! Semantics shared by [`MemoryStorage`](crate::MemoryStorage) and
+//! [`DiskStorage`](crate::DiskStorage):
+//!
+//! * **Blocks.** [`commit_block(height, changes)`](VersionedStorage::commit_block) records the
+//!   effects of the block at `height`, atomically with the new block height. Heights of committed
+//!   blocks strictly increase ([`StorageError::HeightNotIncreasing`] otherwise); the first block
+//!   of a new state may have any height, 0 included. Heights may skip (a height without a block
+//!   reads like the block below it).
+//! * **The tip is open.** [`StorageProvider::commit`] (what `Vm::deploy` and `Vm::invoke` call)
+//!   adds its changes to the block at the current height ([`block_height`]; 0 before the first
+//!   block) and leaves the height alone. Heights below the tip never change again.
+//! * **Reads.** [`StorageProvider`]'s reads return the latest state. `read_*_at(.., height)`
+//!   return the newest version at or below `height`. Readable heights are
+//!   `oldest_height()..=block_height()`: a height above the tip is
+//!   [`StorageError::HeightInFuture`], a pruned one [`StorageError::HeightPruned`].
+//! * **Pruning.** [`prune_below(height)`](VersionedStorage::prune_below) forgets what only heights
+//!   below `height` can see: per key it keeps the newest version at or below `height` (dropped too
+//!   when it is a deletion) and every version above. Reads at heights `>= height` are unchanged;
+//!   `oldest_height()` becomes `height`.
+//!
+//! [`block_height`]: VersionedStorage::block_height
+
+use crate::changes::ChangeSet;
+use crate::error::StorageError;
+use crate::types::Hash;
+use crate::StorageProvider;
+
+/// A [`StorageProvider`] that keeps the history of the state, block by block.
+///
+/// Object safe, so a [`StateAt`] can hold `&dyn VersionedStorage`. See the
+/// [module documentation](self) for the semantics.
+pub trait VersionedStorage: StorageProvider {
+    /// Height of the last committed block; 0 before the first block.
+    fn block_height(&self) -> Result<u64, StorageError>;
+
+    /// The oldest height that can still be read (the last `prune_below` height; 0 if never
+    /// pruned).
+    fn oldest_height(&self) -> Result<u64, StorageError>;
+
+    /// Applies `changes` as the block at `height` and makes `height` the block height, all or
+    /// nothing. `height` must be above the current block height (any height for the first
+    /// block of a new state).
+    fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError>;
+
+    /// Removes the versions no reader at a height `>= height` can see. `height` may not be above
+    /// the block height; a height at or below `oldest_height()` changes nothing.
+    fn prune_below(&mut self, height: u64) -> Result<(), StorageError>;
+
+    /// The value of `key` in `contract`'s storage as of `height`.
+    fn read_storage_at(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        height: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// The balance of `account` in `asset` as of `height`.
+    fn read_balance_at(
+        &self,
+        account: &Hash,
+        asset: &Hash,
+        height: u64,
+    ) -> Result<u64, StorageError>;
+
+    /// The code deployed under `hash` as of `height`.
+    fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Every live `(key, value)` of `contract` as of `height`, in key order.
+    #[allow(clippy::type_complexity)]
+    fn list_storage_at(
+        &self,
+        contract: &Hash,
+        height: u64,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+}
+
+/// How many versions a store holds, per kind (see `version_rows` on both adapters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VersionRows {
+    /// Storage versions (values and deletions).
+    pub storage: u64,
+    /// Balance versions.
+    pub balances: u64,
+    /// Code versions.
+    pub code: u64,
+}
+
+impl VersionRows {
+    /// All versions together.
+    pub fn total(&self) -> u64 {
+        self.storage + self.balances + self.code
+    }
+}
+
+/// Checks that `height` is readable in a state whose readable heights are `oldest..=tip`.
+pub(crate) fn check_readable(height: u64, oldest: u64, tip: u64) -> Result<(), StorageError> {
+    if height > tip {
+        Err(StorageError::HeightInFuture { height, tip })
+    } else if height < oldest {
+        Err(StorageError::HeightPruned { height, oldest })
+    } else {
+        Ok(())
+    }
+}
+
+/// The state as of one height, read-only: a [`StorageProvider`] whose reads are
+/// `read_*_at(.., height)` and whose `commit` is refused with [`StorageError::ReadOnlyView`].
+///
+/// It borrows the store, so the store cannot be committed to or pruned while the view lives:
+/// the view stays valid. A [`Journal`](crate::Journal) can run over it (e.g. to replay a call
+/// against an old state); its change set just cannot be committed here.
+#[derive(Clone, Copy)]
+pub struct StateAt<'a> {
+    store: &'a dyn VersionedStorage,
+    height: u64,
+}
+
+impl std::fmt::Debug for StateAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateAt")
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> StateAt<'a> {
+    /// A view of `store` as of `height`; refused when `height` is not readable
+    /// ([`StorageError::HeightInFuture`], [`StorageError::HeightPruned`]).
+    pub fn new(store: &'a dyn VersionedStorage, height: u64) -> Result<StateAt<'a>, StorageError> {
+        check_readable(height, store.oldest_height()?, store.block_height()?)?;
+        Ok(StateAt { store, height })
+    }
+
+    /// The height this view reads at.
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// Every live `(key, value)` of `contract` at this height, in key order.
+    #[allow(clippy::type_complexity)]
+    pub fn list_storage(&self, contract: &Hash) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        self.store.list_storage_at(contract, self.height)
+    }
+}
+
+impl StorageProvider for StateAt<'_> {
+    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.read_storage_at(contract, key, self.height)
+    }
+
+    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
+        self.store.read_balance_at(account, asset, self.height)
+    }
+
+    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.read_code_at(contract, self.height)
+    }
+
+    /// Always refused: a past state is read-only.
+    fn commit(&mut self, _changes: &ChangeSet) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnlyView {
+            height: self.height,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readable_range() {
+        assert!(check_readable(3, 2, 5).is_ok());
+        assert!(check_readable(2, 2, 2).is_ok());
+        assert!(matches!(
+            check_readable(6, 2, 5),
+            Err(StorageError::HeightInFuture { height: 6, tip: 5 })
+        ));
+        assert!(matches!(
+            check_readable(1, 2, 5),
+            Err(StorageError::HeightPruned {
+                height: 1,
+                oldest: 2
+            })
+        ));
+    }
+}

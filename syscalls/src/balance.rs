@@ -1,0 +1,62 @@
+//! Native-asset balances: reading any account's balance, and transfers out of the running
+//! contract's own account.
+
+use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
+use tos_storage::{Hash, NATIVE_ASSET};
+
+use crate::{SyscallError, SyscallSpec};
+
+/// A balance read is one state lookup.
+pub const GET_BALANCE_COST: u64 = 200;
+/// A transfer reads and writes two balances.
+pub const TRANSFER_COST: u64 = 1_000;
+
+pub const TOS_GET_BALANCE: SyscallSpec = SyscallSpec {
+    name: "tos_get_balance",
+    family: "balance",
+    cost: "200",
+};
+pub const TOS_TRANSFER: SyscallSpec = SyscallSpec {
+    name: "tos_transfer",
+    family: "balance",
+    cost: "1000",
+};
+
+declare_builtin_function!(
+    /// `tos_get_balance(address[32]) -> native balance`
+    SyscallGetBalance,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        address_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        context.charge(GET_BALANCE_COST)?;
+        let account = Hash(memory::read_array::<32>(context.memory(), address_addr)?);
+        Ok(context.journal.balance(&account, &NATIVE_ASSET)?)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_transfer(recipient[32], amount) -> 0`: moves `amount` of the native asset from the
+    /// running contract to `recipient`. Zero, insufficient and overflowing amounts abort the
+    /// invoke. A transfer to the contract itself only checks that the balance covers it.
+    SyscallTransfer,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        recipient_addr: u64,
+        amount: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        context.charge(TRANSFER_COST)?;
+        let recipient = Hash(memory::read_array::<32>(context.memory(), recipient_addr)?);
+        let sender = context.contract;
+        // The journal refuses zero, insufficient and overflowing amounts, changing nothing.
+        context.journal.transfer(&sender, &recipient, &NATIVE_ASSET, amount)?;
+        Ok(0)
+    }
+);

@@ -1,0 +1,121 @@
+//! Chain context: the block, the transaction and the running contract's own hash.
+
+use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
+
+use crate::{SyscallError, SyscallSpec};
+
+/// Every chain getter costs the same: it copies at most 32 bytes of data the host already has.
+pub const CHAIN_GETTER_COST: u64 = 50;
+
+pub const TOS_GET_BLOCK_HASH: SyscallSpec = SyscallSpec {
+    name: "tos_get_block_hash",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_BLOCK_HEIGHT: SyscallSpec = SyscallSpec {
+    name: "tos_get_block_height",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_TX_HASH: SyscallSpec = SyscallSpec {
+    name: "tos_get_tx_hash",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_TX_SENDER: SyscallSpec = SyscallSpec {
+    name: "tos_get_tx_sender",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_CONTRACT_HASH: SyscallSpec = SyscallSpec {
+    name: "tos_get_contract_hash",
+    family: "chain",
+    cost: "50",
+};
+
+fn write_hash(
+    context: &mut InvokeContext<'static>,
+    out_addr: u64,
+    pick: fn(&InvokeContext<'static>) -> [u8; 32],
+) -> Result<u64, SyscallError> {
+    context.charge(CHAIN_GETTER_COST)?;
+    let hash = pick(context);
+    memory::write_bytes(context.memory(), out_addr, &hash)?;
+    Ok(0)
+}
+
+declare_builtin_function!(
+    /// `tos_get_block_hash(out[32]) -> 0`
+    SyscallGetBlockHash,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        out_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        write_hash(context, out_addr, |c| c.block.hash.0)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_block_height() -> height`
+    SyscallGetBlockHeight,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        _arg1: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        context.charge(CHAIN_GETTER_COST)?;
+        Ok(context.block.height)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_tx_hash(out[32]) -> 0`
+    SyscallGetTxHash,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        out_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        write_hash(context, out_addr, |c| c.transaction.hash.0)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_tx_sender(out[32]) -> 0`
+    SyscallGetTxSender,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        out_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        write_hash(context, out_addr, |c| c.transaction.sender.0)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_contract_hash(out[32]) -> 0`
+    SyscallGetContractHash,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        out_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        write_hash(context, out_addr, |c| c.contract.0)
+    }
+);

@@ -1,0 +1,138 @@
+//! Contract storage: a key → value map private to each contract. Writes go to the invoke's
+//! journal and reach the store only when the whole invoke succeeds.
+
+use tos_program_runtime::{
+    limits::{MAX_STORAGE_KEY_LEN, MAX_STORAGE_VALUE_LEN},
+    memory,
+    solana_sbpf::declare_builtin_function,
+    InvokeContext,
+};
+
+use crate::{SyscallError, SyscallSpec};
+
+/// Returned by `tos_storage_read` when the key has no value.
+pub const NOT_FOUND: u64 = u64::MAX;
+
+/// Fixed part of a read (one state lookup).
+pub const STORAGE_READ_BASE_COST: u64 = 200;
+/// Fixed part of a write (journal entry, later a database write).
+pub const STORAGE_WRITE_BASE_COST: u64 = 1_000;
+/// Fixed part of a delete.
+pub const STORAGE_DELETE_BASE_COST: u64 = 500;
+/// Per byte of key and of value read.
+pub const STORAGE_READ_BYTE_COST: u64 = 1;
+/// Per byte of key and value written: written bytes are kept by every node.
+pub const STORAGE_WRITE_BYTE_COST: u64 = 4;
+
+pub const TOS_STORAGE_READ: SyscallSpec = SyscallSpec {
+    name: "tos_storage_read",
+    family: "storage",
+    cost: "200 + key_len + value_len",
+};
+pub const TOS_STORAGE_WRITE: SyscallSpec = SyscallSpec {
+    name: "tos_storage_write",
+    family: "storage",
+    cost: "1000 + 4 * (key_len + value_len)",
+};
+pub const TOS_STORAGE_DELETE: SyscallSpec = SyscallSpec {
+    name: "tos_storage_delete",
+    family: "storage",
+    cost: "500 + key_len",
+};
+
+/// Limits are checked before anything is charged or translated: an oversized length is
+/// refused as such, not as compute exhaustion.
+fn check_key_len(key_len: u64) -> Result<(), SyscallError> {
+    if key_len > MAX_STORAGE_KEY_LEN as u64 {
+        return Err(SyscallError::KeyTooLong {
+            len: key_len,
+            limit: MAX_STORAGE_KEY_LEN,
+        });
+    }
+    Ok(())
+}
+
+fn read_key(
+    context: &InvokeContext<'static>,
+    key_addr: u64,
+    key_len: u64,
+) -> Result<Vec<u8>, SyscallError> {
+    check_key_len(key_len)?;
+    Ok(memory::read_bytes(
+        context.memory(),
+        key_addr,
+        key_len,
+        MAX_STORAGE_KEY_LEN,
+    )?)
+}
+
+declare_builtin_function!(
+    /// `tos_storage_read(key, key_len, out, out_len) -> value_len | NOT_FOUND`: copies
+    /// `min(out_len, value_len)` bytes of the value into `out`.
+    SyscallStorageRead,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        key_addr: u64,
+        key_len: u64,
+        out_addr: u64,
+        out_len: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        check_key_len(key_len)?;
+        context.charge(STORAGE_READ_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
+        let key = read_key(context, key_addr, key_len)?;
+        let contract = context.contract;
+        let Some(value) = context.journal.read_storage(&contract, &key)? else {
+            return Ok(NOT_FOUND);
+        };
+        context.charge((value.len() as u64).saturating_mul(STORAGE_READ_BYTE_COST))?;
+        let copy_len = value.len().min(usize::try_from(out_len).unwrap_or(usize::MAX));
+        memory::write_bytes(context.memory(), out_addr, &value[..copy_len])?;
+        Ok(value.len() as u64)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_storage_write(key, key_len, value, value_len) -> 0`
+    SyscallStorageWrite,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        key_addr: u64,
+        key_len: u64,
+        value_addr: u64,
+        value_len: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        check_key_len(key_len)?;
+        if value_len > MAX_STORAGE_VALUE_LEN as u64 {
+            return Err(SyscallError::ValueTooLong { len: value_len, limit: MAX_STORAGE_VALUE_LEN });
+        }
+        let bytes = key_len.saturating_add(value_len);
+        context.charge(STORAGE_WRITE_BASE_COST.saturating_add(bytes.saturating_mul(STORAGE_WRITE_BYTE_COST)))?;
+        let key = read_key(context, key_addr, key_len)?;
+        let value = memory::read_bytes(context.memory(), value_addr, value_len, MAX_STORAGE_VALUE_LEN)?;
+        let contract = context.contract;
+        context.journal.write_storage(&contract, &key, &value)?;
+        Ok(0)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_storage_delete(key, key_len) -> 1 if the key existed, else 0`
+    SyscallStorageDelete,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        key_addr: u64,
+        key_len: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        check_key_len(key_len)?;
+        context.charge(STORAGE_DELETE_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
+        let key = read_key(context, key_addr, key_len)?;
+        let contract = context.contract;
+        let existed = context.journal.delete_storage(&contract, &key)?;
+        Ok(u64::from(existed))
+    }
+);

@@ -1,0 +1,212 @@
+//! Shared helpers of the facade's integration tests.
+#![allow(dead_code)]
+
+use tos_vm::{
+    BlockContext, ContractCall, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage, Vm,
+    VmConfig,
+};
+
+pub const SCRATCH_TAG: u64 = 0x5C5C_0000_0000_0000;
+pub const INPUT_TAG: u64 = 0x1A1A_0000_0000_0000;
+const COMMAND_LEN: usize = 41;
+
+/// An argument of a probe command.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg {
+    Value(u64),
+    /// Address of `scratch[offset]`, a writable 512-byte stack buffer of the probe.
+    Scratch(u16),
+    /// Address of the script's data bytes at this offset.
+    Data(usize),
+}
+
+pub use Arg::{Data, Scratch, Value};
+
+/// Builds the probe contract's input: syscall commands, a final return, then data bytes.
+#[derive(Default)]
+pub struct Script {
+    commands: Vec<(u8, [Arg; 5])>,
+    data: Vec<u8>,
+}
+
+pub mod op {
+    pub const LOG: u8 = 1;
+    pub const PANIC: u8 = 2;
+    pub const BLOCK_HASH: u8 = 3;
+    pub const BLOCK_HEIGHT: u8 = 4;
+    pub const TX_HASH: u8 = 5;
+    pub const TX_SENDER: u8 = 6;
+    pub const CONTRACT_HASH: u8 = 7;
+    pub const GET_BALANCE: u8 = 8;
+    pub const TRANSFER: u8 = 9;
+    pub const STORAGE_READ: u8 = 10;
+    pub const STORAGE_WRITE: u8 = 11;
+    pub const STORAGE_DELETE: u8 = 12;
+    pub const ECHO_SCRATCH: u8 = 0x20;
+    pub const SPIN: u8 = 0xFE;
+    pub const RETURN: u8 = 0xFF;
+}
+
+impl Script {
+    pub fn new() -> Self {
+        Script::default()
+    }
+
+    /// Appends data bytes to the input; returns an argument pointing at them.
+    pub fn data(&mut self, bytes: &[u8]) -> Arg {
+        let offset = self.data.len();
+        self.data.extend_from_slice(bytes);
+        Data(offset)
+    }
+
+    pub fn call(mut self, op: u8, args: &[Arg]) -> Self {
+        let mut full = [Value(0); 5];
+        full[..args.len()].copy_from_slice(args);
+        self.commands.push((op, full));
+        self
+    }
+
+    pub fn with_data(mut self, bytes: &[u8], then: impl FnOnce(Self, Arg) -> Self) -> Self {
+        let arg = self.data(bytes);
+        then(self, arg)
+    }
+
+    /// The input bytes; the script returns `status` after its commands.
+    pub fn build(mut self, status: u64) -> Vec<u8> {
+        self.commands.push((
+            op::RETURN,
+            [Value(status), Value(0), Value(0), Value(0), Value(0)],
+        ));
+        let data_base = self.commands.len() * COMMAND_LEN;
+        let mut input = Vec::new();
+        for (op, args) in &self.commands {
+            input.push(*op);
+            for arg in args {
+                let value = match *arg {
+                    Value(v) => v,
+                    Scratch(offset) => SCRATCH_TAG | u64::from(offset),
+                    Data(offset) => INPUT_TAG | (data_base + offset) as u64,
+                };
+                input.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        input.extend_from_slice(&self.data);
+        input
+    }
+}
+
+pub fn probe_elf() -> Vec<u8> {
+    let dir = tos_test_harness::fixtures::workspace_root().join("tests/contracts/probe");
+    tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn block() -> BlockContext {
+    BlockContext {
+        height: 42,
+        hash: Hash([0xB1; 32]),
+        timestamp: 1_700_000_000,
+    }
+}
+
+pub const SENDER: Hash = Hash([0x5E; 32]);
+pub const TX_HASH: Hash = Hash([0x7A; 32]);
+
+/// A comparable summary of an outcome: everything the two engines must agree on.
+pub fn fingerprint(outcome: &InvokeOutcome) -> String {
+    let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
+    format!(
+        "{:?} | compute {} | logs {:?} | effects {:?} | changes {:?}",
+        outcome.status, outcome.compute_used, logs, outcome.effects, outcome.changes
+    )
+}
+
+pub struct Run {
+    pub outcome: InvokeOutcome,
+    pub before: MemoryStorage,
+    pub after: MemoryStorage,
+    pub contract: Hash,
+}
+
+impl Run {
+    pub fn logs(&self) -> Vec<String> {
+        self.outcome
+            .logs
+            .iter()
+            .map(|l| l.message.clone())
+            .collect()
+    }
+
+    /// The `r=` results the probe logged, in order.
+    pub fn results(&self) -> Vec<u64> {
+        self.logs()
+            .iter()
+            .filter_map(|l| l.strip_prefix("r="))
+            .map(|hex| u64::from_str_radix(hex, 16).expect("probe logs hex"))
+            .collect()
+    }
+
+    /// The `s=` scratch echoes the probe logged, decoded.
+    pub fn echoes(&self) -> Vec<Vec<u8>> {
+        self.logs()
+            .iter()
+            .filter_map(|l| l.strip_prefix("s="))
+            .map(|hex| ::hex::decode(hex).expect("probe logs hex"))
+            .collect()
+    }
+
+    pub fn assert_unchanged(&self) {
+        assert_eq!(
+            self.before, self.after,
+            "a failed invoke must leave the store as it was"
+        );
+        assert!(self.outcome.effects.is_empty());
+    }
+}
+
+/// Deploys `elf` into a store prepared by `setup`, invokes it with `input` under the
+/// interpreter and the JIT from identical stores, asserts that both engines agree on status,
+/// compute, logs, effects and final state, and returns the interpreter's run.
+pub fn run_both(
+    elf: &[u8],
+    input: &[u8],
+    budget: u64,
+    setup: impl Fn(&mut MemoryStorage, Hash),
+) -> Run {
+    let mut runs = Vec::new();
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let vm = Vm::new(VmConfig {
+            engine,
+            compute_budget: budget,
+        });
+        let mut store = MemoryStorage::default();
+        let contract = vm.deploy(elf, &mut store).expect("deploy");
+        setup(&mut store, contract);
+        let before = store.clone();
+        let call = ContractCall {
+            contract,
+            input: input.to_vec(),
+            sender: SENDER,
+            tx_hash: TX_HASH,
+        };
+        let outcome = vm.invoke(&call, &block(), &mut store).expect("invoke");
+        runs.push(Run {
+            outcome,
+            before,
+            after: store,
+            contract,
+        });
+    }
+    let jit = runs.pop().expect("two runs");
+    let interpreter = runs.pop().expect("two runs");
+    assert_eq!(
+        fingerprint(&interpreter.outcome),
+        fingerprint(&jit.outcome),
+        "engines disagree"
+    );
+    assert_eq!(interpreter.after, jit.after, "engines left different state");
+    interpreter
+}
+
+pub fn is_success(status: &InvokeStatus) -> bool {
+    matches!(status, InvokeStatus::Success)
+}
