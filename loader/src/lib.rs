@@ -38,9 +38,6 @@
 //! ```
 
 #![deny(missing_docs)]
-// `LoaderError` carries a `Location` (object, section, function names) inline so callers can
-// match on it; errors are rare and cold, so the size of `Result<_, LoaderError>` does not matter.
-#![allow(clippy::result_large_err)]
 
 mod bytes;
 mod error;

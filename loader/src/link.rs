@@ -228,6 +228,14 @@ impl<'a> Linker<'a, '_> {
         let limit = MAX_ELF_SIZE as u64;
         let mut placements = Vec::with_capacity(self.objects.len());
         for obj in &self.objects {
+            // Function symbols per section, for locating instructions in messages.
+            let mut functions_by_section: HashMap<usize, Vec<(u64, u64, String)>> = HashMap::new();
+            for sym in obj.symbols.iter().filter(|s| s.kind() == elf::STT_FUNC) {
+                functions_by_section
+                    .entry(usize::from(sym.shndx))
+                    .or_default()
+                    .push((sym.value, sym.size, sym.display_name()));
+            }
             let mut obj_placements = Vec::with_capacity(obj.sections.len());
             for (si, s) in obj.sections.iter().enumerate() {
                 let placement = if !s.is_alloc() {
@@ -261,12 +269,7 @@ impl<'a> Linker<'a, '_> {
                         });
                     }
                     self.text.extend_from_slice(s.data);
-                    let mut functions: Vec<(u64, u64, String)> = obj
-                        .symbols
-                        .iter()
-                        .filter(|sym| usize::from(sym.shndx) == si && sym.kind() == elf::STT_FUNC)
-                        .map(|sym| (sym.value, sym.size, sym.display_name()))
-                        .collect();
+                    let mut functions = functions_by_section.remove(&si).unwrap_or_default();
                     functions.sort();
                     self.map.ranges.push(CodeRange {
                         start,
@@ -563,7 +566,7 @@ impl<'a> Linker<'a, '_> {
         let name = reloc_name(r_type).to_string();
         let out_of_range =
             |at: &Location, symbol: &str, reason: String| LoaderError::RelocationOutOfRange {
-                at: at.clone(),
+                at: Box::new(at.clone()),
                 symbol: symbol.to_string(),
                 reason,
             };
@@ -745,7 +748,7 @@ impl<'a> Linker<'a, '_> {
     ) -> Result<RawInsn, LoaderError> {
         RawInsn::at(&self.text, (pos / 8) as usize).ok_or_else(|| {
             LoaderError::RelocationAtWrongInstruction {
-                at: at.clone(),
+                at: Box::new(at.clone()),
                 name: name.to_string(),
                 symbol: symbol.to_string(),
                 expected: expected.to_string(),
@@ -838,6 +841,13 @@ impl<'a> Linker<'a, '_> {
                 }
                 if sym.is_global() && self.globals.get(sym.name) != Some(&(oi, si)) {
                     continue; // a weak definition that lost
+                }
+                let section_size = obj
+                    .sections
+                    .get(usize::from(sym.shndx))
+                    .map_or(0, |s| s.size);
+                if sym.value > section_size {
+                    continue; // bogus value; never referenced (relocations against it fail)
                 }
                 let placement = self
                     .placements

@@ -24,14 +24,17 @@ pub(crate) struct TextMap {
 impl TextMap {
     /// Location of byte `text_off` of the final text.
     pub(crate) fn locate(&self, text_off: u64) -> Box<Location> {
-        let range = self
-            .ranges
+        // Ranges are sorted by start and do not overlap; zero-length ranges share their start
+        // with the next one. Only ranges with the largest start <= text_off can contain it.
+        let idx = self.ranges.partition_point(|r| r.start <= text_off);
+        let candidates = self.ranges.get(..idx).unwrap_or_default();
+        let last_start = candidates.last().map(|r| r.start);
+        let range = candidates
             .iter()
             .rev()
-            .find(|r| {
-                r.start <= text_off && (text_off < r.start.saturating_add(r.len) || r.len == 0)
-            })
-            .or_else(|| self.ranges.iter().rev().find(|r| r.start <= text_off));
+            .take_while(|r| Some(r.start) == last_start)
+            .find(|r| text_off < r.start.saturating_add(r.len))
+            .or_else(|| candidates.last());
         Box::new(match range {
             Some(r) => {
                 let offset = text_off.saturating_sub(r.start);

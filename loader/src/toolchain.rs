@@ -152,6 +152,9 @@ pub fn detect_language(dir: &Path) -> Result<ContractLanguage> {
 
 /// Compiles the contract in `dir` into BPF relocatable objects, as (name, ELF bytes) pairs.
 pub fn compile_objects(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<u8>)>> {
+    // Tools run with the contract directory as their working directory: make every path
+    // absolute so a relative `dir` (e.g. `examples/counter-rust`) still resolves.
+    let dir = &std::path::absolute(dir).map_err(|source| io_error(dir, source))?;
     match detect_language(dir)? {
         ContractLanguage::C => compile_c(dir, options),
         ContractLanguage::Rust => compile_rust(dir, options).map(|object| vec![object]),
@@ -244,6 +247,7 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
         .target_dir
         .clone()
         .unwrap_or_else(|| dir.join("target"));
+    let target_dir = std::path::absolute(&target_dir).map_err(|source| io_error(&target_dir, source))?;
     let name = package_name(&manifest)?;
 
     // The assembly goes to a path no other build uses (`--emit=asm=PATH`), for two reasons:

@@ -107,6 +107,13 @@ pub(crate) fn validate(elf: &[u8], syscalls: &[&str]) -> Result<ExecutableInfo, 
                 reason: refusal.reason,
             });
         }
+        if insn.opc == LDDW && pc + 1 >= count {
+            return Err(LoaderError::UnsupportedInstruction {
+                at: map.locate_pc(pc),
+                mnemonic: "lddw".to_string(),
+                reason: "the 16-byte lddw is cut off by the end of the program".to_string(),
+            });
+        }
         pc += if insn.opc == LDDW { 2 } else { 1 };
     }
     if !starts.get(parsed.entry_pc).copied().unwrap_or(false) {
@@ -115,8 +122,8 @@ pub(crate) fn validate(elf: &[u8], syscalls: &[&str]) -> Result<ExecutableInfo, 
             parsed.entry_pc
         )));
     }
-    run_verifiers(parsed.text, syscalls, &map)?;
     let syscalls_used = check_calls(parsed.text, &table, &map)?;
+    run_verifiers(parsed.text, syscalls, &map)?;
     sbpf_load(elf)?;
 
     let mut functions: Vec<(String, usize)> = parsed

@@ -122,6 +122,28 @@ proptest! {
         link_both(&obj);
     }
 
+    /// Whole 32/64-bit fields set to random (often huge) values: offsets, sizes, symbol values,
+    /// relocation infos.
+    #[test]
+    fn word_mutations_never_panic(
+        edits in prop::collection::vec((any::<usize>(), any::<u64>(), any::<bool>()), 1..6),
+        use_sample in any::<bool>(),
+    ) {
+        let sample = sample_object();
+        let mut obj = if use_sample { sample.clone() } else { real_object().to_vec() };
+        let mut elf = linked().to_vec();
+        for (pos, value, wide) in &edits {
+            for bytes in [&mut obj, &mut elf] {
+                let width = if *wide { 8 } else { 4 };
+                let at = (pos % (bytes.len() / 4)) * 4;
+                let end = (at + width).min(bytes.len());
+                bytes[at..end].copy_from_slice(&value.to_le_bytes()[..end - at]);
+            }
+        }
+        link_both(&obj);
+        let _ = validate_executable(&elf, SYSCALLS);
+    }
+
     #[test]
     fn mutated_executable_never_panics(
         edits in prop::collection::vec((any::<usize>(), any::<u8>()), 1..12),

@@ -747,3 +747,58 @@ fn writable_section_other_than_relro_is_refused() {
     let elf = link_one("w.o", &build_object(&[text, relro], &syms)).unwrap();
     assert!(rodata_of(&elf).is_some());
 }
+
+#[test]
+fn bogus_symbol_values_do_not_panic() {
+    let obj = build_object(
+        &[Sec::text(".text", &code(&[mov_r0(0), EXIT]))],
+        &[
+            Sym {
+                name: "huge",
+                info: STT_FUNC_LOCAL,
+                shndx: 1,
+                value: u64::MAX - 3,
+                size: u64::MAX,
+            },
+            Sym {
+                name: "entrypoint",
+                info: STT_FUNC_GLOBAL,
+                shndx: 1,
+                value: 0,
+                size: 16,
+            },
+        ],
+    );
+    let elf = link_one("b.o", &obj).unwrap();
+    let info = tos_loader::validate_executable(&elf, SYSCALLS).unwrap();
+    assert_eq!(info.functions, vec![("entrypoint".to_string(), 0)]);
+    // Referenced by a relocation it is an error.
+    let obj = build_object(
+        &[Sec::text(
+            ".text",
+            &code(&[insn(0x18, 1, 0, 0, 0), insn(0, 0, 0, 0, 0), mov_r0(0), EXIT]),
+        )
+        .with_relocs(&[(0, 1, 1)])],
+        &[
+            Sym {
+                name: "huge",
+                info: STT_OBJECT_LOCAL,
+                shndx: 1,
+                value: u64::MAX - 3,
+                size: 8,
+            },
+            Sym {
+                name: "entrypoint",
+                info: STT_FUNC_GLOBAL,
+                shndx: 1,
+                value: 0,
+                size: 32,
+            },
+        ],
+    );
+    let err = link_one("b.o", &obj).unwrap_err();
+    assert!(
+        matches!(&err, LoaderError::Malformed { what, .. } if what.contains("huge")),
+        "{err:?}"
+    );
+}

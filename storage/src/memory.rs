@@ -504,14 +504,8 @@ mod tests {
                 code: 1
             }
         );
-        assert_eq!(
-            s,
-            MemoryStorage {
-                history: s.history.clone(),
-                ..MemoryStorage::new()
-            }
-            .with_code(B, vec![1])
-        );
+        assert!(s.storage_entries(&A).is_empty() && s.balances().is_empty());
+        assert_eq!(s.read_code_at(&B, 3).unwrap(), Some(vec![1]));
     }
 
     #[test]

@@ -1,0 +1,638 @@
+//! State versioned by block height: commit_block / plain commit / prune_below on DiskStorage and
+//! MemoryStorage, checked against a model that is a Vec of full-state snapshots, one per height.
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use tos_storage::{
+    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
+    NATIVE_ASSET,
+};
+
+const C1: Hash = Hash([0xC1; 32]);
+const C2: Hash = Hash([0xC2; 32]);
+const ALICE: Hash = Hash([0xA1; 32]);
+const TOKEN: Hash = Hash([0x70; 32]);
+
+fn contracts() -> [Hash; 2] {
+    [C1, C2]
+}
+/// Keys that exercise the escaping of 0x00 in version keys.
+fn keys() -> [Vec<u8>; 4] {
+    [vec![], vec![0], vec![0, 0], vec![1]]
+}
+fn accounts() -> [Hash; 2] {
+    [ALICE, C1]
+}
+fn assets() -> [Hash; 2] {
+    [NATIVE_ASSET, TOKEN]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Example-based tests
+
+fn block(writes: &[(&[u8], Option<&[u8]>)], balance: Option<u64>) -> ChangeSet {
+    let mut cs = ChangeSet::new();
+    for (key, value) in writes {
+        cs.set_storage(C1, key.to_vec(), value.map(<[u8]>::to_vec));
+    }
+    if let Some(amount) = balance {
+        cs.set_balance(ALICE, NATIVE_ASSET, amount);
+    }
+    cs
+}
+
+#[test]
+fn disk_reads_as_of_any_height_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(disk.block_height().unwrap(), 0);
+        disk.commit_block(
+            1,
+            &block(&[(b"a", Some(b"1")), (b"b", Some(b"x"))], Some(5)),
+        )
+        .unwrap();
+        disk.commit_block(2, &block(&[(b"a", Some(b"2"))], None))
+            .unwrap();
+        // Heights may skip: 3 and 4 read like 2.
+        disk.commit_block(5, &block(&[(b"a", None), (b"c", Some(b""))], Some(0)))
+            .unwrap();
+        let mut code = ChangeSet::new();
+        code.deploy_code(C2, b"elf v1".to_vec());
+        disk.commit_block(6, &code).unwrap();
+        let mut code = ChangeSet::new();
+        code.deploy_code(C2, b"elf v2".to_vec());
+        disk.commit_block(7, &code).unwrap();
+    }
+    let disk = DiskStorage::open(dir.path()).unwrap();
+    assert_eq!(disk.block_height().unwrap(), 7);
+    let a = |h| disk.read_storage_at(&C1, b"a", h).unwrap();
+    assert_eq!(a(0), None);
+    assert_eq!(a(1), Some(b"1".to_vec()));
+    assert_eq!(a(2), Some(b"2".to_vec()));
+    assert_eq!(a(4), Some(b"2".to_vec()));
+    assert_eq!(a(5), None);
+    assert_eq!(disk.read_storage(&C1, b"a").unwrap(), None);
+    assert_eq!(disk.read_balance_at(&ALICE, &NATIVE_ASSET, 4).unwrap(), 5);
+    assert_eq!(disk.read_balance_at(&ALICE, &NATIVE_ASSET, 5).unwrap(), 0);
+    assert_eq!(disk.read_code_at(&C2, 5).unwrap(), None);
+    assert_eq!(disk.read_code_at(&C2, 6).unwrap(), Some(b"elf v1".to_vec()));
+    assert_eq!(disk.read_code(&C2).unwrap(), Some(b"elf v2".to_vec()));
+    assert_eq!(
+        disk.list_storage_at(&C1, 3).unwrap(),
+        vec![
+            (b"a".to_vec(), b"2".to_vec()),
+            (b"b".to_vec(), b"x".to_vec())
+        ]
+    );
+    assert_eq!(
+        disk.list_storage_at(&C1, 5).unwrap(),
+        vec![
+            (b"b".to_vec(), b"x".to_vec()),
+            (b"c".to_vec(), b"".to_vec())
+        ]
+    );
+    assert_eq!(
+        disk.list_storage(&C1).unwrap(),
+        disk.list_storage_at(&C1, 7).unwrap()
+    );
+
+    // The view is a StorageProvider; committing through it is refused.
+    let mut view = disk.at(2).unwrap();
+    assert_eq!(view.height(), 2);
+    assert_eq!(view.read_storage(&C1, b"a").unwrap(), Some(b"2".to_vec()));
+    assert_eq!(view.read_balance(&ALICE, &NATIVE_ASSET).unwrap(), 5);
+    assert_eq!(view.list_storage(&C1).unwrap().len(), 2);
+    let refused = view.commit(&ChangeSet::new()).unwrap_err();
+    assert!(matches!(refused, StorageError::ReadOnlyView { height: 2 }));
+    assert!(!refused.is_backend());
+    assert!(matches!(
+        disk.at(8),
+        Err(StorageError::HeightInFuture { height: 8, tip: 7 })
+    ));
+}
+
+#[test]
+fn heights_must_strictly_increase_and_refusals_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut disk = DiskStorage::open(dir.path()).unwrap();
+    // The first block of a new state may be block 0.
+    disk.commit_block(0, &block(&[(b"g", Some(b"genesis"))], None))
+        .unwrap();
+    disk.commit_block(3, &ChangeSet::new()).unwrap();
+    for height in [0, 2, 3] {
+        match disk.commit_block(height, &block(&[(b"g", Some(b"no"))], Some(1))) {
+            Err(e @ StorageError::HeightNotIncreasing { .. }) => {
+                assert!(!e.is_backend());
+                assert!(e.to_string().contains("not above"), "{e}");
+            }
+            other => panic!("expected HeightNotIncreasing, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        disk.commit_with_height(&ChangeSet::new(), 1),
+        Err(StorageError::HeightNotIncreasing { height: 1, tip: 3 })
+    ));
+    assert_eq!(disk.block_height().unwrap(), 3);
+    assert_eq!(
+        disk.read_storage(&C1, b"g").unwrap(),
+        Some(b"genesis".to_vec())
+    );
+    assert_eq!(disk.read_balance(&ALICE, &NATIVE_ASSET).unwrap(), 0);
+}
+
+#[test]
+fn plain_commit_adds_to_the_block_at_the_current_height() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut disk = DiskStorage::open(dir.path()).unwrap();
+    // Before the first block: height 0 (what `Vm::deploy` into a new store does).
+    disk.commit(&block(&[(b"k", Some(b"0"))], None)).unwrap();
+    assert_eq!(disk.block_height().unwrap(), 0);
+    disk.commit_block(4, &block(&[(b"k", Some(b"4"))], None))
+        .unwrap();
+    disk.commit(&block(&[(b"k", Some(b"4b")), (b"j", Some(b"x"))], None))
+        .unwrap();
+    assert_eq!(disk.block_height().unwrap(), 4);
+    assert_eq!(
+        disk.read_storage_at(&C1, b"k", 0).unwrap(),
+        Some(b"0".to_vec())
+    );
+    assert_eq!(
+        disk.read_storage_at(&C1, b"k", 3).unwrap(),
+        Some(b"0".to_vec())
+    );
+    assert_eq!(
+        disk.read_storage_at(&C1, b"k", 4).unwrap(),
+        Some(b"4b".to_vec())
+    );
+    assert_eq!(disk.read_storage_at(&C1, b"j", 3).unwrap(), None);
+    // The CLI's flow: next block = height + 1.
+    disk.commit_with_height(&block(&[(b"k", None)], None), 5)
+        .unwrap();
+    assert_eq!(
+        disk.read_storage_at(&C1, b"k", 4).unwrap(),
+        Some(b"4b".to_vec())
+    );
+    assert_eq!(disk.read_storage(&C1, b"k").unwrap(), None);
+}
+
+#[test]
+fn unchanged_values_write_no_version_and_prune_keeps_one_per_live_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut disk = DiskStorage::open(dir.path()).unwrap();
+    let mut code = ChangeSet::new();
+    code.deploy_code(C2, vec![0x7f; 1000]);
+    disk.commit_block(1, &code).unwrap();
+    for height in 2..=20u64 {
+        let mut cs = block(
+            &[
+                (b"same", Some(b"v")),
+                (b"counter", Some(&height.to_le_bytes())),
+            ],
+            Some(height % 3),
+        );
+        cs.deploy_code(C2, vec![0x7f; 1000]); // redeploying the same ELF: no new version
+        if height % 2 == 0 {
+            cs.set_storage(C1, b"flip".to_vec(), Some(b"on".to_vec()));
+        } else {
+            cs.set_storage(C1, b"flip".to_vec(), None);
+        }
+        disk.commit_block(height, &cs).unwrap();
+    }
+    let rows = disk.version_rows().unwrap();
+    assert_eq!(rows.storage, 1 + 19 + 19);
+    assert_eq!(rows.code, 1);
+    assert!(matches!(
+        disk.prune_below(21),
+        Err(StorageError::HeightInFuture {
+            height: 21,
+            tip: 20
+        })
+    ));
+    disk.prune_below(10).unwrap();
+    assert_eq!(disk.oldest_height().unwrap(), 10);
+    assert!(matches!(
+        disk.read_storage_at(&C1, b"counter", 9),
+        Err(StorageError::HeightPruned {
+            height: 9,
+            oldest: 10
+        })
+    ));
+    for height in 10..=20u64 {
+        assert_eq!(
+            disk.read_storage_at(&C1, b"counter", height).unwrap(),
+            Some(height.to_le_bytes().to_vec())
+        );
+        assert_eq!(
+            disk.read_balance_at(&ALICE, &NATIVE_ASSET, height).unwrap(),
+            height % 3
+        );
+    }
+    // Pruning below an older height changes nothing.
+    let before = disk.version_rows().unwrap();
+    disk.prune_below(5).unwrap();
+    assert_eq!(disk.version_rows().unwrap(), before);
+    assert_eq!(disk.oldest_height().unwrap(), 10);
+    // At the tip: one version per live key, deletions and zero balances gone.
+    disk.prune_below(20).unwrap();
+    let rows = disk.version_rows().unwrap();
+    assert_eq!(rows.storage, 3); // same, counter, flip (on at 20)
+    assert_eq!(rows.balances, 1); // 20 % 3 = 2
+    assert_eq!(rows.code, 1);
+    assert_eq!(disk.read_code(&C2).unwrap(), Some(vec![0x7f; 1000]));
+    drop(disk);
+    let disk = DiskStorage::open(dir.path()).unwrap();
+    assert_eq!(disk.oldest_height().unwrap(), 20);
+    assert_eq!(
+        disk.list_storage_at(&C1, 20).unwrap(),
+        disk.list_storage(&C1).unwrap()
+    );
+}
+
+#[test]
+fn old_format_files_are_refused() {
+    // A version-1 file (the unversioned layout): same magic, format_version = 1.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = redb::Database::create(dir.path().join("state.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(def).unwrap();
+            meta.insert("magic", b"tos-vm state".as_slice()).unwrap();
+            meta.insert("format_version", 1u32.to_le_bytes().as_slice())
+                .unwrap();
+            meta.insert("block_height", 0u64.to_le_bytes().as_slice())
+                .unwrap();
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("storage");
+            txn.open_table(def).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let err = DiskStorage::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::UnsupportedVersion {
+                found: 1,
+                supported: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_backend());
+    assert!(err.to_string().contains("version 1"), "{err}");
+}
+
+#[test]
+fn malformed_version_rows_are_corrupt_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        disk.commit_block(1, &block(&[(b"k", Some(b"v"))], Some(3)))
+            .unwrap();
+    }
+    {
+        let db = redb::Database::create(dir.path().join("state.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> =
+                redb::TableDefinition::new("storage_versions");
+            let mut table = txn.open_table(def).unwrap();
+            let mut key = C1.0.to_vec();
+            key.extend_from_slice(&[b'k', 0, 1]);
+            key.extend_from_slice(&1u64.to_be_bytes());
+            table.insert(key.as_slice(), [9u8, 9].as_slice()).unwrap();
+            let mut broken = C1.0.to_vec();
+            broken.extend_from_slice(&[b'z', 0, 7]);
+            table.insert(broken.as_slice(), [1u8].as_slice()).unwrap();
+            let def: redb::TableDefinition<&[u8], &[u8]> =
+                redb::TableDefinition::new("balance_versions");
+            let mut table = txn.open_table(def).unwrap();
+            let mut key = ALICE.0.to_vec();
+            key.extend_from_slice(&NATIVE_ASSET.0);
+            key.extend_from_slice(&1u64.to_be_bytes());
+            table.insert(key.as_slice(), [1u8].as_slice()).unwrap();
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(def).unwrap();
+            meta.insert("oldest_height", [1u8, 2].as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let mut disk = DiskStorage::open(dir.path()).unwrap();
+    let corrupt = |r: Result<(), StorageError>| {
+        let e = r.expect_err("must be refused");
+        assert!(matches!(e, StorageError::Corrupt { .. }), "{e:?}");
+    };
+    corrupt(disk.read_storage_at(&C1, b"k", 1).map(drop));
+    corrupt(disk.oldest_height().map(drop));
+    corrupt(disk.prune_below(1));
+    // The latest state does not read the history.
+    assert_eq!(disk.read_storage(&C1, b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model-based test
+
+/// One full state.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Snapshot {
+    storage: BTreeMap<(Hash, Vec<u8>), Vec<u8>>,
+    balances: BTreeMap<(Hash, Hash), u64>,
+    code: BTreeMap<Hash, Vec<u8>>,
+}
+
+impl Snapshot {
+    fn apply(&mut self, cs: &ChangeSet) {
+        for (key, value) in &cs.storage {
+            match value {
+                Some(v) => self.storage.insert(key.clone(), v.clone()),
+                None => self.storage.remove(key),
+            };
+        }
+        for (key, amount) in &cs.balances {
+            if *amount == 0 {
+                self.balances.remove(key);
+            } else {
+                self.balances.insert(*key, *amount);
+            }
+        }
+        for (hash, elf) in &cs.code {
+            self.code.insert(*hash, elf.clone());
+        }
+    }
+
+    fn entries(&self, contract: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.storage
+            .iter()
+            .filter(|((c, _), _)| c == contract)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// `snapshots[h]` is the state as of height `h`, for every `h` in `0..=block height`.
+#[derive(Debug, Clone)]
+struct Model {
+    snapshots: Vec<Snapshot>,
+    has_block: bool,
+    oldest: u64,
+}
+
+impl Model {
+    fn new() -> Model {
+        Model {
+            snapshots: vec![Snapshot::default()],
+            has_block: false,
+            oldest: 0,
+        }
+    }
+    fn tip(&self) -> u64 {
+        self.snapshots.len() as u64 - 1
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// A block `gap` heights above the next one (the first block: at height `gap`).
+    Block(u64, ChangeSet),
+    /// A block at or below the tip: refused.
+    StaleBlock(u64),
+    /// A plain commit: adds to the tip block.
+    Amend(ChangeSet),
+    /// prune_below(n % (tip + 2)): tip + 1 is refused.
+    Prune(u64),
+}
+
+fn change_set() -> impl Strategy<Value = ChangeSet> {
+    let storage = proptest::collection::btree_map(
+        (
+            proptest::sample::select(contracts().to_vec()),
+            proptest::sample::select(keys().to_vec()),
+        ),
+        proptest::option::of(proptest::collection::vec(0u8..2, 0..2)),
+        0..5,
+    );
+    let balances = proptest::collection::btree_map(
+        (
+            proptest::sample::select(accounts().to_vec()),
+            proptest::sample::select(assets().to_vec()),
+        ),
+        0u64..3,
+        0..3,
+    );
+    let code = proptest::collection::btree_map(
+        proptest::sample::select(contracts().to_vec()),
+        proptest::collection::vec(0u8..2, 1..3),
+        0..2,
+    );
+    (storage, balances, code).prop_map(|(storage, balances, code)| ChangeSet {
+        storage,
+        balances,
+        code,
+    })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0u64..3, change_set()).prop_map(|(gap, cs)| Op::Block(gap, cs)),
+        1 => (0u64..3).prop_map(Op::StaleBlock),
+        2 => change_set().prop_map(Op::Amend),
+        2 => any::<u64>().prop_map(Op::Prune),
+    ]
+}
+
+/// Applies `op` to `store` and to the model, checking the store's answer.
+fn step<S: VersionedStorage>(
+    store: &mut S,
+    model: &mut Model,
+    op: &Op,
+) -> Result<(), TestCaseError> {
+    match op {
+        Op::Block(gap, cs) => {
+            let height = if model.has_block {
+                model.tip() + 1 + gap
+            } else {
+                *gap
+            };
+            store
+                .commit_block(height, cs)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut next = model.snapshots.last().cloned().unwrap_or_default();
+            next.apply(cs);
+            if height == model.tip() {
+                // The first block at height 0.
+                model.snapshots[0] = next;
+            } else {
+                let last = model.snapshots.last().cloned().unwrap_or_default();
+                while (model.snapshots.len() as u64) < height {
+                    model.snapshots.push(last.clone());
+                }
+                model.snapshots.push(next);
+            }
+            model.has_block = true;
+        }
+        Op::StaleBlock(back) => {
+            if !model.has_block {
+                return Ok(());
+            }
+            let height = model.tip().saturating_sub(*back);
+            let mut cs = ChangeSet::new();
+            cs.set_storage(C1, vec![9], Some(vec![9]));
+            let refused = store.commit_block(height, &cs);
+            prop_assert!(
+                matches!(refused, Err(StorageError::HeightNotIncreasing { .. })),
+                "{:?}",
+                refused
+            );
+        }
+        Op::Amend(cs) => {
+            store
+                .commit(cs)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            if let Some(last) = model.snapshots.last_mut() {
+                last.apply(cs);
+            }
+        }
+        Op::Prune(n) => {
+            let height = n % (model.tip() + 2);
+            let result = store.prune_below(height);
+            if height > model.tip() {
+                prop_assert!(
+                    matches!(result, Err(StorageError::HeightInFuture { .. })),
+                    "{:?}",
+                    result
+                );
+            } else {
+                result.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                model.oldest = model.oldest.max(height);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every read at every height (readable or not) agrees with the model.
+fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseError> {
+    let tip = model.tip();
+    prop_assert_eq!(store.block_height().unwrap(), tip);
+    prop_assert_eq!(store.oldest_height().unwrap(), model.oldest);
+    for height in 0..=tip + 1 {
+        let probe = store.read_storage_at(&C1, &[], height);
+        if height > tip {
+            prop_assert!(
+                matches!(probe, Err(StorageError::HeightInFuture { .. })),
+                "{:?}",
+                probe
+            );
+            continue;
+        }
+        if height < model.oldest {
+            prop_assert!(
+                matches!(probe, Err(StorageError::HeightPruned { .. })),
+                "{:?}",
+                probe
+            );
+            continue;
+        }
+        let snapshot = &model.snapshots[height as usize];
+        for contract in contracts() {
+            for key in keys() {
+                prop_assert_eq!(
+                    store.read_storage_at(&contract, &key, height).unwrap(),
+                    snapshot.storage.get(&(contract, key.clone())).cloned(),
+                    "storage {:?} {:?} at {}",
+                    contract,
+                    key,
+                    height
+                );
+            }
+            prop_assert_eq!(
+                store.list_storage_at(&contract, height).unwrap(),
+                snapshot.entries(&contract)
+            );
+            prop_assert_eq!(
+                store.read_code_at(&contract, height).unwrap(),
+                snapshot.code.get(&contract).cloned()
+            );
+        }
+        for account in accounts() {
+            for asset in assets() {
+                prop_assert_eq!(
+                    store.read_balance_at(&account, &asset, height).unwrap(),
+                    snapshot
+                        .balances
+                        .get(&(account, asset))
+                        .copied()
+                        .unwrap_or(0)
+                );
+            }
+        }
+    }
+    // The latest state is the tip's snapshot.
+    let latest = &model.snapshots[tip as usize];
+    for contract in contracts() {
+        for key in keys() {
+            prop_assert_eq!(
+                store.read_storage(&contract, &key).unwrap(),
+                latest.storage.get(&(contract, key.clone())).cloned()
+            );
+        }
+        prop_assert_eq!(
+            store.read_code(&contract).unwrap(),
+            latest.code.get(&contract).cloned()
+        );
+    }
+    for account in accounts() {
+        for asset in assets() {
+            prop_assert_eq!(
+                store.read_balance(&account, &asset).unwrap(),
+                latest.balances.get(&(account, asset)).copied().unwrap_or(0)
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Blocks, amendments of the tip, refused blocks and prunes, on both adapters: every read at
+    /// every height matches the snapshots, so pruning never changes a read at a height at or
+    /// above the prune height.
+    #[test]
+    fn versioned_reads_match_snapshots(ops in proptest::collection::vec(op(), 1..10)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        let mut memory = MemoryStorage::new();
+        let mut disk_model = Model::new();
+        let mut memory_model = Model::new();
+        for op in &ops {
+            let oldest_before = disk_model.oldest;
+            step(&mut disk, &mut disk_model, op)?;
+            step(&mut memory, &mut memory_model, op)?;
+            check(&disk, &disk_model)?;
+            check(&memory, &memory_model)?;
+            prop_assert_eq!(disk.list_balances().unwrap(), memory.balances());
+            prop_assert_eq!(disk.list_code().unwrap(), memory.code_hashes());
+            for contract in contracts() {
+                prop_assert_eq!(disk.list_storage(&contract).unwrap(), memory.storage_entries(&contract));
+            }
+            if let Op::Prune(n) = op {
+                // Pruned at the tip: one version per live value, nothing else.
+                let height = n % (disk_model.tip() + 2);
+                if height == disk_model.tip() && height > oldest_before {
+                    let latest = &disk_model.snapshots[disk_model.tip() as usize];
+                    for rows in [disk.version_rows().unwrap(), memory.version_rows()] {
+                        prop_assert_eq!(rows.storage, latest.storage.len() as u64);
+                        prop_assert_eq!(rows.balances, latest.balances.len() as u64);
+                        prop_assert_eq!(rows.code, latest.code.len() as u64);
+                    }
+                }
+            }
+        }
+        drop(disk);
+        let disk = DiskStorage::open(dir.path()).unwrap();
+        check(&disk, &disk_model)?;
+    }
+}
