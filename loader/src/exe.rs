@@ -110,6 +110,9 @@ pub(crate) fn write(
     let mut symtab = Vec::with_capacity((symbols.len() + 1) * SYM_SIZE as usize);
     symtab.resize(SYM_SIZE as usize, 0); // null symbol
     let mut first_global = None;
+    // Without a read-only segment there is no `.rodata` section for data symbols to point at
+    // (they can only be zero-sized then).
+    let symbols: Vec<&OutSymbol> = symbols.iter().filter(|s| s.in_text || has_rodata).collect();
     for (i, s) in symbols.iter().enumerate() {
         if s.info >> 4 != elf::STB_LOCAL && first_global.is_none() {
             first_global = Some(i + 1);

@@ -304,3 +304,32 @@ fn hand_built_object_runs() {
     assert!(text.contains("syscall tos_log"), "{text}");
     assert!(text.contains("call helper"), "{text}");
 }
+
+/// What `-mcpu=v2` emits for 32-bit C arithmetic: no BPF_ALU (32-bit) class instruction except
+/// byte swaps, so nothing depends on SBPF's sign-extending add32/sub32/mul32. And the results
+/// match native.
+#[test]
+fn v2_32bit_arithmetic_uses_no_alu32_and_runs_like_native() {
+    if !have_clang("v2_32bit_arithmetic_uses_no_alu32_and_runs_like_native") {
+        return;
+    }
+    let native = NativeProgram::build(&["ops32.c"]);
+    for opt in ["-O0", "-O2", "-O3"] {
+        let obj = compile("ops32.c", &[opt]);
+        let elf = link_one("ops32.o", &obj).unwrap();
+        let (off, size) = text_of(&elf);
+        let text = &elf[off..off + size];
+        let mut pc = 0;
+        while pc < size / 8 {
+            let opc = text[pc * 8];
+            if opc & 0x07 == 0x04 {
+                assert!(
+                    opc == 0xdc || opc == 0xd4,
+                    "{opt}: 32-bit ALU opcode {opc:#04x} at pc {pc}"
+                );
+            }
+            pc += if opc == 0x18 { 2 } else { 1 };
+        }
+        run_and_compare(&elf, native.as_ref(), INPUTS);
+    }
+}

@@ -233,3 +233,26 @@ fn disassembly_names_functions_and_syscalls() {
     assert!(text.contains("callx r2"), "{text}");
     assert!(tos_loader::disassemble(b"junk", SYSCALLS).is_err());
 }
+
+#[test]
+fn solana_sbpf_sees_function_labels() {
+    let elf = sample_elf();
+    let config = solana_sbpf::vm::Config {
+        enable_symbol_and_section_labels: true,
+        ..solana_sbpf::vm::Config::default()
+    };
+    let loader = std::sync::Arc::new(
+        solana_sbpf::program::BuiltinProgram::<TestContext>::new_loader(config),
+    );
+    let executable = solana_sbpf::elf::Executable::<TestContext>::load(&elf, loader).unwrap();
+    let registry = executable.get_function_registry();
+    assert_eq!(
+        registry.lookup_by_name(b"helper").map(|(_, pc)| pc),
+        Some(14)
+    );
+    assert_eq!(
+        registry.lookup_by_name(b"entrypoint").map(|(_, pc)| pc),
+        Some(0)
+    );
+    assert_eq!(executable.get_entrypoint_instruction_offset(), 0);
+}

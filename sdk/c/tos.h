@@ -23,8 +23,8 @@
  * TOS_MAX_VALUE_LEN bytes, log messages at most TOS_MAX_LOG_LEN bytes; a
  * syscall given larger arguments aborts the invoke.
  *
- * Costs: every syscall charges compute units; the schedule is not fixed yet
- * (see the "cost" notes below, placeholders until the host publishes it).
+ * Costs: every syscall charges compute units (listed with each one, and in
+ * docs/syscalls.md); every BPF instruction costs 1 unit.
  *
  * Restrictions of the stock BPF backend (-mcpu=v2): no signed division or
  * modulo on 64-bit values (use unsigned arithmetic), no memcpy/memset of a
@@ -90,51 +90,51 @@ extern "C" {
  * Append a message to the invoke's log.
  * msg/len: the bytes of the message (not NUL-terminated; len <= TOS_MAX_LOG_LEN).
  * Returns 0. A longer message aborts the invoke.
- * Cost: base + per byte (placeholder).
+ * Cost: 100 + len units.
  */
 uint64_t tos_log(const uint8_t *msg, uint64_t len);
 
 /**
  * Abort the invoke (error ContractPanicked); msg is logged. Never returns.
  * State changes of the invoke are dropped.
- * Cost: base (placeholder).
+ * Cost: 100 + len units.
  */
 TOS_NORETURN void tos_panic(const uint8_t *msg, uint64_t len);
 
 /**
  * Write the hash of the current block into out[0..32]. Returns 0.
- * Cost: base (placeholder).
+ * Cost: 50 units.
  */
 uint64_t tos_get_block_hash(uint8_t out[32]);
 
 /**
  * Returns the height (topoheight) of the current block.
- * Cost: base (placeholder).
+ * Cost: 50 units.
  */
 uint64_t tos_get_block_height(void);
 
 /**
  * Write the hash of the current transaction into out[0..32]. Returns 0.
- * Cost: base (placeholder).
+ * Cost: 50 units.
  */
 uint64_t tos_get_tx_hash(uint8_t out[32]);
 
 /**
  * Write the address (public key) of the transaction's sender into out[0..32].
  * Returns 0.
- * Cost: base (placeholder).
+ * Cost: 50 units.
  */
 uint64_t tos_get_tx_sender(uint8_t out[32]);
 
 /**
  * Write the hash (address) of the running contract into out[0..32]. Returns 0.
- * Cost: base (placeholder).
+ * Cost: 50 units.
  */
 uint64_t tos_get_contract_hash(uint8_t out[32]);
 
 /**
  * Returns the native-asset balance of the account `address` (0 if unknown).
- * Cost: base + storage read (placeholder).
+ * Cost: 200 units.
  */
 uint64_t tos_get_balance(const uint8_t address[32]);
 
@@ -142,7 +142,7 @@ uint64_t tos_get_balance(const uint8_t address[32]);
  * Move `amount` of the native asset from the running contract to `recipient`.
  * Returns 0. Failure (insufficient balance, amount 0, overflow of the
  * recipient's balance) aborts the invoke; it never returns an error code.
- * Cost: base + two balance writes (placeholder).
+ * Cost: 1000 units.
  */
 uint64_t tos_transfer(const uint8_t recipient[32], uint64_t amount);
 
@@ -151,7 +151,7 @@ uint64_t tos_transfer(const uint8_t recipient[32], uint64_t amount);
  * Copies min(out_len, value length) bytes into out (out may be NULL when
  * out_len is 0, to ask for the length only).
  * Returns the full length of the value, or TOS_NOT_FOUND if the key is absent.
- * Cost: base + per byte read (placeholder).
+ * Cost: 200 + key_len + value_len units.
  */
 uint64_t tos_storage_read(const uint8_t *key, uint64_t key_len,
                           uint8_t *out, uint64_t out_len);
@@ -161,7 +161,7 @@ uint64_t tos_storage_read(const uint8_t *key, uint64_t key_len,
  * key_len <= TOS_MAX_KEY_LEN, value_len <= TOS_MAX_VALUE_LEN; larger
  * arguments abort the invoke. An empty value is a value (use delete to remove).
  * Returns 0.
- * Cost: base + per byte written (placeholder).
+ * Cost: 1000 + 4 * (key_len + value_len) units.
  */
 uint64_t tos_storage_write(const uint8_t *key, uint64_t key_len,
                            const uint8_t *value, uint64_t value_len);
@@ -169,9 +169,29 @@ uint64_t tos_storage_write(const uint8_t *key, uint64_t key_len,
 /**
  * Remove the value stored under key[0..key_len].
  * Returns 1 if the key existed, 0 otherwise.
- * Cost: base (placeholder).
+ * Cost: 500 + key_len units.
  */
 uint64_t tos_storage_delete(const uint8_t *key, uint64_t key_len);
+
+/**
+ * Copy n bytes from src to dst. The ranges must not overlap (the invoke
+ * aborts with CopyOverlapping; use tos_memmove). Returns 0.
+ * Cost: 10 + n / 64 units.
+ */
+uint64_t tos_memcpy(uint8_t *dst, const uint8_t *src, uint64_t n);
+
+/** Copy n bytes from src to dst; the ranges may overlap. Returns 0.
+ * Cost: 10 + n / 64 units. */
+uint64_t tos_memmove(uint8_t *dst, const uint8_t *src, uint64_t n);
+
+/** Set n bytes at dst to `byte`. Returns 0. Cost: 10 + n / 64 units. */
+uint64_t tos_memset(uint8_t *dst, uint64_t byte, uint64_t n);
+
+/**
+ * Compare n bytes: returns 0 if equal, else (as int64_t) the difference of the
+ * first differing bytes, a[i] - b[i]. Cost: 10 + n / 64 units.
+ */
+uint64_t tos_memcmp(const uint8_t *a, const uint8_t *b, uint64_t n);
 
 /* ---- helpers --------------------------------------------------------------- */
 

@@ -19,6 +19,10 @@ pub enum SyscallError {
     KeyTooLong { len: u64, limit: usize },
     #[error("storage value of {len} bytes exceeds the limit of {limit} bytes")]
     ValueTooLong { len: u64, limit: usize },
+    #[error("memory operation over {len} bytes exceeds the limit of {limit} bytes")]
+    MemOpTooLong { len: u64, limit: usize },
+    #[error("tos_memcpy ranges overlap (use tos_memmove)")]
+    CopyOverlapping,
     /// State errors, including refused transfers (`ZeroAmount`, `InsufficientBalance`,
     /// `BalanceOverflow`).
     #[error(transparent)]

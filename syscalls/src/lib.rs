@@ -9,6 +9,7 @@
 //! | [`chain`] | `tos_get_block_hash`, `tos_get_block_height`, `tos_get_tx_hash`, `tos_get_tx_sender`, `tos_get_contract_hash` |
 //! | [`balance`] | `tos_get_balance`, `tos_transfer` |
 //! | [`storage`] | `tos_storage_read`, `tos_storage_write`, `tos_storage_delete` |
+//! | [`mem`] | `tos_memcpy`, `tos_memmove`, `tos_memset`, `tos_memcmp` |
 //!
 //! [`runtime_environment`] registers all of them into the loader that executables are loaded
 //! with. A failing syscall aborts the call with a typed [`SyscallError`]; the invoke's effects
@@ -25,6 +26,7 @@ pub mod balance;
 pub mod chain;
 mod error;
 pub mod log;
+pub mod mem;
 pub mod storage;
 
 use std::sync::Arc;
@@ -60,6 +62,10 @@ pub const SYSCALLS: &[SyscallSpec] = &[
     storage::TOS_STORAGE_READ,
     storage::TOS_STORAGE_WRITE,
     storage::TOS_STORAGE_DELETE,
+    mem::TOS_MEMCPY,
+    mem::TOS_MEMMOVE,
+    mem::TOS_MEMSET,
+    mem::TOS_MEMCMP,
 ];
 
 /// Names of every syscall, for the link step and deploy-time validation.
@@ -93,6 +99,10 @@ pub fn register_syscalls(program: &mut BuiltinProgram<Context>) {
     register::<storage::SyscallStorageRead>(program, &storage::TOS_STORAGE_READ);
     register::<storage::SyscallStorageWrite>(program, &storage::TOS_STORAGE_WRITE);
     register::<storage::SyscallStorageDelete>(program, &storage::TOS_STORAGE_DELETE);
+    register::<mem::SyscallMemcpy>(program, &mem::TOS_MEMCPY);
+    register::<mem::SyscallMemmove>(program, &mem::TOS_MEMMOVE);
+    register::<mem::SyscallMemset>(program, &mem::TOS_MEMSET);
+    register::<mem::SyscallMemcmp>(program, &mem::TOS_MEMCMP);
 }
 
 /// The loader every tos-vm executable is loaded with: tos-vm's VM config plus all syscalls.

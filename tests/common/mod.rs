@@ -42,6 +42,10 @@ pub mod op {
     pub const STORAGE_READ: u8 = 10;
     pub const STORAGE_WRITE: u8 = 11;
     pub const STORAGE_DELETE: u8 = 12;
+    pub const MEMCPY: u8 = 13;
+    pub const MEMMOVE: u8 = 14;
+    pub const MEMSET: u8 = 15;
+    pub const MEMCMP: u8 = 16;
     pub const ECHO_SCRATCH: u8 = 0x20;
     pub const SPIN: u8 = 0xFE;
     pub const RETURN: u8 = 0xFF;

@@ -1,0 +1,121 @@
+//! Memory operations on guest memory, so contracts do not pay a BPF loop per byte (and so the
+//! SDK can route the compiler's `memcpy`/`memmove`/`memset`/`memcmp` to the host).
+//!
+//! As in Agave's `mem_ops`: `tos_memcpy` refuses overlapping ranges (use `tos_memmove`), every
+//! range is translated with bounds and permission checks, and the cost grows with the length.
+
+use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
+
+use crate::{SyscallError, SyscallSpec};
+
+/// Fixed part of every memory operation.
+pub const MEM_OP_BASE_COST: u64 = 10;
+/// One extra unit per this many bytes.
+pub const MEM_OP_BYTES_PER_UNIT: u64 = 64;
+/// Longest range one call may touch (larger than any region a contract has).
+pub const MAX_MEM_OP_LEN: usize = 1024 * 1024;
+
+pub const TOS_MEMCPY: SyscallSpec =
+    SyscallSpec { name: "tos_memcpy", family: "mem", cost: "10 + n / 64" };
+pub const TOS_MEMMOVE: SyscallSpec =
+    SyscallSpec { name: "tos_memmove", family: "mem", cost: "10 + n / 64" };
+pub const TOS_MEMSET: SyscallSpec =
+    SyscallSpec { name: "tos_memset", family: "mem", cost: "10 + n / 64" };
+pub const TOS_MEMCMP: SyscallSpec =
+    SyscallSpec { name: "tos_memcmp", family: "mem", cost: "10 + n / 64" };
+
+fn charge_and_check(context: &mut InvokeContext<'static>, len: u64) -> Result<(), SyscallError> {
+    if len > MAX_MEM_OP_LEN as u64 {
+        return Err(SyscallError::MemOpTooLong { len, limit: MAX_MEM_OP_LEN });
+    }
+    context.charge(MEM_OP_BASE_COST + len / MEM_OP_BYTES_PER_UNIT)?;
+    Ok(())
+}
+
+fn copy(context: &mut InvokeContext<'static>, dst: u64, src: u64, len: u64) -> Result<u64, SyscallError> {
+    let bytes = memory::read_bytes(context.memory(), src, len, MAX_MEM_OP_LEN)?;
+    memory::write_bytes(context.memory(), dst, &bytes)?;
+    Ok(0)
+}
+
+/// Whether `[a, a+len)` and `[b, b+len)` share a byte (ranges already checked not to wrap).
+fn overlapping(a: u64, b: u64, len: u64) -> bool {
+    len != 0 && a.abs_diff(b) < len
+}
+
+declare_builtin_function!(
+    /// `tos_memcpy(dst, src, n) -> 0`; overlapping ranges abort with `CopyOverlapping`.
+    SyscallMemcpy,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        dst: u64,
+        src: u64,
+        len: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        charge_and_check(context, len)?;
+        if overlapping(dst, src, len) {
+            return Err(SyscallError::CopyOverlapping);
+        }
+        copy(context, dst, src, len)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_memmove(dst, src, n) -> 0`; ranges may overlap.
+    SyscallMemmove,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        dst: u64,
+        src: u64,
+        len: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        charge_and_check(context, len)?;
+        copy(context, dst, src, len)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_memset(dst, byte, n) -> 0`
+    SyscallMemset,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        dst: u64,
+        byte: u64,
+        len: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        charge_and_check(context, len)?;
+        let fill = vec![byte as u8; len as usize];
+        memory::write_bytes(context.memory(), dst, &fill)?;
+        Ok(0)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_memcmp(a, b, n) -> <0 | 0 | >0` as a sign-extended 32-bit value, like C's memcmp:
+    /// the difference of the first differing bytes.
+    SyscallMemcmp,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        a: u64,
+        b: u64,
+        len: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        charge_and_check(context, len)?;
+        let left = memory::read_bytes(context.memory(), a, len, MAX_MEM_OP_LEN)?;
+        let right = memory::read_bytes(context.memory(), b, len, MAX_MEM_OP_LEN)?;
+        let difference = left
+            .iter()
+            .zip(&right)
+            .find(|(x, y)| x != y)
+            .map_or(0i64, |(x, y)| i64::from(*x) - i64::from(*y));
+        Ok(difference as u64)
+    }
+);
