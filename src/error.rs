@@ -31,6 +31,8 @@ impl From<RuntimeError> for VmError {
                 Err(other) => VmError::Runtime(RuntimeError::Fault(other.to_string())),
             },
             RuntimeError::InvalidExecutable(loader) => VmError::Loader(loader),
+            RuntimeError::ContractNotFound(hash) => VmError::ContractNotFound(hash),
+            RuntimeError::State(storage) => VmError::Storage(storage),
             other => VmError::Runtime(other),
         }
     }

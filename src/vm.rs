@@ -1,14 +1,12 @@
 //! Deploy and invoke: the whole path from an ELF in the store to committed effects.
 
-use std::{collections::HashMap, sync::Arc};
-
-use parking_lot::Mutex;
 use tos_program_runtime::{
-    executor::{self, RuntimeEnvironment, TosExecutable},
-    limits::DEFAULT_COMPUTE_BUDGET,
-    BlockContext, Engine, InvokeContext, LogEntry, TransactionContext,
+    execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext, CallConfig, Engine,
+    ExecutableCache, LogEntry,
 };
-use tos_storage::{ChangeSet, Hash, Journal, StorageProvider};
+use tos_storage::{ChangeSet, Hash, StorageProvider};
+
+pub use tos_program_runtime::{code_hash, ContractCall};
 
 use crate::{effects::Effects, error::VmError};
 
@@ -24,26 +22,6 @@ impl Default for VmConfig {
         VmConfig {
             engine: Engine::Jit,
             compute_budget: DEFAULT_COMPUTE_BUDGET,
-        }
-    }
-}
-
-/// One call of a deployed contract.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContractCall {
-    pub contract: Hash,
-    pub input: Vec<u8>,
-    pub sender: Hash,
-    pub tx_hash: Hash,
-}
-
-impl ContractCall {
-    pub fn new(contract: Hash, input: Vec<u8>) -> Self {
-        ContractCall {
-            contract,
-            input,
-            sender: Hash::default(),
-            tx_hash: Hash::default(),
         }
     }
 }
@@ -78,24 +56,17 @@ pub struct InvokeOutcome {
     pub changes: ChangeSet,
 }
 
-/// The contract id: blake3 of the ELF bytes.
-pub fn code_hash(elf: &[u8]) -> Hash {
-    Hash(*blake3::hash(elf).as_bytes())
-}
-
 /// Deploys and runs contracts. Executables are loaded (and JIT-compiled) once per code hash.
 pub struct Vm {
     config: VmConfig,
-    environment: RuntimeEnvironment,
-    executables: Mutex<HashMap<(Hash, Engine), Arc<TosExecutable>>>,
+    cache: ExecutableCache,
 }
 
 impl Vm {
     pub fn new(config: VmConfig) -> Self {
         Vm {
             config,
-            environment: tos_syscalls::runtime_environment(),
-            executables: Mutex::new(HashMap::new()),
+            cache: ExecutableCache::new(tos_syscalls::runtime_environment()),
         }
     }
 
@@ -106,7 +77,7 @@ impl Vm {
     /// Validates, loads and verifies an ELF (compiling it for the JIT) without storing it.
     pub fn check(&self, elf: &[u8]) -> Result<Hash, VmError> {
         let hash = code_hash(elf);
-        self.executable(hash, elf)?;
+        self.cache.get_or_load(hash, elf, self.config.engine)?;
         Ok(hash)
     }
 
@@ -121,20 +92,6 @@ impl Vm {
         Ok(hash)
     }
 
-    fn executable(&self, hash: Hash, elf: &[u8]) -> Result<Arc<TosExecutable>, VmError> {
-        let key = (hash, self.config.engine);
-        if let Some(found) = self.executables.lock().get(&key) {
-            return Ok(found.clone());
-        }
-        let loaded = Arc::new(executor::load_executable(
-            elf,
-            self.environment.clone(),
-            self.config.engine,
-        )?);
-        self.executables.lock().insert(key, loaded.clone());
-        Ok(loaded)
-    }
-
     /// Runs a call without committing: the outcome carries the change set.
     pub fn execute(
         &self,
@@ -142,41 +99,22 @@ impl Vm {
         block: &BlockContext,
         storage: &dyn StorageProvider,
     ) -> Result<InvokeOutcome, VmError> {
-        let elf = storage
-            .read_code(&call.contract)?
-            .ok_or(VmError::ContractNotFound(call.contract))?;
-        let executable = self.executable(call.contract, &elf)?;
-        let transaction = TransactionContext {
-            hash: call.tx_hash,
-            sender: call.sender,
+        let config = CallConfig {
+            engine: self.config.engine,
+            compute_budget: self.config.compute_budget,
         };
-        let mut context = InvokeContext::new(
-            Journal::new(storage),
-            block,
-            &transaction,
-            call.contract,
-            self.config.compute_budget,
-        );
-        let execution =
-            executor::execute(&executable, &call.input, &mut context, self.config.engine);
-        let (journal, logs) = context.finish();
-        let status = match execution.result {
+        let outcome = execute_call(&self.cache, call, block, storage, config)?;
+        let status = match outcome.result {
             Ok(0) => InvokeStatus::Success,
             Ok(code) => InvokeStatus::Failed { code },
             Err(error) => InvokeStatus::Aborted(VmError::from(error)),
         };
-        let (effects, changes) = if status.is_success() {
-            let effects = Effects::from_journal(journal.entries());
-            (effects, journal.into_change_set())
-        } else {
-            (Effects::default(), ChangeSet::default())
-        };
         Ok(InvokeOutcome {
             status,
-            compute_used: execution.compute_used,
-            logs,
-            effects,
-            changes,
+            compute_used: outcome.compute_used,
+            logs: outcome.logs,
+            effects: Effects::from_journal(&outcome.journal),
+            changes: outcome.changes,
         })
     }
 

@@ -471,21 +471,47 @@ fn mem_ops_copy_move_fill_and_compare() {
     // scratch: "ab" + "abcdef" + "zzz" + 0
     assert_eq!(run.echoes(), vec![b"ababcdefzzz\0".to_vec()]);
     let results = run.results();
-    assert_eq!(&results[..4], &[0, 0, 0, 0]);
+    let scratch = results[0];
+    assert!(
+        scratch >= 0x2_0000_0000 && scratch < 0x3_0000_0000,
+        "memcpy returns dst (on the stack)"
+    );
+    assert_eq!(&results[1..4], &[scratch + 2, scratch + 8, 0]);
     assert_eq!(results[4] as i64, i64::from(b'a') - i64::from(b'c'));
     assert_eq!(results[5] as i64, i64::from(b'c') - i64::from(b'a'));
 }
 
 #[test]
 fn memcpy_refuses_overlap_and_bad_ranges() {
-    let overlap = run(Script::new().call(op::MEMCPY, &[Scratch(4), Scratch(0), Value(8)]).build(0));
-    assert!(matches!(aborted(&overlap), VmError::Syscall(SyscallError::CopyOverlapping)));
-    let huge = run(Script::new().call(op::MEMSET, &[Scratch(0), Value(0), Value(u64::MAX)]).build(0));
-    assert!(matches!(aborted(&huge), VmError::Syscall(SyscallError::MemOpTooLong { .. })));
-    assert_access_violation(&run(Script::new().call(op::MEMCPY, &[Value(INPUT_START), Scratch(0), Value(4)]).build(0)));
-    assert_access_violation(&run(Script::new().call(op::MEMSET, &[Value(RODATA), Value(1), Value(4)]).build(0)));
-    assert_access_violation(&run(Script::new().call(op::MEMCMP, &[Value(UNMAPPED), Scratch(0), Value(4)]).build(0)));
+    let overlap = run(Script::new()
+        .call(op::MEMCPY, &[Scratch(4), Scratch(0), Value(8)])
+        .build(0));
+    assert!(matches!(
+        aborted(&overlap),
+        VmError::Syscall(SyscallError::CopyOverlapping)
+    ));
+    let huge = run(Script::new()
+        .call(op::MEMSET, &[Scratch(0), Value(0), Value(u64::MAX)])
+        .build(0));
+    assert!(matches!(
+        aborted(&huge),
+        VmError::Syscall(SyscallError::MemOpTooLong { .. })
+    ));
+    assert_access_violation(&run(Script::new()
+        .call(op::MEMCPY, &[Value(INPUT_START), Scratch(0), Value(4)])
+        .build(0)));
+    assert_access_violation(&run(Script::new()
+        .call(op::MEMSET, &[Value(RODATA), Value(1), Value(4)])
+        .build(0)));
+    assert_access_violation(&run(Script::new()
+        .call(op::MEMCMP, &[Value(UNMAPPED), Scratch(0), Value(4)])
+        .build(0)));
     // 600 bytes from scratch run past the probe's 512-byte buffer but stay on its stack frame:
     // allowed (the VM protects regions, not C objects); past the stack top is not.
-    assert_access_violation(&run(Script::new().call(op::MEMSET, &[Value(0x2_0000_0000 + 64 * 4096 - 8), Value(0), Value(16)]).build(0)));
+    assert_access_violation(&run(Script::new()
+        .call(
+            op::MEMSET,
+            &[Value(0x2_0000_0000 + 64 * 4096 - 8), Value(0), Value(16)],
+        )
+        .build(0)));
 }

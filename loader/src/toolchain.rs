@@ -247,7 +247,8 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
         .target_dir
         .clone()
         .unwrap_or_else(|| dir.join("target"));
-    let target_dir = std::path::absolute(&target_dir).map_err(|source| io_error(&target_dir, source))?;
+    let target_dir =
+        std::path::absolute(&target_dir).map_err(|source| io_error(&target_dir, source))?;
     let name = package_name(&manifest)?;
 
     // The assembly goes to a path no other build uses (`--emit=asm=PATH`), for two reasons:

@@ -29,6 +29,10 @@ pub enum RuntimeError {
     DivideOverflow,
     #[error("syscall failed: {0}")]
     Syscall(Box<dyn std::error::Error>),
+    #[error("no contract with code hash {0}")]
+    ContractNotFound(tos_storage::Hash),
+    #[error("state access failed: {0}")]
+    State(#[from] tos_storage::StorageError),
     #[error("contract fault: {0}")]
     Fault(String),
 }

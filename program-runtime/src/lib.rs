@@ -29,15 +29,19 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cache;
 pub mod compute;
 pub mod context;
 pub mod error;
 pub mod executor;
+pub mod invoke;
 pub mod limits;
 pub mod memory;
 
+pub use cache::{code_hash, ExecutableCache};
 pub use compute::ComputeMeter;
 pub use context::{BlockContext, InvokeContext, LogEntry, TransactionContext};
 pub use error::RuntimeError;
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
+pub use invoke::{execute_call, CallConfig, CallOutcome, ContractCall};
 pub use solana_sbpf;

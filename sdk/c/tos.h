@@ -175,17 +175,17 @@ uint64_t tos_storage_delete(const uint8_t *key, uint64_t key_len);
 
 /**
  * Copy n bytes from src to dst. The ranges must not overlap (the invoke
- * aborts with CopyOverlapping; use tos_memmove). Returns 0.
+ * aborts with CopyOverlapping; use tos_memmove). Returns dst, like memcpy.
  * Cost: 10 + n / 64 units.
  */
-uint64_t tos_memcpy(uint8_t *dst, const uint8_t *src, uint64_t n);
+uint8_t *tos_memcpy(uint8_t *dst, const uint8_t *src, uint64_t n);
 
-/** Copy n bytes from src to dst; the ranges may overlap. Returns 0.
+/** Copy n bytes from src to dst; the ranges may overlap. Returns dst.
  * Cost: 10 + n / 64 units. */
-uint64_t tos_memmove(uint8_t *dst, const uint8_t *src, uint64_t n);
+uint8_t *tos_memmove(uint8_t *dst, const uint8_t *src, uint64_t n);
 
-/** Set n bytes at dst to `byte`. Returns 0. Cost: 10 + n / 64 units. */
-uint64_t tos_memset(uint8_t *dst, uint64_t byte, uint64_t n);
+/** Set n bytes at dst to `byte`. Returns dst. Cost: 10 + n / 64 units. */
+uint8_t *tos_memset(uint8_t *dst, uint64_t byte, uint64_t n);
 
 /**
  * Compare n bytes: returns 0 if equal, else (as int64_t) the difference of the

@@ -264,7 +264,9 @@ fn outcome_json(
 /// Hex bytes shown as a quoted string when they are printable ASCII, else as hex.
 fn readable(hex_text: &str) -> String {
     match hex::decode(hex_text) {
-        Ok(bytes) if !bytes.is_empty() && bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') => {
+        Ok(bytes)
+            if !bytes.is_empty() && bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') =>
+        {
             format!("{:?}", String::from_utf8_lossy(&bytes))
         }
         _ => format!("0x{hex_text}"),
@@ -298,8 +300,16 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
         println!(
             "  storage  {}  {} -> {}",
             readable(&change.key),
-            change.old.as_deref().map(readable).unwrap_or_else(|| "(none)".into()),
-            change.new.as_deref().map(readable).unwrap_or_else(|| "(deleted)".into())
+            change
+                .old
+                .as_deref()
+                .map(readable)
+                .unwrap_or_else(|| "(none)".into()),
+            change
+                .new
+                .as_deref()
+                .map(readable)
+                .unwrap_or_else(|| "(deleted)".into())
         );
     }
     for change in &effects.balances {

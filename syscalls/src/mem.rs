@@ -15,27 +15,48 @@ pub const MEM_OP_BYTES_PER_UNIT: u64 = 64;
 /// Longest range one call may touch (larger than any region a contract has).
 pub const MAX_MEM_OP_LEN: usize = 1024 * 1024;
 
-pub const TOS_MEMCPY: SyscallSpec =
-    SyscallSpec { name: "tos_memcpy", family: "mem", cost: "10 + n / 64" };
-pub const TOS_MEMMOVE: SyscallSpec =
-    SyscallSpec { name: "tos_memmove", family: "mem", cost: "10 + n / 64" };
-pub const TOS_MEMSET: SyscallSpec =
-    SyscallSpec { name: "tos_memset", family: "mem", cost: "10 + n / 64" };
-pub const TOS_MEMCMP: SyscallSpec =
-    SyscallSpec { name: "tos_memcmp", family: "mem", cost: "10 + n / 64" };
+pub const TOS_MEMCPY: SyscallSpec = SyscallSpec {
+    name: "tos_memcpy",
+    family: "mem",
+    cost: "10 + n / 64",
+};
+pub const TOS_MEMMOVE: SyscallSpec = SyscallSpec {
+    name: "tos_memmove",
+    family: "mem",
+    cost: "10 + n / 64",
+};
+pub const TOS_MEMSET: SyscallSpec = SyscallSpec {
+    name: "tos_memset",
+    family: "mem",
+    cost: "10 + n / 64",
+};
+pub const TOS_MEMCMP: SyscallSpec = SyscallSpec {
+    name: "tos_memcmp",
+    family: "mem",
+    cost: "10 + n / 64",
+};
 
 fn charge_and_check(context: &mut InvokeContext<'static>, len: u64) -> Result<(), SyscallError> {
     if len > MAX_MEM_OP_LEN as u64 {
-        return Err(SyscallError::MemOpTooLong { len, limit: MAX_MEM_OP_LEN });
+        return Err(SyscallError::MemOpTooLong {
+            len,
+            limit: MAX_MEM_OP_LEN,
+        });
     }
     context.charge(MEM_OP_BASE_COST + len / MEM_OP_BYTES_PER_UNIT)?;
     Ok(())
 }
 
-fn copy(context: &mut InvokeContext<'static>, dst: u64, src: u64, len: u64) -> Result<u64, SyscallError> {
+fn copy(
+    context: &mut InvokeContext<'static>,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> Result<u64, SyscallError> {
     let bytes = memory::read_bytes(context.memory(), src, len, MAX_MEM_OP_LEN)?;
     memory::write_bytes(context.memory(), dst, &bytes)?;
-    Ok(0)
+    // C's memcpy returns its destination; so do we, so the link step can bind `memcpy` here.
+    Ok(dst)
 }
 
 /// Whether `[a, a+len)` and `[b, b+len)` share a byte (ranges already checked not to wrap).
@@ -44,7 +65,7 @@ fn overlapping(a: u64, b: u64, len: u64) -> bool {
 }
 
 declare_builtin_function!(
-    /// `tos_memcpy(dst, src, n) -> 0`; overlapping ranges abort with `CopyOverlapping`.
+    /// `tos_memcpy(dst, src, n) -> dst`; overlapping ranges abort with `CopyOverlapping`.
     SyscallMemcpy,
     fn rust(
         context: &mut InvokeContext<'static>,
@@ -63,7 +84,7 @@ declare_builtin_function!(
 );
 
 declare_builtin_function!(
-    /// `tos_memmove(dst, src, n) -> 0`; ranges may overlap.
+    /// `tos_memmove(dst, src, n) -> dst`; ranges may overlap.
     SyscallMemmove,
     fn rust(
         context: &mut InvokeContext<'static>,
@@ -79,7 +100,7 @@ declare_builtin_function!(
 );
 
 declare_builtin_function!(
-    /// `tos_memset(dst, byte, n) -> 0`
+    /// `tos_memset(dst, byte, n) -> dst`
     SyscallMemset,
     fn rust(
         context: &mut InvokeContext<'static>,
@@ -92,7 +113,7 @@ declare_builtin_function!(
         charge_and_check(context, len)?;
         let fill = vec![byte as u8; len as usize];
         memory::write_bytes(context.memory(), dst, &fill)?;
-        Ok(0)
+        Ok(dst)
     }
 );
 

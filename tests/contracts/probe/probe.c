@@ -65,9 +65,9 @@ uint64_t entrypoint(const uint8_t *input, uint64_t input_len) {
         case 10: r = tos_storage_read((const uint8_t *)a[0], a[1], (uint8_t *)a[2], a[3]); break;
         case 11: r = tos_storage_write((const uint8_t *)a[0], a[1], (const uint8_t *)a[2], a[3]); break;
         case 12: r = tos_storage_delete((const uint8_t *)a[0], a[1]); break;
-        case 13: r = tos_memcpy((uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
-        case 14: r = tos_memmove((uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
-        case 15: r = tos_memset((uint8_t *)a[0], a[1], a[2]); break;
+        case 13: r = (uint64_t)tos_memcpy((uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
+        case 14: r = (uint64_t)tos_memmove((uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
+        case 15: r = (uint64_t)tos_memset((uint8_t *)a[0], a[1], a[2]); break;
         case 16: r = tos_memcmp((const uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
         case 0x20: /* echo scratch[a0 .. a0 + a1] as hex */
             log_hex("s=", 2, scratch + (a[0] & 0x1FF), a[1] > 64 ? 64 : a[1]);

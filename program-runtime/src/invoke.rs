@@ -1,0 +1,100 @@
+//! One contract call from start to end: find the code, load it (cached), run it against a
+//! journal over the store, and hand back status, compute, logs and — only on success — the
+//! change set. Nothing is written to the store here; the caller commits.
+
+use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider};
+
+use crate::{
+    cache::ExecutableCache,
+    context::{BlockContext, InvokeContext, LogEntry, TransactionContext},
+    error::RuntimeError,
+    executor::{self, Engine},
+};
+
+/// One call of a deployed contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractCall {
+    pub contract: Hash,
+    pub input: Vec<u8>,
+    pub sender: Hash,
+    pub tx_hash: Hash,
+}
+
+impl ContractCall {
+    pub fn new(contract: Hash, input: Vec<u8>) -> Self {
+        ContractCall {
+            contract,
+            input,
+            sender: Hash::default(),
+            tx_hash: Hash::default(),
+        }
+    }
+}
+
+/// How to run a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallConfig {
+    pub engine: Engine,
+    pub compute_budget: u64,
+}
+
+/// What a call produced.
+#[derive(Debug)]
+pub struct CallOutcome {
+    /// The contract's status (0 = success) or why the VM stopped it.
+    pub result: Result<u64, RuntimeError>,
+    pub compute_used: u64,
+    /// Kept whatever the result: they explain failures.
+    pub logs: Vec<LogEntry>,
+    /// The journal of a successful call (empty otherwise), in order.
+    pub journal: Vec<JournalEntry>,
+    /// The net changes of a successful call (empty otherwise).
+    pub changes: ChangeSet,
+}
+
+impl CallOutcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self.result, Ok(0))
+    }
+}
+
+/// Runs `call` against `storage` without writing to it. `Err` means the call could not start
+/// (unknown contract, invalid code, unreadable store); everything that happens once the
+/// contract runs is in [`CallOutcome::result`].
+pub fn execute_call(
+    cache: &ExecutableCache,
+    call: &ContractCall,
+    block: &BlockContext,
+    storage: &dyn StorageProvider,
+    config: CallConfig,
+) -> Result<CallOutcome, RuntimeError> {
+    let elf = storage
+        .read_code(&call.contract)?
+        .ok_or(RuntimeError::ContractNotFound(call.contract))?;
+    let executable = cache.get_or_load(call.contract, &elf, config.engine)?;
+    let transaction = TransactionContext {
+        hash: call.tx_hash,
+        sender: call.sender,
+    };
+    let mut context = InvokeContext::new(
+        Journal::new(storage),
+        block,
+        &transaction,
+        call.contract,
+        config.compute_budget,
+    );
+    let execution = executor::execute(&executable, &call.input, &mut context, config.engine);
+    let (journal, logs) = context.finish();
+    let (changes, entries) = if matches!(execution.result, Ok(0)) {
+        journal.into_parts()
+    } else {
+        (ChangeSet::default(), Vec::new())
+    };
+    Ok(CallOutcome {
+        result: execution.result,
+        compute_used: execution.compute_used,
+        logs,
+        journal: entries,
+        changes,
+    })
+}
