@@ -25,11 +25,9 @@
 //! # Ok(()) }
 //! ```
 
-mod effects;
 mod error;
 mod vm;
 
-pub use effects::{BalanceChange, Effects, StorageChange, Transfer};
 pub use error::VmError;
 pub use vm::{code_hash, ContractCall, InvokeOutcome, InvokeStatus, Vm, VmConfig};
 
@@ -38,5 +36,8 @@ pub use tos_program_runtime as runtime;
 pub use tos_storage as storage;
 pub use tos_syscalls as syscalls;
 
-pub use tos_program_runtime::{BlockContext, Engine, LogEntry, TransactionContext};
+pub use tos_program_runtime::{
+    BalanceChange, BlockContext, Effects, Engine, Event, LogEntry, ReturnData, StorageChange,
+    TransactionContext, Transfer,
+};
 pub use tos_storage::{ChangeSet, DiskStorage, Hash, MemoryStorage, StorageProvider, NATIVE_ASSET};

@@ -1,14 +1,16 @@
 //! Deploy and invoke: the whole path from an ELF in the store to committed effects.
 
 use tos_program_runtime::{
-    execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext, CallConfig, Engine,
-    ExecutableCache, LogEntry,
+    execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext, CacheStats, CallConfig, Engine,
+    Event, ExecutableCache, LogEntry, ReturnData, DEFAULT_CACHE_BUDGET,
 };
 use tos_storage::{ChangeSet, Hash, StorageProvider};
 
 pub use tos_program_runtime::{code_hash, ContractCall};
 
-use crate::{effects::Effects, error::VmError};
+use tos_program_runtime::Effects;
+
+use crate::error::VmError;
 
 /// How the VM runs contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,10 @@ pub struct InvokeOutcome {
     pub effects: Effects,
     /// The change set to commit; empty unless the call succeeded.
     pub changes: ChangeSet,
+    /// Events of a successful call, in emission order.
+    pub events: Vec<Event>,
+    /// The last return data set during the call, and by which contract.
+    pub return_data: Option<ReturnData>,
 }
 
 /// Deploys and runs contracts. Executables are loaded (and JIT-compiled) once per code hash.
@@ -62,12 +68,35 @@ pub struct Vm {
     cache: ExecutableCache,
 }
 
+// The chain shares one `Vm` between its block-execution threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Vm>();
+};
+
 impl Vm {
+    /// A VM whose executable cache holds up to [`DEFAULT_CACHE_BUDGET`] bytes.
     pub fn new(config: VmConfig) -> Self {
+        Self::with_cache_budget(config, DEFAULT_CACHE_BUDGET)
+    }
+
+    /// A VM whose executable cache holds up to `budget` bytes of loaded (and compiled)
+    /// executables, evicting the least recently used first.
+    pub fn with_cache_budget(config: VmConfig, budget: usize) -> Self {
         Vm {
             config,
-            cache: ExecutableCache::new(tos_syscalls::runtime_environment()),
+            cache: ExecutableCache::with_budget(tos_syscalls::runtime_environment(), budget),
         }
+    }
+
+    /// The executable cache (shared by every call of this VM, on every thread).
+    pub fn cache(&self) -> &ExecutableCache {
+        &self.cache
+    }
+
+    /// Hits, misses, evictions, entries and bytes of the executable cache, for metrics.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     pub fn config(&self) -> &VmConfig {
@@ -115,6 +144,8 @@ impl Vm {
             logs: outcome.logs,
             effects: Effects::from_journal(&outcome.journal),
             changes: outcome.changes,
+            events: outcome.events,
+            return_data: outcome.return_data,
         })
     }
 

@@ -1,6 +1,27 @@
 //! Loaded executables, shared across invokes and threads, keyed by code hash and engine.
+//!
+//! A contract is parsed, validated, verified and (for the JIT) compiled once; every later call
+//! gets the same `Arc<TosExecutable>`. The cache is bounded by a memory budget (the sum of
+//! [`Executable::mem_size`](solana_sbpf::elf::Executable::mem_size) of its entries, machine code
+//! included) and evicts the least recently used entries first. An evicted executable stays
+//! alive for the calls still running it (they hold an `Arc`).
+//!
+//! A hit and a miss give the same executable: loading is a pure function of the ELF bytes and
+//! the runtime environment, and the ELF is checked against the code hash before it is loaded,
+//! so an entry can never stand for other code than its key says.
+//!
+//! Concurrency: lookups take one short lock; a miss loads outside that lock behind a per-key
+//! gate, so threads missing on the same contract wait for one load instead of each compiling
+//! it, and threads loading different contracts do so in parallel.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
 
 use parking_lot::Mutex;
 use tos_storage::Hash;
@@ -10,22 +31,146 @@ use crate::{
     executor::{self, Engine, RuntimeEnvironment, TosExecutable},
 };
 
+/// Memory budget of a cache built with [`ExecutableCache::new`]: 256 MiB.
+pub const DEFAULT_CACHE_BUDGET: usize = 256 * 1024 * 1024;
+
 /// The contract id: blake3 of the ELF bytes.
 pub fn code_hash(elf: &[u8]) -> Hash {
     Hash(*blake3::hash(elf).as_bytes())
 }
 
-/// Parses, verifies and (for the JIT) compiles each contract once.
-pub struct ExecutableCache {
-    environment: RuntimeEnvironment,
-    entries: Mutex<HashMap<(Hash, Engine), Arc<TosExecutable>>>,
+type Key = (Hash, Engine);
+
+struct Entry {
+    executable: Arc<TosExecutable>,
+    size: usize,
+    /// Position in [`Lru::order`].
+    last_used: u64,
 }
 
+#[derive(Default)]
+struct Lru {
+    entries: HashMap<Key, Entry>,
+    /// Last use → key, oldest first.
+    order: BTreeMap<u64, Key>,
+    clock: u64,
+    bytes: usize,
+}
+
+impl Lru {
+    fn touch(&mut self, key: &Key) -> Option<Arc<TosExecutable>> {
+        let entry = self.entries.get_mut(key)?;
+        self.order.remove(&entry.last_used);
+        self.clock += 1;
+        entry.last_used = self.clock;
+        self.order.insert(self.clock, *key);
+        Some(entry.executable.clone())
+    }
+
+    fn remove(&mut self, key: &Key) -> bool {
+        match self.entries.remove(key) {
+            Some(entry) => {
+                self.order.remove(&entry.last_used);
+                self.bytes -= entry.size;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A snapshot of a cache's counters, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Lookups answered from the cache (including threads that waited for another thread's
+    /// load of the same contract).
+    pub hits: u64,
+    /// Lookups that loaded the executable (parse, verify, compile).
+    pub misses: u64,
+    /// Loads that failed (invalid code); failures are not cached.
+    pub load_failures: u64,
+    /// Entries dropped to stay within the budget.
+    pub evictions: u64,
+    /// Executables too large for the whole budget: loaded, used, never cached.
+    pub uncached: u64,
+    /// Total time spent loading, in nanoseconds.
+    pub load_nanos: u64,
+    /// Executables held now.
+    pub entries: usize,
+    /// Their memory size now, in bytes.
+    pub bytes: usize,
+    /// The memory budget, in bytes.
+    pub budget: usize,
+}
+
+impl CacheStats {
+    /// `hits / (hits + misses)`; 0 before the first lookup.
+    pub fn hit_rate(&self) -> f64 {
+        let lookups = self.hits + self.misses;
+        if lookups == 0 {
+            0.0
+        } else {
+            self.hits as f64 / lookups as f64
+        }
+    }
+
+    /// Counters accumulated since `earlier` (entries, bytes and budget are `self`'s).
+    pub fn since(&self, earlier: &CacheStats) -> CacheStats {
+        CacheStats {
+            hits: self.hits - earlier.hits,
+            misses: self.misses - earlier.misses,
+            load_failures: self.load_failures - earlier.load_failures,
+            evictions: self.evictions - earlier.evictions,
+            uncached: self.uncached - earlier.uncached,
+            load_nanos: self.load_nanos - earlier.load_nanos,
+            ..*self
+        }
+    }
+}
+
+/// Parses, verifies and (for the JIT) compiles each contract once. `Send + Sync`: share it
+/// (or the `Vm` holding it) between threads by reference or `Arc`.
+pub struct ExecutableCache {
+    environment: RuntimeEnvironment,
+    budget: usize,
+    lru: Mutex<Lru>,
+    /// One gate per key being loaded.
+    loading: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    load_failures: AtomicU64,
+    evictions: AtomicU64,
+    uncached: AtomicU64,
+    load_nanos: AtomicU64,
+}
+
+// The cache hands executables to other threads and is shared between them.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<TosExecutable>();
+    send_sync::<Arc<TosExecutable>>();
+    send_sync::<ExecutableCache>();
+};
+
 impl ExecutableCache {
+    /// A cache with the [`DEFAULT_CACHE_BUDGET`].
     pub fn new(environment: RuntimeEnvironment) -> Self {
+        Self::with_budget(environment, DEFAULT_CACHE_BUDGET)
+    }
+
+    /// A cache holding at most `budget` bytes of executables.
+    pub fn with_budget(environment: RuntimeEnvironment, budget: usize) -> Self {
         ExecutableCache {
             environment,
-            entries: Mutex::new(HashMap::new()),
+            budget,
+            lru: Mutex::new(Lru::default()),
+            loading: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            load_failures: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+            uncached: AtomicU64::new(0),
+            load_nanos: AtomicU64::new(0),
         }
     }
 
@@ -33,32 +178,176 @@ impl ExecutableCache {
         &self.environment
     }
 
+    /// The memory budget in bytes.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// The cached executable of `hash`, if any (counts as a hit when found, nothing otherwise).
+    pub fn get(&self, hash: &Hash, engine: Engine) -> Option<Arc<TosExecutable>> {
+        let found = self.lru.lock().touch(&(*hash, engine));
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Whether `hash` is cached for `engine` (no effect on recency or counters).
+    pub fn contains(&self, hash: &Hash, engine: Engine) -> bool {
+        self.lru.lock().entries.contains_key(&(*hash, engine))
+    }
+
     /// The executable of `elf` (whose code hash is `hash`), loading it on a miss.
+    ///
+    /// On a miss the ELF must hash to `hash` ([`RuntimeError::CodeHashMismatch`] otherwise);
+    /// it is then validated, loaded, verified and, for [`Engine::Jit`], compiled. Failures are
+    /// returned and not cached.
     pub fn get_or_load(
         &self,
         hash: Hash,
         elf: &[u8],
         engine: Engine,
     ) -> Result<Arc<TosExecutable>, RuntimeError> {
-        let key = (hash, engine);
-        if let Some(found) = self.entries.lock().get(&key) {
-            return Ok(found.clone());
-        }
-        // Loading happens outside the lock: another thread may load the same contract at the
-        // same time; both results are equivalent and the first one inserted wins.
-        let loaded = Arc::new(executor::load_executable(
-            elf,
-            self.environment.clone(),
-            engine,
-        )?);
-        Ok(self.entries.lock().entry(key).or_insert(loaded).clone())
+        self.get_or_load_with(hash, engine, || Ok(elf.to_vec()))
+            .map(|(executable, _)| executable)
     }
 
+    /// Like [`get_or_load`](Self::get_or_load), but fetches the ELF only on a miss. Returns the
+    /// executable and whether it was loaded by this call (`true` = miss).
+    pub fn get_or_load_with(
+        &self,
+        hash: Hash,
+        engine: Engine,
+        elf: impl FnOnce() -> Result<Vec<u8>, RuntimeError>,
+    ) -> Result<(Arc<TosExecutable>, bool), RuntimeError> {
+        let key = (hash, engine);
+        if let Some(found) = self.get(&hash, engine) {
+            return Ok((found, false));
+        }
+        let gate = self.loading.lock().entry(key).or_default().clone();
+        let _loading = gate.lock();
+        // Another thread may have loaded it while this one waited at the gate.
+        if let Some(found) = self.get(&hash, engine) {
+            return Ok((found, false));
+        }
+        let result = self.load(hash, engine, elf);
+        self.loading.lock().remove(&key);
+        result.map(|executable| (executable, true))
+    }
+
+    fn load(
+        &self,
+        hash: Hash,
+        engine: Engine,
+        elf: impl FnOnce() -> Result<Vec<u8>, RuntimeError>,
+    ) -> Result<Arc<TosExecutable>, RuntimeError> {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let loaded = elf().and_then(|elf| {
+            let actual = code_hash(&elf);
+            if actual != hash {
+                return Err(RuntimeError::CodeHashMismatch {
+                    expected: hash,
+                    actual,
+                });
+            }
+            executor::load_executable(&elf, self.environment.clone(), engine)
+        });
+        self.load_nanos.fetch_add(
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let executable = match loaded {
+            Ok(executable) => Arc::new(executable),
+            Err(error) => {
+                self.load_failures.fetch_add(1, Ordering::Relaxed);
+                return Err(error);
+            }
+        };
+        self.insert((hash, engine), executable.clone());
+        Ok(executable)
+    }
+
+    fn insert(&self, key: Key, executable: Arc<TosExecutable>) {
+        let size = executable.mem_size();
+        if size > self.budget {
+            self.uncached.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut lru = self.lru.lock();
+        lru.remove(&key);
+        let mut evicted = 0;
+        while lru.bytes + size > self.budget {
+            let Some((_, oldest)) = lru.order.pop_first() else {
+                break;
+            };
+            if let Some(entry) = lru.entries.remove(&oldest) {
+                lru.bytes -= entry.size;
+                evicted += 1;
+            }
+        }
+        lru.clock += 1;
+        let last_used = lru.clock;
+        lru.order.insert(last_used, key);
+        lru.entries.insert(
+            key,
+            Entry {
+                executable,
+                size,
+                last_used,
+            },
+        );
+        lru.bytes += size;
+        drop(lru);
+        self.evictions.fetch_add(evicted, Ordering::Relaxed);
+    }
+
+    /// Drops `hash`'s executables (every engine). Returns whether one was cached.
+    pub fn remove(&self, hash: &Hash) -> bool {
+        let mut lru = self.lru.lock();
+        let interpreter = lru.remove(&(*hash, Engine::Interpreter));
+        let jit = lru.remove(&(*hash, Engine::Jit));
+        interpreter || jit
+    }
+
+    /// Drops every executable (counters are kept).
+    pub fn clear(&self) {
+        let mut lru = self.lru.lock();
+        lru.entries.clear();
+        lru.order.clear();
+        lru.bytes = 0;
+    }
+
+    /// The counters and the current size.
+    pub fn stats(&self) -> CacheStats {
+        let (entries, bytes) = {
+            let lru = self.lru.lock();
+            (lru.entries.len(), lru.bytes)
+        };
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            load_failures: self.load_failures.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            uncached: self.uncached.load(Ordering::Relaxed),
+            load_nanos: self.load_nanos.load(Ordering::Relaxed),
+            entries,
+            bytes,
+            budget: self.budget,
+        }
+    }
+
+    /// Number of cached executables.
     pub fn len(&self) -> usize {
-        self.entries.lock().len()
+        self.lru.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Memory size of the cached executables, in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.lru.lock().bytes
     }
 }

@@ -9,7 +9,9 @@ use solana_sbpf::{
 };
 use tos_storage::{Hash, Journal};
 
-use crate::{compute::ComputeMeter, error::RuntimeError, limits};
+use crate::{
+    cache::ExecutableCache, compute::ComputeMeter, error::RuntimeError, executor::Engine, limits,
+};
 
 /// The block the call executes in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,19 +36,67 @@ pub struct LogEntry {
     pub message: String,
 }
 
+/// One contract on the call stack of an invoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// The running contract: its storage namespace and its account.
+    pub contract: Hash,
+    /// Who called it: the transaction sender for the first frame, else the calling contract.
+    pub caller: Hash,
+    /// Native amount the caller sent with the call (already credited to `contract`).
+    pub value: u64,
+}
+
+/// A structured event a contract emitted (`tos_emit_event`), kept only if its frame succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub contract: Hash,
+    pub topic: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+/// The last `tos_set_return_data` of the invoke and the contract that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnData {
+    pub contract: Hash,
+    pub data: Vec<u8>,
+}
+
+/// Where nested calls (`tos_invoke`) find the executables of other contracts.
+#[derive(Clone, Copy)]
+pub struct ProgramAccess<'a> {
+    pub cache: &'a ExecutableCache,
+    pub engine: Engine,
+}
+
+/// What an invoke leaves behind once it has run.
+pub struct FinishedInvoke<'a> {
+    pub journal: Journal<'a>,
+    pub logs: Vec<LogEntry>,
+    pub events: Vec<Event>,
+    pub return_data: Option<ReturnData>,
+}
+
 /// State of one contract call, handed to every syscall.
 ///
 /// Implements solana-sbpf's [`ContextObject`]: the engine meters instructions through it and
-/// finds the active memory mapping in it.
+/// finds the active memory mapping in it. Nested calls (`tos_invoke`) reuse the same context:
+/// they push a [`Frame`], swap in the callee's memory mapping and share the compute meter.
 pub struct InvokeContext<'a> {
     pub journal: Journal<'a>,
     pub block: &'a BlockContext,
     pub transaction: &'a TransactionContext,
-    /// Code hash of the running contract; its storage namespace and its account.
+    /// Code hash of the running contract (the innermost frame's): its storage namespace and
+    /// its account.
     pub contract: Hash,
     pub meter: ComputeMeter,
+    frames: Vec<Frame>,
     logs: Vec<LogEntry>,
     log_bytes: usize,
+    events: Vec<Event>,
+    event_bytes: usize,
+    return_data: Option<ReturnData>,
+    programs: Option<ProgramAccess<'a>>,
     memory_mapping: MemoryMapping,
 }
 
@@ -64,10 +114,37 @@ impl<'a> InvokeContext<'a> {
             transaction,
             contract,
             meter: ComputeMeter::new(compute_budget),
+            frames: vec![Frame {
+                contract,
+                caller: transaction.sender,
+                value: 0,
+            }],
             logs: Vec::new(),
             log_bytes: 0,
+            events: Vec::new(),
+            event_bytes: 0,
+            return_data: None,
+            programs: None,
             memory_mapping: empty_mapping(),
         }
+    }
+
+    /// Lets the contract call other contracts, loading them through `cache`.
+    pub fn with_programs(mut self, cache: &'a ExecutableCache, engine: Engine) -> Self {
+        self.programs = Some(ProgramAccess { cache, engine });
+        self
+    }
+
+    /// Records the native value the transaction sent to the first frame.
+    pub fn with_call_value(mut self, value: u64) -> Self {
+        if let Some(first) = self.frames.first_mut() {
+            first.value = value;
+        }
+        self
+    }
+
+    pub fn programs(&self) -> Option<ProgramAccess<'a>> {
+        self.programs
     }
 
     /// Charges a syscall's cost.
@@ -83,6 +160,39 @@ impl<'a> InvokeContext<'a> {
     /// Installs the mapping the executor built; returns the previous one.
     pub(crate) fn swap_memory_mapping(&mut self, mapping: MemoryMapping) -> MemoryMapping {
         std::mem::replace(&mut self.memory_mapping, mapping)
+    }
+
+    /// The innermost frame.
+    pub fn frame(&self) -> Frame {
+        self.frames.last().copied().unwrap_or(Frame {
+            contract: self.contract,
+            caller: self.transaction.sender,
+            value: 0,
+        })
+    }
+
+    /// Number of contracts on the call stack (1 for a top-level call).
+    pub fn depth(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Whether `contract` is already running somewhere on the call stack.
+    pub fn is_on_stack(&self, contract: &Hash) -> bool {
+        self.frames.iter().any(|frame| frame.contract == *contract)
+    }
+
+    /// Enters a nested call.
+    pub fn push_frame(&mut self, frame: Frame) {
+        self.contract = frame.contract;
+        self.frames.push(frame);
+    }
+
+    /// Leaves a nested call; the first frame is never popped.
+    pub fn pop_frame(&mut self) {
+        if self.frames.len() > 1 {
+            self.frames.pop();
+        }
+        self.contract = self.frame().contract;
     }
 
     /// Records a log line; enforces the per-invoke log budget.
@@ -105,11 +215,69 @@ impl<'a> InvokeContext<'a> {
         &self.logs
     }
 
-    /// Ends the call: hands back the journal (effects) and the logs.
-    pub fn finish(self) -> (Journal<'a>, Vec<LogEntry>) {
-        (self.journal, self.logs)
+    /// Records an event of the running contract; enforces the per-invoke event budget.
+    pub fn push_event(&mut self, topic: Vec<u8>, data: Vec<u8>) -> Result<(), EventLimitExceeded> {
+        let total = self
+            .event_bytes
+            .saturating_add(topic.len())
+            .saturating_add(data.len());
+        if self.events.len() >= limits::MAX_EVENTS_PER_INVOKE
+            || total > limits::MAX_EVENT_BYTES_PER_INVOKE
+        {
+            return Err(EventLimitExceeded);
+        }
+        self.event_bytes = total;
+        self.events.push(Event {
+            contract: self.contract,
+            topic,
+            data,
+        });
+        Ok(())
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Drops the events of a reverted frame (those after the first `keep`).
+    pub fn truncate_events(&mut self, keep: usize) {
+        for event in self.events.drain(keep.min(self.events.len())..) {
+            self.event_bytes = self
+                .event_bytes
+                .saturating_sub(event.topic.len() + event.data.len());
+        }
+    }
+
+    pub fn set_return_data(&mut self, data: Vec<u8>) {
+        self.return_data = Some(ReturnData {
+            contract: self.contract,
+            data,
+        });
+    }
+
+    pub fn clear_return_data(&mut self) {
+        self.return_data = None;
+    }
+
+    pub fn return_data(&self) -> Option<&ReturnData> {
+        self.return_data.as_ref()
+    }
+
+    /// Ends the invoke: hands back the journal (effects), logs, events and return data.
+    pub fn finish(self) -> FinishedInvoke<'a> {
+        FinishedInvoke {
+            journal: self.journal,
+            logs: self.logs,
+            events: self.events,
+            return_data: self.return_data,
+        }
     }
 }
+
+/// The invoke already emitted [`limits::MAX_EVENTS_PER_INVOKE`] events or
+/// [`limits::MAX_EVENT_BYTES_PER_INVOKE`] bytes of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventLimitExceeded;
 
 /// The invoke already wrote [`limits::MAX_LOG_BYTES_PER_INVOKE`] bytes of logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,11 @@ pub enum RuntimeError {
     Syscall(Box<dyn std::error::Error>),
     #[error("no contract with code hash {0}")]
     ContractNotFound(tos_storage::Hash),
+    #[error("code stored under {expected} hashes to {actual}")]
+    CodeHashMismatch {
+        expected: tos_storage::Hash,
+        actual: tos_storage::Hash,
+    },
     #[error("state access failed: {0}")]
     State(#[from] tos_storage::StorageError),
     #[error("contract fault: {0}")]

@@ -2,11 +2,11 @@
 //! journal over the store, and hand back status, compute, logs and — only on success — the
 //! change set. Nothing is written to the store here; the caller commits.
 
-use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider};
+use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider, NATIVE_ASSET};
 
 use crate::{
     cache::ExecutableCache,
-    context::{BlockContext, InvokeContext, LogEntry, TransactionContext},
+    context::{BlockContext, Event, InvokeContext, LogEntry, ReturnData, TransactionContext},
     error::RuntimeError,
     executor::{self, Engine},
 };
@@ -18,6 +18,9 @@ pub struct ContractCall {
     pub input: Vec<u8>,
     pub sender: Hash,
     pub tx_hash: Hash,
+    /// Native amount moved from `sender` to `contract` before the contract runs (part of the
+    /// call's effects: a failed call does not move it).
+    pub value: u64,
 }
 
 impl ContractCall {
@@ -27,6 +30,7 @@ impl ContractCall {
             input,
             sender: Hash::default(),
             tx_hash: Hash::default(),
+            value: 0,
         }
     }
 }
@@ -50,6 +54,10 @@ pub struct CallOutcome {
     pub journal: Vec<JournalEntry>,
     /// The net changes of a successful call (empty otherwise).
     pub changes: ChangeSet,
+    /// Events of a successful call (empty otherwise), in emission order.
+    pub events: Vec<Event>,
+    /// The last return data set during the call (kept on failure too: it may explain it).
+    pub return_data: Option<ReturnData>,
 }
 
 impl CallOutcome {
@@ -82,19 +90,38 @@ pub fn execute_call(
         &transaction,
         call.contract,
         config.compute_budget,
-    );
-    let execution = executor::execute(&executable, &call.input, &mut context, config.engine);
-    let (journal, logs) = context.finish();
-    let (changes, entries) = if matches!(execution.result, Ok(0)) {
-        journal.into_parts()
+    )
+    .with_programs(cache, config.engine)
+    .with_call_value(call.value);
+    // The value moves before the contract runs, inside the same journal: a failed call
+    // does not move it.
+    let execution = match call.value {
+        0 => executor::execute(&executable, &call.input, &mut context, config.engine),
+        value => match context
+            .journal
+            .transfer(&call.sender, &call.contract, &NATIVE_ASSET, value)
+        {
+            Ok(()) => executor::execute(&executable, &call.input, &mut context, config.engine),
+            Err(error) => executor::ExecutionOutcome {
+                result: Err(RuntimeError::State(error)),
+                compute_used: 0,
+            },
+        },
+    };
+    let finished = context.finish();
+    let success = matches!(execution.result, Ok(0));
+    let (changes, entries) = if success {
+        finished.journal.into_parts()
     } else {
         (ChangeSet::default(), Vec::new())
     };
     Ok(CallOutcome {
         result: execution.result,
         compute_used: execution.compute_used,
-        logs,
+        logs: finished.logs,
         journal: entries,
         changes,
+        events: if success { finished.events } else { Vec::new() },
+        return_data: finished.return_data,
     })
 }

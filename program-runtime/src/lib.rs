@@ -32,15 +32,20 @@
 pub mod cache;
 pub mod compute;
 pub mod context;
+pub mod effects;
 pub mod error;
 pub mod executor;
 pub mod invoke;
 pub mod limits;
 pub mod memory;
 
-pub use cache::{code_hash, ExecutableCache};
+pub use cache::{code_hash, CacheStats, ExecutableCache, DEFAULT_CACHE_BUDGET};
 pub use compute::ComputeMeter;
-pub use context::{BlockContext, InvokeContext, LogEntry, TransactionContext};
+pub use context::{
+    BlockContext, Event, FinishedInvoke, Frame, InvokeContext, LogEntry, ProgramAccess, ReturnData,
+    TransactionContext,
+};
+pub use effects::{BalanceChange, Effects, StorageChange, Transfer};
 pub use error::RuntimeError;
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
 pub use invoke::{execute_call, CallConfig, CallOutcome, ContractCall};

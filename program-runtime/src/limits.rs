@@ -20,3 +20,15 @@ pub const MAX_LOG_MESSAGE_LEN: usize = 10_000;
 pub const MAX_LOG_BYTES_PER_INVOKE: usize = 64 * 1024;
 /// Bytes at address 0 that are never mapped, so a NULL pointer faults.
 pub const NULL_GUARD_SIZE: usize = 8;
+/// Deepest nesting of contract-to-contract calls (`tos_invoke`), the first call included.
+pub const MAX_CONTRACT_CALL_DEPTH: usize = 8;
+/// Largest return data (`tos_set_return_data`).
+pub const MAX_RETURN_DATA_LEN: usize = 1024;
+/// Longest event topic.
+pub const MAX_EVENT_TOPIC_LEN: usize = 64;
+/// Largest event payload.
+pub const MAX_EVENT_DATA_LEN: usize = 1024;
+/// Most events one invoke may emit.
+pub const MAX_EVENTS_PER_INVOKE: usize = 256;
+/// Total event bytes (topics and data) one invoke may emit.
+pub const MAX_EVENT_BYTES_PER_INVOKE: usize = 64 * 1024;

@@ -193,6 +193,75 @@ uint8_t *tos_memset(uint8_t *dst, uint64_t byte, uint64_t n);
  */
 uint64_t tos_memcmp(const uint8_t *a, const uint8_t *b, uint64_t n);
 
+/* ---- context ----------------------------------------------------------- */
+
+/** Block time (seconds since the Unix epoch, by consensus). Cost: 50 units. */
+uint64_t tos_get_block_timestamp(void);
+/** Write the caller into out[0..32]: the transaction sender for a top-level
+ * call, the calling contract for a nested one. Returns 0. Cost: 50 units. */
+uint64_t tos_get_caller(uint8_t out[32]);
+/** 1 for a top-level call, +1 per nested tos_invoke. Cost: 50 units. */
+uint64_t tos_get_call_depth(void);
+/** Native value the caller sent with this call. Cost: 50 units. */
+uint64_t tos_get_call_value(void);
+/** Native balance of the running contract. Cost: 200 units. */
+uint64_t tos_get_self_balance(void);
+
+/* ---- cross-contract calls ------------------------------------------------ */
+
+/** tos_invoke statuses at or above this value come from the VM. */
+#define TOS_INVOKE_ERROR_BASE 0xFFFFFFFF00000000ULL
+#define TOS_INVOKE_NOT_FOUND (TOS_INVOKE_ERROR_BASE | 1)
+#define TOS_INVOKE_REENTRANCY (TOS_INVOKE_ERROR_BASE | 2)
+#define TOS_INVOKE_DEPTH_EXCEEDED (TOS_INVOKE_ERROR_BASE | 3)
+#define TOS_INVOKE_ABORTED (TOS_INVOKE_ERROR_BASE | 4)
+#define TOS_INVOKE_INSUFFICIENT_VALUE (TOS_INVOKE_ERROR_BASE | 5)
+
+/**
+ * Call the contract whose code hash is contract[0..32] with input[0..input_len],
+ * moving `value` of the native asset from this contract to it first.
+ * Returns 0 if the callee succeeded, the callee's non-zero status, or a
+ * TOS_INVOKE_* status; a failed callee's writes, transfers and events are
+ * reverted, this contract's are kept. Reentrancy is refused. Compute
+ * exhaustion inside the callee aborts the whole invoke.
+ * Cost: 1000 + input_len units, plus what the callee uses.
+ */
+uint64_t tos_invoke(const uint8_t contract[32], const uint8_t *input, uint64_t input_len,
+                    uint64_t value);
+/** Set the invoke's return data (len <= 1024). Returns 0. Cost: 100 + len. */
+uint64_t tos_set_return_data(const uint8_t *data, uint64_t len);
+/** Copy min(out_len, len) bytes of the last return data into out and, unless
+ * setter is NULL, the contract that set it. Returns len (0 if none).
+ * Cost: 100 + copied bytes. */
+uint64_t tos_get_return_data(uint8_t *out, uint64_t out_len, uint8_t setter[32]);
+
+/* ---- events -------------------------------------------------------------- */
+
+/** Emit an event: topic (<= 64 bytes) and data (<= 1024 bytes). Dropped if the
+ * call fails. Returns 0. Cost: 100 + 2 * (topic_len + data_len). */
+uint64_t tos_emit_event(const uint8_t *topic, uint64_t topic_len, const uint8_t *data,
+                        uint64_t data_len);
+
+/* ---- crypto -------------------------------------------------------------- */
+
+/** One piece of the data to hash. */
+typedef struct {
+    const uint8_t *addr;
+    uint64_t len;
+} tos_slice;
+
+/** Hash the concatenation of `count` slices (<= 256, <= 1 MiB in all) into
+ * out[0..32]. Returns 0. Cost: 100 + bytes / 2 units. */
+uint64_t tos_sha256(const tos_slice *slices, uint64_t count, uint8_t out[32]);
+/** Ethereum's Keccak-256 (not SHA3-256). Cost: 100 + bytes / 2 units. */
+uint64_t tos_keccak256(const tos_slice *slices, uint64_t count, uint8_t out[32]);
+/** BLAKE3. Cost: 100 + bytes / 2 units. */
+uint64_t tos_blake3(const tos_slice *slices, uint64_t count, uint8_t out[32]);
+/** Verify an ed25519 signature (strict). Returns 0 if valid, 1 if not.
+ * Cost: 2000 + msg_len / 2 units. */
+uint64_t tos_ed25519_verify(const uint8_t public_key[32], const uint8_t *msg, uint64_t msg_len,
+                            const uint8_t signature[64]);
+
 /* ---- helpers --------------------------------------------------------------- */
 
 /** Length of a NUL-terminated string (no libc strlen). */

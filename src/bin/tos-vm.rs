@@ -208,6 +208,7 @@ fn invoke(
         tx_hash: derived_hash(&[b"tx", &contract.0, &input, &height.to_le_bytes()]),
         input,
         sender,
+        value: 0,
     };
     let outcome = vm
         .execute(&call, &block, &store)

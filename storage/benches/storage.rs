@@ -123,7 +123,12 @@ fn read_latency(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(10);
+    // Few samples, no plots, a small bootstrap: the analysis would otherwise take longer than
+    // the measurements.
+    config = Criterion::default()
+        .sample_size(10)
+        .nresamples(10_000)
+        .without_plots();
     targets = commit_throughput, read_latency
 }
 criterion_main!(benches);

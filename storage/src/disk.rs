@@ -627,7 +627,8 @@ impl DiskStorage {
             if height <= oldest {
                 return Ok(());
             }
-            let tables: [(_, &str, fn(&[u8]) -> Result<bool, StorageError>); 3] = [
+            type IsDeletion = fn(&[u8]) -> Result<bool, StorageError>;
+            let tables: [(_, &str, IsDeletion); 3] = [
                 (STORAGE_VERSIONS, "pruning storage versions", |v| {
                     Ok(decode_storage_version(v)?.is_none())
                 }),

@@ -7,7 +7,9 @@
 //! atomically by [`StorageProvider::commit`] after the invoke succeeded.
 //!
 //! Adapters: [`MemoryStorage`] (tests) and [`DiskStorage`] (an embedded redb database; see
-//! `docs/storage.md` for why redb).
+//! `docs/storage.md` for why redb). Both keep the state's history by block height
+//! ([`VersionedStorage`]): `commit_block(height, &changes)` records a block, `read_*_at` and
+//! [`StateAt`] read the state as of any unpruned height, `prune_below` forgets old versions.
 //!
 //! ```
 //! use tos_storage::{ChangeSet, Hash, MemoryStorage, StorageProvider, NATIVE_ASSET};
@@ -20,6 +22,13 @@
 //! store.commit(&changes).unwrap();
 //! assert_eq!(store.read_storage(&contract, b"count").unwrap(), Some(1u64.to_le_bytes().to_vec()));
 //! assert_eq!(store.read_balance(&contract, &NATIVE_ASSET).unwrap(), 500);
+//!
+//! // Block 1 overwrites the counter; the state as of height 0 is still readable.
+//! let mut block = ChangeSet::default();
+//! block.set_storage(contract, b"count".to_vec(), Some(2u64.to_le_bytes().to_vec()));
+//! store.commit_block(1, &block).unwrap();
+//! assert_eq!(store.read_storage_at(&contract, b"count", 0).unwrap(), Some(1u64.to_le_bytes().to_vec()));
+//! assert_eq!(store.at(1).unwrap().read_storage(&contract, b"count").unwrap(), Some(2u64.to_le_bytes().to_vec()));
 //! ```
 
 mod changes;
@@ -49,6 +58,8 @@ pub trait StorageProvider {
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError>;
     /// The ELF of a deployed contract, by its code hash.
     fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Applies every change of `changes` or none of them.
+    /// Applies every change of `changes` or none of them. The versioned adapters add the
+    /// changes to the block at the current height and leave the height alone (see
+    /// [`VersionedStorage`]).
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError>;
 }

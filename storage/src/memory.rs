@@ -23,12 +23,17 @@ pub struct MemoryStorage {
     history: History,
 }
 
+/// Versions of one key by height.
+type Versions<V> = BTreeMap<u64, V>;
+/// Versions of one storage value (`None`: deleted).
+type ValueVersions = Versions<Option<Vec<u8>>>;
+
 /// Versions by height, each only where the value changed (`None` / 0: deleted).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct History {
-    storage: BTreeMap<(Hash, Vec<u8>), BTreeMap<u64, Option<Vec<u8>>>>,
-    balances: BTreeMap<(Hash, Hash), BTreeMap<u64, u64>>,
-    code: BTreeMap<Hash, BTreeMap<u64, Option<Vec<u8>>>>,
+    storage: BTreeMap<(Hash, Vec<u8>), ValueVersions>,
+    balances: BTreeMap<(Hash, Hash), Versions<u64>>,
+    code: BTreeMap<Hash, ValueVersions>,
     /// Height of the last committed block; `None` before the first block.
     tip: Option<u64>,
     /// Oldest readable height.

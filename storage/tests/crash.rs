@@ -175,11 +175,12 @@ fn killed_writer_leaves_a_consistent_state() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        // Kill after 3..=30 more blocks, then 0..4 ms into whatever the writer does next
-        // (usually the middle of the next commit).
+        // Kill after 3..=30 more blocks, at a uniformly random point of the next block's
+        // commit cycle (the delay is drawn from the time the last block took).
         let blocks = 3 + rng.below(28);
         let mut last_printed = tip;
         let mut seen = 0;
+        let mut printed_at = Vec::new();
         while seen < blocks {
             let line = match lines.next() {
                 Some(line) => line.unwrap(),
@@ -195,9 +196,15 @@ fn killed_writer_leaves_a_consistent_state() {
             if let Some(height) = line.strip_prefix("committed ") {
                 last_printed = height.parse().unwrap();
                 seen += 1;
+                printed_at.push(Instant::now());
             }
         }
-        std::thread::sleep(Duration::from_micros(rng.below(4000)));
+        let cycle = match printed_at.as_slice() {
+            [.., before, last] => last.duration_since(*before),
+            _ => Duration::from_millis(20),
+        };
+        let delay = Duration::from_micros(rng.below(cycle.as_micros() as u64 + 1));
+        std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         // The writer may have committed more than it printed before dying.
@@ -208,7 +215,8 @@ fn killed_writer_leaves_a_consistent_state() {
         }
         let reopened = verify(dir.path(), last_printed);
         eprintln!(
-            "round {round}: killed after block {last_printed}, reopened at {reopened} ({:?})",
+            "round {round}: killed {delay:?} into a {cycle:?} cycle after block {last_printed}, \
+             reopened at {reopened} ({:?})",
             started.elapsed()
         );
         assert!(reopened > tip, "the writer made progress");

@@ -60,3 +60,26 @@ declare_builtin_function!(
         Ok(0)
     }
 );
+
+pub const TOS_GET_SELF_BALANCE: SyscallSpec = SyscallSpec {
+    name: "tos_get_self_balance",
+    family: "balance",
+    cost: "200",
+};
+
+declare_builtin_function!(
+    /// `tos_get_self_balance() -> native balance of the running contract`
+    SyscallGetSelfBalance,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        _arg1: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        context.charge(GET_BALANCE_COST)?;
+        let contract = context.contract;
+        Ok(context.journal.balance(&contract, &NATIVE_ASSET)?)
+    }
+);

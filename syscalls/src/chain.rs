@@ -119,3 +119,93 @@ declare_builtin_function!(
         write_hash(context, out_addr, |c| c.contract.0)
     }
 );
+
+pub const TOS_GET_BLOCK_TIMESTAMP: SyscallSpec = SyscallSpec {
+    name: "tos_get_block_timestamp",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_CALLER: SyscallSpec = SyscallSpec {
+    name: "tos_get_caller",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_CALL_DEPTH: SyscallSpec = SyscallSpec {
+    name: "tos_get_call_depth",
+    family: "chain",
+    cost: "50",
+};
+pub const TOS_GET_CALL_VALUE: SyscallSpec = SyscallSpec {
+    name: "tos_get_call_value",
+    family: "chain",
+    cost: "50",
+};
+
+fn read_number(
+    context: &mut InvokeContext<'static>,
+    pick: fn(&InvokeContext<'static>) -> u64,
+) -> Result<u64, SyscallError> {
+    context.charge(CHAIN_GETTER_COST)?;
+    Ok(pick(context))
+}
+
+declare_builtin_function!(
+    /// `tos_get_block_timestamp() -> seconds since the Unix epoch` (the block's, by consensus)
+    SyscallGetBlockTimestamp,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        _arg1: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        read_number(context, |c| c.block.timestamp)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_caller(out[32]) -> 0`: the transaction sender for a top-level call, the
+    /// calling contract for a nested one.
+    SyscallGetCaller,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        out_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        write_hash(context, out_addr, |c| c.frame().caller.0)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_call_depth() -> depth`: 1 for a top-level call, +1 per nested `tos_invoke`.
+    SyscallGetCallDepth,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        _arg1: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        read_number(context, |c| c.depth() as u64)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_get_call_value() -> amount`: native value the caller sent with this call.
+    SyscallGetCallValue,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        _arg1: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        read_number(context, |c| c.frame().value)
+    }
+);

@@ -23,6 +23,24 @@ pub enum SyscallError {
     MemOpTooLong { len: u64, limit: usize },
     #[error("tos_memcpy ranges overlap (use tos_memmove)")]
     CopyOverlapping,
+    #[error("input of {len} bytes exceeds the limit of {limit} bytes")]
+    InputTooLong { len: u64, limit: usize },
+    #[error("cross-contract calls are not available in this context")]
+    InvokeUnavailable,
+    #[error("return data of {len} bytes exceeds the limit of {limit} bytes")]
+    ReturnDataTooLong { len: u64, limit: usize },
+    #[error("event {what} of {len} bytes exceeds the limit of {limit} bytes")]
+    EventTooLarge {
+        what: &'static str,
+        len: u64,
+        limit: usize,
+    },
+    #[error("event budget of the invoke exhausted")]
+    EventLimitExceeded,
+    #[error("{count} slices exceed the limit of {limit}")]
+    TooManySlices { count: u64, limit: usize },
+    #[error("{len} bytes to hash exceed the limit of {limit}")]
+    HashInputTooLong { len: u64, limit: usize },
     /// State errors, including refused transfers (`ZeroAmount`, `InsufficientBalance`,
     /// `BalanceOverflow`).
     #[error(transparent)]

@@ -6,10 +6,13 @@
 //! | family | syscalls |
 //! |---|---|
 //! | [`log`] | `tos_log`, `tos_panic` |
-//! | [`chain`] | `tos_get_block_hash`, `tos_get_block_height`, `tos_get_tx_hash`, `tos_get_tx_sender`, `tos_get_contract_hash` |
-//! | [`balance`] | `tos_get_balance`, `tos_transfer` |
+//! | [`chain`] | `tos_get_block_hash`, `tos_get_block_height`, `tos_get_block_timestamp`, `tos_get_tx_hash`, `tos_get_tx_sender`, `tos_get_contract_hash`, `tos_get_caller`, `tos_get_call_depth`, `tos_get_call_value` |
+//! | [`balance`] | `tos_get_balance`, `tos_get_self_balance`, `tos_transfer` |
 //! | [`storage`] | `tos_storage_read`, `tos_storage_write`, `tos_storage_delete` |
 //! | [`mem`] | `tos_memcpy`, `tos_memmove`, `tos_memset`, `tos_memcmp` |
+//! | [`invoke`] | `tos_invoke`, `tos_set_return_data`, `tos_get_return_data` |
+//! | [`events`] | `tos_emit_event` |
+//! | [`crypto`] | `tos_sha256`, `tos_keccak256`, `tos_blake3`, `tos_ed25519_verify` |
 //!
 //! [`runtime_environment`] registers all of them into the loader that executables are loaded
 //! with. A failing syscall aborts the call with a typed [`SyscallError`]; the invoke's effects
@@ -24,7 +27,10 @@
 
 pub mod balance;
 pub mod chain;
+pub mod crypto;
 mod error;
+pub mod events;
+pub mod invoke;
 pub mod log;
 pub mod mem;
 pub mod storage;
@@ -57,7 +63,12 @@ pub const SYSCALLS: &[SyscallSpec] = &[
     chain::TOS_GET_TX_HASH,
     chain::TOS_GET_TX_SENDER,
     chain::TOS_GET_CONTRACT_HASH,
+    chain::TOS_GET_BLOCK_TIMESTAMP,
+    chain::TOS_GET_CALLER,
+    chain::TOS_GET_CALL_DEPTH,
+    chain::TOS_GET_CALL_VALUE,
     balance::TOS_GET_BALANCE,
+    balance::TOS_GET_SELF_BALANCE,
     balance::TOS_TRANSFER,
     storage::TOS_STORAGE_READ,
     storage::TOS_STORAGE_WRITE,
@@ -66,6 +77,14 @@ pub const SYSCALLS: &[SyscallSpec] = &[
     mem::TOS_MEMMOVE,
     mem::TOS_MEMSET,
     mem::TOS_MEMCMP,
+    invoke::TOS_INVOKE,
+    invoke::TOS_SET_RETURN_DATA,
+    invoke::TOS_GET_RETURN_DATA,
+    events::TOS_EMIT_EVENT,
+    crypto::TOS_SHA256,
+    crypto::TOS_KECCAK256,
+    crypto::TOS_BLAKE3,
+    crypto::TOS_ED25519_VERIFY,
 ];
 
 /// Names of every syscall, for the link step and deploy-time validation.
@@ -103,6 +122,19 @@ pub fn register_syscalls(program: &mut BuiltinProgram<Context>) {
     register::<mem::SyscallMemmove>(program, &mem::TOS_MEMMOVE);
     register::<mem::SyscallMemset>(program, &mem::TOS_MEMSET);
     register::<mem::SyscallMemcmp>(program, &mem::TOS_MEMCMP);
+    register::<chain::SyscallGetBlockTimestamp>(program, &chain::TOS_GET_BLOCK_TIMESTAMP);
+    register::<chain::SyscallGetCaller>(program, &chain::TOS_GET_CALLER);
+    register::<chain::SyscallGetCallDepth>(program, &chain::TOS_GET_CALL_DEPTH);
+    register::<chain::SyscallGetCallValue>(program, &chain::TOS_GET_CALL_VALUE);
+    register::<balance::SyscallGetSelfBalance>(program, &balance::TOS_GET_SELF_BALANCE);
+    register::<invoke::SyscallInvoke>(program, &invoke::TOS_INVOKE);
+    register::<invoke::SyscallSetReturnData>(program, &invoke::TOS_SET_RETURN_DATA);
+    register::<invoke::SyscallGetReturnData>(program, &invoke::TOS_GET_RETURN_DATA);
+    register::<events::SyscallEmitEvent>(program, &events::TOS_EMIT_EVENT);
+    register::<crypto::SyscallSha256>(program, &crypto::TOS_SHA256);
+    register::<crypto::SyscallKeccak256>(program, &crypto::TOS_KECCAK256);
+    register::<crypto::SyscallBlake3>(program, &crypto::TOS_BLAKE3);
+    register::<crypto::SyscallEd25519Verify>(program, &crypto::TOS_ED25519_VERIFY);
 }
 
 /// The loader every tos-vm executable is loaded with: tos-vm's VM config plus all syscalls.

@@ -46,6 +46,21 @@ pub mod op {
     pub const MEMMOVE: u8 = 14;
     pub const MEMSET: u8 = 15;
     pub const MEMCMP: u8 = 16;
+    pub const INVOKE: u8 = 17;
+    pub const SET_RETURN_DATA: u8 = 18;
+    pub const GET_RETURN_DATA: u8 = 19;
+    pub const EMIT_EVENT: u8 = 20;
+    pub const SHA256: u8 = 21;
+    pub const KECCAK256: u8 = 22;
+    pub const BLAKE3: u8 = 23;
+    pub const ED25519_VERIFY: u8 = 24;
+    pub const BLOCK_TIMESTAMP: u8 = 25;
+    pub const CALLER: u8 = 26;
+    pub const CALL_DEPTH: u8 = 27;
+    pub const CALL_VALUE: u8 = 28;
+    pub const SELF_BALANCE: u8 = 29;
+    pub const VARIANT: u8 = 0x21;
+    pub const STORE_ADDRESS: u8 = 0x22;
     pub const ECHO_SCRATCH: u8 = 0x20;
     pub const SPIN: u8 = 0xFE;
     pub const RETURN: u8 = 0xFF;
@@ -191,6 +206,7 @@ pub fn run_both(
             input: input.to_vec(),
             sender: SENDER,
             tx_hash: TX_HASH,
+            value: 0,
         };
         let outcome = vm.invoke(&call, &block(), &mut store).expect("invoke");
         runs.push(Run {

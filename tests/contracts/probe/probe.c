@@ -9,6 +9,10 @@
  */
 #include "tos.h"
 
+#ifndef PROBE_VARIANT
+#define PROBE_VARIANT 1
+#endif
+
 #define COMMAND_LEN 41
 #define SCRATCH_TAG 0x5C5C000000000000ULL
 #define INPUT_TAG 0x1A1A000000000000ULL
@@ -69,6 +73,23 @@ uint64_t entrypoint(const uint8_t *input, uint64_t input_len) {
         case 14: r = (uint64_t)tos_memmove((uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
         case 15: r = (uint64_t)tos_memset((uint8_t *)a[0], a[1], a[2]); break;
         case 16: r = tos_memcmp((const uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
+        case 17: r = tos_invoke((const uint8_t *)a[0], (const uint8_t *)a[1], a[2], a[3]); break;
+        case 18: r = tos_set_return_data((const uint8_t *)a[0], a[1]); break;
+        case 19: r = tos_get_return_data((uint8_t *)a[0], a[1], (uint8_t *)a[2]); break;
+        case 20: r = tos_emit_event((const uint8_t *)a[0], a[1], (const uint8_t *)a[2], a[3]); break;
+        case 21: r = tos_sha256((const tos_slice *)a[0], a[1], (uint8_t *)a[2]); break;
+        case 22: r = tos_keccak256((const tos_slice *)a[0], a[1], (uint8_t *)a[2]); break;
+        case 23: r = tos_blake3((const tos_slice *)a[0], a[1], (uint8_t *)a[2]); break;
+        case 24: r = tos_ed25519_verify((const uint8_t *)a[0], (const uint8_t *)a[1], a[2], (const uint8_t *)a[3]); break;
+        case 25: r = tos_get_block_timestamp(); break;
+        case 26: r = tos_get_caller((uint8_t *)a[0]); break;
+        case 27: r = tos_get_call_depth(); break;
+        case 28: r = tos_get_call_value(); break;
+        case 29: r = tos_get_self_balance(); break;
+        case 0x21: r = PROBE_VARIANT; break;
+        case 0x22: /* store an address at scratch[a0]: lets a script build a slice table */
+            for (int i = 0; i < 8; i++) scratch[(a[0] + i) & 0x1FF] = (uint8_t)(a[1] >> (8 * i));
+            continue;
         case 0x20: /* echo scratch[a0 .. a0 + a1] as hex */
             log_hex("s=", 2, scratch + (a[0] & 0x1FF), a[1] > 64 ? 64 : a[1]);
             continue;

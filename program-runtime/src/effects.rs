@@ -1,4 +1,5 @@
-//! What a successful invoke changed, in a form people and the chain can read.
+//! What a successful invoke changed, in a form people and the chain can read: the net effect
+//! of a call's journal ([`CallOutcome::journal`](crate::CallOutcome)).
 
 use std::collections::BTreeMap;
 

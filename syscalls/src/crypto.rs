@@ -1,0 +1,185 @@
+//! Hashes over a list of slices and ed25519 signature verification, with the standard crates
+//! of the Rust crypto ecosystem (`sha2`, `sha3`, `blake3`, `ed25519-dalek`).
+//!
+//! The hash syscalls take `slices`: an array of `count` (address: u64, length: u64) pairs, so
+//! a contract hashes scattered data without copying it together first (as Agave's
+//! `sol_sha256` does).
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use sha2::Digest;
+use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
+
+use crate::{SyscallError, SyscallSpec};
+
+/// Fixed part of every hash call.
+pub const HASH_BASE_COST: u64 = 100;
+/// One unit per this many hashed bytes.
+pub const HASH_BYTES_PER_UNIT: u64 = 2;
+/// Most slices one hash call may take.
+pub const MAX_HASH_SLICES: usize = 256;
+/// Most bytes one hash call may hash.
+pub const MAX_HASH_BYTES: usize = 1024 * 1024;
+/// An ed25519 verification: one double-scalar multiplication, plus hashing the message.
+pub const ED25519_VERIFY_BASE_COST: u64 = 2_000;
+/// Longest message `tos_ed25519_verify` checks.
+pub const MAX_SIGNED_MESSAGE_LEN: usize = 64 * 1024;
+
+pub const TOS_SHA256: SyscallSpec = SyscallSpec {
+    name: "tos_sha256",
+    family: "crypto",
+    cost: "100 + bytes / 2",
+};
+pub const TOS_KECCAK256: SyscallSpec = SyscallSpec {
+    name: "tos_keccak256",
+    family: "crypto",
+    cost: "100 + bytes / 2",
+};
+pub const TOS_BLAKE3: SyscallSpec = SyscallSpec {
+    name: "tos_blake3",
+    family: "crypto",
+    cost: "100 + bytes / 2",
+};
+pub const TOS_ED25519_VERIFY: SyscallSpec = SyscallSpec {
+    name: "tos_ed25519_verify",
+    family: "crypto",
+    cost: "2000 + msg_len / 2",
+};
+
+/// Reads the slice list and the slices, charging as it goes (limits first).
+fn read_slices(
+    context: &mut InvokeContext<'static>,
+    slices_addr: u64,
+    count: u64,
+) -> Result<Vec<Vec<u8>>, SyscallError> {
+    if count > MAX_HASH_SLICES as u64 {
+        return Err(SyscallError::TooManySlices {
+            count,
+            limit: MAX_HASH_SLICES,
+        });
+    }
+    context.charge(HASH_BASE_COST)?;
+    let table = memory::read_bytes(
+        context.memory(),
+        slices_addr,
+        count * 16,
+        MAX_HASH_SLICES * 16,
+    )?;
+    let mut slices = Vec::with_capacity(table.len() / 16);
+    let mut total: u64 = 0;
+    for pair in table.chunks_exact(16) {
+        let mut addr = [0u8; 8];
+        let mut len = [0u8; 8];
+        addr.copy_from_slice(&pair[..8]);
+        len.copy_from_slice(&pair[8..]);
+        let (addr, len) = (u64::from_le_bytes(addr), u64::from_le_bytes(len));
+        total = total.saturating_add(len);
+        if total > MAX_HASH_BYTES as u64 {
+            return Err(SyscallError::HashInputTooLong {
+                len: total,
+                limit: MAX_HASH_BYTES,
+            });
+        }
+        context.charge(len / HASH_BYTES_PER_UNIT)?;
+        slices.push(memory::read_bytes(
+            context.memory(),
+            addr,
+            len,
+            MAX_HASH_BYTES,
+        )?);
+    }
+    Ok(slices)
+}
+
+fn hash_into(
+    context: &mut InvokeContext<'static>,
+    slices_addr: u64,
+    count: u64,
+    out_addr: u64,
+    digest: fn(&[Vec<u8>]) -> [u8; 32],
+) -> Result<u64, SyscallError> {
+    let slices = read_slices(context, slices_addr, count)?;
+    memory::write_bytes(context.memory(), out_addr, &digest(&slices))?;
+    Ok(0)
+}
+
+fn sha256(slices: &[Vec<u8>]) -> [u8; 32] {
+    let mut hasher = sha2::Sha256::new();
+    slices.iter().for_each(|slice| hasher.update(slice));
+    hasher.finalize().into()
+}
+
+fn keccak256(slices: &[Vec<u8>]) -> [u8; 32] {
+    let mut hasher = sha3::Keccak256::new();
+    slices.iter().for_each(|slice| hasher.update(slice));
+    hasher.finalize().into()
+}
+
+fn blake3(slices: &[Vec<u8>]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    slices.iter().for_each(|slice| {
+        hasher.update(slice);
+    });
+    *hasher.finalize().as_bytes()
+}
+
+macro_rules! hash_syscall {
+    ($(#[$doc:meta])* $name:ident, $digest:expr) => {
+        declare_builtin_function!(
+            $(#[$doc])*
+            $name,
+            fn rust(
+                context: &mut InvokeContext<'static>,
+                slices_addr: u64,
+                count: u64,
+                out_addr: u64,
+                _arg4: u64,
+                _arg5: u64,
+            ) -> Result<u64, SyscallError> {
+                hash_into(context, slices_addr, count, out_addr, $digest)
+            }
+        );
+    };
+}
+
+hash_syscall!(
+    /// `tos_sha256(slices, count, out[32]) -> 0`
+    SyscallSha256,
+    sha256
+);
+hash_syscall!(
+    /// `tos_keccak256(slices, count, out[32]) -> 0` (Ethereum's Keccak-256, not SHA3-256)
+    SyscallKeccak256,
+    keccak256
+);
+hash_syscall!(
+    /// `tos_blake3(slices, count, out[32]) -> 0`
+    SyscallBlake3,
+    blake3
+);
+
+declare_builtin_function!(
+    /// `tos_ed25519_verify(public_key[32], message, message_len, signature[64])`: 0 when the
+    /// signature is valid (strict verification: no malleable signatures, no small-order keys),
+    /// 1 otherwise.
+    SyscallEd25519Verify,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        key_addr: u64,
+        message_addr: u64,
+        message_len: u64,
+        signature_addr: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        if message_len > MAX_SIGNED_MESSAGE_LEN as u64 {
+            return Err(SyscallError::HashInputTooLong { len: message_len, limit: MAX_SIGNED_MESSAGE_LEN });
+        }
+        context.charge(ED25519_VERIFY_BASE_COST + message_len / HASH_BYTES_PER_UNIT)?;
+        let key = memory::read_array::<32>(context.memory(), key_addr)?;
+        let message = memory::read_bytes(context.memory(), message_addr, message_len, MAX_SIGNED_MESSAGE_LEN)?;
+        let signature = memory::read_array::<64>(context.memory(), signature_addr)?;
+        let valid = VerifyingKey::from_bytes(&key)
+            .map(|key| key.verify_strict(&message, &Signature::from_bytes(&signature)).is_ok())
+            .unwrap_or(false);
+        Ok(u64::from(!valid))
+    }
+);
