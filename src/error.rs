@@ -4,6 +4,8 @@ use tos_program_runtime::RuntimeError;
 use tos_storage::{Hash, StorageError};
 use tos_syscalls::SyscallError;
 
+use crate::payload::DeployError;
+
 /// Why a deploy or an invoke did not succeed.
 #[derive(Debug, Error)]
 pub enum VmError {
@@ -17,6 +19,23 @@ pub enum VmError {
     Storage(#[from] StorageError),
     #[error("no contract with code hash {0}")]
     ContractNotFound(Hash),
+    /// A deploy was refused (bad payload, bad code, failed constructor); nothing was stored.
+    #[error("deploy refused: {0}")]
+    Deploy(#[from] DeployError),
+}
+
+impl VmError {
+    /// The store itself failed (I/O, database, corruption), as opposed to the call: the state
+    /// is unknown, so a node must stop executing the block rather than record a failed call.
+    pub fn backend_error(&self) -> Option<&StorageError> {
+        let storage = match self {
+            VmError::Storage(error)
+            | VmError::Syscall(SyscallError::Storage(error))
+            | VmError::Runtime(RuntimeError::State(error)) => error,
+            _ => return None,
+        };
+        storage.is_backend().then_some(storage)
+    }
 }
 
 impl From<RuntimeError> for VmError {

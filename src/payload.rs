@@ -3,10 +3,14 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
 use tos_loader::LoaderError;
-use tos_program_runtime::{limits::MAX_INPUT_LEN, RuntimeError};
-use tos_storage::Hash;
+use tos_program_runtime::{limits::MAX_INPUT_LEN, BlockContext, RuntimeError, TransactionContext};
+use tos_storage::{ChangeSet, Hash, StorageProvider};
 
-use crate::vm::{code_hash, InvokeOutcome};
+use crate::{
+    error::VmError,
+    pending::PendingState,
+    vm::{code_hash, ContractCall, InvokeOutcome, Vm},
+};
 
 /// Largest executable a payload may carry (the loader's own limit).
 pub const MAX_CODE_LEN: usize = tos_loader::MAX_ELF_SIZE;
@@ -148,5 +152,113 @@ impl DeployError {
             RuntimeError::JitCompile(e) => DeployError::JitCompile(e),
             other => return Err(other),
         })
+    }
+}
+
+/// What a deploy produced.
+#[derive(Debug)]
+pub struct DeployOutcome {
+    /// The contract id (code hash).
+    pub contract: Hash,
+    /// The code was deployed before and the payload has no constructor: nothing to store.
+    pub already_deployed: bool,
+    /// The constructor's outcome (a success: a failed constructor refuses the deploy).
+    pub constructor: Option<InvokeOutcome>,
+    /// What to commit: the code plus the constructor's changes; empty when already deployed.
+    pub changes: ChangeSet,
+}
+
+impl DeployOutcome {
+    /// Compute the constructor used (0 without constructor).
+    pub fn compute_used(&self) -> u64 {
+        self.constructor.as_ref().map_or(0, |c| c.compute_used)
+    }
+}
+
+impl Vm {
+    /// The deploy-time checks of a payload, touching no store: size limits, the ELF checks
+    /// of `tos-loader` (layout, every instruction, every syscall known), solana-sbpf's loader
+    /// and verifier, and JIT compilation when the VM runs the JIT. The loaded executable stays
+    /// in the cache, so the first call does not load it again. Returns the contract id.
+    pub fn validate_deploy(&self, payload: &DeployContractPayload) -> Result<Hash, VmError> {
+        payload.check_sizes()?;
+        let hash = payload.contract_id();
+        self.cache()
+            .get_or_load(hash, &payload.code, self.config().engine)
+            .map_err(|error| match DeployError::from_load(error) {
+                Ok(refused) => VmError::Deploy(refused),
+                Err(other) => VmError::from(other),
+            })?;
+        Ok(hash)
+    }
+
+    /// Validates a deploy and runs its constructor against `storage` without writing to it;
+    /// the outcome's change set holds the code and the constructor's effects.
+    ///
+    /// Refused ([`VmError::Deploy`], nothing to commit): any failed check, a constructor that
+    /// does not return 0, and a constructor for code that is already deployed. Deploying
+    /// already-deployed code without constructor succeeds and changes nothing.
+    pub fn execute_deploy(
+        &self,
+        payload: &DeployContractPayload,
+        transaction: &TransactionContext,
+        block: &BlockContext,
+        storage: &dyn StorageProvider,
+    ) -> Result<DeployOutcome, VmError> {
+        let contract = self.validate_deploy(payload)?;
+        if storage.read_code(&contract)?.is_some() {
+            if payload.constructor_input.is_some() {
+                return Err(DeployError::AlreadyDeployed(contract).into());
+            }
+            return Ok(DeployOutcome {
+                contract,
+                already_deployed: true,
+                constructor: None,
+                changes: ChangeSet::default(),
+            });
+        }
+        let mut pending = PendingState::new(storage);
+        let mut code = ChangeSet::default();
+        code.deploy_code(contract, payload.code.clone());
+        pending.commit(&code)?;
+        let constructor = match &payload.constructor_input {
+            None => None,
+            Some(input) => {
+                let call = ContractCall {
+                    contract,
+                    input: input.clone(),
+                    sender: transaction.sender,
+                    tx_hash: transaction.hash,
+                    value: 0,
+                };
+                let outcome = self.invoke(&call, block, &mut pending)?;
+                if !outcome.status.is_success() {
+                    return Err(DeployError::ConstructorFailed(Box::new(outcome)).into());
+                }
+                Some(outcome)
+            }
+        };
+        Ok(DeployOutcome {
+            contract,
+            already_deployed: false,
+            constructor,
+            changes: pending.into_changes(),
+        })
+    }
+
+    /// [`execute_deploy`](Self::execute_deploy), then commits its changes to `storage` in one
+    /// step. A refused deploy stores nothing.
+    pub fn deploy_contract(
+        &self,
+        payload: &DeployContractPayload,
+        transaction: &TransactionContext,
+        block: &BlockContext,
+        storage: &mut dyn StorageProvider,
+    ) -> Result<DeployOutcome, VmError> {
+        let outcome = self.execute_deploy(payload, transaction, block, storage)?;
+        if !outcome.changes.is_empty() {
+            storage.commit(&outcome.changes)?;
+        }
+        Ok(outcome)
     }
 }

@@ -1,27 +1,5 @@
 //! State versioned by block height: the [`VersionedStorage`] trait and [`StateAt`], a
 //! read-only view of the state as of a past height.
-//!
-//! Semantics shared by [`MemoryStorage`](crate::MemoryStorage) and
-//! [`DiskStorage`](crate::DiskStorage):
-//!
-//! * **Blocks.** [`commit_block(height, changes)`](VersionedStorage::commit_block) records the
-//!   effects of the block at `height`, atomically with the new block height. Heights of committed
-//!   blocks strictly increase ([`StorageError::HeightNotIncreasing`] otherwise); the first block
-//!   of a new state may have any height, 0 included. Heights may skip (a height without a block
-//!   reads like the block below it).
-//! * **The tip is open.** [`StorageProvider::commit`] (what `Vm::deploy` and `Vm::invoke` call)
-//!   adds its changes to the block at the current height ([`block_height`]; 0 before the first
-//!   block) and leaves the height alone. Heights below the tip never change again.
-//! * **Reads.** [`StorageProvider`]'s reads return the latest state. `read_*_at(.., height)`
-//!   return the newest version at or below `height`. Readable heights are
-//!   `oldest_height()..=block_height()`: a height above the tip is
-//!   [`StorageError::HeightInFuture`], a pruned one [`StorageError::HeightPruned`].
-//! * **Pruning.** [`prune_below(height)`](VersionedStorage::prune_below) forgets what only heights
-//!   below `height` can see: per key it keeps the newest version at or below `height` (dropped too
-//!   when it is a deletion) and every version above. Reads at heights `>= height` are unchanged;
-//!   `oldest_height()` becomes `height`.
-//!
-//! [`block_height`]: VersionedStorage::block_height
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
@@ -30,8 +8,29 @@ use crate::StorageProvider;
 
 /// A [`StorageProvider`] that keeps the history of the state, block by block.
 ///
-/// Object safe, so a [`StateAt`] can hold `&dyn VersionedStorage`. See the
-/// [module documentation](self) for the semantics.
+/// Implemented by [`MemoryStorage`](crate::MemoryStorage) and [`DiskStorage`](crate::DiskStorage),
+/// with the same semantics:
+///
+/// * **Blocks.** [`commit_block(height, changes)`](VersionedStorage::commit_block) records the
+///   effects of the block at `height`, atomically with the new block height. Heights of committed
+///   blocks strictly increase ([`StorageError::HeightNotIncreasing`] otherwise); the first block
+///   of a new state may have any height, 0 included. Heights may skip (a height without a block
+///   reads like the block below it).
+/// * **The tip is open.** [`StorageProvider::commit`] (what `Vm::deploy` and `Vm::invoke` call)
+///   adds its changes to the block at the current height ([`block_height`]; 0 before the first
+///   block) and leaves the height alone. Heights below the tip never change again.
+/// * **Reads.** [`StorageProvider`]'s reads return the latest state. `read_*_at(.., height)`
+///   return the newest version at or below `height`. Readable heights are
+///   `oldest_height()..=block_height()`: a height above the tip is
+///   [`StorageError::HeightInFuture`], a pruned one [`StorageError::HeightPruned`].
+/// * **Pruning.** [`prune_below(height)`](VersionedStorage::prune_below) forgets what only heights
+///   below `height` can see: per key it keeps the newest version at or below `height` (dropped too
+///   when it is a deletion) and every version above. Reads at heights `>= height` are unchanged;
+///   `oldest_height()` becomes `height`.
+///
+/// Object safe, so a [`StateAt`] can hold `&dyn VersionedStorage`.
+///
+/// [`block_height`]: VersionedStorage::block_height
 pub trait VersionedStorage: StorageProvider {
     /// Height of the last committed block; 0 before the first block.
     fn block_height(&self) -> Result<u64, StorageError>;

@@ -1,6 +1,12 @@
-//! Example contracts built from source, cached by the hash of their sources.
+//! Contracts built from source, cached by the hash of their sources.
+//!
+//! Two levels: within one process every contract is built (or read) once; across processes
+//! and runs the ELF is kept under `target/tos-fixtures/<name>-<source hash>.so`, where the
+//! hash covers the contract's directory, the SDKs (`sdk/`, `sdk-macros/`) and the link step
+//! (`loader/src`). Older builds of the same contract are removed when a new one is written.
 
 use std::{
+    collections::HashMap,
     fs,
     path::{Path, PathBuf},
     sync::Mutex,
@@ -64,18 +70,30 @@ fn source_hash(dir: &Path) -> String {
     hasher.finalize().to_hex()[..16].to_string()
 }
 
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
+/// ELFs this process already has, by contract directory. Also serializes builds.
+static BUILT: Mutex<Option<HashMap<PathBuf, Vec<u8>>>> = Mutex::new(None);
 
 /// Builds the contract in `dir` (C or Rust) unless an ELF of the same sources is cached.
 pub fn build_contract_cached(dir: &Path) -> Result<Vec<u8>, String> {
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(elf) = built.get(dir) {
+        return Ok(elf.clone());
+    }
+    let elf = build_uncached_in_process(dir)?;
+    built.insert(dir.to_path_buf(), elf.clone());
+    Ok(elf)
+}
+
+fn build_uncached_in_process(dir: &Path) -> Result<Vec<u8>, String> {
     let root = workspace_root();
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let cache_dir = root.join("target").join("tos-fixtures");
-    let cached = cache_dir.join(format!("{name}-{}.so", source_hash(dir)));
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let file_name = format!("{name}-{}.so", source_hash(dir));
+    let cached = cache_dir.join(&file_name);
     if let Ok(elf) = fs::read(&cached) {
         return Ok(elf);
     }
@@ -92,7 +110,45 @@ pub fn build_contract_cached(dir: &Path) -> Result<Vec<u8>, String> {
     let partial = cache_dir.join(format!("{name}.{}.partial", std::process::id()));
     fs::write(&partial, &elf).map_err(|e| e.to_string())?;
     fs::rename(&partial, &cached).map_err(|e| e.to_string())?;
+    remove_stale_builds(&cache_dir, &name, &file_name);
     Ok(elf)
+}
+
+/// Removes `<name>-<other hash>.so`: builds of sources that no longer exist. Readers load a
+/// whole file at once, so removing one under another process is harmless.
+fn remove_stale_builds(cache_dir: &Path, name: &str, keep: &str) {
+    let Ok(entries) = fs::read_dir(cache_dir) else {
+        return;
+    };
+    let prefix = format!("{name}-");
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(hash) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".so"))
+        else {
+            continue;
+        };
+        // Only our own names: 16 hex digits (so `counter` never removes `counter-rust-...`).
+        if file != keep && hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Every contract directory under `examples/`, sorted by name.
+pub fn example_names() -> Vec<String> {
+    let Ok(entries) = fs::read_dir(workspace_root().join("examples")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    names
 }
 
 /// The ELF of `examples/<name>`, built from source (cached). Panics with the build's error:
