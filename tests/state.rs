@@ -1,0 +1,146 @@
+//! State acceptance tests: a contract that writes storage, transfers and then fails leaves the
+//! on-disk store byte-for-byte unchanged; the same contract succeeding produces exactly the
+//! effects it reported. Both engines.
+
+mod common;
+
+use common::*;
+use tos_vm::{
+    BlockContext, ContractCall, DiskStorage, Engine, InvokeStatus, StorageProvider, Vm, VmConfig,
+    NATIVE_ASSET,
+};
+
+const RECIPIENT: tos_vm::Hash = tos_vm::Hash([0xAA; 32]);
+
+/// Writes two keys, deletes a third, transfers 30 to RECIPIENT, then ends with `ending`.
+fn script(ending: fn(Script) -> Vec<u8>) -> Vec<u8> {
+    let script = Script::new()
+        .with_data(b"alpha", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(5), k, Value(5)]))
+        .with_data(b"beta", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(4), k, Value(2)]))
+        .with_data(b"gone", |s, k| s.call(op::STORAGE_DELETE, &[k, Value(4)]))
+        .with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(30)]));
+    ending(script)
+}
+
+fn state_file(dir: &std::path::Path) -> Vec<u8> {
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().filter(|p| p.is_file()).flat_map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+/// Sets up a disk store with the probe deployed, funded and holding a key `gone`.
+fn prepared(engine: Engine, budget: u64) -> (tempfile::TempDir, Vm, tos_vm::Hash) {
+    let dir = tempfile::tempdir().unwrap();
+    let vm = Vm::new(VmConfig { engine, compute_budget: budget });
+    let mut store = DiskStorage::open(dir.path()).unwrap();
+    let contract = vm.deploy(&probe_elf(), &mut store).unwrap();
+    let mut setup = tos_vm::ChangeSet::default();
+    setup.set_balance(contract, NATIVE_ASSET, 100);
+    setup.set_storage(contract, b"gone".to_vec(), Some(b"here".to_vec()));
+    store.commit(&setup).unwrap();
+    (dir, vm, contract)
+}
+
+#[test]
+fn failing_after_writes_and_transfers_leaves_the_store_byte_for_byte_unchanged() {
+    let endings: [(&str, fn(Script) -> Vec<u8>); 3] = [
+        ("non-zero status", |s| s.build(3)),
+        ("abort", |s| s.with_data(b"no", |s, m| s.call(op::PANIC, &[m, Value(2)])).build(0)),
+        ("compute exhausted", |s| s.call(op::SPIN, &[]).build(0)),
+    ];
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        for (name, ending) in endings {
+            let (dir, vm, contract) = prepared(engine, 100_000);
+            let before = state_file(dir.path());
+            {
+                let mut store = DiskStorage::open(dir.path()).unwrap();
+                let call = ContractCall::new(contract, script(ending));
+                let outcome = vm.invoke(&call, &BlockContext::default(), &mut store).unwrap();
+                assert!(!outcome.status.is_success(), "{name}: {:?}", outcome.status);
+                assert!(outcome.effects.is_empty() && outcome.changes.is_empty(), "{name}");
+                assert_eq!(outcome.logs.len(), 4, "{name}: the four syscalls ran first");
+            }
+            assert_eq!(before, state_file(dir.path()), "{name} under {engine:?} changed the store file");
+        }
+    }
+}
+
+#[test]
+fn succeeding_produces_exactly_the_reported_effects() {
+    let mut reports = Vec::new();
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let (dir, vm, contract) = prepared(engine, 100_000);
+        let mut store = DiskStorage::open(dir.path()).unwrap();
+        let storage_before = store.list_storage(&contract).unwrap();
+        let call = ContractCall::new(contract, script(|s| s.build(0)));
+        let outcome = vm.invoke(&call, &BlockContext::default(), &mut store).unwrap();
+        assert!(matches!(outcome.status, InvokeStatus::Success), "{:?}", outcome.status);
+
+        // The reported storage diffs, applied to the state before, give the state after.
+        let mut expected: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = storage_before.into_iter().collect();
+        for change in &outcome.effects.storage {
+            assert_eq!(change.contract, contract.to_hex());
+            let key = hex::decode(&change.key).unwrap();
+            let old = expected.get(&key).map(hex::encode);
+            assert_eq!(old, change.old, "reported old value of {}", change.key);
+            match &change.new {
+                Some(new) => expected.insert(key, hex::decode(new).unwrap()),
+                None => expected.remove(&key),
+            };
+        }
+        let actual: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = store.list_storage(&contract).unwrap().into_iter().collect();
+        assert_eq!(actual, expected);
+        assert_eq!(outcome.effects.storage.len(), 3);
+        // Balances: exactly the reported ones changed, to the reported values.
+        for change in &outcome.effects.balances {
+            let account = tos_vm::Hash::from_hex(&change.account).unwrap();
+            assert_eq!(store.read_balance(&account, &NATIVE_ASSET).unwrap(), change.new);
+        }
+        assert_eq!(store.read_balance(&contract, &NATIVE_ASSET).unwrap(), 70);
+        assert_eq!(store.read_balance(&RECIPIENT, &NATIVE_ASSET).unwrap(), 30);
+        assert_eq!(outcome.effects.transfers.len(), 1);
+        reports.push((format!("{:?}", outcome.effects), outcome.compute_used));
+    }
+    assert_eq!(reports[0], reports[1], "engines report the same effects and compute");
+}
+
+mod supply {
+    use super::*;
+    use proptest::prelude::*;
+    use tos_vm::{Hash, MemoryStorage};
+
+    fn total(store: &MemoryStorage) -> u128 {
+        store.total_supply(&NATIVE_ASSET)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever a contract transfers — to itself, to others, more than it has, zero,
+        /// amounts near u64::MAX — and however the invoke ends, the native supply is unchanged.
+        #[test]
+        fn every_invoke_conserves_total_supply(
+            funding in prop::collection::vec(0u64..=u64::MAX / 4, 3),
+            transfers in prop::collection::vec((0usize..4, prop_oneof![Just(0u64), 1u64..1000, Just(u64::MAX / 2), Just(u64::MAX)]), 0..6),
+            status in prop_oneof![Just(0u64), Just(1u64)],
+            engine in prop_oneof![Just(Engine::Interpreter), Just(Engine::Jit)],
+        ) {
+            let vm = Vm::new(VmConfig { engine, compute_budget: 200_000 });
+            let mut store = MemoryStorage::default();
+            let contract = vm.deploy(&probe_elf(), &mut store).unwrap();
+            let accounts = [contract, Hash([1; 32]), Hash([2; 32]), Hash([3; 32])];
+            for (account, amount) in accounts.iter().skip(1).zip(&funding) {
+                store.set_balance(*account, NATIVE_ASSET, *amount);
+            }
+            store.set_balance(contract, NATIVE_ASSET, funding[0] / 2);
+            let supply = total(&store);
+            let mut script = Script::new();
+            for (to, amount) in &transfers {
+                let recipient = script.data(&accounts[*to].0);
+                script = script.call(op::TRANSFER, &[recipient, Value(*amount)]);
+            }
+            let outcome = vm.invoke(&ContractCall::new(contract, script.build(status)), &BlockContext::default(), &mut store).unwrap();
+            prop_assert_eq!(total(&store), supply, "status {:?}", outcome.status);
+        }
+    }
+}
