@@ -15,23 +15,35 @@ const RECIPIENT: tos_vm::Hash = tos_vm::Hash([0xAA; 32]);
 /// Writes two keys, deletes a third, transfers 30 to RECIPIENT, then ends with `ending`.
 fn script(ending: fn(Script) -> Vec<u8>) -> Vec<u8> {
     let script = Script::new()
-        .with_data(b"alpha", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(5), k, Value(5)]))
-        .with_data(b"beta", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(4), k, Value(2)]))
+        .with_data(b"alpha", |s, k| {
+            s.call(op::STORAGE_WRITE, &[k, Value(5), k, Value(5)])
+        })
+        .with_data(b"beta", |s, k| {
+            s.call(op::STORAGE_WRITE, &[k, Value(4), k, Value(2)])
+        })
         .with_data(b"gone", |s, k| s.call(op::STORAGE_DELETE, &[k, Value(4)]))
         .with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(30)]));
     ending(script)
 }
 
-fn state_file(dir: &std::path::Path) -> Vec<u8> {
+/// blake3 of every file of the store directory (a hash keeps failure messages short).
+fn state_file(dir: &std::path::Path) -> String {
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
-    files.iter().filter(|p| p.is_file()).flat_map(|p| std::fs::read(p).unwrap()).collect()
+    let mut hasher = blake3::Hasher::new();
+    for file in files.iter().filter(|p| p.is_file()) {
+        hasher.update(&std::fs::read(file).unwrap());
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 /// Sets up a disk store with the probe deployed, funded and holding a key `gone`.
 fn prepared(engine: Engine, budget: u64) -> (tempfile::TempDir, Vm, tos_vm::Hash) {
     let dir = tempfile::tempdir().unwrap();
-    let vm = Vm::new(VmConfig { engine, compute_budget: budget });
+    let vm = Vm::new(VmConfig {
+        engine,
+        compute_budget: budget,
+    });
     let mut store = DiskStorage::open(dir.path()).unwrap();
     let contract = vm.deploy(&probe_elf(), &mut store).unwrap();
     let mut setup = tos_vm::ChangeSet::default();
@@ -45,24 +57,56 @@ fn prepared(engine: Engine, budget: u64) -> (tempfile::TempDir, Vm, tos_vm::Hash
 fn failing_after_writes_and_transfers_leaves_the_store_byte_for_byte_unchanged() {
     let endings: [(&str, fn(Script) -> Vec<u8>); 3] = [
         ("non-zero status", |s| s.build(3)),
-        ("abort", |s| s.with_data(b"no", |s, m| s.call(op::PANIC, &[m, Value(2)])).build(0)),
+        ("abort", |s| {
+            s.with_data(b"no", |s, m| s.call(op::PANIC, &[m, Value(2)]))
+                .build(0)
+        }),
         ("compute exhausted", |s| s.call(op::SPIN, &[]).build(0)),
     ];
     for engine in [Engine::Interpreter, Engine::Jit] {
         for (name, ending) in endings {
+            // Opening a redb database rewrites its header, so the control is a second,
+            // identical store opened and closed without the invoke.
+            let (control, _, _) = prepared(engine, 100_000);
+            drop(DiskStorage::open(control.path()).unwrap());
+            let before = state_file(control.path());
             let (dir, vm, contract) = prepared(engine, 100_000);
-            let before = state_file(dir.path());
             {
                 let mut store = DiskStorage::open(dir.path()).unwrap();
                 let call = ContractCall::new(contract, script(ending));
-                let outcome = vm.invoke(&call, &BlockContext::default(), &mut store).unwrap();
+                let outcome = vm
+                    .invoke(&call, &BlockContext::default(), &mut store)
+                    .unwrap();
                 assert!(!outcome.status.is_success(), "{name}: {:?}", outcome.status);
-                assert!(outcome.effects.is_empty() && outcome.changes.is_empty(), "{name}");
+                assert!(
+                    outcome.effects.is_empty() && outcome.changes.is_empty(),
+                    "{name}"
+                );
                 assert_eq!(outcome.logs.len(), 4, "{name}: the four syscalls ran first");
             }
-            assert_eq!(before, state_file(dir.path()), "{name} under {engine:?} changed the store file");
+            assert_eq!(
+                before,
+                state_file(dir.path()),
+                "{name} under {engine:?} changed the store file"
+            );
         }
     }
+}
+
+#[test]
+fn the_byte_for_byte_check_sees_a_successful_invoke() {
+    // Positive control for the test above: the same script ending in success does change
+    // the file, so equal hashes there mean "nothing written", not "nothing noticed".
+    let (control, _, _) = prepared(Engine::Jit, 100_000);
+    drop(DiskStorage::open(control.path()).unwrap());
+    let (dir, vm, contract) = prepared(Engine::Jit, 100_000);
+    {
+        let mut store = DiskStorage::open(dir.path()).unwrap();
+        let call = ContractCall::new(contract, script(|s| s.build(0)));
+        let outcome = vm.invoke(&call, &BlockContext::default(), &mut store).unwrap();
+        assert!(outcome.status.is_success());
+    }
+    assert_ne!(state_file(control.path()), state_file(dir.path()));
 }
 
 #[test]
@@ -73,11 +117,18 @@ fn succeeding_produces_exactly_the_reported_effects() {
         let mut store = DiskStorage::open(dir.path()).unwrap();
         let storage_before = store.list_storage(&contract).unwrap();
         let call = ContractCall::new(contract, script(|s| s.build(0)));
-        let outcome = vm.invoke(&call, &BlockContext::default(), &mut store).unwrap();
-        assert!(matches!(outcome.status, InvokeStatus::Success), "{:?}", outcome.status);
+        let outcome = vm
+            .invoke(&call, &BlockContext::default(), &mut store)
+            .unwrap();
+        assert!(
+            matches!(outcome.status, InvokeStatus::Success),
+            "{:?}",
+            outcome.status
+        );
 
         // The reported storage diffs, applied to the state before, give the state after.
-        let mut expected: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = storage_before.into_iter().collect();
+        let mut expected: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
+            storage_before.into_iter().collect();
         for change in &outcome.effects.storage {
             assert_eq!(change.contract, contract.to_hex());
             let key = hex::decode(&change.key).unwrap();
@@ -88,20 +139,27 @@ fn succeeding_produces_exactly_the_reported_effects() {
                 None => expected.remove(&key),
             };
         }
-        let actual: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = store.list_storage(&contract).unwrap().into_iter().collect();
+        let actual: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
+            store.list_storage(&contract).unwrap().into_iter().collect();
         assert_eq!(actual, expected);
         assert_eq!(outcome.effects.storage.len(), 3);
         // Balances: exactly the reported ones changed, to the reported values.
         for change in &outcome.effects.balances {
             let account = tos_vm::Hash::from_hex(&change.account).unwrap();
-            assert_eq!(store.read_balance(&account, &NATIVE_ASSET).unwrap(), change.new);
+            assert_eq!(
+                store.read_balance(&account, &NATIVE_ASSET).unwrap(),
+                change.new
+            );
         }
         assert_eq!(store.read_balance(&contract, &NATIVE_ASSET).unwrap(), 70);
         assert_eq!(store.read_balance(&RECIPIENT, &NATIVE_ASSET).unwrap(), 30);
         assert_eq!(outcome.effects.transfers.len(), 1);
         reports.push((format!("{:?}", outcome.effects), outcome.compute_used));
     }
-    assert_eq!(reports[0], reports[1], "engines report the same effects and compute");
+    assert_eq!(
+        reports[0], reports[1],
+        "engines report the same effects and compute"
+    );
 }
 
 mod supply {
