@@ -1,47 +1,59 @@
-//! The example contracts, built from source, under both engines; the counter against the
-//! on-disk store and through the CLI in separate processes.
+//! The example contracts, built from source: their behaviour through the test harness (both
+//! engines, compared); the counter against the on-disk store and through the CLI in separate
+//! processes.
 
 mod common;
 
 use common::*;
-use tos_test_harness::fixtures::example_elf;
+use proptest::prelude::*;
+use tos_test_harness::{fixtures::example_elf, strategies, Check, Harness};
 use tos_vm::{
     BlockContext, ContractCall, DiskStorage, Engine, InvokeStatus, StorageProvider, Vm, VmConfig,
 };
 
 #[test]
-fn hello_world_logs_its_greeting_under_both_engines() {
-    let run = run_both(&example_elf("hello-world"), b"", 10_000, |_, _| {});
-    assert!(is_success(&run.outcome.status), "{:?}", run.outcome.status);
-    assert_eq!(run.logs(), vec!["Hello, TOS!".to_string()]);
-    assert!(
-        run.outcome.compute_used > 100,
-        "the log syscall alone costs 100"
-    );
-    assert!(run.outcome.effects.is_empty());
+fn hello_world_logs_its_greeting() {
+    let run = Harness::new()
+        .with_budget(10_000)
+        .deploy_example("hello-world")
+        .invoke(b"");
+    run.expect(&[
+        Check::success(),
+        Check::logs(&["Hello, TOS!"]),
+        Check::unchanged(),
+    ]);
+    assert!(run.compute_used > 100, "the log syscall alone costs 100");
 }
 
 #[test]
-fn counter_counts_under_both_engines() {
-    let elf = example_elf("counter-rust");
-    let first = run_both(&elf, b"", 100_000, |_, _| {});
-    assert!(
-        is_success(&first.outcome.status),
-        "{:?} {:?}",
-        first.outcome.status,
-        first.logs()
-    );
-    assert_eq!(first.logs(), vec!["count = 1".to_string()]);
-    assert_eq!(
-        first.after.read_storage(&first.contract, b"count").unwrap(),
-        Some(1u64.to_le_bytes().to_vec())
-    );
+fn counter_counts() {
+    let mut counter = Harness::new()
+        .with_budget(100_000)
+        .deploy_example("counter-rust");
+    counter.invoke(b"").expect(&[
+        Check::success(),
+        Check::logs(&["count = 1"]),
+        Check::storage_u64(b"count", 1),
+    ]);
+    // Each successful invoke is committed: the next one sees it.
+    counter
+        .invoke(b"")
+        .expect(&[Check::logs(&["count = 2"]), Check::storage_u64(b"count", 2)]);
+}
 
-    let later = run_both(&elf, b"", 100_000, |store, contract| {
-        store.set_storage(contract, b"count", Some(&41u64.to_le_bytes()))
-    });
-    assert_eq!(later.logs(), vec!["count = 42".to_string()]);
-    let change = &later.outcome.effects.storage[0];
+#[test]
+fn counter_continues_from_the_stored_value() {
+    let run = Harness::new()
+        .with_budget(100_000)
+        .deploy_example("counter-rust")
+        .with_storage(b"count", &41u64.to_le_bytes())
+        .invoke(b"");
+    run.expect(&[
+        Check::success(),
+        Check::logs(&["count = 42"]),
+        Check::storage_u64(b"count", 42),
+    ]);
+    let change = &run.effects.storage[0];
     assert_eq!(
         change.old.as_deref(),
         Some(hex::encode(41u64.to_le_bytes()).as_str())
@@ -52,16 +64,72 @@ fn counter_counts_under_both_engines() {
     );
 }
 
+// The status codes are the SDK's (`ContractError`); these tests hold for any non-zero one.
+
 #[test]
 fn counter_overflow_fails_and_changes_nothing() {
-    let run = run_both(
-        &example_elf("counter-rust"),
-        b"",
-        100_000,
-        |store, contract| store.set_storage(contract, b"count", Some(&u64::MAX.to_le_bytes())),
-    );
-    assert!(!is_success(&run.outcome.status));
-    run.assert_unchanged();
+    Harness::new()
+        .with_budget(100_000)
+        .deploy_example("counter-rust")
+        .with_storage(b"count", &u64::MAX.to_le_bytes())
+        .invoke(b"")
+        .expect(&[Check::failed(), Check::no_logs(), Check::unchanged()]);
+}
+
+#[test]
+fn counter_refuses_a_corrupt_value() {
+    Harness::new()
+        .with_budget(100_000)
+        .deploy_example("counter-rust")
+        .with_storage(b"count", b"not8")
+        .invoke(b"")
+        .expect(&[Check::unsuccessful(), Check::no_logs(), Check::unchanged()]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Any input and any stored counter: +1 with a log when it can, a failure and no change
+    /// otherwise (a corrupt value or an overflow).
+    #[test]
+    fn counter_behaves_for_any_input_and_state(call in strategies::example_call("counter-rust")) {
+        let mut counter = Harness::new().with_budget(100_000).deploy_example("counter-rust");
+        for (key, value) in &call.storage {
+            counter = counter.with_storage(key, value);
+        }
+        let run = counter.invoke(&call.input);
+        if call.input.len() > tos_vm::runtime::limits::MAX_INPUT_LEN {
+            run.expect(&[Check::abort("InputTooLarge"), Check::unchanged()]);
+            return Ok(());
+        }
+        let stored = call.storage.first().map(|(_, v)| v.clone());
+        match stored.as_deref().map(<[u8; 8]>::try_from) {
+            None => run.expect(&[Check::success(), Check::storage_u64(b"count", 1)]),
+            Some(Ok(bytes)) if u64::from_le_bytes(bytes) == u64::MAX => {
+                run.expect(&[Check::failed(), Check::unchanged()])
+            }
+            Some(Ok(bytes)) => {
+                let next = u64::from_le_bytes(bytes) + 1;
+                run.expect(&[
+                    Check::success(),
+                    Check::storage_u64(b"count", next),
+                    Check::logs(&[format!("count = {next}")]),
+                ])
+            }
+            Some(Err(_)) => run.expect(&[Check::unsuccessful(), Check::unchanged()]),
+        };
+    }
+
+    /// hello-world ignores its input.
+    #[test]
+    fn hello_world_greets_whatever_the_input(call in strategies::example_call("hello-world")) {
+        let run = Harness::new().with_budget(10_000).deploy_example("hello-world").invoke(&call.input);
+        if call.input.len() > tos_vm::runtime::limits::MAX_INPUT_LEN {
+            run.expect(&[Check::abort("InputTooLarge")]);
+        } else {
+            run.expect(&[Check::success(), Check::logs(&["Hello, TOS!"])]);
+        }
+    }
 }
 
 #[test]

@@ -1,14 +1,15 @@
-//! Every syscall from real BPF code (the probe contract, built from C source), under both
-//! engines: its success path and hostile arguments, each hostile case giving a typed error and
-//! leaving the store unchanged.
+//! Every syscall from real BPF code (the probe contract, built from C source), through the test
+//! harness (so under both engines, compared): its success path and hostile arguments, each
+//! hostile case giving a typed error and leaving the store unchanged.
 
-mod common;
-
-use common::*;
-use tos_vm::{
-    runtime::RuntimeError, storage::StorageError, syscalls::SyscallError, Hash, InvokeStatus,
-    MemoryStorage, VmError, NATIVE_ASSET,
+use proptest::prelude::*;
+use tos_test_harness::{
+    default_block,
+    probe::{self, op, Scratch, Script, Value},
+    strategies, Abort, Check, Harness, Hash, Invocation, RuntimeError, SyscallError,
+    DEFAULT_SENDER, DEFAULT_TX_HASH,
 };
+use tos_vm::storage::StorageError;
 
 const BUDGET: u64 = 200_000;
 /// Unmapped: between the heap and the input region.
@@ -17,75 +18,75 @@ const UNMAPPED: u64 = 0x3_8000_0000;
 const RODATA: u64 = 8;
 /// The input region: mapped, read-only.
 const INPUT_START: u64 = 0x4_0000_0000;
+const RECIPIENT: Hash = Hash([0xAA; 32]);
 
-fn run(input: Vec<u8>) -> Run {
-    run_both(&probe_elf(), &input, BUDGET, |_, _| {})
+/// A chain with the probe deployed.
+fn probe() -> Harness {
+    Harness::new()
+        .with_budget(BUDGET)
+        .deploy_named("probe", probe::elf())
 }
 
-fn run_with(input: Vec<u8>, setup: impl Fn(&mut MemoryStorage, Hash)) -> Run {
-    run_both(&probe_elf(), &input, BUDGET, setup)
+fn run(input: Vec<u8>) -> Invocation {
+    probe().invoke(&input)
 }
 
-fn aborted(run: &Run) -> &VmError {
-    match &run.outcome.status {
-        InvokeStatus::Aborted(error) => error,
-        other => panic!(
-            "expected an abort, got {other:?} with logs {:?}",
-            run.logs()
-        ),
-    }
+/// An abort of this kind, and nothing changed.
+fn refused(kind: &str) -> [Check; 2] {
+    [Check::abort(kind), Check::unchanged()]
 }
 
-fn assert_access_violation(run: &Run) {
-    assert!(
-        matches!(
-            aborted(run),
-            VmError::Runtime(RuntimeError::AccessViolation(_))
-        ),
-        "expected an access violation, got {:?}",
-        aborted(run)
-    );
-    run.assert_unchanged();
+fn access_violation() -> [Check; 2] {
+    refused("AccessViolation")
 }
 
 // ---- log ----------------------------------------------------------------------------------
 
 #[test]
 fn log_records_the_message() {
-    let run = run(Script::new()
+    run(Script::new()
         .with_data(b"hello probe", |s, msg| s.call(op::LOG, &[msg, Value(11)]))
-        .build(0));
-    assert!(is_success(&run.outcome.status));
-    assert_eq!(
-        run.logs(),
-        vec!["hello probe".to_string(), "r=0000000000000000".to_string()]
-    );
+        .build(0))
+    .expect(&[
+        Check::success(),
+        Check::logs(&["hello probe", "r=0000000000000000"]),
+    ]);
+}
+
+#[test]
+fn log_costs_100_plus_one_unit_per_byte() {
+    let cost = |len: usize| {
+        run(Script::new()
+            .with_data(&vec![b'x'; len], |s, msg| {
+                s.call(op::LOG, &[msg, Value(len as u64)])
+            })
+            .build(0))
+        .compute_used
+    };
+    // Same instructions, different lengths: the difference is the per-byte cost alone.
+    let short = cost(1);
+    run(Script::new()
+        .with_data(&[b'x'; 501], |s, msg| s.call(op::LOG, &[msg, Value(501)]))
+        .build(0))
+    .expect(&[Check::success(), Check::compute_units(short + 500)]);
 }
 
 #[test]
 fn log_refuses_bad_pointers_and_lengths() {
-    assert_access_violation(&run(Script::new()
-        .call(op::LOG, &[Value(UNMAPPED), Value(4)])
-        .build(0)));
-    assert_access_violation(&run(Script::new()
-        .call(op::LOG, &[Value(0), Value(4)])
-        .build(0)));
-    // ptr + len wraps around the address space
-    assert_access_violation(&run(Script::new()
-        .call(op::LOG, &[Value(u64::MAX - 2), Value(8)])
-        .build(0)));
+    for (address, len) in [(UNMAPPED, 4), (0, 4), (u64::MAX - 2, 8)] {
+        // the last one: ptr + len wraps around the address space
+        run(Script::new()
+            .call(op::LOG, &[Value(address), Value(len)])
+            .build(0))
+        .expect(&access_violation());
+    }
     for len in [10_001, u64::MAX] {
-        let r = run(Script::new()
+        run(Script::new()
             .with_data(b"x", |s, msg| s.call(op::LOG, &[msg, Value(len)]))
-            .build(0));
-        assert!(
-            matches!(
-                aborted(&r),
-                VmError::Syscall(SyscallError::LogMessageTooLong { .. })
-            ),
-            "{:?}",
-            aborted(&r)
-        );
+            .build(0))
+        .expect(&[Check::aborted_with(|e| {
+            matches!(e, Abort::Syscall(SyscallError::LogMessageTooLong { .. }))
+        })]);
     }
 }
 
@@ -96,29 +97,23 @@ fn log_flooding_hits_the_per_invoke_limit() {
     for _ in 0..7 {
         script = script.call(op::LOG, &[message, Value(10_000)]);
     }
-    let run = run(script.build(0));
-    assert!(matches!(
-        aborted(&run),
-        VmError::Syscall(SyscallError::LogLimitExceeded { .. })
-    ));
+    run(script.build(0)).expect(&[Check::abort("LogLimitExceeded")]);
 }
 
 #[test]
 fn panic_aborts_with_its_message() {
-    let run = run_with(
-        Script::new()
-            .with_data(b"kkvv", |s, kv| {
-                s.call(op::STORAGE_WRITE, &[kv, Value(2), kv, Value(4)])
-            })
-            .with_data(b"boom", |s, msg| s.call(op::PANIC, &[msg, Value(4)]))
-            .build(0),
-        |_, _| {},
-    );
-    match aborted(&run) {
-        VmError::Syscall(SyscallError::ContractPanicked { message }) => assert_eq!(message, "boom"),
-        other => panic!("{other:?}"),
-    }
-    run.assert_unchanged();
+    run(Script::new()
+        .with_data(b"kkvv", |s, kv| {
+            s.call(op::STORAGE_WRITE, &[kv, Value(2), kv, Value(4)])
+        })
+        .with_data(b"boom", |s, msg| s.call(op::PANIC, &[msg, Value(4)]))
+        .build(0))
+    .expect(&[
+        Check::aborted_with(|e| {
+            matches!(e, Abort::Syscall(SyscallError::ContractPanicked { message }) if message == "boom")
+        }),
+        Check::unchanged(),
+    ]);
 }
 
 // ---- chain --------------------------------------------------------------------------------
@@ -136,13 +131,17 @@ fn chain_getters_return_the_context() {
         .call(op::ECHO_SCRATCH, &[Value(64), Value(32)])
         .call(op::ECHO_SCRATCH, &[Value(96), Value(32)])
         .build(0));
-    assert!(is_success(&run.outcome.status), "{:?}", run.outcome.status);
-    assert_eq!(run.results(), vec![0, 0, 0, 0, 42]);
-    let echoes = run.echoes();
-    assert_eq!(echoes[0], block().hash.0.to_vec());
-    assert_eq!(echoes[1], TX_HASH.0.to_vec());
-    assert_eq!(echoes[2], SENDER.0.to_vec());
-    assert_eq!(echoes[3], run.contract.0.to_vec());
+    run.expect(&[Check::success()]);
+    assert_eq!(probe::results(&run), vec![0, 0, 0, 0, 42]);
+    assert_eq!(
+        probe::echoes(&run),
+        vec![
+            default_block().hash.0.to_vec(),
+            DEFAULT_TX_HASH.0.to_vec(),
+            DEFAULT_SENDER.0.to_vec(),
+            run.contract.0.to_vec(),
+        ]
+    );
 }
 
 #[test]
@@ -153,115 +152,135 @@ fn chain_getters_refuse_unwritable_outputs() {
         op::TX_SENDER,
         op::CONTRACT_HASH,
     ] {
-        for target in [UNMAPPED, RODATA, INPUT_START, 0, u64::MAX - 4] {
-            assert_access_violation(&run(Script::new().call(op, &[Value(target)]).build(0)));
+        // The last target: 32 bytes starting 16 bytes before the stack's top cross it.
+        for target in [
+            UNMAPPED,
+            RODATA,
+            INPUT_START,
+            0,
+            u64::MAX - 4,
+            0x2_0000_0000 + 64 * 4096 - 16,
+        ] {
+            run(Script::new().call(op, &[Value(target)]).build(0)).expect(&access_violation());
         }
-        // 32 bytes starting 16 bytes before the end of the scratch buffer's frame still fit
-        // the stack, so take a pointer whose 32 bytes cross the stack's top instead.
-        assert_access_violation(&run(Script::new()
-            .call(op, &[Value(0x2_0000_0000 + 64 * 4096 - 16)])
-            .build(0)));
     }
 }
 
 // ---- balance ------------------------------------------------------------------------------
 
-const RECIPIENT: Hash = Hash([0xAA; 32]);
-
-fn fund(store: &mut MemoryStorage, account: Hash, amount: u64) {
-    store.set_balance(account, NATIVE_ASSET, amount);
-}
-
 #[test]
 fn get_balance_reads_any_account() {
-    let run = run_with(
-        Script::new()
+    let run = probe().with_balance(RECIPIENT, 1234).invoke(
+        &Script::new()
             .with_data(&RECIPIENT.0, |s, who| s.call(op::GET_BALANCE, &[who]))
             .build(0),
-        |store, _| fund(store, RECIPIENT, 1234),
     );
-    assert_eq!(run.results(), vec![1234]);
-    assert_access_violation(&run_with(
-        Script::new()
-            .call(op::GET_BALANCE, &[Value(UNMAPPED)])
-            .build(0),
-        |_, _| {},
-    ));
+    run.expect(&[Check::success()]);
+    assert_eq!(probe::results(&run), vec![1234]);
+    probe()
+        .invoke(
+            &Script::new()
+                .call(op::GET_BALANCE, &[Value(UNMAPPED)])
+                .build(0),
+        )
+        .expect(&access_violation());
 }
 
 #[test]
 fn transfer_moves_native_balance_and_reports_it() {
-    let run = run_with(
-        Script::new()
+    let mut chain = probe();
+    let contract = chain.contract();
+    chain.set_balance(contract, 1000);
+    let run = chain.invoke(
+        &Script::new()
             .with_data(&RECIPIENT.0, |s, to| {
                 s.call(op::TRANSFER, &[to, Value(300)])
             })
             .build(0),
-        |store, contract| fund(store, contract, 1000),
     );
-    assert!(is_success(&run.outcome.status), "{:?}", run.outcome.status);
-    use tos_vm::StorageProvider;
-    assert_eq!(
-        run.after
-            .read_balance(&run.contract, &NATIVE_ASSET)
-            .unwrap(),
-        700
-    );
-    assert_eq!(
-        run.after.read_balance(&RECIPIENT, &NATIVE_ASSET).unwrap(),
-        300
-    );
-    assert_eq!(run.outcome.effects.transfers.len(), 1);
-    assert_eq!(run.outcome.effects.transfers[0].amount, 300);
-    assert_eq!(run.outcome.effects.balances.len(), 2);
+    run.expect(&[
+        Check::success(),
+        Check::balance(contract, 700),
+        Check::balance(RECIPIENT, 300),
+    ]);
+    assert_eq!(run.effects.transfers.len(), 1);
+    assert_eq!(run.effects.transfers[0].amount, 300);
+    assert_eq!(run.effects.balances.len(), 2);
 }
 
 #[test]
 fn transfer_refuses_zero_insufficient_and_overflowing_amounts() {
-    let cases: [(u64, u64, u64); 3] = [(0, 1000, 0), (1001, 1000, 0), (10, 1000, u64::MAX - 5)];
-    for (amount, contract_balance, recipient_balance) in cases {
-        let run = run_with(
-            Script::new()
-                .with_data(b"kv", |s, kv| {
-                    s.call(op::STORAGE_WRITE, &[kv, Value(1), kv, Value(2)])
-                })
-                .with_data(&RECIPIENT.0, |s, to| {
-                    s.call(op::TRANSFER, &[to, Value(amount)])
-                })
-                .build(0),
-            |store, contract| {
-                fund(store, contract, contract_balance);
-                if recipient_balance > 0 {
-                    fund(store, RECIPIENT, recipient_balance);
-                }
-            },
-        );
-        let error = aborted(&run);
-        let expected = match amount {
-            0 => matches!(
-                error,
-                VmError::Syscall(SyscallError::Storage(StorageError::ZeroAmount))
-            ),
-            1001 => matches!(
-                error,
-                VmError::Syscall(SyscallError::Storage(
-                    StorageError::InsufficientBalance { .. }
-                ))
-            ),
-            _ => matches!(
-                error,
-                VmError::Syscall(SyscallError::Storage(StorageError::BalanceOverflow { .. }))
-            ),
-        };
-        assert!(expected, "amount {amount}: {error:?}");
-        run.assert_unchanged();
+    let cases: [(u64, u64, u64, &str); 3] = [
+        (0, 1000, 0, "ZeroAmount"),
+        (1001, 1000, 0, "InsufficientBalance"),
+        (10, 1000, u64::MAX - 5, "BalanceOverflow"),
+    ];
+    for (amount, contract_balance, recipient_balance, kind) in cases {
+        let mut chain = probe().with_balance(RECIPIENT, recipient_balance);
+        let contract = chain.contract();
+        chain.set_balance(contract, contract_balance);
+        chain
+            .invoke(
+                &Script::new()
+                    .with_data(b"kv", |s, kv| {
+                        s.call(op::STORAGE_WRITE, &[kv, Value(1), kv, Value(2)])
+                    })
+                    .with_data(&RECIPIENT.0, |s, to| {
+                        s.call(op::TRANSFER, &[to, Value(amount)])
+                    })
+                    .build(0),
+            )
+            .expect(&[
+                Check::abort(kind),
+                // typed, not only by name: the refusal comes from the state layer
+                Check::aborted_with(|e| matches!(e, Abort::Syscall(SyscallError::Storage(_)))),
+                Check::unchanged(),
+            ]);
     }
-    assert_access_violation(&run_with(
-        Script::new()
-            .call(op::TRANSFER, &[Value(UNMAPPED), Value(1)])
-            .build(0),
-        |store, contract| fund(store, contract, 10),
-    ));
+    let mut chain = probe();
+    let contract = chain.contract();
+    chain.set_balance(contract, 10);
+    chain
+        .invoke(
+            &Script::new()
+                .call(op::TRANSFER, &[Value(UNMAPPED), Value(1)])
+                .build(0),
+        )
+        .expect(&access_violation());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Any amount against any balance: the transfer happens exactly when the balance covers
+    /// it and the recipient cannot overflow; otherwise nothing changes.
+    #[test]
+    fn transfers_of_any_amount_conserve_the_total(
+        amount in strategies::amount(),
+        balance in strategies::amount(),
+        recipient_balance in strategies::amount(),
+    ) {
+        let mut chain = probe().with_balance(RECIPIENT, recipient_balance);
+        let contract = chain.contract();
+        chain.set_balance(contract, balance);
+        let run = chain.invoke(
+            &Script::new()
+                .with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(amount)]))
+                .build(0),
+        );
+        let possible = amount > 0
+            && amount <= balance
+            && recipient_balance.checked_add(amount).is_some();
+        if possible {
+            run.expect(&[
+                Check::success(),
+                Check::balance(contract, balance - amount),
+                Check::balance(RECIPIENT, recipient_balance + amount),
+            ]);
+        } else {
+            run.expect(&[Check::aborted(), Check::unchanged()]);
+        }
+    }
 }
 
 // ---- storage ------------------------------------------------------------------------------
@@ -284,17 +303,15 @@ fn storage_write_read_delete_round_trip() {
         .call(op::ECHO_SCRATCH, &[Value(100), Value(3)])
         .call(op::STORAGE_DELETE, &[missing, Value(4)])
         .build(0));
-    assert!(is_success(&run.outcome.status), "{:?}", run.outcome.status);
-    assert_eq!(run.results(), vec![0, 5, 5, u64::MAX, 0]);
-    assert_eq!(run.echoes(), vec![b"blue!\0".to_vec(), b"bl\0".to_vec()]);
-    use tos_vm::StorageProvider;
+    run.expect(&[Check::success(), Check::storage(b"color", b"blue!")]);
+    assert_eq!(probe::results(&run), vec![0, 5, 5, u64::MAX, 0]);
     assert_eq!(
-        run.after.read_storage(&run.contract, b"color").unwrap(),
-        Some(b"blue!".to_vec())
+        probe::echoes(&run),
+        vec![b"blue!\0".to_vec(), b"bl\0".to_vec()]
     );
-    assert_eq!(run.outcome.effects.storage.len(), 1);
+    assert_eq!(run.effects.storage.len(), 1);
     assert_eq!(
-        run.outcome.effects.storage[0].new.as_deref(),
+        run.effects.storage[0].new.as_deref(),
         Some(hex::encode("blue!").as_str())
     );
 }
@@ -303,61 +320,66 @@ fn storage_write_read_delete_round_trip() {
 fn storage_delete_reports_whether_the_key_existed() {
     let mut script = Script::new();
     let key = script.data(b"gone");
-    let run = run_with(
-        script
+    let run = probe().with_storage(b"gone", b"soon").invoke(
+        &script
             .call(op::STORAGE_DELETE, &[key, Value(4)])
             .call(op::STORAGE_DELETE, &[key, Value(4)])
             .build(0),
-        |store, contract| store.set_storage(contract, b"gone", Some(b"soon")),
     );
-    assert_eq!(run.results(), vec![1, 0]);
-    use tos_vm::StorageProvider;
-    assert_eq!(
-        run.after.read_storage(&run.contract, b"gone").unwrap(),
-        None
-    );
+    run.expect(&[Check::success(), Check::storage_absent(b"gone")]);
+    assert_eq!(probe::results(&run), vec![1, 0]);
 }
 
 #[test]
 fn storage_refuses_oversized_keys_and_values() {
-    let key_too_long = run(Script::new()
+    run(Script::new()
         .call(
             op::STORAGE_WRITE,
             &[Scratch(0), Value(257), Scratch(0), Value(1)],
         )
-        .build(0));
-    assert!(matches!(
-        aborted(&key_too_long),
-        VmError::Syscall(SyscallError::KeyTooLong { .. })
-    ));
-    key_too_long.assert_unchanged();
-    let huge_key = run(Script::new()
+        .build(0))
+    .expect(&[
+        Check::aborted_with(|e| matches!(e, Abort::Syscall(SyscallError::KeyTooLong { .. }))),
+        Check::unchanged(),
+    ]);
+    run(Script::new()
         .call(
             op::STORAGE_READ,
             &[Scratch(0), Value(u64::MAX), Scratch(0), Value(1)],
         )
-        .build(0));
-    assert!(matches!(
-        aborted(&huge_key),
-        VmError::Syscall(SyscallError::KeyTooLong { .. })
-    ));
-    let value_too_long = run(Script::new()
+        .build(0))
+    .expect(&refused("KeyTooLong"));
+    run(Script::new()
         .call(
             op::STORAGE_WRITE,
             &[Scratch(0), Value(1), Scratch(0), Value(65_537)],
         )
-        .build(0));
-    assert!(matches!(
-        aborted(&value_too_long),
-        VmError::Syscall(SyscallError::ValueTooLong { .. })
-    ));
-    let delete_key = run(Script::new()
+        .build(0))
+    .expect(&refused("ValueTooLong"));
+    run(Script::new()
         .call(op::STORAGE_DELETE, &[Scratch(0), Value(300)])
-        .build(0));
-    assert!(matches!(
-        aborted(&delete_key),
-        VmError::Syscall(SyscallError::KeyTooLong { .. })
-    ));
+        .build(0))
+    .expect(&refused("KeyTooLong"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Keys at and beyond the limit: stored and read back exactly when they fit.
+    #[test]
+    fn storage_keys_up_to_the_limit_round_trip(key in strategies::storage_key_any()) {
+        let mut script = Script::new();
+        let k = script.data(&key);
+        let len = key.len() as u64;
+        let run = run(script
+            .call(op::STORAGE_WRITE, &[k, Value(len), k, Value(len.min(64))])
+            .build(0));
+        if key.len() <= tos_vm::runtime::limits::MAX_STORAGE_KEY_LEN {
+            run.expect(&[Check::success(), Check::storage(&key, &key[..key.len().min(64)])]);
+        } else {
+            run.expect(&refused("KeyTooLong"));
+        }
+    }
 }
 
 #[test]
@@ -365,31 +387,33 @@ fn storage_refuses_bad_pointers() {
     // value pointer out of bounds, after a successful write in the same invoke
     let mut script = Script::new();
     let key = script.data(b"k");
-    let run1 = run(script
+    run(script
         .call(op::STORAGE_WRITE, &[key, Value(1), key, Value(1)])
         .call(
             op::STORAGE_WRITE,
             &[key, Value(1), Value(UNMAPPED), Value(16)],
         )
-        .build(0));
-    assert_access_violation(&run1);
+        .build(0))
+    .expect(&access_violation());
     // read into read-only memory
-    let run2 = run_with(
-        Script::new()
-            .with_data(b"k", |s, k| {
-                s.call(
-                    op::STORAGE_READ,
-                    &[k, Value(1), Value(INPUT_START), Value(8)],
-                )
-            })
-            .build(0),
-        |store, contract| store.set_storage(contract, b"k", Some(b"value")),
-    );
-    assert_access_violation(&run2);
+    probe()
+        .with_storage(b"k", b"value")
+        .invoke(
+            &Script::new()
+                .with_data(b"k", |s, k| {
+                    s.call(
+                        op::STORAGE_READ,
+                        &[k, Value(1), Value(INPUT_START), Value(8)],
+                    )
+                })
+                .build(0),
+        )
+        .expect(&access_violation());
     // key pointer wrapping
-    assert_access_violation(&run(Script::new()
+    run(Script::new()
         .call(op::STORAGE_DELETE, &[Value(u64::MAX), Value(2)])
-        .build(0)));
+        .build(0))
+    .expect(&access_violation());
 }
 
 // ---- failure discards everything ----------------------------------------------------------
@@ -402,35 +426,34 @@ fn write_and_transfer() -> Script {
         .with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(5)]))
 }
 
+fn funded_probe() -> Harness {
+    let mut chain = probe();
+    let contract = chain.contract();
+    chain.set_balance(contract, 100);
+    chain
+}
+
 #[test]
 fn nonzero_status_discards_writes_and_transfers() {
-    let run = run_with(write_and_transfer().build(7), |store, contract| {
-        fund(store, contract, 100)
-    });
-    assert!(matches!(
-        run.outcome.status,
-        InvokeStatus::Failed { code: 7 }
-    ));
-    assert_eq!(run.results(), vec![0, 0], "both syscalls ran");
-    run.assert_unchanged();
+    let run = funded_probe().invoke(&write_and_transfer().build(7));
+    run.expect(&[Check::error(7), Check::unchanged()]);
+    assert_eq!(probe::results(&run), vec![0, 0], "both syscalls ran");
 }
 
 #[test]
 fn compute_exhaustion_discards_writes_and_transfers() {
-    let run = run_with(
-        write_and_transfer().call(op::SPIN, &[]).build(0),
-        |store, contract| fund(store, contract, 100),
-    );
-    assert!(
-        matches!(
-            aborted(&run),
-            VmError::Runtime(RuntimeError::ComputeBudgetExceeded { .. })
-        ),
-        "{:?}",
-        aborted(&run)
-    );
-    assert_eq!(run.outcome.compute_used, BUDGET);
-    run.assert_unchanged();
+    funded_probe()
+        .invoke(&write_and_transfer().call(op::SPIN, &[]).build(0))
+        .expect(&[
+            Check::aborted_with(|e| {
+                matches!(
+                    e,
+                    Abort::Runtime(RuntimeError::ComputeBudgetExceeded { budget: BUDGET })
+                )
+            }),
+            Check::compute_units(BUDGET),
+            Check::unchanged(),
+        ]);
 }
 
 #[test]
@@ -439,17 +462,12 @@ fn a_syscall_the_budget_cannot_pay_for_does_not_run() {
     let mut script = Script::new();
     let message = script.data(&[b'z'; 10_000]);
     let input = script.call(op::LOG, &[message, Value(10_000)]).build(0);
-    let run = run_both(&probe_elf(), &input, 5_000, |_, _| {});
-    assert!(
-        matches!(
-            aborted(&run),
-            VmError::Runtime(RuntimeError::ComputeBudgetExceeded { .. })
-        ),
-        "{:?}",
-        aborted(&run)
-    );
-    assert!(run.logs().is_empty());
-    assert_eq!(run.outcome.compute_used, 5_000);
+    probe().with_budget(5_000).invoke(&input).expect(&[
+        Check::compute_exhausted(),
+        Check::no_logs(),
+        Check::compute_units(5_000),
+        Check::unchanged(),
+    ]);
 }
 
 // ---- mem ----------------------------------------------------------------------------------
@@ -467,13 +485,13 @@ fn mem_ops_copy_move_fill_and_compare() {
         .call(op::MEMCMP, &[source, Scratch(0), Value(3)])
         .call(op::ECHO_SCRATCH, &[Value(0), Value(12)])
         .build(0));
-    assert!(is_success(&run.outcome.status), "{:?}", run.outcome.status);
+    run.expect(&[Check::success()]);
     // scratch: "ab" + "abcdef" + "zzz" + 0
-    assert_eq!(run.echoes(), vec![b"ababcdefzzz\0".to_vec()]);
-    let results = run.results();
+    assert_eq!(probe::echoes(&run), vec![b"ababcdefzzz\0".to_vec()]);
+    let results = probe::results(&run);
     let scratch = results[0];
     assert!(
-        scratch >= 0x2_0000_0000 && scratch < 0x3_0000_0000,
+        (0x2_0000_0000..0x3_0000_0000).contains(&scratch),
         "memcpy returns dst (on the stack)"
     );
     assert_eq!(&results[1..4], &[scratch + 2, scratch + 8, 0]);
@@ -483,35 +501,66 @@ fn mem_ops_copy_move_fill_and_compare() {
 
 #[test]
 fn memcpy_refuses_overlap_and_bad_ranges() {
-    let overlap = run(Script::new()
+    run(Script::new()
         .call(op::MEMCPY, &[Scratch(4), Scratch(0), Value(8)])
-        .build(0));
-    assert!(matches!(
-        aborted(&overlap),
-        VmError::Syscall(SyscallError::CopyOverlapping)
-    ));
-    let huge = run(Script::new()
+        .build(0))
+    .expect(&[Check::aborted_with(|e| {
+        matches!(e, Abort::Syscall(SyscallError::CopyOverlapping))
+    })]);
+    run(Script::new()
         .call(op::MEMSET, &[Scratch(0), Value(0), Value(u64::MAX)])
-        .build(0));
-    assert!(matches!(
-        aborted(&huge),
-        VmError::Syscall(SyscallError::MemOpTooLong { .. })
-    ));
-    assert_access_violation(&run(Script::new()
-        .call(op::MEMCPY, &[Value(INPUT_START), Scratch(0), Value(4)])
-        .build(0)));
-    assert_access_violation(&run(Script::new()
-        .call(op::MEMSET, &[Value(RODATA), Value(1), Value(4)])
-        .build(0)));
-    assert_access_violation(&run(Script::new()
-        .call(op::MEMCMP, &[Value(UNMAPPED), Scratch(0), Value(4)])
-        .build(0)));
-    // 600 bytes from scratch run past the probe's 512-byte buffer but stay on its stack frame:
-    // allowed (the VM protects regions, not C objects); past the stack top is not.
-    assert_access_violation(&run(Script::new()
-        .call(
+        .build(0))
+    .expect(&refused("MemOpTooLong"));
+    for script in [
+        Script::new().call(op::MEMCPY, &[Value(INPUT_START), Scratch(0), Value(4)]),
+        Script::new().call(op::MEMSET, &[Value(RODATA), Value(1), Value(4)]),
+        Script::new().call(op::MEMCMP, &[Value(UNMAPPED), Scratch(0), Value(4)]),
+        // 600 bytes from scratch run past the probe's 512-byte buffer but stay on its stack
+        // frame: allowed (the VM protects regions, not C objects); past the stack top is not.
+        Script::new().call(
             op::MEMSET,
             &[Value(0x2_0000_0000 + 64 * 4096 - 8), Value(0), Value(16)],
-        )
-        .build(0)));
+        ),
+    ] {
+        run(script.build(0)).expect(&access_violation());
+    }
+}
+
+// ---- random scripts -----------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random syscall scripts with valid and hostile arguments from real C code: the harness
+    /// fails the case if the engines disagree; a call that does not succeed changes nothing.
+    #[test]
+    fn random_probe_scripts_agree_under_both_engines(script in strategies::probe_script(8)) {
+        let mut chain = probe().with_balance(RECIPIENT, 5);
+        let contract = chain.contract();
+        chain.set_balance(contract, 1_000);
+        let run = chain.invoke(&script);
+        if !run.is_success() {
+            run.expect(&[Check::unchanged()]);
+        }
+        // The only typed errors hostile arguments may cause.
+        if let Some(abort) = run.abort() {
+            let expected = matches!(
+                abort,
+                Abort::Runtime(RuntimeError::AccessViolation(_))
+                    | Abort::Syscall(
+                        SyscallError::LogMessageTooLong { .. }
+                            | SyscallError::KeyTooLong { .. }
+                            | SyscallError::ValueTooLong { .. }
+                            | SyscallError::MemOpTooLong { .. }
+                            | SyscallError::CopyOverlapping
+                            | SyscallError::Storage(
+                                StorageError::ZeroAmount
+                                    | StorageError::InsufficientBalance { .. }
+                                    | StorageError::BalanceOverflow { .. }
+                            )
+                    )
+            );
+            prop_assert!(expected, "unexpected abort {abort:?}");
+        }
+    }
 }

@@ -301,7 +301,11 @@ mod tests {
             .collect();
         assert_eq!(
             changes,
-            vec!["a: 1 000 → 1 100 (+100 (+10.0%))", "c: new, 5", "b: gone (was 20)"]
+            vec![
+                "a: 1 000 → 1 100 (+100 (+10.0%))",
+                "c: new, 5",
+                "b: gone (was 20)"
+            ]
         );
         let updated = second.update(&document);
         assert!(updated.starts_with("# Title\n\nprose\n\n"));
@@ -309,6 +313,8 @@ mod tests {
         assert!(updated.contains("Cases gone since the previous run: b."));
         assert_eq!(updated.matches("tos-cu-report:begin").count(), 1);
         // Unchanged numbers: "=".
-        assert!(second.update(&updated).contains("| a | 1 100 | = | success |"));
+        assert!(second
+            .update(&updated)
+            .contains("| a | 1 100 | = | success |"));
     }
 }

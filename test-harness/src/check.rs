@@ -31,6 +31,7 @@ pub struct Check(Kind);
 
 enum Kind {
     Success,
+    Unsuccessful,
     Error(u64),
     AnyError,
     Aborted,
@@ -64,6 +65,11 @@ impl Check {
     /// The contract returned 0 (its effects were committed).
     pub fn success() -> Check {
         Check(Kind::Success)
+    }
+
+    /// The call did not succeed: a non-zero status or an abort (effects discarded either way).
+    pub fn unsuccessful() -> Check {
+        Check(Kind::Unsuccessful)
     }
 
     /// The contract returned the non-zero status `code` (its effects were discarded).
@@ -170,11 +176,7 @@ impl Check {
     }
 
     /// After the call, `contract`'s `key` holds `value` (`None`: absent).
-    pub fn contract_storage(
-        contract: Hash,
-        key: impl AsRef<[u8]>,
-        value: Option<&[u8]>,
-    ) -> Check {
+    pub fn contract_storage(contract: Hash, key: impl AsRef<[u8]>, value: Option<&[u8]>) -> Check {
         Check(Kind::Storage {
             contract: Some(contract),
             key: key.as_ref().to_vec(),
@@ -235,6 +237,7 @@ impl Check {
     pub fn name(&self) -> String {
         match &self.0 {
             Kind::Success => "success".into(),
+            Kind::Unsuccessful => "unsuccessful".into(),
             Kind::Error(code) => format!("error({code})"),
             Kind::AnyError => "failed".into(),
             Kind::Aborted => "aborted".into(),
@@ -272,9 +275,12 @@ impl Check {
     pub(crate) fn verdict(&self, inv: &Invocation) -> Verdict {
         let status = || inv.status.to_string();
         match &self.0 {
-            Kind::Success => Verdict::compare(
-                matches!(inv.status, Status::Success),
-                "success",
+            Kind::Success => {
+                Verdict::compare(matches!(inv.status, Status::Success), "success", status())
+            }
+            Kind::Unsuccessful => Verdict::compare(
+                !matches!(inv.status, Status::Success),
+                "a non-zero status or an abort",
                 status(),
             ),
             Kind::Error(code) => Verdict::compare(
@@ -287,9 +293,7 @@ impl Check {
                 "failed with a non-zero status",
                 status(),
             ),
-            Kind::Aborted => {
-                Verdict::compare(inv.abort().is_some(), "aborted by the VM", status())
-            }
+            Kind::Aborted => Verdict::compare(inv.abort().is_some(), "aborted by the VM", status()),
             Kind::AbortKind(kind) => Verdict::compare(
                 inv.abort().is_some_and(|abort| abort.kind() == *kind),
                 format!("aborted: {kind}"),

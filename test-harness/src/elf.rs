@@ -45,7 +45,7 @@ pub fn wrap_text(text: &[u8], entry_pc: usize) -> Vec<u8> {
     out.extend_from_slice(&64u16.to_le_bytes()); // e_shentsize
     out.extend_from_slice(&0u16.to_le_bytes()); // e_shnum
     out.extend_from_slice(&0u16.to_le_bytes()); // e_shstrndx
-    // The bytecode segment.
+                                                // The bytecode segment.
     let len = text.len() as u64;
     out.extend_from_slice(&PT_LOAD.to_le_bytes());
     out.extend_from_slice(&PF_X.to_le_bytes());

@@ -60,7 +60,7 @@ pub enum Status {
 }
 
 impl Status {
-    fn from_result(result: Result<u64, RuntimeError>) -> Status {
+    pub(crate) fn from_result(result: Result<u64, RuntimeError>) -> Status {
         match result {
             Ok(0) => Status::Success,
             Ok(code) => Status::Failed(code),
@@ -222,7 +222,9 @@ fn shared_cache() -> Arc<ExecutableCache> {
 ///
 /// Builder methods (`with_*`, [`Harness::deploy`]) take and return the harness; invokes take
 /// it by `&mut` and commit each successful call, so a sequence of invokes sees each other's
-/// effects like consecutive transactions.
+/// effects like consecutive transactions. `Clone` forks the chain (state and settings; the
+/// executable cache is shared).
+#[derive(Clone)]
 pub struct Harness {
     store: MemoryStorage,
     block: BlockContext,

@@ -37,7 +37,10 @@ impl Verdict {
     pub fn compare(ok: bool, expected: impl fmt::Display, actual: impl fmt::Display) -> Verdict {
         Verdict {
             ok,
-            detail: vec![format!("expected: {expected}"), format!("actual:   {actual}")],
+            detail: vec![
+                format!("expected: {expected}"),
+                format!("actual:   {actual}"),
+            ],
         }
     }
 
@@ -72,8 +75,20 @@ impl Verdict {
     }
 }
 
-/// `- a` / `+ b` / `  same` lines (a longest-common-subsequence diff; lists are short).
+/// `- a` / `+ b` / `  same` lines, each line quoted (a longest-common-subsequence diff; lists
+/// are short).
 pub fn line_diff(expected: &[String], actual: &[String]) -> Vec<String> {
+    diff_lines(expected, actual, true)
+}
+
+fn diff_lines(expected: &[String], actual: &[String], quote: bool) -> Vec<String> {
+    let show = |line: &String| {
+        if quote {
+            format!("{line:?}")
+        } else {
+            line.clone()
+        }
+    };
     let (n, m) = (expected.len(), actual.len());
     let mut lcs = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
@@ -89,14 +104,14 @@ pub fn line_diff(expected: &[String], actual: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     while i < n || j < m {
         if i < n && j < m && expected[i] == actual[j] {
-            out.push(format!("  {:?}", expected[i]));
+            out.push(format!("  {}", show(&expected[i])));
             i += 1;
             j += 1;
         } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(format!("+ {:?}", actual[j]));
+            out.push(format!("+ {}", show(&actual[j])));
             j += 1;
         } else {
-            out.push(format!("- {:?}", expected[i]));
+            out.push(format!("- {}", show(&expected[i])));
             i += 1;
         }
     }
@@ -416,7 +431,10 @@ impl EngineMismatch {
 
     /// The names of the aspects that differ.
     pub fn aspects(&self) -> Vec<&str> {
-        self.differences.iter().map(|(a, _, _)| a.as_str()).collect()
+        self.differences
+            .iter()
+            .map(|(a, _, _)| a.as_str())
+            .collect()
     }
 }
 
@@ -435,12 +453,14 @@ impl fmt::Display for EngineMismatch {
             let xs: Vec<String> = x.lines().map(str::to_string).collect();
             let ys: Vec<String> = y.lines().map(str::to_string).collect();
             if xs.len() <= 1 && ys.len() <= 1 {
-                writeln!(f, "    {first:?}: {x}")?;
-                writeln!(f, "    {second:?}: {y}")?;
+                let (a, b) = (format!("{first:?}:"), format!("{second:?}:"));
+                let width = a.len().max(b.len());
+                writeln!(f, "    {a:width$} {x}")?;
+                writeln!(f, "    {b:width$} {y}")?;
             } else {
                 writeln!(f, "    --- {first:?}")?;
                 writeln!(f, "    +++ {second:?}")?;
-                for line in line_diff(&xs, &ys) {
+                for line in diff_lines(&xs, &ys, false) {
                     writeln!(f, "    {line}")?;
                 }
             }
@@ -463,13 +483,42 @@ mod tests {
         );
     }
 
+    fn run(compute_used: u64, logs: &[&str]) -> EngineRun {
+        EngineRun {
+            engine: Engine::Interpreter,
+            status: crate::Status::Success,
+            compute_used,
+            logs: logs
+                .iter()
+                .map(|m| tos_program_runtime::LogEntry {
+                    contract: Hash([1; 32]),
+                    message: m.to_string(),
+                })
+                .collect(),
+            journal: Vec::new(),
+            changes: Default::default(),
+            events: Vec::new(),
+            return_data: None,
+            after: Default::default(),
+        }
+    }
+
+    #[test]
+    fn engine_runs_are_compared_on_every_aspect() {
+        let call = ContractCall::new(Hash([1; 32]), vec![]);
+        let names = BTreeMap::new();
+        assert!(EngineMismatch::compare(&call, &run(5, &["a"]), &run(5, &["a"]), &names).is_none());
+        let mut jit = run(6, &["b"]);
+        jit.engine = Engine::Jit;
+        jit.status = crate::Status::Failed(1);
+        let mismatch = EngineMismatch::compare(&call, &run(5, &["a"]), &jit, &names).unwrap();
+        assert_eq!(mismatch.aspects(), vec!["status", "compute used", "logs"]);
+    }
+
     #[test]
     fn values_read_as_text_hex_or_u64() {
         assert_eq!(value(b"blue"), "\"blue\"");
-        assert_eq!(
-            value(&42u64.to_le_bytes()),
-            "0x2a00000000000000 (u64 42)"
-        );
+        assert_eq!(value(&42u64.to_le_bytes()), "0x2a00000000000000 (u64 42)");
         assert_eq!(value_opt(None), "absent");
         assert_eq!(group(1_400_000), "1 400 000");
         assert_eq!(key(&[0, 1]), "0x0001");

@@ -1,122 +1,15 @@
 //! Shared helpers of the facade's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use tos_vm::{
     BlockContext, ContractCall, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage, Vm,
     VmConfig,
 };
 
-pub const SCRATCH_TAG: u64 = 0x5C5C_0000_0000_0000;
-pub const INPUT_TAG: u64 = 0x1A1A_0000_0000_0000;
-const COMMAND_LEN: usize = 41;
-
-/// An argument of a probe command.
-#[derive(Clone, Copy, Debug)]
-pub enum Arg {
-    Value(u64),
-    /// Address of `scratch[offset]`, a writable 512-byte stack buffer of the probe.
-    Scratch(u16),
-    /// Address of the script's data bytes at this offset.
-    Data(usize),
-}
-
-pub use Arg::{Data, Scratch, Value};
-
-/// Builds the probe contract's input: syscall commands, a final return, then data bytes.
-#[derive(Default)]
-pub struct Script {
-    commands: Vec<(u8, [Arg; 5])>,
-    data: Vec<u8>,
-}
-
-pub mod op {
-    pub const LOG: u8 = 1;
-    pub const PANIC: u8 = 2;
-    pub const BLOCK_HASH: u8 = 3;
-    pub const BLOCK_HEIGHT: u8 = 4;
-    pub const TX_HASH: u8 = 5;
-    pub const TX_SENDER: u8 = 6;
-    pub const CONTRACT_HASH: u8 = 7;
-    pub const GET_BALANCE: u8 = 8;
-    pub const TRANSFER: u8 = 9;
-    pub const STORAGE_READ: u8 = 10;
-    pub const STORAGE_WRITE: u8 = 11;
-    pub const STORAGE_DELETE: u8 = 12;
-    pub const MEMCPY: u8 = 13;
-    pub const MEMMOVE: u8 = 14;
-    pub const MEMSET: u8 = 15;
-    pub const MEMCMP: u8 = 16;
-    pub const INVOKE: u8 = 17;
-    pub const SET_RETURN_DATA: u8 = 18;
-    pub const GET_RETURN_DATA: u8 = 19;
-    pub const EMIT_EVENT: u8 = 20;
-    pub const SHA256: u8 = 21;
-    pub const KECCAK256: u8 = 22;
-    pub const BLAKE3: u8 = 23;
-    pub const ED25519_VERIFY: u8 = 24;
-    pub const BLOCK_TIMESTAMP: u8 = 25;
-    pub const CALLER: u8 = 26;
-    pub const CALL_DEPTH: u8 = 27;
-    pub const CALL_VALUE: u8 = 28;
-    pub const SELF_BALANCE: u8 = 29;
-    pub const VARIANT: u8 = 0x21;
-    pub const STORE_ADDRESS: u8 = 0x22;
-    pub const ECHO_SCRATCH: u8 = 0x20;
-    pub const SPIN: u8 = 0xFE;
-    pub const RETURN: u8 = 0xFF;
-}
-
-impl Script {
-    pub fn new() -> Self {
-        Script::default()
-    }
-
-    /// Appends data bytes to the input; returns an argument pointing at them.
-    pub fn data(&mut self, bytes: &[u8]) -> Arg {
-        let offset = self.data.len();
-        self.data.extend_from_slice(bytes);
-        Data(offset)
-    }
-
-    pub fn call(mut self, op: u8, args: &[Arg]) -> Self {
-        let mut full = [Value(0); 5];
-        full[..args.len()].copy_from_slice(args);
-        self.commands.push((op, full));
-        self
-    }
-
-    pub fn with_data(mut self, bytes: &[u8], then: impl FnOnce(Self, Arg) -> Self) -> Self {
-        let arg = self.data(bytes);
-        then(self, arg)
-    }
-
-    /// The input bytes; the script returns `status` after its commands.
-    pub fn build(mut self, status: u64) -> Vec<u8> {
-        self.commands.push((
-            op::RETURN,
-            [Value(status), Value(0), Value(0), Value(0), Value(0)],
-        ));
-        let data_base = self.commands.len() * COMMAND_LEN;
-        let mut input = Vec::new();
-        for (op, args) in &self.commands {
-            input.push(*op);
-            for arg in args {
-                let value = match *arg {
-                    Value(v) => v,
-                    Scratch(offset) => SCRATCH_TAG | u64::from(offset),
-                    Data(offset) => INPUT_TAG | (data_base + offset) as u64,
-                };
-                input.extend_from_slice(&value.to_le_bytes());
-            }
-        }
-        input.extend_from_slice(&self.data);
-        input
-    }
-}
+pub use tos_test_harness::probe::{op, Arg, Data, Scratch, Script, Value, INPUT_TAG, SCRATCH_TAG};
 
 pub fn probe_elf() -> Vec<u8> {
-    let dir = tos_test_harness::fixtures::workspace_root().join("tests/contracts/probe");
-    tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
+    tos_test_harness::probe::elf()
 }
 
 pub fn block() -> BlockContext {

@@ -1,0 +1,49 @@
+//! The compute-unit report of the example contracts (`docs/compute-units.md`): named cases
+//! per example under `examples/`. An example without cases here is reported with one call on
+//! empty input; add its real cases to [`report`] when it gets an instruction format.
+
+use crate::{bench::CuBench, fixtures, harness::Harness};
+
+/// Budget of every reported call: the default, so the numbers are what a chain would see.
+fn chain(example: &str) -> Harness {
+    Harness::new().deploy_example(example)
+}
+
+/// Runs every case (both engines, compared) and returns the report.
+pub fn report() -> CuBench {
+    let mut bench = CuBench::new("examples");
+    for name in fixtures::example_names() {
+        match name.as_str() {
+            "hello-world" => {
+                chain(&name).bench(&mut bench, "hello-world: greet", b"");
+            }
+            "counter-rust" => {
+                let mut counter = chain(&name);
+                counter.bench(
+                    &mut bench,
+                    "counter-rust: first count (nothing stored)",
+                    b"",
+                );
+                counter.bench(&mut bench, "counter-rust: second count", b"");
+                chain(&name)
+                    .with_storage(b"count", &999_999u64.to_le_bytes())
+                    .bench(&mut bench, "counter-rust: 999 999 → 1 000 000", b"");
+                chain(&name)
+                    .with_storage(b"count", &(u64::MAX - 1).to_le_bytes())
+                    .bench(&mut bench, "counter-rust: to u64::MAX (20 digits)", b"");
+                chain(&name)
+                    .with_storage(b"count", &u64::MAX.to_le_bytes())
+                    .bench(&mut bench, "counter-rust: overflow refused", b"");
+                chain(&name).with_storage(b"count", b"bad").bench(
+                    &mut bench,
+                    "counter-rust: corrupt value refused",
+                    b"",
+                );
+            }
+            other => {
+                chain(other).bench(&mut bench, &format!("{other}: empty input"), b"");
+            }
+        }
+    }
+    bench
+}
