@@ -36,6 +36,20 @@ impl VmError {
         };
         storage.is_backend().then_some(storage)
     }
+
+    /// Splits off a [`backend_error`](Self::backend_error): `Ok` with the store's error, or
+    /// `Err` with `self` when the failure was the call's.
+    pub fn into_backend_error(self) -> Result<StorageError, VmError> {
+        if self.backend_error().is_none() {
+            return Err(self);
+        }
+        match self {
+            VmError::Storage(error)
+            | VmError::Syscall(SyscallError::Storage(error))
+            | VmError::Runtime(RuntimeError::State(error)) => Ok(error),
+            other => Err(other),
+        }
+    }
 }
 
 impl From<RuntimeError> for VmError {

@@ -24,11 +24,29 @@
 //! println!("status {:?}, {} compute units", outcome.status, outcome.compute_used);
 //! # Ok(()) }
 //! ```
+//!
+//! The chain's side (see `docs/embedding.md`): [`DeployContractPayload`] and
+//! [`Vm::deploy_contract`] validate code once at deploy time; [`Vm::invoke`] runs a call
+//! inside a block against a [`PendingState`]; [`execute_block`] / [`replay_block`] run a whole
+//! block, calls on disjoint contracts in parallel with the result of sequential execution.
 
 mod error;
+mod payload;
+mod pending;
+pub mod replay;
 mod vm;
 
 pub use error::VmError;
+pub use payload::{
+    DeployContractPayload, DeployError, DeployOutcome, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN,
+    MAX_PAYLOAD_LEN,
+};
+pub use pending::PendingState;
+pub use replay::{
+    execute_block, execute_block_with_hashes, replay_block, Block, BlockExecution, ReplayOptions,
+    StateListing, Transaction, TxOutcome, TxStatus,
+};
+pub use tos_program_runtime::{CacheStats, DEFAULT_CACHE_BUDGET};
 pub use vm::{code_hash, ContractCall, InvokeOutcome, InvokeStatus, Vm, VmConfig};
 
 pub use tos_loader as loader;
@@ -40,4 +58,7 @@ pub use tos_program_runtime::{
     BalanceChange, BlockContext, Effects, Engine, Event, LogEntry, ReturnData, StorageChange,
     TransactionContext, Transfer,
 };
-pub use tos_storage::{ChangeSet, DiskStorage, Hash, MemoryStorage, StorageProvider, NATIVE_ASSET};
+pub use tos_storage::{
+    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
+    NATIVE_ASSET,
+};

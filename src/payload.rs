@@ -67,11 +67,10 @@ impl DeployContractPayload {
                 limit: MAX_PAYLOAD_LEN,
             });
         }
-        let payload = borsh::from_slice::<DeployContractPayload>(bytes).map_err(|e| {
-            DeployError::Decode {
+        let payload =
+            borsh::from_slice::<DeployContractPayload>(bytes).map_err(|e| DeployError::Decode {
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         payload.check_sizes()?;
         Ok(payload)
     }

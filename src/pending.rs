@@ -95,7 +95,10 @@ mod tests {
         let mut later = ChangeSet::default();
         later.set_storage(c, b"a".to_vec(), Some(b"newer".to_vec()));
         pending.commit(&later).unwrap();
-        assert_eq!(pending.read_storage(&c, b"a").unwrap(), Some(b"newer".to_vec()));
+        assert_eq!(
+            pending.read_storage(&c, b"a").unwrap(),
+            Some(b"newer".to_vec())
+        );
         assert_eq!(pending.read_storage(&c, b"b").unwrap(), None);
         assert_eq!(pending.read_balance(&c, &NATIVE_ASSET).unwrap(), 0);
         assert_eq!(pending.read_code(&c).unwrap(), Some(b"elf".to_vec()));

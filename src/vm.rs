@@ -62,7 +62,11 @@ pub struct InvokeOutcome {
     pub return_data: Option<ReturnData>,
 }
 
-/// Deploys and runs contracts. Executables are loaded (and JIT-compiled) once per code hash.
+/// Deploys and runs contracts. Executables are loaded (and JIT-compiled) once per code hash
+/// and kept in a bounded cache ([`Vm::cache_stats`]).
+///
+/// `Send + Sync`: a node builds one `Vm` and shares it (by reference or `Arc`) with every
+/// thread that executes calls; each call runs on its caller's thread with its own journal.
 pub struct Vm {
     config: VmConfig,
     cache: ExecutableCache,

@@ -28,7 +28,10 @@ fn script(ending: fn(Script) -> Vec<u8>) -> Vec<u8> {
 
 /// blake3 of every file of the store directory (a hash keeps failure messages short).
 fn state_file(dir: &std::path::Path) -> String {
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut hasher = blake3::Hasher::new();
     for file in files.iter().filter(|p| p.is_file()) {
@@ -103,7 +106,9 @@ fn the_byte_for_byte_check_sees_a_successful_invoke() {
     {
         let mut store = DiskStorage::open(dir.path()).unwrap();
         let call = ContractCall::new(contract, script(|s| s.build(0)));
-        let outcome = vm.invoke(&call, &BlockContext::default(), &mut store).unwrap();
+        let outcome = vm
+            .invoke(&call, &BlockContext::default(), &mut store)
+            .unwrap();
         assert!(outcome.status.is_success());
     }
     assert_ne!(state_file(control.path()), state_file(dir.path()));

@@ -10,7 +10,9 @@
 //!   (NULL) never points at a real object. It applies `R_BPF_64_64` (lddw), `R_BPF_64_ABS64` /
 //!   `R_BPF_64_ABS32` (data words: pointer and function-pointer tables) and `R_BPF_64_32` (calls:
 //!   internal calls become pc-relative `call` with src=1, calls to undefined names from the
-//!   allowed syscall list become `call` src=0 with `imm = hash_symbol_name(name)`), refuses
+//!   allowed syscall list become `call` src=0 with `imm = hash_symbol_name(name)`; calls to the
+//!   C memory functions `memcpy`/`memmove`/`memset`/`memcmp`/`bcmp` are bound to the
+//!   `tos_mem*` syscalls of [`BUILTIN_ALIASES`] when those are allowed), refuses
 //!   writable data and every instruction whose meaning in SBPF V3 differs from eBPF, runs
 //!   solana-sbpf's verifiers, and writes the strict SBPF V3 ELF layout that
 //!   `solana_sbpf::elf::Executable::load` accepts (plus a symbol table for tools).
@@ -44,6 +46,7 @@ mod error;
 mod exe;
 mod input;
 mod insn;
+mod irpass;
 mod link;
 mod textmap;
 pub mod toolchain;
@@ -52,7 +55,7 @@ mod validate;
 use std::collections::HashMap;
 
 pub use error::{LoaderError, Location};
-pub use link::RODATA_NULL_GUARD;
+pub use link::{BUILTIN_ALIASES, RODATA_NULL_GUARD};
 
 /// Largest executable [`link`] writes and [`validate_executable`] accepts, in bytes.
 pub const MAX_ELF_SIZE: usize = 1024 * 1024;

@@ -696,15 +696,10 @@ impl<'a> Linker<'a, '_> {
                         self.set_call(pos, 1, rel);
                     }
                     Target::Undefined => {
-                        let known = self
-                            .options
-                            .syscalls
-                            .iter()
-                            .any(|s| s.as_bytes() == symbol.as_bytes());
-                        if !known {
+                        let Some(syscall) = syscall_for(&symbol, self.options.syscalls) else {
                             return Err(unknown_syscall(at, symbol, self.options.syscalls));
-                        }
-                        let hash = ebpf::hash_symbol_name(symbol.as_bytes());
+                        };
+                        let hash = ebpf::hash_symbol_name(syscall.as_bytes());
                         self.set_call(pos, 0, hash as i32);
                     }
                     Target::Data(_) | Target::Absolute(_) => {
@@ -927,12 +922,42 @@ fn undefined(at: Box<Location>, symbol: String, syscalls: &[&str], r_type: u32) 
     LoaderError::UndefinedSymbol { at, symbol }
 }
 
+/// C library functions a compiler may call by name, and the syscall each is bound to. The
+/// syscalls return like C (`tos_memcpy`/`tos_memmove`/`tos_memset` return `dst`, `tos_memcmp`
+/// the difference of the first differing bytes), so the binding is exact; `bcmp` only needs
+/// zero / non-zero. `tos_memcpy` refuses overlapping ranges, which C leaves undefined.
+pub const BUILTIN_ALIASES: &[(&str, &str)] = &[
+    ("memcpy", "tos_memcpy"),
+    ("memmove", "tos_memmove"),
+    ("memset", "tos_memset"),
+    ("memcmp", "tos_memcmp"),
+    ("bcmp", "tos_memcmp"),
+];
+
+/// The allowed syscall an undefined call target names: the symbol itself, or the syscall a
+/// C memory function is bound to (when that syscall is allowed).
+fn syscall_for<'s>(symbol: &str, syscalls: &[&'s str]) -> Option<&'s str> {
+    let allowed = |name: &str| syscalls.iter().copied().find(|s| *s == name);
+    allowed(symbol).or_else(|| {
+        BUILTIN_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == symbol)
+            .and_then(|(_, target)| allowed(target))
+    })
+}
+
 fn unknown_syscall(at: Box<Location>, symbol: String, syscalls: &[&str]) -> LoaderError {
     let hint = match symbol.as_str() {
-        "memcpy" | "memmove" | "memset" | "memcmp" | "bcmp" => format!(
-            "`{symbol}` with a length known only at run time is not supported yet \
-             (the BPF backend cannot inline it); copy with a loop or a fixed-size copy"
-        ),
+        "memcpy" | "memmove" | "memset" | "memcmp" | "bcmp" => {
+            let target = BUILTIN_ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == symbol)
+                .map_or("tos_memcpy", |(_, target)| *target);
+            format!(
+                "`{symbol}` with a length known only at run time is not supported yet without \
+                 the `{target}` syscall, which it is bound to; allow `{target}`"
+            )
+        }
         "__divti3" | "__udivti3" | "__modti3" | "__umodti3" | "__multi3" => {
             "128-bit arithmetic helpers are not available".to_string()
         }

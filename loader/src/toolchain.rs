@@ -1,21 +1,32 @@
 //! The contract build driver: contract sources → BPF objects → SBPF V3 executable.
 //!
 //! Uses only stock Debian tools (`scripts/setup` installs them):
-//! - C: `clang-19 -target bpf -mcpu=v2` compiles every `*.c` of the contract directory
-//!   into one ELF relocatable object each;
+//! - C: `clang-19 -target bpf -mcpu=v2 -emit-llvm` compiles every `*.c` of the contract
+//!   directory into LLVM bitcode;
 //! - Rust: Debian's `/usr/bin/cargo` + `/usr/bin/rustc` build the contract crate for
-//!   `bpfel-unknown-none` with `-Zbuild-std=core`, fat LTO into one codegen unit (so the
-//!   code of `core`, `tos-sdk` and every other dependency lands in the crate's own
-//!   module), emitted as assembly (`--emit=asm`: that target's object files are LLVM
-//!   bitcode that LLVM 19 cannot read), then `clang-19` assembles the `.s`;
+//!   `bpfel-unknown-none` with `-Zbuild-std=core,alloc`, fat LTO into one codegen unit (so the
+//!   code of `core`, `alloc`, `tos-sdk` and every other dependency lands in the crate's own
+//!   module), emitted as LLVM bitcode (`--emit=llvm-bc`: rustc's own BPF code generation is
+//!   never run);
+//! - then both go through the same IR step with LLVM 22's tools (Debian `llvm-22`, the LLVM of
+//!   Debian's rustc): `opt` expands 128-bit division into loops and prints the module,
+//!   [`crate::irpass`] routes the memory intrinsics the BPF backend cannot expand to the
+//!   `tos_mem*` syscalls and rewrites signed division, overflow-checked and 128-bit
+//!   multiplication and 128-bit variable shifts into helpers built from what the backend
+//!   compiles, `opt -passes=always-inline,globaldce` inlines the helpers, and `llc -march=bpfel -mcpu=v2` writes the object. Every tool's exit status and
+//!   error output are checked: a backend error always fails the build, and the output of a
+//!   failed run is never used;
 //! - then [`crate::link`] turns the objects into an SBPF V3 executable with entry
-//!   `entrypoint` (stock `ld.lld` refuses BPF, so the link step is tos-vm's own).
+//!   `entrypoint` (stock `ld.lld` refuses BPF, so the link step is tos-vm's own); calls of
+//!   `memcpy`/`memmove`/`memset`/`memcmp`/`bcmp` that remain in an object (a C contract calling
+//!   them by name) are bound to the `tos_mem*` syscalls there.
 //!
 //! Tool locations can be overridden with the environment variables `TOS_CLANG`
-//! (default `clang-19` from `PATH`), `TOS_CARGO` (default `/usr/bin/cargo`) and
-//! `TOS_RUSTC` (default `/usr/bin/rustc`). Rustup's toolchains are never used for
-//! contracts: the `rustc` first in `PATH` may be a rustup proxy without the `core` sources
-//! and with a newer LLVM.
+//! (default `clang-19` from `PATH`), `TOS_CARGO` (default `/usr/bin/cargo`), `TOS_RUSTC`
+//! (default `/usr/bin/rustc`) and `TOS_LLVM_BIN` (directory of `opt` and `llc`;
+//! default `/usr/lib/llvm-22/bin`). Rustup's toolchains are never used for contracts: the
+//! `rustc` first in `PATH` may be a rustup proxy without the `core` sources and with another
+//! LLVM.
 
 // `ToolchainError` carries a `LoaderError` (with its `Location`) inline; errors are rare and a
 // build is slow anyway, so its size does not matter.
@@ -44,6 +55,15 @@ pub const STACK_FRAME_SIZE: u64 = 4096;
 const DEFAULT_CLANG: &str = "clang-19";
 const DEFAULT_CARGO: &str = "/usr/bin/cargo";
 const DEFAULT_RUSTC: &str = "/usr/bin/rustc";
+const DEFAULT_LLVM_BIN: &str = "/usr/lib/llvm-22/bin";
+
+/// Major version of the LLVM tools the IR step expects by default (Debian's `llvm-22`, the
+/// LLVM of Debian's rustc 1.96).
+pub const LLVM_MAJOR: u32 = 22;
+
+/// Rust standard crates built for the contract target (`-Zbuild-std=...`). `alloc` is there so
+/// that contracts (and borsh) can use `Vec`/`String` with the SDK's heap allocator.
+pub const BUILD_STD: &str = "core,alloc";
 
 /// Everything that can go wrong while building a contract.
 #[derive(Debug, thiserror::Error)]
@@ -182,7 +202,7 @@ pub fn build_contract(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<u8>>
 // ---------------------------------------------------------------------------------------
 // C
 
-/// Flags of every clang-19 invocation (C sources and Rust's assembly).
+/// Target flags of every clang-19 invocation.
 ///
 /// `-mcpu=v2`, never v3 or v4: v3 turns on alu32, and clang then assumes that 32-bit ALU
 /// results are zero-extended into the 64-bit register, as in eBPF. SBPF sign-extends the
@@ -190,7 +210,7 @@ pub fn build_contract(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<u8>>
 /// `uint32_t a = 0x7fffffff, b = 1` would give 0xffffffff80000000. v4 adds `sdiv`/`smod`/
 /// `movsx` encodings that SBPF silently runs as unsigned division / plain moves, and `ldsx`,
 /// which it rejects. v2 has neither: 32-bit values are zero-extended explicitly with 64-bit
-/// instructions. (clang-19 has no switch for v3 without alu32.)
+/// instructions. (clang-19 has no switch for v3 without alu32.) The same CPU is given to `llc`.
 const CLANG_TARGET_FLAGS: &[&str] = &["-target", "bpf", "-mcpu=v2"];
 
 fn c_sources(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -208,24 +228,25 @@ fn c_sources(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<u8>)>> {
     let clang = tool_path("TOS_CLANG", DEFAULT_CLANG);
-    let stack = format!("-bpf-stack-size={STACK_FRAME_SIZE}");
+    let llvm = LlvmTools::locate()?;
     let mut objects = Vec::new();
     for source in c_sources(dir)? {
         let mut command = Command::new(&clang);
         command
             .args(CLANG_TARGET_FLAGS)
-            .args(["-O2", "-ffreestanding", "-fno-builtin", "-mllvm", &stack])
+            .args(["-O2", "-ffreestanding", "-fno-builtin", "-emit-llvm"])
             .arg("-I")
             .arg(&options.sdk_include)
             .arg("-c")
             .arg(&source)
             .args(["-o", "-"]);
-        let output = run(&mut command, &clang, &[])?;
+        let bitcode = run(&mut command, &clang, &[])?.stdout;
         let stem = source
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "contract".to_owned());
-        objects.push((format!("{stem}.o"), output.stdout));
+        let object = llvm.compile_bitcode(&bitcode, &source.display().to_string(), None)?;
+        objects.push((format!("{stem}.o"), object));
     }
     Ok(objects)
 }
@@ -233,14 +254,15 @@ fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<
 // ---------------------------------------------------------------------------------------
 // Rust
 
-/// Counter that makes every Rust build's assembly path unique within the process.
+/// Counter that makes every Rust build's bitcode path unique within the process.
 static BUILD_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u8>)> {
     let cargo = tool_path("TOS_CARGO", DEFAULT_CARGO);
     let rustc = tool_path("TOS_RUSTC", DEFAULT_RUSTC);
-    let clang = tool_path("TOS_CLANG", DEFAULT_CLANG);
     check_rust_sources(&rustc)?;
+    let llvm = LlvmTools::locate()?;
+    llvm.check_matches_rustc(&rustc)?;
 
     let manifest = dir.join("Cargo.toml");
     let target_dir = options
@@ -251,42 +273,38 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
         std::path::absolute(&target_dir).map_err(|source| io_error(&target_dir, source))?;
     let name = package_name(&manifest)?;
 
-    // The assembly goes to a path no other build uses (`--emit=asm=PATH`), for two reasons:
+    // The bitcode goes to a path no other build uses (`--emit=llvm-bc=PATH`), for two reasons:
     // - it changes the final crate's command line, so cargo never skips rustc as "fresh"
     //   and the file is always this run's output (dependencies stay cached);
     // - concurrent builds into one target directory (cargo serialises them with its lock)
     //   never read each other's output and nothing has to be deleted in shared `deps/`.
-    // The file is removed first and read only when cargo succeeded: after a backend error
-    // (e.g. "A call to built-in function 'memcpy' is not supported") rustc can still write
-    // a complete-looking but wrong `.s`.
-    let asm_dir = target_dir.join("tos-asm");
-    std::fs::create_dir_all(&asm_dir).map_err(|source| io_error(&asm_dir, source))?;
+    // The file is removed first and read only when cargo succeeded.
+    let ir_dir = target_dir.join("tos-ir");
+    std::fs::create_dir_all(&ir_dir).map_err(|source| io_error(&ir_dir, source))?;
     let seq = BUILD_SEQ.fetch_add(1, Ordering::Relaxed);
-    let asm_path = asm_dir.join(format!("{name}-{}-{seq}.s", std::process::id()));
-    remove_if_exists(&asm_path)?;
+    let bc_path = ir_dir.join(format!("{name}-{}-{seq}.bc", std::process::id()));
+    remove_if_exists(&bc_path)?;
 
-    // Flags of every crate built for the target (core, compiler_builtins, tos-sdk, the
+    // Flags of every crate built for the target (core, alloc, compiler_builtins, tos-sdk, the
     // contract); host crates (proc macros, build scripts) do not get them. Given through
     // CARGO_ENCODED_RUSTFLAGS so that RUSTFLAGS or `build.rustflags` of the caller's
-    // environment cannot add to them (an LLVM option given twice is an error).
-    let rustflags = [
-        "-Ctarget-cpu=v2".to_owned(),
-        format!("-Cllvm-args=-bpf-stack-size={STACK_FRAME_SIZE}"),
-    ]
-    .join("\x1f");
+    // environment cannot add to them. `target-cpu=v2` lands in every function's attributes,
+    // which `llc` honours and the IR step checks.
+    let rustflags = ["-Ctarget-cpu=v2".to_owned()].join("\x1f");
     let env: Vec<(&str, OsString)> = vec![
         ("RUSTC", rustc.clone().into()),
         // -Zbuild-std on a stable compiler.
         ("RUSTC_BOOTSTRAP", "1".into()),
         ("CARGO_ENCODED_RUSTFLAGS", rustflags.into()),
         // Fat LTO into one codegen unit merges the bitcode of every Rust dependency into
-        // the contract's module, so the one `.s` holds all the code (without it, calls to
-        // `core`/`tos-sdk` functions stay undefined). These override the manifest.
+        // the contract's module, so the one bitcode file holds all the code. These override
+        // the manifest.
         ("CARGO_PROFILE_RELEASE_LTO", "fat".into()),
         ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1".into()),
         ("CARGO_PROFILE_RELEASE_PANIC", "abort".into()),
         ("CARGO_PROFILE_RELEASE_DEBUG", "false".into()),
         ("CARGO_PROFILE_RELEASE_INCREMENTAL", "false".into()),
+        // Overflow checks stay as the contract's manifest says (off in release by default).
         ("CARGO_TERM_COLOR", "never".into()),
     ];
     let mut command = Command::new(&cargo);
@@ -294,13 +312,14 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
         .args(["rustc", "--release", "--lib", "--crate-type", "staticlib"])
         .arg("--manifest-path")
         .arg(&manifest)
-        .args(["--target", RUST_TARGET, "-Zbuild-std=core"])
+        .args(["--target", RUST_TARGET])
+        .arg(format!("-Zbuild-std={BUILD_STD}"))
         .arg("--target-dir")
         .arg(&target_dir)
         .arg("--")
         .arg({
-            let mut emit = OsString::from("--emit=asm=");
-            emit.push(&asm_path);
+            let mut emit = OsString::from("--emit=llvm-bc=");
+            emit.push(&bc_path);
             emit
         })
         .current_dir(dir);
@@ -308,6 +327,7 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
         "RUSTFLAGS",
         "CARGO_BUILD_RUSTFLAGS",
         "CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_BUILD_RUSTC",
@@ -325,32 +345,155 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
     }
     let result = run(&mut command, &cargo, &env);
     if let Err(error) = result {
-        let _ = std::fs::remove_file(&asm_path);
+        let _ = std::fs::remove_file(&bc_path);
         return Err(error);
     }
-    if !asm_path.is_file() {
-        return Err(ToolchainError::CompileFailed {
-            command: render_command(&command, &env),
-            stderr: format!(
-                "cargo succeeded but wrote no assembly to `{}`",
-                asm_path.display()
-            ),
-        });
+    let bitcode = match std::fs::read(&bc_path) {
+        Ok(bitcode) => bitcode,
+        Err(_) => {
+            return Err(ToolchainError::CompileFailed {
+                command: render_command(&command, &env),
+                stderr: format!(
+                    "cargo succeeded but wrote no bitcode to `{}`",
+                    bc_path.display()
+                ),
+            })
+        }
+    };
+    let _ = std::fs::remove_file(&bc_path);
+    // Keep the newest rewritten IR of the contract around for inspection.
+    let keep = ir_dir.join(format!("{name}.ll"));
+    let object = llvm.compile_bitcode(&bitcode, &name, Some(&keep))?;
+    Ok((format!("{name}.o"), object))
+}
+
+// ---------------------------------------------------------------------------------------
+// The IR step (LLVM 22 tools)
+
+/// `opt` and `llc` of one LLVM installation.
+struct LlvmTools {
+    opt: PathBuf,
+    llc: PathBuf,
+}
+
+impl LlvmTools {
+    fn locate() -> Result<Self> {
+        let bin = tool_path("TOS_LLVM_BIN", DEFAULT_LLVM_BIN);
+        let tools = LlvmTools {
+            opt: bin.join("opt"),
+            llc: bin.join("llc"),
+        };
+        for tool in [&tools.opt, &tools.llc] {
+            if !tool.is_file() {
+                return Err(ToolchainError::ToolMissing {
+                    tool: format!("{} (Debian llvm-{LLVM_MAJOR})", tool.display()),
+                    hint: SETUP_HINT,
+                });
+            }
+        }
+        Ok(tools)
     }
 
-    let mut assemble = Command::new(&clang);
-    assemble
-        .args(CLANG_TARGET_FLAGS)
-        .arg("-c")
-        .arg(&asm_path)
-        .args(["-o", "-"]);
-    let assembled = run(&mut assemble, &clang, &[]);
-    // Keep the newest assembly of the contract around for inspection.
-    let keep = asm_dir.join(format!("{name}.s"));
-    if std::fs::rename(&asm_path, &keep).is_err() {
-        let _ = std::fs::remove_file(&asm_path);
+    /// Fails unless these tools can read rustc's bitcode (same LLVM major version or newer).
+    fn check_matches_rustc(&self, rustc: &Path) -> Result<()> {
+        let mut command = Command::new(rustc);
+        command.arg("-vV");
+        let rustc_info =
+            String::from_utf8_lossy(&run(&mut command, rustc, &[])?.stdout).into_owned();
+        let mut command = Command::new(&self.llc);
+        command.arg("--version");
+        let llc_info =
+            String::from_utf8_lossy(&run(&mut command, &self.llc, &[])?.stdout).into_owned();
+        let rustc_major = llvm_major(&rustc_info, "LLVM version: ");
+        let tools_major = llvm_major(&llc_info, "LLVM version ");
+        match (rustc_major, tools_major) {
+            (Some(r), Some(t)) if t >= r => Ok(()),
+            _ => Err(ToolchainError::ToolMissing {
+                tool: format!(
+                    "LLVM tools at least as new as rustc's LLVM (rustc: {}, {}: {}); set TOS_LLVM_BIN",
+                    rustc_major.map_or("unknown".to_owned(), |m| m.to_string()),
+                    self.llc.display(),
+                    tools_major.map_or("unknown".to_owned(), |m| m.to_string()),
+                ),
+                hint: SETUP_HINT,
+            }),
+        }
     }
-    Ok((format!("{name}.o"), assembled?.stdout))
+
+    /// Bitcode → rewritten IR → `opt` → `llc` → BPF object. `keep_ir`: where to leave the
+    /// rewritten IR for inspection.
+    fn compile_bitcode(
+        &self,
+        bitcode: &[u8],
+        what: &str,
+        keep_ir: Option<&Path>,
+    ) -> Result<Vec<u8>> {
+        // Division wider than 64 bits (u128/i128) becomes a shift-subtract loop in IR (the
+        // backend would call compiler_builtins for it, which it refuses), and the module is
+        // printed as text for the rewrite.
+        let mut expand = Command::new(&self.opt);
+        expand.args([
+            "-mtriple=bpfel",
+            "-passes=require<libcall-lowering-info>,expand-ir-insts<O2>",
+            "-expand-div-rem-bits=64",
+            "-S",
+            "-",
+            "-o",
+            "-",
+        ]);
+        let ir = run_with_input(&mut expand, &self.opt, bitcode)?.stdout;
+        let ir = String::from_utf8(ir).map_err(|_| ToolchainError::CompileFailed {
+            command: render_command(&expand, &[]),
+            stderr: format!("{what}: opt printed invalid UTF-8"),
+        })?;
+        let rewritten =
+            crate::irpass::rewrite(&ir).map_err(|reason| ToolchainError::CompileFailed {
+                command: format!("tos-vm IR step (loader/src/irpass.rs) on {what}"),
+                stderr: reason,
+            })?;
+        if let Some(path) = keep_ir {
+            let stats = &rewritten.stats;
+            let header = format!(
+                "; tos-vm IR step: {} memory intrinsic call(s) routed to syscalls, {} left inline, \
+                 {} signed division(s) and {} wide multiplication(s) rewritten, {} memory \
+                 function body(ies) replaced\n",
+                stats.mem_calls_routed,
+                stats.mem_calls_inline,
+                stats.signed_divisions,
+                stats.multiplications,
+                stats.mem_functions
+            );
+            let _ = std::fs::write(path, header + &rewritten.text);
+        }
+
+        let mut opt = Command::new(&self.opt);
+        opt.args(["-passes=always-inline,globaldce", "-", "-o", "-"]);
+        let optimized = run_with_input(&mut opt, &self.opt, rewritten.text.as_bytes())?.stdout;
+
+        let stack = format!("-bpf-stack-size={STACK_FRAME_SIZE}");
+        let mut llc = Command::new(&self.llc);
+        llc.args([
+            "-march=bpfel",
+            "-mcpu=v2",
+            "-O2",
+            stack.as_str(),
+            "-filetype=obj",
+            "-",
+            "-o",
+            "-",
+        ]);
+        Ok(run_with_input(&mut llc, &self.llc, &optimized)?.stdout)
+    }
+}
+
+/// The major version after `prefix` in a tool's version output.
+fn llvm_major(info: &str, prefix: &str) -> Option<u32> {
+    let at = info.find(prefix)? + prefix.len();
+    let digits: String = info[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Fails with [`ToolchainError::ToolMissing`] when `rustc` has no `core` sources to build.
@@ -434,6 +577,53 @@ fn run(command: &mut Command, tool: &Path, env: &[(&str, OsString)]) -> Result<O
         }
         Err(source) => return Err(io_error(tool, source)),
     };
+    check_output(command, env, output)
+}
+
+/// Runs an LLVM tool with `input` on its standard input. Besides a non-zero exit status, any
+/// `error:` on its standard error fails the run: a backend error never passes unseen.
+fn run_with_input(command: &mut Command, tool: &Path, input: &[u8]) -> Result<Output> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ToolchainError::ToolMissing {
+                tool: tool.display().to_string(),
+                hint: SETUP_HINT,
+            });
+        }
+        Err(source) => return Err(io_error(tool, source)),
+    };
+    let output = std::thread::scope(|scope| {
+        let mut stdin = child.stdin.take();
+        let writer = scope.spawn(move || {
+            if let Some(stdin) = stdin.as_mut() {
+                // A tool that stops reading early fails on its own; its status tells.
+                let _ = stdin.write_all(input);
+            }
+        });
+        let output = child.wait_with_output();
+        let _ = writer.join();
+        output
+    })
+    .map_err(|source| io_error(tool, source))?;
+    let output = check_output(command, &[], output)?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("error:") {
+        return Err(ToolchainError::CompileFailed {
+            command: render_command(command, &[]),
+            stderr: stderr.into_owned(),
+        });
+    }
+    Ok(output)
+}
+
+fn check_output(command: &Command, env: &[(&str, OsString)], output: Output) -> Result<Output> {
     if output.status.success() {
         Ok(output)
     } else {

@@ -25,6 +25,10 @@ const SYSCALLS: &[&str] = &[
     "tos_storage_read",
     "tos_storage_write",
     "tos_storage_delete",
+    "tos_memcpy",
+    "tos_memmove",
+    "tos_memset",
+    "tos_memcmp",
 ];
 
 const ELF_MAGIC: &[u8] = b"\x7fELF";
@@ -144,46 +148,89 @@ fn counter_rust_builds_and_links() {
 }
 
 #[test]
-fn rust_runtime_length_memcpy_is_a_build_error() {
+fn rust_runtime_length_copies_are_routed_to_the_memory_syscalls() {
     skip_if!(rust_missing());
     let dir = tempfile::tempdir().unwrap();
     rust_contract(
         dir.path(),
-        "fn process(input: &[u8]) -> Result<(), u64> {\n\
+        "fn process(_ctx: &tos_sdk::Context, input: &[u8]) -> Result<(), tos_sdk::ContractError> {\n\
          let mut buf = [0u8; 64];\n\
          let n = input.len().min(64);\n\
          buf[..n].copy_from_slice(&input[..n]);\n\
+         buf[n..].fill(0xAA);\n\
          tos_sdk::storage::write(b\"k\", &buf[..n]);\n\
+         Ok(())\n}",
+    );
+    let elf = build_contract(dir.path(), &options(Some(rust_target_dir()))).unwrap();
+    let info = tos_loader::validate_executable(&elf, SYSCALLS).unwrap();
+    assert!(
+        info.syscalls_used.iter().any(|s| s == "tos_memmove")
+            && info.syscalls_used.iter().any(|s| s == "tos_memset"),
+        "{:?}",
+        info.syscalls_used
+    );
+}
+
+#[test]
+fn rust_signed_division_compiles_without_signed_instructions() {
+    skip_if!(rust_missing());
+    let dir = tempfile::tempdir().unwrap();
+    rust_contract(
+        dir.path(),
+        "fn process(_ctx: &tos_sdk::Context, input: &[u8]) -> Result<(), tos_sdk::ContractError> {\n\
+         let a = input.len() as i64 - 5;\n\
+         let b = input.first().copied().unwrap_or(1) as i64 - 3;\n\
+         let q = a.wrapping_div(b | 1) + a / 3 + (a as i32 % 7) as i64;\n\
+         tos_sdk::storage::write_u64(b\"q\", q as u64);\n\
+         Ok(())\n}",
+    );
+    // The link step refuses v4's sdiv/smod; linking at all proves none is left.
+    let elf = build_contract(dir.path(), &options(Some(rust_target_dir()))).unwrap();
+    check_executable(&elf);
+}
+
+#[test]
+fn unsupported_operations_still_fail_the_build_loudly() {
+    skip_if!(rust_missing());
+    let dir = tempfile::tempdir().unwrap();
+    // Floating point needs compiler_builtins' soft-float helpers, which the backend refuses.
+    rust_contract(
+        dir.path(),
+        "fn process(_ctx: &tos_sdk::Context, input: &[u8]) -> Result<(), tos_sdk::ContractError> {\n\
+         let x = input.len() as f64 * 1.5;\n\
+         tos_sdk::storage::write_u64(b\"q\", x as u64);\n\
          Ok(())\n}",
     );
     match compile_objects(dir.path(), &options(Some(rust_target_dir()))) {
         Err(ToolchainError::CompileFailed { stderr, .. }) => {
-            assert!(stderr.contains("memcpy"), "unexpected error: {stderr}");
+            assert!(
+                stderr.contains("is not supported"),
+                "unexpected error: {stderr}"
+            );
         }
         other => panic!("expected a build error, got {other:?}"),
     }
 }
 
 #[test]
-fn rust_signed_division_is_a_build_error() {
-    skip_if!(rust_missing());
+fn c_signed_division_and_copies_compile() {
+    skip_if!(clang_missing());
     let dir = tempfile::tempdir().unwrap();
-    rust_contract(
-        dir.path(),
-        "fn process(input: &[u8]) -> Result<(), u64> {\n\
-         let q = (input.len() as i64 - 5) / 3;\n\
-         tos_sdk::storage::write_u64(b\"q\", q as u64);\n\
-         Ok(())\n}",
-    );
-    match compile_objects(dir.path(), &options(Some(rust_target_dir()))) {
-        Err(ToolchainError::CompileFailed { stderr, .. }) => {
-            assert!(
-                stderr.contains("signed division"),
-                "unexpected error: {stderr}"
-            );
-        }
-        other => panic!("expected a build error, got {other:?}"),
-    }
+    std::fs::write(
+        dir.path().join("ops.c"),
+        "#include \"tos.h\"\n\
+         struct big { uint8_t bytes[300]; };\n\
+         uint64_t entrypoint(const uint8_t *input, uint64_t len) {\n\
+             struct big a, b;\n\
+             tos_memset(a.bytes, 1, sizeof a.bytes);\n\
+             b = a;\n\
+             int64_t x = (int64_t)len - 100, y = (int64_t)input[0] - 3;\n\
+             return (uint64_t)(x / y) + b.bytes[len % 300];\n\
+         }\n",
+    )
+    .unwrap();
+    let elf = build_contract(dir.path(), &options(None)).unwrap();
+    check_executable(&elf);
 }
 
 #[test]

@@ -1,273 +1,158 @@
 //! # tos-sdk — write TOS smart contracts in Rust
 //!
-//! A `no_std` crate with the syscall declarations of the TOS VM ([`syscalls`]), safe
-//! wrappers around them (this module and [`storage`]), the [`entrypoint!`] macro and a
-//! panic handler that aborts the invoke through `tos_panic`.
+//! A `no_std` crate (it uses `alloc` only where a value outgrows the stack) with everything a
+//! contract needs:
 //!
-//! A contract is a `staticlib` crate built for `bpfel-unknown-none` by tos-vm's build
-//! driver (`tos_loader::toolchain::build_contract`):
+//! - [`entrypoint!`] turns `fn process(ctx: &Context, input: &[u8]) -> Result<(), E>` into the
+//!   exported entry point, installs a heap allocator ([`heap`]) and, on the BPF target, a
+//!   panic handler that logs the panic's location and aborts the call (`ContractPanicked`);
+//! - [`Context`]: sender, caller, contract address, block, call value, native balances and
+//!   transfers;
+//! - [`storage`]: raw bytes, borsh values ([`storage::get`], [`storage::set`]) and declared
+//!   layouts ([`storage::Item`], [`storage::Map`]);
+//! - [`ContractError`] with stable status codes; [`Hash`], [`Address`]/[`PublicKey`] and
+//!   [`Amount`] (32 bytes with hex `Display`, borsh-encoded as their bytes);
+//! - typed wrappers over every syscall: logging ([`log()`], [`LogLine`], [`log!`]), [`mem`],
+//!   [`crypto`], [`call`] (other contracts, return data), [`events`]; the raw declarations are
+//!   in [`syscalls`];
+//! - [`host`] (feature `host`): run the same contract natively against an in-memory chain and
+//!   unit-test it with `cargo test`.
 //!
 //! ```ignore
-//! #![no_std]
-//! use tos_sdk::{entrypoint, log, storage};
+//! #![cfg_attr(not(test), no_std)]
+//! use tos_sdk::{entrypoint, storage::Item, Context, ContractError};
+//!
+//! const COUNT: Item<u64> = Item::new(b"count");
 //!
 //! entrypoint!(process);
 //!
-//! fn process(_input: &[u8]) -> Result<(), u64> {
-//!     let count = storage::read_u64(b"count").map_err(|_| 1u64)?.unwrap_or(0);
-//!     storage::write_u64(b"count", count.checked_add(1).ok_or(2u64)?);
-//!     log("incremented");
+//! fn process(_ctx: &Context, _input: &[u8]) -> Result<(), ContractError> {
+//!     let count = COUNT.get_or_default()?.checked_add(1).ok_or(ContractError::ArithmeticOverflow)?;
+//!     COUNT.set(&count)?;
 //!     Ok(())
 //! }
 //! ```
 //!
-//! `Cargo.toml` of the contract: `[lib] crate-type = ["staticlib"]`, `panic = "abort"` in
-//! its profiles, and an empty `[workspace]` table so it builds on its own.
-//!
-//! ## What the stock BPF backend cannot compile (yet)
-//! - copies or fills whose length is known only at run time (`copy_from_slice`,
-//!   `fill`, `clone_from_slice` on runtime-length slices): LLVM emits a `memcpy`/`memset`
-//!   call the BPF backend refuses (the build fails; it never miscompiles). Use fixed-size
-//!   arrays (constant-length copies are inlined) or copy in a loop over indices;
-//! - signed division and remainder (`i64 / i64`): use unsigned types;
-//! - writable statics (`static mut`, atomics, `.data`/`.bss`): keep state in [`storage`];
-//!
-//! Avoid `core::fmt` (`format_args!`, `{}`): it compiles, but adds several KB of code and
-//! compute; format numbers by hand into a stack buffer. Bounds checks and `expect` pull it
-//! in through their panic messages too (the handler never formats them).
-//!
-//! ## Features
-//! - `host`: compile natively (for unit tests of contract logic). The syscalls stay
-//!   `extern` declarations; a test that calls them must provide them.
+//! A contract is a `staticlib` crate built for `bpfel-unknown-none` by tos-vm's build driver
+//! (`tos-vm build DIR`); docs/tutorial.md walks through one from an empty directory. Ordinary
+//! Rust compiles: the build routes runtime-length copies, fills and comparisons to the host's
+//! memory syscalls and compiles signed division through unsigned division (see
+//! docs/contracts.md). What remains: no writable statics (keep state in [`storage`]), no
+//! floating point or 128-bit division, 4 KiB of stack per call frame and 32 KiB of heap per
+//! call. Prefer [`LogLine`] over `core::fmt` (`format!`, `{}`, [`log!`]), which adds several
+//! KB of code.
 
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
+pub mod call;
+mod context;
+pub mod crypto;
+mod error;
+pub mod events;
+pub mod heap;
+#[cfg(feature = "host")]
+pub mod host;
+mod log;
+pub mod mem;
 pub mod storage;
 pub mod syscalls;
+mod types;
 
-/// A 32-byte hash (block, transaction, contract).
-pub type Hash = [u8; 32];
-/// A 32-byte account address (public key).
-pub type Address = [u8; 32];
+pub use borsh;
+pub use context::Context;
+pub use error::ContractError;
+pub use log::{decimal, log, log_bytes, LogLine, MAX_LOG_LEN};
+pub use tos_sdk_macros::entrypoint;
+pub use types::{Address, Amount, Hash, PublicKey};
 
-/// Returned by the raw `tos_storage_read` when the key is absent.
-pub const NOT_FOUND: u64 = u64::MAX;
-/// Status of a successful invoke.
+/// What most contracts import: `use tos_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::storage::{Item, Map};
+    pub use crate::{
+        abort, entrypoint, log, require, Address, Amount, Context, ContractError, Hash, LogLine,
+        PublicKey,
+    };
+    pub use borsh::{BorshDeserialize, BorshSerialize};
+}
+
+/// Status of a successful call.
 pub const SUCCESS: u64 = 0;
-/// Largest log message, in bytes; longer messages abort the invoke.
-pub const MAX_LOG_LEN: usize = 10_000;
-/// Status the entrypoint returns for `Err(0)`: an error must never look like success.
-pub const ERR_ZERO_STATUS: u64 = 1;
 
-/// Appends `msg` to the invoke's log (at most [`MAX_LOG_LEN`] bytes).
-#[inline]
-pub fn log(msg: &str) {
-    log_bytes(msg.as_bytes());
-}
-
-/// Appends raw bytes to the invoke's log (at most [`MAX_LOG_LEN`] bytes).
-#[inline]
-pub fn log_bytes(msg: &[u8]) {
-    // SAFETY: the slice is valid for reads of its length.
-    unsafe {
-        syscalls::tos_log(msg.as_ptr(), msg.len() as u64);
-    }
-}
-
-/// Aborts the invoke (`ContractPanicked`) with `msg` in the log. All state changes of the
-/// invoke are dropped.
+/// Aborts the call (`ContractPanicked`) with `msg` in the log; all its effects are dropped.
+/// For expected failures return a [`ContractError`] instead: it has a stable code.
 #[inline]
 pub fn abort(msg: &str) -> ! {
     // SAFETY: the slice is valid for reads of its length; the syscall never returns.
     unsafe { syscalls::tos_panic(msg.as_ptr(), msg.len() as u64) }
 }
 
-/// Aborts the invoke with `msg` unless `cond` holds.
+/// `Err(error)` unless `condition` holds: `require(owner == sender, ContractError::Unauthorized)?`.
 #[inline]
-pub fn require(cond: bool, msg: &str) {
-    if !cond {
-        abort(msg);
-    }
-}
-
-/// Height of the block being executed.
-#[inline]
-pub fn block_height() -> u64 {
-    // SAFETY: no arguments.
-    unsafe { syscalls::tos_get_block_height() }
-}
-
-/// Hash of the block being executed.
-#[inline]
-pub fn block_hash() -> Hash {
-    let mut out = [0u8; 32];
-    // SAFETY: `out` is 32 writable bytes.
-    unsafe {
-        syscalls::tos_get_block_hash(out.as_mut_ptr());
-    }
-    out
-}
-
-/// Hash of the transaction being executed.
-#[inline]
-pub fn tx_hash() -> Hash {
-    let mut out = [0u8; 32];
-    // SAFETY: `out` is 32 writable bytes.
-    unsafe {
-        syscalls::tos_get_tx_hash(out.as_mut_ptr());
-    }
-    out
-}
-
-/// Address of the transaction's sender.
-#[inline]
-pub fn tx_sender() -> Address {
-    let mut out = [0u8; 32];
-    // SAFETY: `out` is 32 writable bytes.
-    unsafe {
-        syscalls::tos_get_tx_sender(out.as_mut_ptr());
-    }
-    out
-}
-
-/// Hash (address) of the running contract.
-#[inline]
-pub fn contract_hash() -> Hash {
-    let mut out = [0u8; 32];
-    // SAFETY: `out` is 32 writable bytes.
-    unsafe {
-        syscalls::tos_get_contract_hash(out.as_mut_ptr());
-    }
-    out
-}
-
-/// Native-asset balance of `address`.
-#[inline]
-pub fn balance(address: &Address) -> u64 {
-    // SAFETY: `address` is 32 readable bytes.
-    unsafe { syscalls::tos_get_balance(address.as_ptr()) }
-}
-
-/// Transfers `amount` of the native asset from the running contract to `recipient`.
-///
-/// Returns only on success: an insufficient balance, a zero amount or an overflow of the
-/// recipient's balance aborts the invoke.
-#[inline]
-pub fn transfer(recipient: &Address, amount: u64) {
-    // SAFETY: `recipient` is 32 readable bytes.
-    unsafe {
-        syscalls::tos_transfer(recipient.as_ptr(), amount);
-    }
-}
-
-/// Turns the result of a contract's `process` function into the entrypoint's status:
-/// `Ok` → 0, `Err(code)` → `code`, except `Err(0)` → [`ERR_ZERO_STATUS`].
-#[inline]
-pub fn status_of(result: Result<(), u64>) -> u64 {
-    match result {
-        Ok(()) => SUCCESS,
-        Err(0) => ERR_ZERO_STATUS,
-        Err(code) => code,
-    }
-}
-
-/// Builds the input slice the entrypoint hands to `process`.
-///
-/// # Safety
-/// `input` must point at `len` readable bytes that live for the whole invoke (or `len`
-/// must be 0).
-#[doc(hidden)]
-#[inline]
-pub unsafe fn __input_slice<'a>(input: *const u8, len: u64) -> &'a [u8] {
-    if input.is_null() || len == 0 {
-        &[]
+pub fn require(condition: bool, error: impl Into<ContractError>) -> Result<(), ContractError> {
+    if condition {
+        Ok(())
     } else {
-        // SAFETY: guaranteed by the caller (the VM maps `len` bytes of input at `input`).
-        unsafe { core::slice::from_raw_parts(input, len as usize) }
+        Err(error.into())
     }
 }
 
-/// Defines the contract's entry point.
-///
-/// `entrypoint!(process)` exports
-/// `extern "C" fn entrypoint(input: *const u8, len: u64) -> u64`, which calls
-/// `fn process(input: &[u8]) -> Result<(), u64>` with the call data and returns
-/// 0 for `Ok(())` and the (nonzero) code for `Err(code)` (`Err(0)` becomes
-/// [`ERR_ZERO_STATUS`]).
-#[macro_export]
-macro_rules! entrypoint {
-    ($process:path) => {
-        /// Contract entry point called by the TOS VM (r1 = input, r2 = input length).
-        #[unsafe(no_mangle)]
-        pub extern "C" fn entrypoint(input: *const u8, len: u64) -> u64 {
-            // SAFETY: the VM passes the address and length of the mapped call data.
-            let input: &[u8] = unsafe { $crate::__input_slice(input, len) };
-            let process: fn(&[u8]) -> ::core::result::Result<(), u64> = $process;
-            $crate::status_of(process(input))
+/// Support of the code [`entrypoint!`] generates. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    use crate::{Context, ContractError};
+
+    /// The call's input as a slice.
+    ///
+    /// # Safety
+    /// `input` must point at `len` readable bytes that live for the whole call (or `len` must
+    /// be 0).
+    #[inline(always)]
+    pub unsafe fn input_slice<'a>(input: *const u8, len: u64) -> &'a [u8] {
+        if input.is_null() || len == 0 {
+            &[]
+        } else {
+            // SAFETY: guaranteed by the caller (the VM maps `len` bytes of input at `input`).
+            unsafe { core::slice::from_raw_parts(input, len as usize) }
         }
-    };
+    }
+
+    /// Runs the contract's `process` function and turns its result into the call's status.
+    #[inline(always)]
+    pub fn run<E: Into<ContractError>>(
+        input: &[u8],
+        process: impl FnOnce(&Context, &[u8]) -> Result<(), E>,
+    ) -> u64 {
+        status(process(&Context::new(), input))
+    }
+
+    /// `Ok` → 0, `Err(e)` → `e`'s code (never 0).
+    #[inline(always)]
+    pub fn status<E: Into<ContractError>>(result: Result<(), E>) -> u64 {
+        match result {
+            Ok(()) => crate::SUCCESS,
+            Err(error) => error.into().code(),
+        }
+    }
 }
 
-/// Aborts the invoke through `tos_panic`.
-///
-/// The panic's location is logged first (`panicked at <file>:<line>`), then the invoke is
-/// aborted with the panic's literal message (`panic!("literal")`), or `"panicked"` when the
-/// message is formatted (`expect`, bounds checks, `panic!("{x}")`). No formatting machinery
-/// is used.
-#[cfg(all(target_arch = "bpf", not(feature = "host"), not(test)))]
+/// Logs `panicked at <file>:<line>`, then aborts the call through `tos_panic` with the panic's
+/// message when it is a literal (`panic!("literal")`, `expect("literal")` gives the formatted
+/// text, so `"panicked"`) — without `core::fmt`, whose machinery would add several KB.
+#[cfg(all(target_arch = "bpf", not(feature = "host")))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if let Some(location) = info.location() {
-        let mut buf = [0u8; 192];
-        let len = panic_location(location.file().as_bytes(), location.line(), &mut buf);
-        log_bytes(buf.get(..len).unwrap_or(&buf));
+        let mut line = LogLine::<192>::new();
+        line.str("panicked at ")
+            .str(location.file())
+            .str(":")
+            .u64(u64::from(location.line()));
+        line.log();
     }
     abort(info.message().as_str().unwrap_or("panicked"))
-}
-
-/// Writes `panicked at <file>:<line>` into `out` (keeping the end of a long file name);
-/// returns the length written. Copies byte by byte with volatile reads so that LLVM cannot
-/// turn the loop into a `memcpy` call (which the BPF backend refuses), and without indexing
-/// that could panic again.
-#[doc(hidden)]
-pub fn panic_location(file: &[u8], line: u32, out: &mut [u8; 192]) -> usize {
-    const PREFIX: &[u8; 12] = b"panicked at ";
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    let mut rest = line;
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        n += 1;
-        if rest == 0 {
-            break;
-        }
-    }
-    // Room for the file name: prefix, ':' and the digits take at most 23 bytes.
-    let room = out.len() - PREFIX.len() - 1 - n;
-    let file = if file.len() > room {
-        file.get(file.len() - room..).unwrap_or(file)
-    } else {
-        file
-    };
-    let line_digits = digits.get(digits.len() - n..).unwrap_or(&digits);
-    let colon: &[u8] = b":";
-    let mut slots = out.iter_mut();
-    let mut written = 0;
-    for part in [&PREFIX[..], file, colon, line_digits] {
-        for byte in part {
-            match slots.next() {
-                Some(slot) => {
-                    // SAFETY: `byte` is a valid reference.
-                    *slot = unsafe { core::ptr::read_volatile(byte) };
-                    written += 1;
-                }
-                None => return written,
-            }
-        }
-    }
-    written
 }
 
 #[cfg(test)]
@@ -276,35 +161,28 @@ mod tests {
 
     #[test]
     fn status_mapping() {
-        assert_eq!(status_of(Ok(())), 0);
-        assert_eq!(status_of(Err(7)), 7);
-        assert_eq!(status_of(Err(0)), ERR_ZERO_STATUS);
+        assert_eq!(__private::status::<ContractError>(Ok(())), 0);
+        assert_eq!(__private::status(Err(ContractError::Unauthorized)), 3);
+        assert_eq!(__private::status(Err(ContractError::Custom(2))), 1002);
     }
 
     #[test]
     fn input_slice() {
         let data = [1u8, 2, 3];
         // SAFETY: `data` outlives the slice.
-        let s = unsafe { __input_slice(data.as_ptr(), 3) };
+        let s = unsafe { __private::input_slice(data.as_ptr(), 3) };
         assert_eq!(s, &data);
         // SAFETY: null with length 0 gives the empty slice.
-        let e = unsafe { __input_slice(core::ptr::null(), 0) };
+        let e = unsafe { __private::input_slice(core::ptr::null(), 0) };
         assert!(e.is_empty());
     }
 
     #[test]
-    fn panic_location_text() {
-        let mut buf = [0u8; 192];
-        let n = panic_location(b"src/lib.rs", 42, &mut buf);
-        assert_eq!(&buf[..n], b"panicked at src/lib.rs:42");
-        let n = panic_location(b"x", 0, &mut buf);
-        assert_eq!(&buf[..n], b"panicked at x:0");
-        let n = panic_location(b"f", u32::MAX, &mut buf);
-        assert_eq!(&buf[..n], b"panicked at f:4294967295");
-        let long = [b'a'; 300];
-        let n = panic_location(&long, 7, &mut buf);
-        assert_eq!(n, 192);
-        assert!(buf[..n].ends_with(b"aaa:7"));
-        assert!(buf.starts_with(b"panicked at aaa"));
+    fn require_gives_the_error() {
+        assert_eq!(require(true, ContractError::Unauthorized), Ok(()));
+        assert_eq!(
+            require(false, ContractError::Unauthorized),
+            Err(ContractError::Unauthorized)
+        );
     }
 }

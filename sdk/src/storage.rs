@@ -1,21 +1,48 @@
 //! Contract storage: a key-value map private to the running contract.
 //!
-//! Keys are at most [`MAX_KEY_LEN`] bytes and values at most [`MAX_VALUE_LEN`] bytes;
-//! larger arguments abort the invoke. Writes and deletes are visible to later reads of the
-//! same invoke and are committed only if the invoke succeeds.
+//! Three levels, from raw to typed:
+//! - bytes: [`read`], [`write`], [`delete`], [`len`], [`contains`] and the `u64`/32-byte
+//!   shortcuts;
+//! - borsh values under a key: [`get`], [`set`], [`remove`], [`has`];
+//! - declared layouts: [`Item`] (one value under a fixed key) and [`Map`] (values keyed by
+//!   `prefix ++ borsh(key)`), usable as constants:
+//!
+//! ```
+//! use tos_sdk::storage::{Item, Map};
+//! use tos_sdk::{Address, Amount};
+//!
+//! const OWNER: Item<Address> = Item::new(b"owner");
+//! const BALANCES: Map<Address, Amount> = Map::new(b"bal:");
+//! ```
+//!
+//! Keys are at most [`MAX_KEY_LEN`] bytes and values at most [`MAX_VALUE_LEN`] bytes: the
+//! typed functions return [`ContractError::KeyTooLong`] / [`ContractError::ValueTooLarge`]
+//! instead of letting the syscall abort. Values of up to [`INLINE_VALUE_LEN`] bytes are read
+//! and written through the stack; larger ones go through the heap (`alloc`). Writes and deletes
+//! are visible to later reads of the same call and are committed only if the call succeeds.
 
-use crate::syscalls;
+use core::marker::PhantomData;
+
+use alloc::vec::Vec;
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::{syscalls, ContractError};
 
 /// Largest key, in bytes.
 pub const MAX_KEY_LEN: usize = 256;
 /// Largest value, in bytes.
 pub const MAX_VALUE_LEN: usize = 65_536;
+/// Values up to this size are (de)serialised through a stack buffer, without allocating.
+pub const INLINE_VALUE_LEN: usize = 256;
+/// Returned by the raw `tos_storage_read` when the key is absent.
+pub const NOT_FOUND: u64 = u64::MAX;
 
-/// Reads the value stored under `key` into `buf`.
-///
-/// Returns `None` if the key is absent, else `Some(len)` with the value's full length;
-/// `min(len, buf.len())` bytes were copied into `buf`, so `len > buf.len()` means the value
-/// was truncated.
+// ---------------------------------------------------------------------------------------
+// Bytes
+
+/// Reads the value under `key` into `buf`: `None` if absent, else `Some(len)` with the value's
+/// full length; `min(len, buf.len())` bytes were copied, so `len > buf.len()` means the value
+/// was truncated. Cost 200 + key length + value length.
 pub fn read(key: &[u8], buf: &mut [u8]) -> Option<usize> {
     // SAFETY: both slices are valid for their lengths; the host writes at most buf.len() bytes.
     let len = unsafe {
@@ -26,55 +53,25 @@ pub fn read(key: &[u8], buf: &mut [u8]) -> Option<usize> {
             buf.len() as u64,
         )
     };
-    if len == crate::NOT_FOUND {
+    if len == NOT_FOUND {
         None
     } else {
         Some(len as usize)
     }
 }
 
-/// Returns the length of the value under `key` without copying it, or `None` if absent.
+/// The length of the value under `key`, or `None` if absent.
 pub fn len(key: &[u8]) -> Option<usize> {
     read(key, &mut [])
 }
 
-/// Returns whether a value is stored under `key`.
+/// Whether a value is stored under `key`.
 pub fn contains(key: &[u8]) -> bool {
     len(key).is_some()
 }
 
-/// Why a typed read failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadError {
-    /// The stored value has another length than the type expects (holds the length found).
-    WrongLength(usize),
-}
-
-/// Reads a `u64` stored as 8 little-endian bytes.
-///
-/// `Ok(None)` if the key is absent; `Err(WrongLength)` if the value is not 8 bytes long.
-pub fn read_u64(key: &[u8]) -> Result<Option<u64>, ReadError> {
-    let mut buf = [0u8; 8];
-    match read(key, &mut buf) {
-        None => Ok(None),
-        Some(8) => Ok(Some(u64::from_le_bytes(buf))),
-        Some(n) => Err(ReadError::WrongLength(n)),
-    }
-}
-
-/// Reads a 32-byte value (hash, address).
-///
-/// `Ok(None)` if the key is absent; `Err(WrongLength)` if the value is not 32 bytes long.
-pub fn read_hash(key: &[u8]) -> Result<Option<[u8; 32]>, ReadError> {
-    let mut buf = [0u8; 32];
-    match read(key, &mut buf) {
-        None => Ok(None),
-        Some(32) => Ok(Some(buf)),
-        Some(n) => Err(ReadError::WrongLength(n)),
-    }
-}
-
-/// Stores `value` under `key`, replacing any previous value.
+/// Stores `value` under `key`, replacing any previous value. A key over [`MAX_KEY_LEN`] or a
+/// value over [`MAX_VALUE_LEN`] bytes aborts the call. Cost 1000 + 4 × (key + value length).
 pub fn write(key: &[u8], value: &[u8]) {
     // SAFETY: both slices are valid for reads of their lengths.
     unsafe {
@@ -87,13 +84,384 @@ pub fn write(key: &[u8], value: &[u8]) {
     }
 }
 
-/// Stores a `u64` as 8 little-endian bytes.
+/// Removes the value under `key`; returns whether it existed. Cost 500 + key length.
+pub fn delete(key: &[u8]) -> bool {
+    // SAFETY: the key slice is valid for reads of its length.
+    unsafe { syscalls::tos_storage_delete(key.as_ptr(), key.len() as u64) == 1 }
+}
+
+/// Why a raw fixed-size read failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// The stored value has another length than the type expects (holds the length found).
+    WrongLength(usize),
+}
+
+impl From<ReadError> for ContractError {
+    fn from(_: ReadError) -> Self {
+        ContractError::InvalidState
+    }
+}
+
+/// Reads a `u64` stored as 8 little-endian bytes: `Ok(None)` if absent.
+pub fn read_u64(key: &[u8]) -> Result<Option<u64>, ReadError> {
+    let mut buf = [0u8; 8];
+    match read(key, &mut buf) {
+        None => Ok(None),
+        Some(8) => Ok(Some(u64::from_le_bytes(buf))),
+        Some(n) => Err(ReadError::WrongLength(n)),
+    }
+}
+
+/// Stores a `u64` as 8 little-endian bytes (the same bytes as its borsh encoding).
 pub fn write_u64(key: &[u8], value: u64) {
     write(key, &value.to_le_bytes());
 }
 
+/// Reads a 32-byte value (hash, address): `Ok(None)` if absent.
+pub fn read_hash(key: &[u8]) -> Result<Option<[u8; 32]>, ReadError> {
+    let mut buf = [0u8; 32];
+    match read(key, &mut buf) {
+        None => Ok(None),
+        Some(32) => Ok(Some(buf)),
+        Some(n) => Err(ReadError::WrongLength(n)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Borsh values
+
+/// Reads and decodes the borsh value under `key`: `Ok(None)` if absent,
+/// [`ContractError::InvalidState`] if the bytes do not decode as a `T` (with nothing left
+/// over), [`ContractError::KeyTooLong`] for a key over [`MAX_KEY_LEN`].
+pub fn get<T: BorshDeserialize>(key: &[u8]) -> Result<Option<T>, ContractError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(ContractError::KeyTooLong);
+    }
+    let mut inline = [0u8; INLINE_VALUE_LEN];
+    let Some(len) = read(key, &mut inline) else {
+        return Ok(None);
+    };
+    let value = if len <= INLINE_VALUE_LEN {
+        borsh::from_slice(&inline[..len])
+    } else {
+        let mut heap = alloc::vec![0u8; len];
+        read(key, &mut heap);
+        borsh::from_slice(&heap)
+    };
+    value.map(Some).map_err(|_| ContractError::InvalidState)
+}
+
+/// Encodes `value` with borsh and stores it under `key`.
+pub fn set<T: BorshSerialize + ?Sized>(key: &[u8], value: &T) -> Result<(), ContractError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(ContractError::KeyTooLong);
+    }
+    let mut buf = Buffer::<INLINE_VALUE_LEN>::new();
+    value
+        .serialize(&mut buf)
+        .map_err(|_| ContractError::ValueTooLarge)?;
+    let bytes = buf.as_slice();
+    if bytes.len() > MAX_VALUE_LEN {
+        return Err(ContractError::ValueTooLarge);
+    }
+    write(key, bytes);
+    Ok(())
+}
+
 /// Removes the value under `key`; returns whether it existed.
-pub fn delete(key: &[u8]) -> bool {
-    // SAFETY: the key slice is valid for reads of its length.
-    unsafe { syscalls::tos_storage_delete(key.as_ptr(), key.len() as u64) == 1 }
+pub fn remove(key: &[u8]) -> Result<bool, ContractError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(ContractError::KeyTooLong);
+    }
+    Ok(delete(key))
+}
+
+/// Whether a value is stored under `key`.
+pub fn has(key: &[u8]) -> Result<bool, ContractError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(ContractError::KeyTooLong);
+    }
+    Ok(contains(key))
+}
+
+/// A byte buffer on the stack that moves to the heap when it outgrows `N` bytes.
+pub struct Buffer<const N: usize> {
+    inline: [u8; N],
+    len: usize,
+    heap: Option<Vec<u8>>,
+}
+
+impl<const N: usize> Default for Buffer<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Buffer<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        Buffer {
+            inline: [0; N],
+            len: 0,
+            heap: None,
+        }
+    }
+
+    /// The bytes written so far.
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.heap {
+            Some(heap) => heap,
+            None => &self.inline[..self.len],
+        }
+    }
+}
+
+impl<const N: usize> borsh::io::Write for Buffer<N> {
+    fn write(&mut self, data: &[u8]) -> borsh::io::Result<usize> {
+        if let Some(heap) = &mut self.heap {
+            heap.extend_from_slice(data);
+        } else if self.len + data.len() <= N {
+            self.inline[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        } else {
+            let mut heap = Vec::with_capacity((self.len + data.len()).max(2 * N));
+            heap.extend_from_slice(&self.inline[..self.len]);
+            heap.extend_from_slice(data);
+            self.heap = Some(heap);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> borsh::io::Result<()> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Declared layouts
+
+/// One borsh value under a fixed key.
+pub struct Item<T> {
+    key: &'static [u8],
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> Item<T> {
+    /// The item stored under `key`.
+    pub const fn new(key: &'static [u8]) -> Self {
+        Item {
+            key,
+            _value: PhantomData,
+        }
+    }
+
+    /// Its storage key.
+    pub const fn key(&self) -> &'static [u8] {
+        self.key
+    }
+
+    /// Whether it is stored.
+    pub fn exists(&self) -> bool {
+        contains(self.key)
+    }
+
+    /// Removes it; returns whether it existed.
+    pub fn remove(&self) -> bool {
+        delete(self.key)
+    }
+}
+
+impl<T: BorshSerialize + BorshDeserialize> Item<T> {
+    /// The value, or `None` if not stored.
+    pub fn get(&self) -> Result<Option<T>, ContractError> {
+        get(self.key)
+    }
+
+    /// The value, or [`ContractError::NotInitialized`] if not stored.
+    pub fn load(&self) -> Result<T, ContractError> {
+        self.get()?.ok_or(ContractError::NotInitialized)
+    }
+
+    /// The value, or `T::default()` if not stored.
+    pub fn get_or_default(&self) -> Result<T, ContractError>
+    where
+        T: Default,
+    {
+        Ok(self.get()?.unwrap_or_default())
+    }
+
+    /// Stores the value.
+    pub fn set(&self, value: &T) -> Result<(), ContractError> {
+        set(self.key, value)
+    }
+}
+
+/// Borsh values keyed by `prefix ++ borsh(key)`: a map inside the contract's storage.
+///
+/// Pick prefixes that are not prefixes of each other's keys (e.g. end them with `:`).
+pub struct Map<K, V> {
+    prefix: &'static [u8],
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Map<K, V> {
+    /// The map under `prefix`.
+    pub const fn new(prefix: &'static [u8]) -> Self {
+        Map {
+            prefix,
+            _types: PhantomData,
+        }
+    }
+
+    /// Its key prefix.
+    pub const fn prefix(&self) -> &'static [u8] {
+        self.prefix
+    }
+}
+
+impl<K: BorshSerialize, V> Map<K, V> {
+    /// The full storage key of `key` (`prefix ++ borsh(key)`), built on the stack.
+    pub fn storage_key(&self, key: &K) -> Result<StorageKey, ContractError> {
+        let mut out = StorageKey {
+            bytes: [0; MAX_KEY_LEN],
+            len: 0,
+        };
+        out.push(self.prefix)?;
+        key.serialize(&mut out)
+            .map_err(|_| ContractError::KeyTooLong)?;
+        Ok(out)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains(&self, key: &K) -> Result<bool, ContractError> {
+        Ok(contains(self.storage_key(key)?.as_bytes()))
+    }
+
+    /// Removes `key`'s value; returns whether it existed.
+    pub fn remove(&self, key: &K) -> Result<bool, ContractError> {
+        Ok(delete(self.storage_key(key)?.as_bytes()))
+    }
+}
+
+impl<K: BorshSerialize, V: BorshSerialize + BorshDeserialize> Map<K, V> {
+    /// `key`'s value, or `None`.
+    pub fn get(&self, key: &K) -> Result<Option<V>, ContractError> {
+        get(self.storage_key(key)?.as_bytes())
+    }
+
+    /// `key`'s value, or `V::default()` if it has none.
+    pub fn get_or_default(&self, key: &K) -> Result<V, ContractError>
+    where
+        V: Default,
+    {
+        Ok(self.get(key)?.unwrap_or_default())
+    }
+
+    /// Stores `value` for `key`.
+    pub fn set(&self, key: &K, value: &V) -> Result<(), ContractError> {
+        set(self.storage_key(key)?.as_bytes(), value)
+    }
+}
+
+/// A storage key of at most [`MAX_KEY_LEN`] bytes, on the stack.
+pub struct StorageKey {
+    bytes: [u8; MAX_KEY_LEN],
+    len: usize,
+}
+
+impl StorageKey {
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn push(&mut self, data: &[u8]) -> Result<(), ContractError> {
+        let end = self
+            .len
+            .checked_add(data.len())
+            .filter(|end| *end <= MAX_KEY_LEN)
+            .ok_or(ContractError::KeyTooLong)?;
+        self.bytes[self.len..end].copy_from_slice(data);
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl borsh::io::Write for StorageKey {
+    fn write(&mut self, data: &[u8]) -> borsh::io::Result<usize> {
+        self.push(data)
+            .map_err(|_| borsh::io::Error::from(borsh::io::ErrorKind::WriteZero))?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> borsh::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::TestEnv;
+    use crate::{Address, Amount};
+    use alloc::string::String;
+
+    const COUNT: Item<u64> = Item::new(b"count");
+    const NAMES: Map<Address, String> = Map::new(b"name:");
+
+    #[test]
+    fn typed_values_round_trip() {
+        let mut env = TestEnv::new();
+        let outcome = env.call(|_| {
+            assert_eq!(COUNT.get()?, None);
+            assert_eq!(COUNT.get_or_default()?, 0);
+            assert_eq!(COUNT.load(), Err(ContractError::NotInitialized));
+            COUNT.set(&5)?;
+            assert_eq!(COUNT.load()?, 5);
+            assert_eq!(read_u64(b"count"), Ok(Some(5)));
+
+            let alice = Address::new([1; 32]);
+            NAMES.set(&alice, &String::from("alice"))?;
+            assert_eq!(NAMES.get(&alice)?.as_deref(), Some("alice"));
+            assert!(NAMES.contains(&alice)?);
+            let key = NAMES.storage_key(&alice)?;
+            assert_eq!(&key.as_bytes()[..5], b"name:");
+            assert_eq!(key.as_bytes().len(), 5 + 32);
+
+            // A value larger than the inline buffer goes through the heap both ways.
+            let big: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+            set(b"big", &big)?;
+            assert_eq!(len(b"big"), Some(4 + 3000));
+            assert_eq!(get::<Vec<u8>>(b"big")?, Some(big));
+
+            // Wrong types are InvalidState, not a panic.
+            assert_eq!(get::<Address>(b"count"), Err(ContractError::InvalidState));
+            assert!(NAMES.remove(&alice)?);
+            assert!(!NAMES.contains(&alice)?);
+            Ok(())
+        });
+        assert!(outcome.is_success(), "{outcome:?}");
+        assert_eq!(env.get::<u64>(b"count"), Some(5));
+        assert_eq!(env.get::<Amount>(b"count"), Some(Amount(5)));
+    }
+
+    #[test]
+    fn limits_are_errors() {
+        let mut env = TestEnv::new();
+        let outcome = env.call(|_| {
+            let long = [b'k'; MAX_KEY_LEN + 1];
+            assert_eq!(get::<u64>(&long), Err(ContractError::KeyTooLong));
+            assert_eq!(set(&long, &1u64), Err(ContractError::KeyTooLong));
+            const LONG_PREFIX: Map<[u8; 32], u8> = Map::new(&[b'p'; 250]);
+            assert_eq!(
+                LONG_PREFIX.set(&[0; 32], &1).unwrap_err(),
+                ContractError::KeyTooLong
+            );
+            let huge = alloc::vec![0u8; MAX_VALUE_LEN];
+            assert_eq!(set(b"k", &huge), Err(ContractError::ValueTooLarge));
+            Ok(())
+        });
+        assert!(outcome.is_success(), "{outcome:?}");
+    }
 }

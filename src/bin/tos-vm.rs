@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use tos_vm::{
     loader::toolchain::{self, BuildOptions},
+    replay::{StateAtHeight, TxKind},
     BlockContext, ContractCall, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, LogEntry,
-    Vm, VmConfig,
+    ReplayOptions, StateListing, TxStatus, Vm, VmConfig,
 };
 
 #[derive(Parser)]
@@ -53,6 +54,33 @@ enum Command {
     },
     /// Show what an executable contains.
     Inspect { file: PathBuf },
+    /// Execute a block file (JSON or borsh: deploys and calls with senders and values) against
+    /// the store and commit it as the next height; prints a per-transaction table and totals.
+    Replay {
+        /// The block file.
+        block: PathBuf,
+        #[arg(long, default_value = "jit")]
+        engine: Engine,
+        /// Compute budget of each call, in units.
+        #[arg(long)]
+        budget: Option<u64>,
+        /// Worker threads for calls on disjoint contracts (default: every core; 1 = in order).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Execute against the state as of this height (default: the latest). Below the
+        /// latest height the block is only executed, not committed.
+        #[arg(long)]
+        height: Option<u64>,
+        /// Execute without committing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print each transaction's logs under its row.
+        #[arg(long)]
+        logs: bool,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +128,32 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             )
         }
         Command::Inspect { file } => inspect(&file),
+        Command::Replay {
+            block,
+            engine,
+            budget,
+            threads,
+            height,
+            dry_run,
+            logs,
+            json,
+        } => {
+            let config = VmConfig {
+                engine,
+                compute_budget: budget.unwrap_or(VmConfig::default().compute_budget),
+            };
+            let options = match threads {
+                Some(threads) => ReplayOptions::parallel(threads),
+                None => ReplayOptions::default(),
+            };
+            let request = ReplayRequest {
+                height,
+                dry_run,
+                logs,
+                json,
+            };
+            replay(&cli.store, &block, config, options, request)
+        }
     }
 }
 
@@ -324,5 +378,288 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
             "  transfer {} -> {}  {}",
             transfer.from, transfer.to, transfer.amount
         );
+    }
+}
+
+struct ReplayRequest {
+    height: Option<u64>,
+    dry_run: bool,
+    logs: bool,
+    json: bool,
+}
+
+fn replay(
+    store_dir: &Path,
+    block_file: &Path,
+    config: VmConfig,
+    options: ReplayOptions,
+    request: ReplayRequest,
+) -> Result<ExitCode, String> {
+    let block = tos_vm::Block::from_file(block_file).map_err(|e| e.to_string())?;
+    let vm = Vm::new(config);
+    let mut store = open_store(store_dir)?;
+    let tip = store.block_height().map_err(|e| e.to_string())?;
+    let parent = request.height.unwrap_or(tip);
+    if parent > tip {
+        return Err(format!(
+            "--height {parent} is above the store's height {tip}"
+        ));
+    }
+    let commit = parent == tip && !request.dry_run;
+    let height = parent + 1;
+    let context = block.context(height);
+    let execution = if parent == tip {
+        tos_vm::execute_block(&vm, &context, &block.transactions, &store, &options)
+    } else {
+        let state = StateAtHeight::new(&store, parent).map_err(|e| e.to_string())?;
+        tos_vm::execute_block(&vm, &context, &block.transactions, &state, &options)
+    }
+    .map_err(|e| format!("block aborted by a store failure: {e}"))?;
+    let commit_time = if commit {
+        let started = std::time::Instant::now();
+        store
+            .commit_block(height, &execution.changes)
+            .map_err(|e| e.to_string())?;
+        Some(started.elapsed())
+    } else {
+        None
+    };
+    let state_root = if commit {
+        Some(store.state_root().map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let summary = ReplaySummary {
+        parent,
+        engine: config.engine,
+        execution: &execution,
+        commit_time,
+        state_root,
+        cache: vm.cache_stats(),
+    };
+    if request.json {
+        println!("{}", summary.json());
+    } else {
+        summary.print(request.logs);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ReplaySummary<'a> {
+    parent: u64,
+    engine: Engine,
+    execution: &'a tos_vm::BlockExecution,
+    commit_time: Option<std::time::Duration>,
+    state_root: Option<Hash>,
+    cache: tos_vm::CacheStats,
+}
+
+fn status_text(status: &TxStatus) -> String {
+    match status {
+        TxStatus::Success => "success".into(),
+        TxStatus::Failed { code } => format!("failed (returned {code})"),
+        TxStatus::Aborted { error } => format!("aborted: {error}"),
+        TxStatus::Rejected { error } => format!("rejected: {error}"),
+    }
+}
+
+fn status_name(status: &TxStatus) -> &'static str {
+    match status {
+        TxStatus::Success => "success",
+        TxStatus::Failed { .. } => "failed",
+        TxStatus::Aborted { .. } => "aborted",
+        TxStatus::Rejected { .. } => "rejected",
+    }
+}
+
+fn short(hash: &Hash) -> String {
+    hash.to_hex()[..12].to_string()
+}
+
+fn duration_text(duration: std::time::Duration) -> String {
+    let micros = duration.as_secs_f64() * 1e6;
+    if micros < 1000.0 {
+        format!("{micros:.1}µs")
+    } else if micros < 1e6 {
+        format!("{:.2}ms", micros / 1e3)
+    } else {
+        format!("{:.2}s", micros / 1e6)
+    }
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl ReplaySummary<'_> {
+    fn count(&self, name: &str) -> usize {
+        self.execution
+            .transactions
+            .iter()
+            .filter(|tx| status_name(&tx.status) == name)
+            .count()
+    }
+
+    fn rate(&self) -> f64 {
+        let seconds = self.execution.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.execution.transactions.len() as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
+    fn print(&self, with_logs: bool) {
+        let execution = self.execution;
+        let context = &execution.context;
+        let stats = &execution.stats;
+        println!(
+            "block {} (parent {})  hash {}  timestamp {}",
+            context.height,
+            self.parent,
+            short(&context.hash),
+            context.timestamp
+        );
+        println!(
+            "engine {}, {} thread(s): {} segment(s) of calls, {} in parallel ({} groups, {} regroup(s)), {} fallback(s) to sequential",
+            format!("{:?}", self.engine).to_lowercase(),
+            stats.threads,
+            stats.segments,
+            stats.parallel_segments,
+            stats.parallel_groups,
+            stats.regroups,
+            stats.fallbacks
+        );
+        println!();
+        println!(
+            "{:>5}  {:<6}  {:<12}  {:<12}  {:>10}  {:>10}  {:>9}  status",
+            "#", "kind", "contract", "sender", "value", "compute", "time"
+        );
+        for tx in &execution.transactions {
+            println!(
+                "{:>5}  {:<6}  {:<12}  {:<12}  {:>10}  {:>10}  {:>9}  {}",
+                tx.index,
+                match tx.kind {
+                    TxKind::Deploy => "deploy",
+                    TxKind::Call => "call",
+                },
+                short(&tx.contract),
+                short(&tx.sender),
+                tx.value,
+                tx.compute_used,
+                duration_text(tx.elapsed),
+                status_text(&tx.status)
+            );
+            if with_logs {
+                for log in &tx.logs {
+                    println!("{:>7}| {}", "", log.message);
+                }
+            }
+        }
+        println!();
+        println!(
+            "transactions  {} ({} success, {} failed, {} aborted, {} rejected)",
+            execution.transactions.len(),
+            self.count("success"),
+            self.count("failed"),
+            self.count("aborted"),
+            self.count("rejected")
+        );
+        println!("compute       {} units", execution.compute_used());
+        println!(
+            "time          execution {} ({:.0} tx/s){}",
+            duration_text(execution.elapsed),
+            self.rate(),
+            match self.commit_time {
+                Some(time) => format!(", commit {}", duration_text(time)),
+                None => String::new(),
+            }
+        );
+        println!(
+            "cache         {} hit(s), {} miss(es), {} eviction(s); {} executable(s), {} of {}",
+            self.cache.hits,
+            self.cache.misses,
+            self.cache.evictions,
+            self.cache.entries,
+            mib(self.cache.bytes),
+            mib(self.cache.budget)
+        );
+        let changes = &execution.changes;
+        println!(
+            "changes       {} storage key(s), {} balance(s), {} contract(s); hash {}",
+            changes.storage.len(),
+            changes.balances.len(),
+            changes.code.len(),
+            execution.changes_hash()
+        );
+        match self.state_root {
+            Some(root) => {
+                println!("state root    {root}");
+                println!("committed     as height {}", context.height);
+            }
+            None => println!("committed     no (dry run)"),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let execution = self.execution;
+        let transactions: Vec<serde_json::Value> = execution
+            .transactions
+            .iter()
+            .map(|tx| {
+                let (code, error) = match &tx.status {
+                    TxStatus::Success => (Some(0), None),
+                    TxStatus::Failed { code } => (Some(*code), None),
+                    TxStatus::Aborted { error } | TxStatus::Rejected { error } => {
+                        (None, Some(error.clone()))
+                    }
+                };
+                json!({
+                    "index": tx.index,
+                    "hash": tx.hash.to_hex(),
+                    "kind": tx.kind,
+                    "contract": tx.contract.to_hex(),
+                    "sender": tx.sender.to_hex(),
+                    "value": tx.value,
+                    "status": status_name(&tx.status),
+                    "return_value": code,
+                    "error": error,
+                    "compute_units": tx.compute_used,
+                    "time_us": tx.elapsed.as_secs_f64() * 1e6,
+                    "logs": tx.logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "height": execution.context.height,
+            "parent": self.parent,
+            "block_hash": execution.context.hash.to_hex(),
+            "engine": format!("{:?}", self.engine).to_lowercase(),
+            "stats": execution.stats,
+            "transactions": transactions,
+            "totals": {
+                "transactions": execution.transactions.len(),
+                "success": self.count("success"),
+                "failed": self.count("failed"),
+                "aborted": self.count("aborted"),
+                "rejected": self.count("rejected"),
+                "compute_units": execution.compute_used(),
+                "execution_us": execution.elapsed.as_secs_f64() * 1e6,
+                "commit_us": self.commit_time.map(|t| t.as_secs_f64() * 1e6),
+                "tx_per_second": self.rate(),
+            },
+            "cache": {
+                "hits": self.cache.hits,
+                "misses": self.cache.misses,
+                "evictions": self.cache.evictions,
+                "entries": self.cache.entries,
+                "bytes": self.cache.bytes,
+                "budget": self.cache.budget,
+                "hit_rate": self.cache.hit_rate(),
+            },
+            "changes_hash": execution.changes_hash().to_hex(),
+            "committed": self.state_root.is_some(),
+            "state_root": self.state_root.map(|root| root.to_hex()),
+        })
     }
 }

@@ -1,55 +1,50 @@
 //! counter-rust: a persistent counter.
 //!
-//! Each invoke reads the `u64` under the storage key `count` (absent = 0), increments it,
-//! stores it back as 8 little-endian bytes and logs `count = N`.
+//! Each call reads the `u64` under the storage key `count` (absent = 0), increments it, stores
+//! it back (8 little-endian bytes, its borsh encoding) and logs `count = N`. An overflowing
+//! counter fails the call with `ContractError::ArithmeticOverflow` (status 5).
 
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
-use tos_sdk::{entrypoint, log_bytes, storage};
+use tos_sdk::prelude::*;
 
-/// Storage key of the counter.
-const KEY: &[u8] = b"count";
-
-/// Status: the stored value is not 8 bytes long.
-const ERR_CORRUPT: u64 = 1;
-/// Status: the counter would overflow.
-const ERR_OVERFLOW: u64 = 2;
+/// The counter.
+const COUNT: Item<u64> = Item::new(b"count");
 
 entrypoint!(process);
 
-fn process(_input: &[u8]) -> Result<(), u64> {
-    let count = storage::read_u64(KEY)
-        .map_err(|_| ERR_CORRUPT)?
-        .unwrap_or(0);
-    let count = count.checked_add(1).ok_or(ERR_OVERFLOW)?;
-    storage::write_u64(KEY, count);
-
-    // "count = " followed by at most 20 decimal digits, formatted by hand (no core::fmt).
-    let mut msg = [0u8; 28];
-    let len = format_message(count, &mut msg);
-    log_bytes(&msg[..len]);
+fn process(_ctx: &Context, _input: &[u8]) -> Result<(), ContractError> {
+    let count = COUNT
+        .get_or_default()?
+        .checked_add(1)
+        .ok_or(ContractError::ArithmeticOverflow)?;
+    COUNT.set(&count)?;
+    // Formatted without core::fmt, which would add several KB of code.
+    LogLine::<32>::new().str("count = ").u64(count).log();
     Ok(())
 }
 
-/// Writes `count = <n>` into `out`; returns the number of bytes written.
-fn format_message(n: u64, out: &mut [u8; 28]) -> usize {
-    const PREFIX: &[u8; 8] = b"count = ";
-    out[..8].copy_from_slice(PREFIX); // fixed length: LLVM inlines the copy.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tos_sdk::host::TestEnv;
 
-    let mut digits = 1;
-    let mut rest = n / 10;
-    while rest != 0 {
-        digits += 1;
-        rest /= 10;
+    #[test]
+    fn counts_and_persists() {
+        let mut env = TestEnv::new();
+        let first = env.invoke(entrypoint, b"");
+        assert!(first.is_success(), "{first:?}");
+        assert_eq!(first.logs, ["count = 1"]);
+        env.invoke(entrypoint, b"");
+        assert_eq!(env.get::<u64>(b"count"), Some(2));
     }
-    // A u64 has at most 20 digits; saying so lets the compiler drop the bounds checks
-    // (and with them the panic path).
-    let digits = digits.min(20);
-    // Fill the digits back to front, straight into place (no runtime-length copy).
-    let mut value = n;
-    for slot in out[8..8 + digits].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
+
+    #[test]
+    fn overflow_fails_and_keeps_the_old_value() {
+        let mut env = TestEnv::new();
+        env.set_storage(b"count", Some(&u64::MAX.to_le_bytes()));
+        let outcome = env.invoke(entrypoint, b"");
+        assert_eq!(outcome.error(), Some(ContractError::ArithmeticOverflow));
+        assert_eq!(env.get::<u64>(b"count"), Some(u64::MAX));
     }
-    8 + digits
 }

@@ -1,0 +1,114 @@
+//! Calling other contracts ([`invoke`]) and return data ([`set_return_data`],
+//! [`return_data`]).
+
+use crate::{syscalls, Address, Amount, ContractError};
+
+/// Largest return data, in bytes.
+pub const MAX_RETURN_DATA_LEN: usize = 1024;
+
+/// `tos_invoke` statuses at or above this value come from the VM, not from the callee.
+pub const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
+
+/// How a call to another contract ended, when it did not succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// The callee returned this non-zero status (for an SDK contract, a
+    /// [`ContractError::code`]); its effects were reverted.
+    Failed(u64),
+    /// No contract has that address.
+    NotFound,
+    /// The callee is already on the call stack (reentrancy is refused).
+    Reentrancy,
+    /// Too many nested calls.
+    DepthExceeded,
+    /// The VM stopped the callee (panic, fault, syscall error); its effects were reverted.
+    Aborted,
+    /// This contract cannot pay the value sent.
+    InsufficientValue,
+    /// A VM status this SDK does not know.
+    Other(u64),
+}
+
+impl CallError {
+    /// Decodes a non-zero `tos_invoke` status.
+    pub const fn from_status(status: u64) -> CallError {
+        match status {
+            s if s < INVOKE_ERROR_BASE => CallError::Failed(s),
+            s if s == INVOKE_ERROR_BASE | 1 => CallError::NotFound,
+            s if s == INVOKE_ERROR_BASE | 2 => CallError::Reentrancy,
+            s if s == INVOKE_ERROR_BASE | 3 => CallError::DepthExceeded,
+            s if s == INVOKE_ERROR_BASE | 4 => CallError::Aborted,
+            s if s == INVOKE_ERROR_BASE | 5 => CallError::InsufficientValue,
+            s => CallError::Other(s),
+        }
+    }
+
+    /// The callee's error, when it was a [`ContractError`] status.
+    pub const fn contract_error(self) -> Option<ContractError> {
+        match self {
+            CallError::Failed(code) => ContractError::from_code(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<CallError> for ContractError {
+    fn from(_: CallError) -> Self {
+        ContractError::CallFailed
+    }
+}
+
+/// Calls `contract` with `input`, sending it `value` native units from this contract.
+///
+/// The callee runs in its own frame and shares what is left of the compute budget. On failure
+/// its effects are reverted and this contract continues; compute exhaustion in the callee ends
+/// the whole call instead. Return data the callee set is read with [`return_data`].
+pub fn invoke(contract: &Address, input: &[u8], value: Amount) -> Result<(), CallError> {
+    // SAFETY: the address is 32 bytes, the input valid for its length.
+    let status = unsafe {
+        syscalls::tos_invoke(
+            contract.0.as_ptr(),
+            input.as_ptr(),
+            input.len() as u64,
+            value.0,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(CallError::from_status(status))
+    }
+}
+
+/// Sets this call's return data (at most [`MAX_RETURN_DATA_LEN`] bytes; longer aborts),
+/// replacing what was set before. Cost 100 + length.
+pub fn set_return_data(data: &[u8]) {
+    // SAFETY: valid for reads of its length.
+    unsafe {
+        syscalls::tos_set_return_data(data.as_ptr(), data.len() as u64);
+    }
+}
+
+/// Encodes `value` with borsh and sets it as return data.
+pub fn set_return_value<T: borsh::BorshSerialize + ?Sized>(value: &T) -> Result<(), ContractError> {
+    let mut buf = crate::storage::Buffer::<{ crate::storage::INLINE_VALUE_LEN }>::new();
+    value
+        .serialize(&mut buf)
+        .map_err(|_| ContractError::ValueTooLarge)?;
+    if buf.as_slice().len() > MAX_RETURN_DATA_LEN {
+        return Err(ContractError::ValueTooLarge);
+    }
+    set_return_data(buf.as_slice());
+    Ok(())
+}
+
+/// Copies the last return data (after [`invoke`]: the callee's) into `out`; returns its full
+/// length (0 if none) and the contract that set it. `min(len, out.len())` bytes were copied.
+pub fn return_data(out: &mut [u8]) -> (usize, Address) {
+    let mut setter = [0u8; 32];
+    // SAFETY: `out` valid for writes of its length, `setter` 32 writable bytes.
+    let len = unsafe {
+        syscalls::tos_get_return_data(out.as_mut_ptr(), out.len() as u64, setter.as_mut_ptr())
+    };
+    (len as usize, Address(setter))
+}

@@ -1,0 +1,1137 @@
+//! Blocks: a list of deploys and calls executed against the state at a height and committed
+//! as the next height — sequentially, or with calls on disjoint contracts in parallel, with
+//! the same result.
+//!
+//! # Parallel execution
+//!
+//! Deploys are barriers: the calls between two deploys form a *segment*. A segment's calls are
+//! grouped by the contract they call; each group runs on a worker thread, in transaction order,
+//! over its own [`PendingState`]-like view of the state at the segment's start, which records
+//! every key (storage key, balance, code) any of its calls read and every key it wrote.
+//! When all groups are done, the groups are checked against each other: two groups conflict
+//! when one wrote a key the other read or wrote. Groups that conflict with nobody keep their
+//! results; each connected set of conflicting groups is merged into one group (its calls in
+//! block order) and run again, and the check repeats. If conflicts remain after
+//! `MAX_REGROUPS` rounds, or everything merged into one group, the segment is executed again
+//! sequentially. Accepted results are committed transaction by transaction, in block order.
+//!
+//! ## Why an accepted segment equals sequential execution
+//!
+//! It holds for any partition of the segment's calls into groups, each run in block order:
+//!
+//! 1. A call's outcome (status, compute, logs, events, return data, change set) is a
+//!    deterministic function of the block and transaction context, its input and the values
+//!    it reads from the state. The executable cache gives identical executables on hits and
+//!    misses; no clock, randomness or other shared state reaches a contract.
+//! 2. Take the calls in block order and assume every call before `t` behaved the same in both
+//!    executions (so it wrote the same keys, those recorded for its group). Sequentially, `t`
+//!    sees the segment's start state plus the writes of every earlier call; in its group it
+//!    sees the start state plus the writes of the earlier calls of its own group. The two
+//!    views differ only on keys written by other groups.
+//! 3. None of those keys was read by `t`'s group (that is what acceptance checked), so the
+//!    first value `t` reads is the same in both, hence the next key it chooses to read, and so
+//!    on: `t` reads the same keys, sees the same values and behaves the same.
+//! 4. Every call having the same change set, committing them in block order gives the same
+//!    state and the same block change set as sequential execution.
+//!
+//! The `chain_replay` tests check this on random blocks, conflicting ones included.
+
+use std::{
+    cell::RefCell,
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tos_program_runtime::{BlockContext, Event, LogEntry, ReturnData, TransactionContext};
+use tos_storage::{
+    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
+};
+
+use crate::{
+    error::VmError,
+    payload::{DeployContractPayload, DeployError},
+    pending::PendingState,
+    vm::{code_hash, ContractCall, InvokeStatus, Vm},
+};
+
+/// One transaction of a block.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum Transaction {
+    /// Deploys a contract (and runs its constructor, if the payload has one).
+    Deploy {
+        sender: Hash,
+        payload: DeployContractPayload,
+    },
+    /// Calls a contract, moving `value` native units from `sender` to it first.
+    Call {
+        sender: Hash,
+        contract: Hash,
+        input: Vec<u8>,
+        value: u64,
+    },
+}
+
+impl Transaction {
+    pub fn sender(&self) -> Hash {
+        match self {
+            Transaction::Deploy { sender, .. } | Transaction::Call { sender, .. } => *sender,
+        }
+    }
+
+    /// The called contract, or the contract id of a deploy.
+    pub fn contract(&self) -> Hash {
+        match self {
+            Transaction::Deploy { payload, .. } => payload.contract_id(),
+            Transaction::Call { contract, .. } => *contract,
+        }
+    }
+
+    pub fn kind(&self) -> TxKind {
+        match self {
+            Transaction::Deploy { .. } => TxKind::Deploy,
+            Transaction::Call { .. } => TxKind::Call,
+        }
+    }
+
+    fn value(&self) -> u64 {
+        match self {
+            Transaction::Deploy { .. } => 0,
+            Transaction::Call { value, .. } => *value,
+        }
+    }
+}
+
+/// A block to execute: its timestamp and its transactions, in order. Its height and parent
+/// come from the store it is replayed on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Block {
+    /// Seconds since the Unix epoch, as agreed by consensus.
+    pub timestamp: u64,
+    pub transactions: Vec<Transaction>,
+}
+
+/// Why a block file could not be read.
+#[derive(Debug, Error)]
+pub enum BlockFileError {
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("block JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("block is neither JSON nor a borsh-encoded block: {reason}")]
+    Borsh { reason: String },
+    #[error("transaction {index}: {what}")]
+    Invalid { index: usize, what: String },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonBlock {
+    #[serde(default)]
+    timestamp: u64,
+    transactions: Vec<JsonTransaction>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum JsonTransaction {
+    Deploy(JsonDeploy),
+    Call(JsonCall),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonDeploy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sender: Option<String>,
+    /// The ELF as hex…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    /// …or a path to it, relative to the block file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    constructor_input: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sender: Option<String>,
+    /// The code hash as 64 hex digits…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contract: Option<String>,
+    /// …or the contract's ELF file (relative to the block file), whose hash it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contract_file: Option<String>,
+    #[serde(default)]
+    input: String,
+    #[serde(default)]
+    value: u64,
+}
+
+fn derived_hash(parts: &[&[u8]]) -> Hash {
+    let mut hasher = blake3::Hasher::new();
+    for part in parts {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    Hash(*hasher.finalize().as_bytes())
+}
+
+impl Block {
+    /// The borsh encoding (the binary block file format).
+    pub fn to_borsh(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("encoding into a Vec cannot fail")
+    }
+
+    pub fn from_borsh(bytes: &[u8]) -> Result<Block, BlockFileError> {
+        borsh::from_slice(bytes).map_err(|e| BlockFileError::Borsh {
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a block file: JSON when its first non-blank byte is `{`, else borsh. Relative
+    /// `code_file` / `contract_file` paths of a JSON block are relative to the file.
+    pub fn from_file(path: &Path) -> Result<Block, BlockFileError> {
+        let bytes = std::fs::read(path).map_err(|source| BlockFileError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => {
+                let text = String::from_utf8(bytes).map_err(|e| BlockFileError::Borsh {
+                    reason: e.to_string(),
+                })?;
+                Block::from_json(&text, path.parent().unwrap_or(Path::new(".")))
+            }
+            _ => Block::from_borsh(&bytes),
+        }
+    }
+
+    /// Parses the JSON block format:
+    ///
+    /// ```json
+    /// { "timestamp": 1700000000,
+    ///   "transactions": [
+    ///     { "deploy": { "sender": "<64 hex>", "code_file": "counter.so" } },
+    ///     { "call": { "sender": "<64 hex>", "contract": "<64 hex>", "input": "00ff", "value": 5 } }
+    /// ] }
+    /// ```
+    ///
+    /// A deploy has `code` (hex) or `code_file`, and optionally `constructor_input` (hex); a
+    /// call has `contract` (code hash) or `contract_file`. `sender` defaults to zeros, `input`
+    /// to empty, `value` to 0.
+    pub fn from_json(text: &str, base_dir: &Path) -> Result<Block, BlockFileError> {
+        let json: JsonBlock = serde_json::from_str(text)?;
+        let mut transactions = Vec::with_capacity(json.transactions.len());
+        for (index, tx) in json.transactions.into_iter().enumerate() {
+            let invalid = |what: String| BlockFileError::Invalid { index, what };
+            let hash = |field: &str, text: Option<String>| -> Result<Hash, BlockFileError> {
+                match text {
+                    None => Ok(Hash::default()),
+                    Some(text) => Hash::from_hex(&text)
+                        .ok_or_else(|| invalid(format!("`{field}` must be 64 hex digits"))),
+                }
+            };
+            let bytes = |field: &str, text: &str| -> Result<Vec<u8>, BlockFileError> {
+                hex::decode(text.trim_start_matches("0x"))
+                    .map_err(|e| invalid(format!("`{field}` is not hex: {e}")))
+            };
+            let file = |name: &str| -> Result<Vec<u8>, BlockFileError> {
+                let path = base_dir.join(name);
+                std::fs::read(&path).map_err(|source| BlockFileError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })
+            };
+            transactions.push(match tx {
+                JsonTransaction::Deploy(deploy) => {
+                    let code = match (deploy.code, deploy.code_file) {
+                        (Some(code), None) => bytes("code", &code)?,
+                        (None, Some(name)) => file(&name)?,
+                        _ => return Err(invalid("a deploy needs `code` or `code_file`".into())),
+                    };
+                    let constructor_input = deploy
+                        .constructor_input
+                        .map(|input| bytes("constructor_input", &input))
+                        .transpose()?;
+                    Transaction::Deploy {
+                        sender: hash("sender", deploy.sender)?,
+                        payload: DeployContractPayload {
+                            code,
+                            constructor_input,
+                        },
+                    }
+                }
+                JsonTransaction::Call(call) => {
+                    let contract = match (call.contract, call.contract_file) {
+                        (Some(text), None) => hash("contract", Some(text))?,
+                        (None, Some(name)) => code_hash(&file(&name)?),
+                        _ => {
+                            return Err(invalid(
+                                "a call needs `contract` or `contract_file`".into(),
+                            ))
+                        }
+                    };
+                    Transaction::Call {
+                        sender: hash("sender", call.sender)?,
+                        contract,
+                        input: bytes("input", &call.input)?,
+                        value: call.value,
+                    }
+                }
+            });
+        }
+        Ok(Block {
+            timestamp: json.timestamp,
+            transactions,
+        })
+    }
+
+    /// The JSON block format, code inline as hex.
+    pub fn to_json(&self) -> String {
+        let json = JsonBlock {
+            timestamp: self.timestamp,
+            transactions: self
+                .transactions
+                .iter()
+                .map(|tx| match tx {
+                    Transaction::Deploy { sender, payload } => {
+                        JsonTransaction::Deploy(JsonDeploy {
+                            sender: Some(sender.to_hex()),
+                            code: Some(hex::encode(&payload.code)),
+                            code_file: None,
+                            constructor_input: payload.constructor_input.as_ref().map(hex::encode),
+                        })
+                    }
+                    Transaction::Call {
+                        sender,
+                        contract,
+                        input,
+                        value,
+                    } => JsonTransaction::Call(JsonCall {
+                        sender: Some(sender.to_hex()),
+                        contract: Some(contract.to_hex()),
+                        contract_file: None,
+                        input: hex::encode(input),
+                        value: *value,
+                    }),
+                })
+                .collect(),
+        };
+        serde_json::to_string_pretty(&json).expect("a block always serializes")
+    }
+
+    /// The context the block executes in at `height`; its hash commits to the height and the
+    /// whole block.
+    pub fn context(&self, height: u64) -> BlockContext {
+        BlockContext {
+            height,
+            hash: derived_hash(&[b"tos-vm block", &height.to_le_bytes(), &self.to_borsh()]),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// The hash of the `index`-th transaction of the block `block_hash`.
+pub fn transaction_hash(block_hash: &Hash, index: usize, transaction: &Transaction) -> Hash {
+    let encoded = borsh::to_vec(transaction).expect("encoding into a Vec cannot fail");
+    derived_hash(&[
+        b"tos-vm tx",
+        &block_hash.0,
+        &(index as u64).to_le_bytes(),
+        &encoded,
+    ])
+}
+
+/// How to execute a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// Worker threads for segments of calls; 1 executes everything sequentially.
+    pub threads: usize,
+    /// Segments with fewer calls run sequentially (threads cost more than they save).
+    pub min_parallel_calls: usize,
+}
+
+impl ReplayOptions {
+    /// Everything in order, on the calling thread.
+    pub fn sequential() -> Self {
+        ReplayOptions {
+            threads: 1,
+            ..ReplayOptions::default()
+        }
+    }
+
+    /// Up to `threads` workers.
+    pub fn parallel(threads: usize) -> Self {
+        ReplayOptions {
+            threads: threads.max(1),
+            ..ReplayOptions::default()
+        }
+    }
+}
+
+impl Default for ReplayOptions {
+    /// One worker per available core.
+    fn default() -> Self {
+        ReplayOptions {
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            min_parallel_calls: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxKind {
+    Deploy,
+    Call,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum TxStatus {
+    /// Effects committed to the block.
+    Success,
+    /// The contract (or the constructor) returned a non-zero status; no effects.
+    Failed { code: u64 },
+    /// The VM stopped the contract (syscall error, fault, compute exhausted, value not
+    /// covered); no effects.
+    Aborted { error: String },
+    /// The transaction could not start (unknown contract, refused deploy); no effects.
+    Rejected { error: String },
+}
+
+impl TxStatus {
+    pub fn is_success(&self) -> bool {
+        matches!(self, TxStatus::Success)
+    }
+
+    fn from_invoke(status: InvokeStatus) -> Result<TxStatus, StorageError> {
+        Ok(match status {
+            InvokeStatus::Success => TxStatus::Success,
+            InvokeStatus::Failed { code } => TxStatus::Failed { code },
+            InvokeStatus::Aborted(error) => TxStatus::Aborted {
+                error: transaction_error(error)?,
+            },
+        })
+    }
+
+    fn rejected(error: VmError) -> Result<TxStatus, StorageError> {
+        Ok(TxStatus::Rejected {
+            error: transaction_error(error)?,
+        })
+    }
+}
+
+/// The message of a transaction's own failure; a failure of the store stops the block.
+fn transaction_error(error: VmError) -> Result<String, StorageError> {
+    match error.into_backend_error() {
+        Ok(backend) => Err(backend),
+        Err(error) => Ok(error.to_string()),
+    }
+}
+
+/// What one transaction of a block did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxOutcome {
+    pub index: usize,
+    pub hash: Hash,
+    pub kind: TxKind,
+    pub sender: Hash,
+    pub contract: Hash,
+    pub value: u64,
+    pub status: TxStatus,
+    pub compute_used: u64,
+    pub logs: Vec<LogEntry>,
+    pub events: Vec<Event>,
+    pub return_data: Option<ReturnData>,
+    /// Its net changes (empty unless it succeeded).
+    pub changes: ChangeSet,
+    /// Wall time of its execution (not part of consensus: `same_as` ignores it).
+    pub elapsed: Duration,
+}
+
+impl TxOutcome {
+    /// Everything but the timing is equal: what two executions of a block must agree on.
+    pub fn same_as(&self, other: &TxOutcome) -> bool {
+        TxOutcome {
+            elapsed: Duration::ZERO,
+            ..self.clone()
+        } == TxOutcome {
+            elapsed: Duration::ZERO,
+            ..other.clone()
+        }
+    }
+}
+
+/// How a block's segments ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ExecutionStats {
+    /// Worker threads allowed.
+    pub threads: usize,
+    /// Runs of consecutive calls (deploys separate them).
+    pub segments: usize,
+    /// Segments whose parallel execution was accepted.
+    pub parallel_segments: usize,
+    /// Groups in the accepted parallel segments (after merging conflicting ones).
+    pub parallel_groups: usize,
+    /// Rounds of merging conflicting groups and running them again.
+    pub regroups: usize,
+    /// Segments run in parallel, still conflicting after the regroups, and run again
+    /// sequentially.
+    pub fallbacks: usize,
+}
+
+/// What a block did, not yet committed.
+#[derive(Debug)]
+pub struct BlockExecution {
+    pub context: BlockContext,
+    pub transactions: Vec<TxOutcome>,
+    /// The block's net change set: commit it as the block.
+    pub changes: ChangeSet,
+    pub stats: ExecutionStats,
+    /// Wall time of the whole execution.
+    pub elapsed: Duration,
+}
+
+impl BlockExecution {
+    pub fn compute_used(&self) -> u64 {
+        self.transactions.iter().map(|tx| tx.compute_used).sum()
+    }
+
+    pub fn successes(&self) -> usize {
+        self.transactions
+            .iter()
+            .filter(|tx| tx.status.is_success())
+            .count()
+    }
+
+    /// blake3 of the block's change set (borsh): equal for equal executions.
+    pub fn changes_hash(&self) -> Hash {
+        let encoded = borsh::to_vec(&self.changes).expect("encoding into a Vec cannot fail");
+        Hash(*blake3::hash(&encoded).as_bytes())
+    }
+
+    /// Same transactions outcomes (timings aside) and same change set.
+    pub fn same_as(&self, other: &BlockExecution) -> bool {
+        self.context == other.context
+            && self.changes == other.changes
+            && self.transactions.len() == other.transactions.len()
+            && self
+                .transactions
+                .iter()
+                .zip(&other.transactions)
+                .all(|(a, b)| a.same_as(b))
+    }
+}
+
+/// Executes `transactions` in the block `context` against `state` without writing to it.
+///
+/// Each transaction sees the effects of the ones before it. Failed transactions have no
+/// effects and do not stop the block; a failure of the store itself (I/O, corruption) does,
+/// with `Err`. With `options.threads > 1`, calls on disjoint contracts run in parallel (see the
+/// module documentation); the result is the same as with one thread.
+///
+/// Transaction hashes are derived with [`transaction_hash`]; a chain with its own hashes calls
+/// [`execute_block_with_hashes`].
+pub fn execute_block<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    state: &S,
+    options: &ReplayOptions,
+) -> Result<BlockExecution, StorageError> {
+    let hashes: Vec<Hash> = transactions
+        .iter()
+        .enumerate()
+        .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
+        .collect();
+    execute_block_with_hashes(vm, context, transactions, &hashes, state, options)
+}
+
+/// [`execute_block`] with the chain's own transaction hashes (what `tos_get_tx_hash` returns),
+/// one per transaction.
+///
+/// # Panics
+///
+/// If `hashes` and `transactions` differ in length.
+pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    hashes: &[Hash],
+    state: &S,
+    options: &ReplayOptions,
+) -> Result<BlockExecution, StorageError> {
+    assert_eq!(transactions.len(), hashes.len(), "one hash per transaction");
+    let batch = Batch {
+        context,
+        transactions,
+        hashes,
+    };
+    let started = Instant::now();
+    let threads = options.threads.max(1);
+    let mut pending = PendingState::new(state);
+    let mut outcomes = Vec::with_capacity(transactions.len());
+    let mut stats = ExecutionStats {
+        threads,
+        ..ExecutionStats::default()
+    };
+    let mut start = 0;
+    while start < transactions.len() {
+        if let Transaction::Deploy { .. } = transactions[start] {
+            outcomes.push(run_transaction(vm, batch, start, &mut pending)?);
+            start += 1;
+            continue;
+        }
+        let calls = transactions[start..]
+            .iter()
+            .take_while(|tx| matches!(tx, Transaction::Call { .. }))
+            .count();
+        let segment = start..start + calls;
+        stats.segments += 1;
+        let parallel = if threads > 1 && calls >= options.min_parallel_calls.max(2) {
+            run_parallel(vm, batch, segment.clone(), &pending, threads)?
+        } else {
+            Parallel::NotTried
+        };
+        match parallel {
+            Parallel::Accepted {
+                outcomes: done,
+                groups,
+                regroups,
+            } => {
+                stats.parallel_segments += 1;
+                stats.parallel_groups += groups;
+                stats.regroups += regroups;
+                for outcome in done {
+                    pending.commit(&outcome.changes)?;
+                    outcomes.push(outcome);
+                }
+            }
+            other => {
+                if matches!(other, Parallel::Conflict) {
+                    stats.fallbacks += 1;
+                }
+                for index in segment {
+                    outcomes.push(run_transaction(vm, batch, index, &mut pending)?);
+                }
+            }
+        }
+        start += calls;
+    }
+    Ok(BlockExecution {
+        context: context.clone(),
+        transactions: outcomes,
+        changes: pending.into_changes(),
+        stats,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The transactions of a block being executed, with their hashes.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    context: &'a BlockContext,
+    transactions: &'a [Transaction],
+    hashes: &'a [Hash],
+}
+
+/// Executes transaction `index` against `state`, committing its effects there if it succeeds.
+fn run_transaction(
+    vm: &Vm,
+    batch: Batch<'_>,
+    index: usize,
+    state: &mut dyn StorageProvider,
+) -> Result<TxOutcome, StorageError> {
+    let started = Instant::now();
+    let context = batch.context;
+    let transaction = &batch.transactions[index];
+    let hash = batch.hashes[index];
+    let mut outcome = TxOutcome {
+        index,
+        hash,
+        kind: transaction.kind(),
+        sender: transaction.sender(),
+        contract: transaction.contract(),
+        value: transaction.value(),
+        status: TxStatus::Success,
+        compute_used: 0,
+        logs: Vec::new(),
+        events: Vec::new(),
+        return_data: None,
+        changes: ChangeSet::default(),
+        elapsed: Duration::ZERO,
+    };
+    match transaction {
+        Transaction::Call {
+            sender,
+            contract,
+            input,
+            value,
+        } => {
+            let call = ContractCall {
+                contract: *contract,
+                input: input.clone(),
+                sender: *sender,
+                tx_hash: hash,
+                value: *value,
+            };
+            match vm.invoke(&call, context, state) {
+                Ok(invoke) => {
+                    outcome.status = TxStatus::from_invoke(invoke.status)?;
+                    outcome.compute_used = invoke.compute_used;
+                    outcome.logs = invoke.logs;
+                    outcome.events = invoke.events;
+                    outcome.return_data = invoke.return_data;
+                    outcome.changes = invoke.changes;
+                }
+                Err(error) => outcome.status = TxStatus::rejected(error)?,
+            }
+        }
+        Transaction::Deploy { sender, payload } => {
+            let transaction = TransactionContext {
+                hash,
+                sender: *sender,
+            };
+            match vm.deploy_contract(payload, &transaction, context, state) {
+                Ok(deploy) => {
+                    outcome.compute_used = deploy.compute_used();
+                    if let Some(constructor) = deploy.constructor {
+                        outcome.logs = constructor.logs;
+                        outcome.events = constructor.events;
+                        outcome.return_data = constructor.return_data;
+                    }
+                    outcome.changes = deploy.changes;
+                }
+                Err(VmError::Deploy(DeployError::ConstructorFailed(constructor))) => {
+                    let constructor = *constructor;
+                    outcome.status = TxStatus::from_invoke(constructor.status)?;
+                    outcome.compute_used = constructor.compute_used;
+                    outcome.logs = constructor.logs;
+                    outcome.return_data = constructor.return_data;
+                }
+                Err(error) => outcome.status = TxStatus::rejected(error)?,
+            }
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+/// A piece of state a transaction can read or write.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum StateKey {
+    Storage(Hash, Vec<u8>),
+    Balance(Hash, Hash),
+    Code(Hash),
+}
+
+/// A group's view: its own committed changes over the segment's start state, recording every
+/// key read and written. Lives on one worker thread.
+struct RecordingState<'a, S: ?Sized> {
+    base: &'a S,
+    local: ChangeSet,
+    reads: RefCell<BTreeSet<StateKey>>,
+    writes: BTreeSet<StateKey>,
+}
+
+impl<S: StorageProvider + ?Sized> StorageProvider for RecordingState<'_, S> {
+    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.reads
+            .borrow_mut()
+            .insert(StateKey::Storage(*contract, key.to_vec()));
+        match self.local.storage.get(&(*contract, key.to_vec())) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.read_storage(contract, key),
+        }
+    }
+
+    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
+        self.reads
+            .borrow_mut()
+            .insert(StateKey::Balance(*account, *asset));
+        match self.local.balances.get(&(*account, *asset)) {
+            Some(amount) => Ok(*amount),
+            None => self.base.read_balance(account, asset),
+        }
+    }
+
+    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.reads.borrow_mut().insert(StateKey::Code(*contract));
+        match self.local.code.get(contract) {
+            Some(elf) => Ok(Some(elf.clone())),
+            None => self.base.read_code(contract),
+        }
+    }
+
+    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
+        let writes = changes
+            .storage
+            .keys()
+            .map(|(contract, key)| StateKey::Storage(*contract, key.clone()))
+            .chain(
+                changes
+                    .balances
+                    .keys()
+                    .map(|(account, asset)| StateKey::Balance(*account, *asset)),
+            )
+            .chain(changes.code.keys().map(|hash| StateKey::Code(*hash)));
+        self.writes.extend(writes);
+        self.local.merge(changes.clone());
+        Ok(())
+    }
+}
+
+/// Calls of a segment run in block order by one worker, over the segment's start state.
+struct GroupRun {
+    outcomes: Vec<TxOutcome>,
+    reads: BTreeSet<StateKey>,
+    writes: BTreeSet<StateKey>,
+}
+
+enum Parallel {
+    NotTried,
+    Conflict,
+    Accepted {
+        outcomes: Vec<TxOutcome>,
+        groups: usize,
+        regroups: usize,
+    },
+}
+
+/// How many times a segment's conflicting groups are merged and re-run before the segment
+/// falls back to sequential execution.
+const MAX_REGROUPS: usize = 2;
+
+fn run_group<S: StorageProvider + ?Sized>(
+    vm: &Vm,
+    batch: Batch<'_>,
+    indexes: &[usize],
+    base: &S,
+) -> Result<GroupRun, StorageError> {
+    let mut state = RecordingState {
+        base,
+        local: ChangeSet::default(),
+        reads: RefCell::new(BTreeSet::new()),
+        writes: BTreeSet::new(),
+    };
+    let mut outcomes = Vec::with_capacity(indexes.len());
+    for &index in indexes {
+        outcomes.push(run_transaction(vm, batch, index, &mut state)?);
+    }
+    Ok(GroupRun {
+        outcomes,
+        reads: state.reads.into_inner(),
+        writes: state.writes,
+    })
+}
+
+/// Runs each group on a pool of up to `threads` workers (largest groups first); the runs come
+/// back in the order of `groups`.
+fn run_groups<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    batch: Batch<'_>,
+    groups: &[&[usize]],
+    base: &S,
+    threads: usize,
+) -> Result<Vec<GroupRun>, StorageError> {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&id| std::cmp::Reverse(groups[id].len()));
+    let next = AtomicUsize::new(0);
+    let workers = threads.min(groups.len()).max(1);
+    let results: Vec<Result<Vec<(usize, GroupRun)>, StorageError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut runs = Vec::new();
+                    while let Some(&id) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        runs.push((id, run_group(vm, batch, groups[id], base)?));
+                    }
+                    Ok(runs)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut runs: Vec<Option<GroupRun>> = (0..groups.len()).map(|_| None).collect();
+    for result in results {
+        for (id, run) in result? {
+            runs[id] = Some(run);
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|run| run.expect("every group ran"))
+        .collect())
+}
+
+/// The groups that must run together: connected components of "one wrote a key the other
+/// read or wrote". All singletons means the runs are independent.
+fn conflict_components(runs: &[GroupRun]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..runs.len()).collect();
+    fn root(parent: &mut [usize], mut id: usize) -> usize {
+        while parent[id] != id {
+            parent[id] = parent[parent[id]];
+            id = parent[id];
+        }
+        id
+    }
+    let mut writers: BTreeMap<&StateKey, Vec<usize>> = BTreeMap::new();
+    for (id, run) in runs.iter().enumerate() {
+        for key in &run.writes {
+            writers.entry(key).or_default().push(id);
+        }
+    }
+    for (id, run) in runs.iter().enumerate() {
+        for key in run.reads.iter().chain(&run.writes) {
+            for &writer in writers.get(key).map(Vec::as_slice).unwrap_or_default() {
+                let (a, b) = (root(&mut parent, id), root(&mut parent, writer));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+    }
+    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for id in 0..runs.len() {
+        let r = root(&mut parent, id);
+        components.entry(r).or_default().push(id);
+    }
+    components.into_values().collect()
+}
+
+/// Runs a segment's calls grouped by contract on worker threads; merges and re-runs the groups
+/// that touched each other's keys until the groups are independent (see the module docs), or
+/// gives up (`Conflict`) so the caller runs the segment sequentially.
+fn run_parallel<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    batch: Batch<'_>,
+    segment: std::ops::Range<usize>,
+    base: &PendingState<'_, S>,
+    threads: usize,
+) -> Result<Parallel, StorageError> {
+    let mut group_of: BTreeMap<Hash, usize> = BTreeMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for index in segment {
+        let contract = batch.transactions[index].contract();
+        let id = *group_of.entry(contract).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[id].push(index);
+    }
+    if groups.len() < 2 {
+        return Ok(Parallel::NotTried);
+    }
+    let slices: Vec<&[usize]> = groups.iter().map(Vec::as_slice).collect();
+    let mut runs = run_groups(vm, batch, &slices, base, threads)?;
+    let mut regroups = 0;
+    loop {
+        let components = conflict_components(&runs);
+        if components.iter().all(|component| component.len() == 1) {
+            break;
+        }
+        if regroups == MAX_REGROUPS || components.len() < 2 {
+            return Ok(Parallel::Conflict);
+        }
+        regroups += 1;
+        // Keep the independent runs; merge each conflicting component into one group (its
+        // calls in block order) and run those again.
+        let mut kept_groups = Vec::new();
+        let mut kept_runs = Vec::new();
+        let mut merged = Vec::new();
+        let mut slots: Vec<Option<GroupRun>> = runs.into_iter().map(Some).collect();
+        for component in components {
+            if let [single] = component[..] {
+                kept_groups.push(std::mem::take(&mut groups[single]));
+                kept_runs.push(slots[single].take().expect("each run is kept once"));
+            } else {
+                let mut indexes: Vec<usize> = component
+                    .iter()
+                    .flat_map(|&id| std::mem::take(&mut groups[id]))
+                    .collect();
+                indexes.sort_unstable();
+                merged.push(indexes);
+            }
+        }
+        let slices: Vec<&[usize]> = merged.iter().map(Vec::as_slice).collect();
+        let merged_runs = run_groups(vm, batch, &slices, base, threads)?;
+        groups = kept_groups.into_iter().chain(merged).collect();
+        runs = kept_runs.into_iter().chain(merged_runs).collect();
+    }
+    let group_count = runs.len();
+    let mut outcomes: Vec<TxOutcome> = runs.into_iter().flat_map(|run| run.outcomes).collect();
+    outcomes.sort_by_key(|outcome| outcome.index);
+    Ok(Parallel::Accepted {
+        outcomes,
+        groups: group_count,
+        regroups,
+    })
+}
+
+/// A read-only view of a versioned store as of `height` that threads can share.
+pub struct StateAtHeight<'a, S: ?Sized> {
+    store: &'a S,
+    height: u64,
+}
+
+impl<'a, S: VersionedStorage> StateAtHeight<'a, S> {
+    /// Refused when `height` is not readable (above the tip or pruned).
+    pub fn new(store: &'a S, height: u64) -> Result<Self, StorageError> {
+        tos_storage::StateAt::new(store, height)?;
+        Ok(StateAtHeight { store, height })
+    }
+
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+}
+
+impl<S: VersionedStorage + ?Sized> StorageProvider for StateAtHeight<'_, S> {
+    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.read_storage_at(contract, key, self.height)
+    }
+
+    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
+        self.store.read_balance_at(account, asset, self.height)
+    }
+
+    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.read_code_at(contract, self.height)
+    }
+
+    fn commit(&mut self, _changes: &ChangeSet) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnlyView {
+            height: self.height,
+        })
+    }
+}
+
+/// A replayed and committed block.
+#[derive(Debug)]
+pub struct ReplayReport {
+    /// The height the block was committed at (the parent's + 1).
+    pub height: u64,
+    pub execution: BlockExecution,
+    /// Wall time of the commit.
+    pub commit_elapsed: Duration,
+}
+
+/// Executes `block` against `store`'s latest state (height `h`) and commits it as block
+/// `h + 1`, all of its effects in one atomic step.
+pub fn replay_block<S: VersionedStorage + Sync>(
+    vm: &Vm,
+    block: &Block,
+    store: &mut S,
+    options: &ReplayOptions,
+) -> Result<ReplayReport, StorageError> {
+    let height = store.block_height()? + 1;
+    let context = block.context(height);
+    let execution = execute_block(vm, &context, &block.transactions, &*store, options)?;
+    let started = Instant::now();
+    store.commit_block(height, &execution.changes)?;
+    Ok(ReplayReport {
+        height,
+        execution,
+        commit_elapsed: started.elapsed(),
+    })
+}
+
+/// The whole state of a store, in a canonical order: what a state root is computed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize)]
+pub struct StateDump {
+    /// `(code hash key, blake3 of the stored ELF)`, by key.
+    pub code: Vec<(Hash, Hash)>,
+    /// Every deployed contract with storage, and its `(key, value)`s in key order.
+    #[allow(clippy::type_complexity)]
+    pub storage: Vec<(Hash, Vec<(Vec<u8>, Vec<u8>)>)>,
+    /// Every non-zero `(account, asset, amount)`.
+    pub balances: Vec<(Hash, Hash, u64)>,
+}
+
+impl StateDump {
+    /// blake3 of the dump's borsh encoding.
+    pub fn root(&self) -> Hash {
+        Hash(
+            *blake3::hash(&borsh::to_vec(self).expect("encoding into a Vec cannot fail"))
+                .as_bytes(),
+        )
+    }
+}
+
+/// Stores whose whole state can be listed.
+pub trait StateListing {
+    fn state_dump(&self) -> Result<StateDump, StorageError>;
+
+    /// The root of [`state_dump`](Self::state_dump).
+    fn state_root(&self) -> Result<Hash, StorageError> {
+        Ok(self.state_dump()?.root())
+    }
+}
+
+fn dump_code(
+    store: &dyn StorageProvider,
+    hashes: Vec<Hash>,
+) -> Result<Vec<(Hash, Hash)>, StorageError> {
+    hashes
+        .into_iter()
+        .map(|hash| {
+            let elf = store.read_code(&hash)?.unwrap_or_default();
+            Ok((hash, code_hash(&elf)))
+        })
+        .collect()
+}
+
+impl StateListing for DiskStorage {
+    fn state_dump(&self) -> Result<StateDump, StorageError> {
+        let hashes = self.list_code()?;
+        let mut storage = Vec::new();
+        for contract in &hashes {
+            let entries = self.list_storage(contract)?;
+            if !entries.is_empty() {
+                storage.push((*contract, entries));
+            }
+        }
+        Ok(StateDump {
+            code: dump_code(self, hashes)?,
+            storage,
+            balances: self.list_balances()?,
+        })
+    }
+}
+
+impl StateListing for MemoryStorage {
+    fn state_dump(&self) -> Result<StateDump, StorageError> {
+        let hashes = self.code_hashes();
+        let storage = hashes
+            .iter()
+            .map(|contract| (*contract, self.storage_entries(contract)))
+            .filter(|(_, entries)| !entries.is_empty())
+            .collect();
+        Ok(StateDump {
+            code: dump_code(self, hashes)?,
+            storage,
+            balances: self.balances(),
+        })
+    }
+}

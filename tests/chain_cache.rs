@@ -1,0 +1,253 @@
+//! The executable cache: a hit gives what a miss gives; the memory budget holds with LRU
+//! eviction; one `Vm` serves many threads and loads each contract once; the cache refuses code
+//! stored under a hash that is not its own.
+
+mod chain_common;
+
+use std::sync::Arc;
+
+use chain_common::*;
+use tos_test_harness::probe::Script;
+use tos_vm::{
+    runtime::{ExecutableCache, RuntimeError, TosExecutable},
+    BlockContext, ChangeSet, ContractCall, Engine, Hash, InvokeOutcome, MemoryStorage,
+    StorageProvider, Vm, VmConfig, VmError,
+};
+
+#[test]
+fn the_chain_shares_vms_and_executables_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Vm>();
+    send_sync::<ExecutableCache>();
+    send_sync::<TosExecutable>();
+    send_sync::<Arc<TosExecutable>>();
+}
+
+fn block() -> BlockContext {
+    BlockContext {
+        height: 3,
+        hash: Hash([0xB3; 32]),
+        timestamp: 1_700_000_000,
+    }
+}
+
+fn vm(engine: Engine, budget: Option<usize>) -> Vm {
+    let config = VmConfig {
+        engine,
+        ..VmConfig::default()
+    };
+    match budget {
+        Some(bytes) => Vm::with_cache_budget(config, bytes),
+        None => Vm::new(config),
+    }
+}
+
+/// Everything a call produced, as text.
+fn fingerprint(outcome: &InvokeOutcome) -> String {
+    format!(
+        "{:?} | {} | {:?} | {:?} | {:?} | {:?} | {:?}",
+        outcome.status,
+        outcome.compute_used,
+        outcome.logs,
+        outcome.effects,
+        outcome.changes,
+        outcome.events,
+        outcome.return_data
+    )
+}
+
+/// A store with every contract deployed and a call for each.
+fn setup(universe: &Universe) -> (MemoryStorage, Vec<ContractCall>) {
+    let mut store = MemoryStorage::default();
+    store.commit(&universe.genesis()).unwrap();
+    let mut changes = ChangeSet::default();
+    for elf in [&universe.hello, &universe.counter]
+        .into_iter()
+        .chain(&universe.probes)
+    {
+        changes.deploy_code(tos_vm::code_hash(elf), elf.clone());
+    }
+    store.commit(&changes).unwrap();
+    let mut calls: Vec<ContractCall> = universe
+        .contracts()
+        .into_iter()
+        .map(|contract| ContractCall::new(contract, Vec::new()))
+        .collect();
+    for (i, probe) in universe.probe_ids().into_iter().enumerate() {
+        let script = emit(write(Script::new(), b"k", &[i as u8]), b"topic", b"data");
+        calls.push(ContractCall {
+            contract: probe,
+            input: script.build(0),
+            sender: universe.shared_senders()[0],
+            tx_hash: Hash([i as u8; 32]),
+            value: 7,
+        });
+    }
+    (store, calls)
+}
+
+#[test]
+fn a_hit_gives_what_a_miss_gives() {
+    let universe = Universe::new(2);
+    let (store, calls) = setup(&universe);
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let warm = vm(engine, None);
+        for call in &calls {
+            let fresh = vm(engine, None);
+            let miss = fresh.execute(call, &block(), &store).unwrap();
+            assert_eq!(fresh.cache_stats().misses, 1);
+            let hit = fresh.execute(call, &block(), &store).unwrap();
+            assert_eq!(fresh.cache_stats().hits, 1);
+            assert_eq!(fingerprint(&miss), fingerprint(&hit));
+            warm.execute(call, &block(), &store).unwrap();
+            let warm_hit = warm.execute(call, &block(), &store).unwrap();
+            assert_eq!(fingerprint(&miss), fingerprint(&warm_hit));
+        }
+        let stats = warm.cache_stats();
+        assert_eq!(stats.misses, universe.contracts().len() as u64);
+        assert_eq!(stats.entries, universe.contracts().len());
+        assert!(stats.hit_rate() > 0.5);
+        assert!(stats.bytes > 0 && stats.bytes <= stats.budget);
+    }
+}
+
+/// The memory size of each contract's executable under `engine`.
+fn sizes(universe: &Universe, store: &MemoryStorage, engine: Engine) -> Vec<usize> {
+    universe
+        .contracts()
+        .into_iter()
+        .map(|contract| {
+            let probe = vm(engine, None);
+            probe
+                .execute(&ContractCall::new(contract, Vec::new()), &block(), store)
+                .unwrap();
+            probe.cache_stats().bytes
+        })
+        .collect()
+}
+
+#[test]
+fn the_budget_holds_and_the_least_recently_used_goes_first() {
+    let universe = Universe::new(3);
+    let (store, calls) = setup(&universe);
+    let contracts = universe.contracts();
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let sizes = sizes(&universe, &store, engine);
+        // Never room for three executables.
+        let budget = {
+            let mut sorted = sizes.clone();
+            sorted.sort();
+            sorted[..3].iter().sum::<usize>() - 1
+        };
+        let reference = vm(engine, None);
+        let bounded = vm(engine, Some(budget));
+        for round in 0..3 {
+            for call in &calls {
+                let expected = reference.execute(call, &block(), &store).unwrap();
+                let got = bounded.execute(call, &block(), &store).unwrap();
+                assert_eq!(fingerprint(&expected), fingerprint(&got), "round {round}");
+                let stats = bounded.cache_stats();
+                assert!(stats.bytes <= budget, "{stats:?}");
+                assert!(stats.entries <= 2, "{stats:?}");
+            }
+        }
+        let stats = bounded.cache_stats();
+        assert!(stats.evictions > 0, "{stats:?}");
+        assert_eq!(stats.misses, stats.evictions + stats.entries as u64);
+
+        // LRU: with room for any two of A, B, C but not all three, touching A after B makes
+        // B the one to go when C comes.
+        let lru = vm(engine, Some(sizes[0] + sizes[1] + sizes[2] - 1));
+        let run = |i: usize| {
+            lru.execute(
+                &ContractCall::new(contracts[i], Vec::new()),
+                &block(),
+                &store,
+            )
+            .unwrap()
+        };
+        run(0);
+        run(1);
+        run(0);
+        run(2);
+        assert!(lru.cache().contains(&contracts[0], engine));
+        assert!(!lru.cache().contains(&contracts[1], engine));
+        assert!(lru.cache().contains(&contracts[2], engine));
+    }
+}
+
+#[test]
+fn a_zero_budget_caches_nothing_and_changes_nothing() {
+    let universe = Universe::new(1);
+    let (store, calls) = setup(&universe);
+    let uncached = vm(Engine::Jit, Some(0));
+    let cached = vm(Engine::Jit, None);
+    for call in &calls {
+        assert_eq!(
+            fingerprint(&uncached.execute(call, &block(), &store).unwrap()),
+            fingerprint(&cached.execute(call, &block(), &store).unwrap())
+        );
+    }
+    let stats = uncached.cache_stats();
+    assert_eq!(stats.entries, 0);
+    assert_eq!(stats.bytes, 0);
+    assert_eq!(stats.uncached, calls.len() as u64);
+}
+
+#[test]
+fn one_vm_serves_many_threads_and_loads_each_contract_once() {
+    let universe = Universe::new(2);
+    let (store, calls) = setup(&universe);
+    let reference: Vec<String> = {
+        let vm = vm(Engine::Jit, None);
+        calls
+            .iter()
+            .map(|call| fingerprint(&vm.execute(call, &block(), &store).unwrap()))
+            .collect()
+    };
+    let shared = vm(Engine::Jit, None);
+    let threads = 4;
+    let rounds = 10;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..rounds {
+                    for (call, expected) in calls.iter().zip(&reference) {
+                        let outcome = shared.execute(call, &block(), &store).unwrap();
+                        assert_eq!(&fingerprint(&outcome), expected);
+                    }
+                }
+            });
+        }
+    });
+    let stats = shared.cache_stats();
+    assert_eq!(stats.misses, universe.contracts().len() as u64, "{stats:?}");
+    assert_eq!(
+        stats.hits + stats.misses,
+        (threads * rounds * calls.len()) as u64,
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn code_under_a_foreign_hash_is_refused() {
+    let universe = Universe::new(1);
+    let mut store = MemoryStorage::default();
+    let mut changes = ChangeSet::default();
+    let wrong = Hash([0x42; 32]);
+    changes.deploy_code(wrong, universe.hello.clone());
+    store.commit(&changes).unwrap();
+    let vm = vm(Engine::Jit, None);
+    let error = vm
+        .execute(&ContractCall::new(wrong, Vec::new()), &block(), &store)
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            VmError::Runtime(RuntimeError::CodeHashMismatch { expected, .. }) if expected == wrong
+        ),
+        "{error:?}"
+    );
+    assert_eq!(vm.cache_stats().entries, 0);
+    assert_eq!(vm.cache_stats().load_failures, 1);
+}

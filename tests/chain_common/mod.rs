@@ -1,0 +1,348 @@
+//! Shared by the `chain_*` tests and `benches/chain.rs`: the contracts of a test chain (the
+//! examples plus probe variants, deployed through payloads), its genesis balances, and
+//! generated blocks of mixed calls.
+#![allow(dead_code)]
+
+use tos_test_harness::probe::{op, Scratch, Script, Value};
+use tos_vm::{replay::Transaction, Block, ChangeSet, DeployContractPayload, Hash, NATIVE_ASSET};
+
+/// The probe compiled with `PROBE_VARIANT` = `variant`: same behaviour, distinct code hash.
+pub fn probe_variant_elf(variant: u32) -> Vec<u8> {
+    let root = tos_test_harness::fixtures::workspace_root();
+    let source = std::fs::read_to_string(root.join("tests/contracts/probe/probe.c")).unwrap();
+    let dir = root.join(format!("target/tos-fixtures/src/chain-probe-v{variant}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("probe.c");
+    let text = format!("#define PROBE_VARIANT {variant}\n{source}");
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+        // Write then rename: another test process may be reading it.
+        let partial = dir.join(format!("probe.c.{}.partial", std::process::id()));
+        std::fs::write(&partial, &text).unwrap();
+        std::fs::rename(&partial, &file).unwrap();
+    }
+    tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Native units every sender and every probe holds at genesis.
+pub const FUNDS: u64 = 1_000_000;
+
+/// The contracts and accounts of a test chain.
+#[derive(Clone)]
+pub struct Universe {
+    pub hello: Vec<u8>,
+    pub counter: Vec<u8>,
+    pub probes: Vec<Vec<u8>>,
+}
+
+impl Universe {
+    /// hello-world, counter-rust and `probes` probe variants, built from source (cached).
+    pub fn new(probes: u32) -> Universe {
+        Universe {
+            hello: tos_test_harness::fixtures::example_elf("hello-world"),
+            counter: tos_test_harness::fixtures::example_elf("counter-rust"),
+            probes: (1..=probes).map(probe_variant_elf).collect(),
+        }
+    }
+
+    pub fn hello_id(&self) -> Hash {
+        tos_vm::code_hash(&self.hello)
+    }
+
+    pub fn counter_id(&self) -> Hash {
+        tos_vm::code_hash(&self.counter)
+    }
+
+    pub fn probe_ids(&self) -> Vec<Hash> {
+        self.probes
+            .iter()
+            .map(|elf| tos_vm::code_hash(elf))
+            .collect()
+    }
+
+    /// Every contract id.
+    pub fn contracts(&self) -> Vec<Hash> {
+        let mut all = vec![self.hello_id(), self.counter_id()];
+        all.extend(self.probe_ids());
+        all
+    }
+
+    /// Senders shared by every contract (conflicting blocks use them).
+    pub fn shared_senders(&self) -> Vec<Hash> {
+        (0..3u8).map(|i| Hash([0x5E - i; 32])).collect()
+    }
+
+    /// The sender dedicated to contract `i` of [`contracts`](Self::contracts) (conflict-free
+    /// blocks use them).
+    pub fn own_sender(&self, i: usize) -> Hash {
+        Hash([0x70 + i as u8; 32])
+    }
+
+    /// The account only probe `i` transfers to in conflict-free blocks.
+    pub fn sink(&self, i: usize) -> Hash {
+        Hash([0xA0 + i as u8; 32])
+    }
+
+    /// Balances of every sender and every probe.
+    pub fn genesis(&self) -> ChangeSet {
+        let mut changes = ChangeSet::default();
+        for sender in self.shared_senders() {
+            changes.set_balance(sender, NATIVE_ASSET, FUNDS);
+        }
+        for i in 0..self.contracts().len() {
+            changes.set_balance(self.own_sender(i), NATIVE_ASSET, FUNDS);
+        }
+        for probe in self.probe_ids() {
+            changes.set_balance(probe, NATIVE_ASSET, FUNDS);
+        }
+        changes
+    }
+
+    /// A block deploying every contract through payloads; the first probe's constructor
+    /// writes `owner`.
+    pub fn deploy_block(&self) -> Block {
+        let deployer = self.shared_senders()[0];
+        let mut transactions = vec![
+            Transaction::Deploy {
+                sender: deployer,
+                payload: DeployContractPayload::new(self.hello.clone()),
+            },
+            Transaction::Deploy {
+                sender: deployer,
+                payload: DeployContractPayload::new(self.counter.clone()),
+            },
+        ];
+        for (i, elf) in self.probes.iter().enumerate() {
+            let payload = if i == 0 {
+                DeployContractPayload::with_constructor(
+                    elf.clone(),
+                    write(Script::new(), b"owner", &deployer.0).build(0),
+                )
+            } else {
+                DeployContractPayload::new(elf.clone())
+            };
+            transactions.push(Transaction::Deploy {
+                sender: deployer,
+                payload,
+            });
+        }
+        Block {
+            timestamp: 1_700_000_000,
+            transactions,
+        }
+    }
+}
+
+pub fn write(script: Script, key: &[u8], value: &[u8]) -> Script {
+    let (k, v) = (key.to_vec(), value.to_vec());
+    script.with_data(&k, |s, key| {
+        s.with_data(&v, |s, value| {
+            s.call(
+                op::STORAGE_WRITE,
+                &[key, Value(k.len() as u64), value, Value(v.len() as u64)],
+            )
+        })
+    })
+}
+
+pub fn read(script: Script, key: &[u8]) -> Script {
+    let k = key.to_vec();
+    script.with_data(&k, |s, key| {
+        s.call(
+            op::STORAGE_READ,
+            &[key, Value(k.len() as u64), Scratch(0), Value(64)],
+        )
+    })
+}
+
+pub fn delete(script: Script, key: &[u8]) -> Script {
+    let k = key.to_vec();
+    script.with_data(&k, |s, key| {
+        s.call(op::STORAGE_DELETE, &[key, Value(k.len() as u64)])
+    })
+}
+
+pub fn transfer(script: Script, to: Hash, amount: u64) -> Script {
+    script.with_data(&to.0, |s, to| s.call(op::TRANSFER, &[to, Value(amount)]))
+}
+
+pub fn balance_of(script: Script, account: Hash) -> Script {
+    script.with_data(&account.0, |s, account| s.call(op::GET_BALANCE, &[account]))
+}
+
+pub fn emit(script: Script, topic: &[u8], data: &[u8]) -> Script {
+    let (t, d) = (topic.to_vec(), data.to_vec());
+    script.with_data(&t, |s, topic| {
+        s.with_data(&d, |s, data| {
+            s.call(
+                op::EMIT_EVENT,
+                &[topic, Value(t.len() as u64), data, Value(d.len() as u64)],
+            )
+        })
+    })
+}
+
+pub fn invoke(script: Script, callee: Hash, input: &[u8], value: u64) -> Script {
+    let len = input.len() as u64;
+    let input = input.to_vec();
+    script.with_data(&callee.0, |s, hash| {
+        s.with_data(&input, |s, input| {
+            s.call(op::INVOKE, &[hash, input, Value(len), Value(value)])
+        })
+    })
+}
+
+pub fn panic(script: Script, message: &[u8]) -> Script {
+    let m = message.to_vec();
+    script.with_data(&m, |s, msg| {
+        s.call(op::PANIC, &[msg, Value(m.len() as u64)])
+    })
+}
+
+/// A small deterministic generator (xorshift64*).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// `count` mixed calls. `conflict_free`: every call touches only its own contract's state, its
+/// dedicated sender and (for probes) a dedicated sink — calls on different contracts are
+/// disjoint. Otherwise senders are shared, values are sent, probes pay shared accounts and
+/// call each other, and some calls fail, abort or are rejected.
+pub fn mixed_calls(
+    universe: &Universe,
+    count: usize,
+    seed: u64,
+    conflict_free: bool,
+) -> Vec<Transaction> {
+    mixed_calls_with(universe, count, seed, conflict_free, !conflict_free)
+}
+
+/// [`mixed_calls`], choosing whether conflicting blocks include calls that spin until their
+/// compute budget runs out (they dominate a block's time; benchmarks leave them out).
+pub fn mixed_calls_with(
+    universe: &Universe,
+    count: usize,
+    seed: u64,
+    conflict_free: bool,
+    spin: bool,
+) -> Vec<Transaction> {
+    let mut rng = Rng::new(seed);
+    let contracts = universe.contracts();
+    let probes = universe.probe_ids();
+    let shared = universe.shared_senders();
+    let mut calls = Vec::with_capacity(count);
+    for _ in 0..count {
+        let target = rng.below(contracts.len() as u64) as usize;
+        let contract = contracts[target];
+        let sender = if conflict_free {
+            universe.own_sender(target)
+        } else {
+            *rng.pick(&shared)
+        };
+        let value = match rng.below(6) {
+            0 => 1 + rng.below(100),
+            1 if !conflict_free => FUNDS * 10, // more than the sender holds: aborted
+            _ => 0,
+        };
+        let input = if target < 2 {
+            Vec::new()
+        } else {
+            let probe = target - 2;
+            let mut script = Script::new();
+            for _ in 0..1 + rng.below(3) {
+                let key = [b'k', b'0' + rng.below(4) as u8];
+                let data = rng.next().to_le_bytes();
+                script = match rng.below(9) {
+                    0 | 1 => write(script, &key, &data),
+                    2 => read(script, &key),
+                    3 => delete(script, &key),
+                    4 => emit(script, b"topic", &data),
+                    5 => {
+                        let to = if conflict_free {
+                            universe.sink(probe)
+                        } else {
+                            *rng.pick(&[shared[0], shared[1], universe.counter_id(), probes[0]])
+                        };
+                        transfer(script, to, 1 + rng.below(10))
+                    }
+                    6 => balance_of(
+                        script,
+                        if conflict_free {
+                            contract
+                        } else {
+                            *rng.pick(&shared)
+                        },
+                    ),
+                    7 if !conflict_free => {
+                        let callee = *rng.pick(&probes);
+                        invoke(
+                            script,
+                            callee,
+                            &write(Script::new(), &key, &data).build(0),
+                            0,
+                        )
+                    }
+                    _ => script.call(op::BLOCK_HEIGHT, &[]),
+                };
+            }
+            match rng.below(20) {
+                0 => script.build(3),                 // fails: effects discarded
+                1 => panic(script, b"boom").build(0), // aborts
+                2 if spin => script.call(op::SPIN, &[]).build(0), // compute exhausted
+                _ => script.build(0),
+            }
+        };
+        let contract = if !conflict_free && rng.below(50) == 0 {
+            Hash([0xEE; 32]) // no such contract: rejected
+        } else {
+            contract
+        };
+        calls.push(Transaction::Call {
+            sender,
+            contract,
+            input,
+            value,
+        });
+    }
+    calls
+}
+
+/// A block of `count` mixed calls: a conflict-free half, a deploy that changes nothing (a
+/// barrier between segments), then a conflicting half.
+pub fn mixed_block(universe: &Universe, count: usize, seed: u64) -> Block {
+    let mut transactions = mixed_calls(universe, count / 2, seed, true);
+    transactions.push(Transaction::Deploy {
+        sender: universe.shared_senders()[1],
+        payload: DeployContractPayload::new(universe.hello.clone()),
+    });
+    transactions.extend(mixed_calls(
+        universe,
+        count - count / 2,
+        seed ^ 0xC0FFEE,
+        false,
+    ));
+    Block {
+        timestamp: 1_700_000_600,
+        transactions,
+    }
+}

@@ -1,0 +1,319 @@
+//! Deploys through `DeployContractPayload`: the example contracts go in; oversized, malformed,
+//! unknown-syscall and badly encoded payloads are refused with a typed error and nothing is
+//! stored (nor cached).
+
+mod chain_common;
+
+use chain_common::*;
+use tos_test_harness::probe::Script;
+use tos_vm::{
+    loader::LoaderError, runtime::solana_sbpf::ebpf::hash_symbol_name, BlockContext, ContractCall,
+    DeployContractPayload, DeployError, DiskStorage, Engine, Hash, InvokeStatus, MemoryStorage,
+    StateListing, StorageProvider, TransactionContext, Vm, VmConfig, VmError, MAX_CODE_LEN,
+    MAX_PAYLOAD_LEN,
+};
+
+const DEPLOYER: Hash = Hash([0xD0; 32]);
+
+fn tx() -> TransactionContext {
+    TransactionContext {
+        hash: Hash([0x7A; 32]),
+        sender: DEPLOYER,
+    }
+}
+
+fn block() -> BlockContext {
+    BlockContext {
+        height: 7,
+        hash: Hash([0xB7; 32]),
+        timestamp: 1_700_000_000,
+    }
+}
+
+fn vm(engine: Engine) -> Vm {
+    Vm::new(VmConfig {
+        engine,
+        ..VmConfig::default()
+    })
+}
+
+/// `elf` with its first `call tos_log` turned into a call of a syscall nobody offers.
+fn with_unknown_syscall(elf: &[u8]) -> Vec<u8> {
+    let known = hash_symbol_name(b"tos_log").to_le_bytes();
+    let unknown = hash_symbol_name(b"tos_not_a_syscall").to_le_bytes();
+    let mut pattern = vec![0x85, 0x00, 0x00, 0x00];
+    pattern.extend_from_slice(&known);
+    let at = elf
+        .windows(8)
+        .position(|w| w == pattern.as_slice())
+        .expect("hello-world calls tos_log");
+    let mut patched = elf.to_vec();
+    patched[at + 4..at + 8].copy_from_slice(&unknown);
+    patched
+}
+
+#[test]
+fn the_examples_deploy_through_payloads_and_run() {
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let vm = vm(engine);
+        let mut store = MemoryStorage::default();
+        let universe = Universe::new(1);
+        for elf in [&universe.hello, &universe.counter, &universe.probes[0]] {
+            // Through the wire format, as the chain receives it.
+            let bytes = DeployContractPayload::new(elf.clone()).to_bytes();
+            let payload = DeployContractPayload::from_bytes(&bytes).unwrap();
+            let misses = vm.cache_stats().misses;
+            let outcome = vm
+                .deploy_contract(&payload, &tx(), &block(), &mut store)
+                .unwrap();
+            assert_eq!(outcome.contract, tos_vm::code_hash(elf));
+            assert!(!outcome.already_deployed);
+            assert!(outcome.constructor.is_none());
+            assert_eq!(
+                store.read_code(&outcome.contract).unwrap().as_deref(),
+                Some(elf.as_slice())
+            );
+            // Deploying verified and compiled it into the cache: the first call is a hit.
+            assert!(vm.cache().contains(&outcome.contract, engine));
+            assert_eq!(vm.cache_stats().misses, misses + 1);
+            vm.invoke(
+                &ContractCall::new(outcome.contract, Vec::new()),
+                &block(),
+                &mut store,
+            )
+            .unwrap();
+            assert_eq!(vm.cache_stats().misses, misses + 1);
+        }
+        let counter = universe.counter_id();
+        assert_eq!(
+            store.read_storage(&counter, b"count").unwrap(),
+            Some(1u64.to_le_bytes().to_vec())
+        );
+
+        // The same code again, without constructor: the same contract, nothing to store.
+        let before = store.clone();
+        let again = vm
+            .deploy_contract(
+                &DeployContractPayload::new(universe.counter.clone()),
+                &tx(),
+                &block(),
+                &mut store,
+            )
+            .unwrap();
+        assert!(again.already_deployed);
+        assert!(again.changes.is_empty());
+        assert_eq!(store, before);
+    }
+}
+
+#[test]
+fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
+    let vm = vm(Engine::Jit);
+    let elf = probe_variant_elf(11);
+    let contract = tos_vm::code_hash(&elf);
+
+    // A constructor that fails (status 5) after writing: nothing is stored.
+    let mut store = MemoryStorage::default();
+    let failing = DeployContractPayload::with_constructor(
+        elf.clone(),
+        write(Script::new(), b"owner", &DEPLOYER.0).build(5),
+    );
+    let error = vm
+        .deploy_contract(&failing, &tx(), &block(), &mut store)
+        .unwrap_err();
+    match error {
+        VmError::Deploy(DeployError::ConstructorFailed(outcome)) => {
+            assert!(matches!(outcome.status, InvokeStatus::Failed { code: 5 }));
+            assert!(outcome.compute_used > 0);
+            assert!(outcome.changes.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store, MemoryStorage::default());
+
+    // A constructor that succeeds: code and its writes land together.
+    let payload = DeployContractPayload::with_constructor(
+        elf.clone(),
+        write(Script::new(), b"owner", &DEPLOYER.0).build(0),
+    );
+    let outcome = vm
+        .deploy_contract(&payload, &tx(), &block(), &mut store)
+        .unwrap();
+    assert_eq!(outcome.contract, contract);
+    assert!(outcome.constructor.as_ref().unwrap().status.is_success());
+    assert!(outcome.compute_used() > 0);
+    assert_eq!(outcome.changes.len(), 2, "code and one storage key");
+    assert_eq!(
+        store.read_storage(&contract, b"owner").unwrap(),
+        Some(DEPLOYER.0.to_vec())
+    );
+
+    // Its constructor cannot run again.
+    let before = store.clone();
+    let again = vm
+        .deploy_contract(&payload, &tx(), &block(), &mut store)
+        .unwrap_err();
+    assert!(matches!(again, VmError::Deploy(DeployError::AlreadyDeployed(h)) if h == contract));
+    assert_eq!(store, before);
+}
+
+/// A bad payload: what is wrong, its bytes, the typed error expected.
+type Refusal = (&'static str, Vec<u8>, fn(&VmError) -> bool);
+
+/// Every way a payload is refused, each with its typed error.
+fn refusals(hello: &[u8]) -> Vec<Refusal> {
+    let valid = DeployContractPayload::new(hello.to_vec()).to_bytes();
+    let encode = |code: Vec<u8>| DeployContractPayload::new(code).to_bytes();
+    let mut bad_tag = valid.clone();
+    bad_tag.push(2); // replaces nothing: strip the `None` tag first
+    bad_tag.remove(valid.len() - 1);
+    let mut huge_length = vec![0xFF, 0xFF, 0xFF, 0x7F];
+    huge_length.extend_from_slice(&hello[..64]);
+    let mut header_machine = hello.to_vec();
+    header_machine[18] = 0x3E; // EM_X86_64
+    vec![
+        ("oversized code", encode(vec![0; MAX_CODE_LEN + 1]), |e| {
+            matches!(e, VmError::Deploy(DeployError::CodeTooLarge { .. }))
+        }),
+        ("oversized payload", vec![0; MAX_PAYLOAD_LEN + 1], |e| {
+            matches!(e, VmError::Deploy(DeployError::PayloadTooLarge { .. }))
+        }),
+        (
+            "oversized constructor input",
+            DeployContractPayload::with_constructor(hello.to_vec(), vec![0; 64 * 1024 + 1])
+                .to_bytes(),
+            |e| {
+                matches!(
+                    e,
+                    VmError::Deploy(DeployError::ConstructorInputTooLarge { .. })
+                )
+            },
+        ),
+        (
+            "not an ELF",
+            encode(b"definitely not an ELF file".to_vec()),
+            |e| {
+                matches!(
+                    e,
+                    VmError::Deploy(DeployError::InvalidElf(
+                        LoaderError::InvalidExecutable { .. }
+                    ))
+                )
+            },
+        ),
+        (
+            "ELF cut in its program headers",
+            encode(hello[..100].to_vec()),
+            |e| matches!(e, VmError::Deploy(DeployError::InvalidElf(_))),
+        ),
+        (
+            "ELF cut inside its loaded segments",
+            encode(hello[..hello.len() / 4].to_vec()),
+            |e| matches!(e, VmError::Deploy(DeployError::InvalidElf(_))),
+        ),
+        ("ELF for another machine", encode(header_machine), |e| {
+            matches!(e, VmError::Deploy(DeployError::InvalidElf(_)))
+        }),
+        ("empty code", encode(Vec::new()), |e| {
+            matches!(e, VmError::Deploy(DeployError::InvalidElf(_)))
+        }),
+        (
+            "unknown syscall",
+            encode(with_unknown_syscall(hello)),
+            |e| {
+                matches!(
+                    e,
+                    VmError::Deploy(DeployError::UnknownSyscall(
+                        LoaderError::UnknownSyscallHash { .. }
+                    ))
+                )
+            },
+        ),
+        ("empty bytes", Vec::new(), |e| {
+            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+        }),
+        ("truncated borsh", valid[..valid.len() - 10].to_vec(), |e| {
+            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+        }),
+        ("trailing bytes", [valid.as_slice(), &[0]].concat(), |e| {
+            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+        }),
+        ("bad option tag", bad_tag, |e| {
+            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+        }),
+        ("length prefix past the end", huge_length, |e| {
+            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+        }),
+    ]
+}
+
+/// What the chain does with a deploy transaction's bytes.
+fn deploy_bytes(vm: &Vm, bytes: &[u8], store: &mut dyn StorageProvider) -> Result<Hash, VmError> {
+    let payload = DeployContractPayload::from_bytes(bytes)?;
+    Ok(vm
+        .deploy_contract(&payload, &tx(), &block(), store)?
+        .contract)
+}
+
+#[test]
+fn bad_payloads_are_refused_with_a_typed_error_and_nothing_is_stored() {
+    let hello = tos_test_harness::fixtures::example_elf("hello-world");
+    assert!(deploy_bytes(
+        &vm(Engine::Jit),
+        &DeployContractPayload::new(hello.clone()).to_bytes(),
+        &mut MemoryStorage::default()
+    )
+    .is_ok());
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let vm = vm(engine);
+        let dir = tempfile::tempdir().unwrap();
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        let mut memory = MemoryStorage::default();
+        for (what, bytes, expected) in refusals(&hello) {
+            let refused = deploy_bytes(&vm, &bytes, &mut memory)
+                .err()
+                .unwrap_or_else(|| panic!("{what}: accepted"));
+            assert!(expected(&refused), "{what}: {refused:?}");
+            let refused = deploy_bytes(&vm, &bytes, &mut disk).unwrap_err();
+            assert!(expected(&refused), "{what}: {refused:?}");
+            assert_eq!(memory, MemoryStorage::default(), "{what}: nothing stored");
+            assert_eq!(
+                disk.state_dump().unwrap(),
+                Default::default(),
+                "{what}: nothing stored"
+            );
+            assert_eq!(disk.block_height().unwrap(), 0);
+            assert_eq!(vm.cache_stats().entries, 0, "{what}: nothing cached");
+        }
+        // A refused payload leaves the store usable.
+        drop(disk);
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        assert!(deploy_bytes(
+            &vm,
+            &DeployContractPayload::new(hello.clone()).to_bytes(),
+            &mut disk
+        )
+        .is_ok());
+    }
+}
+
+#[test]
+fn the_payload_encoding_is_borsh() {
+    let payload = DeployContractPayload::with_constructor(vec![1, 2, 3], vec![9]);
+    assert_eq!(
+        payload.to_bytes(),
+        [
+            &3u32.to_le_bytes()[..],
+            &[1, 2, 3],
+            &[1],
+            &1u32.to_le_bytes(),
+            &[9]
+        ]
+        .concat()
+    );
+    assert_eq!(
+        DeployContractPayload::from_bytes(&payload.to_bytes()).unwrap(),
+        payload
+    );
+    assert_eq!(payload.contract_id(), tos_vm::code_hash(&[1, 2, 3]));
+}

@@ -1,0 +1,285 @@
+//! The token example (examples/token): its test suite under both engines, its size and compute
+//! per transfer, and its host-mode suite (`cargo test` in examples/token).
+
+mod sdk_common;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use sdk_common::{Chain, Step};
+use tos_vm::Hash;
+
+/// Mirror of `token::Instruction` (same variants, same order).
+#[derive(BorshSerialize, BorshDeserialize)]
+enum Instruction {
+    Init {
+        name: String,
+        symbol: String,
+        decimals: u8,
+        initial_supply: u64,
+    },
+    Mint {
+        to: [u8; 32],
+        amount: u64,
+    },
+    Transfer {
+        to: [u8; 32],
+        amount: u64,
+    },
+    BalanceOf {
+        owner: [u8; 32],
+    },
+    TotalSupply,
+    Metadata,
+}
+
+/// Mirror of `token::TransferEvent`.
+#[derive(BorshDeserialize, Debug, PartialEq, Eq)]
+struct TransferEvent {
+    from: [u8; 32],
+    to: [u8; 32],
+    amount: u64,
+}
+
+const ALICE: Hash = Hash([0xA1; 32]);
+const BOB: Hash = Hash([0xB0; 32]);
+const CAROL: Hash = Hash([0xC4; 32]);
+
+// Status codes of tos_sdk::ContractError.
+const INVALID_INPUT: u64 = 1;
+const UNAUTHORIZED: u64 = 3;
+const INSUFFICIENT_FUNDS: u64 = 4;
+const ARITHMETIC_OVERFLOW: u64 = 5;
+const ALREADY_INITIALIZED: u64 = 7;
+const NOT_INITIALIZED: u64 = 8;
+
+/// Documented in docs/contracts.md ("Example contracts"); this test keeps them honest.
+const MAX_TOKEN_ELF_BYTES: usize = 64 * 1024;
+const MAX_TRANSFER_COMPUTE: u64 = 10_000;
+
+fn elf() -> Vec<u8> {
+    tos_test_harness::fixtures::example_elf("token")
+}
+
+fn call(chain: &mut Chain, sender: Hash, ix: &Instruction) -> Step {
+    chain.call(sender, &borsh::to_vec(ix).unwrap(), 0)
+}
+
+fn balance(chain: &mut Chain, owner: Hash) -> u64 {
+    let step = call(chain, CAROL, &Instruction::BalanceOf { owner: owner.0 });
+    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    u64::try_from_slice(&step.return_data().expect("return data")).unwrap()
+}
+
+fn supply(chain: &mut Chain) -> u64 {
+    let step = call(chain, CAROL, &Instruction::TotalSupply);
+    u64::try_from_slice(&step.return_data().expect("return data")).unwrap()
+}
+
+fn deployed(initial_supply: u64) -> Chain {
+    let mut chain = Chain::deploy(&elf());
+    let step = call(
+        &mut chain,
+        ALICE,
+        &Instruction::Init {
+            name: "Tos Example Token".into(),
+            symbol: "TET".into(),
+            decimals: 8,
+            initial_supply,
+        },
+    );
+    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    chain
+}
+
+fn transfer(to: Hash, amount: u64) -> Instruction {
+    Instruction::Transfer { to: to.0, amount }
+}
+
+fn mint(to: Hash, amount: u64) -> Instruction {
+    Instruction::Mint { to: to.0, amount }
+}
+
+#[test]
+fn init_sets_owner_supply_and_metadata() {
+    let mut chain = deployed(1_000);
+    assert_eq!(balance(&mut chain, ALICE), 1_000);
+    assert_eq!(balance(&mut chain, BOB), 0);
+    assert_eq!(supply(&mut chain), 1_000);
+    let meta = call(&mut chain, BOB, &Instruction::Metadata)
+        .return_data()
+        .unwrap();
+    let (name, symbol, decimals): (String, String, u8) = borsh::from_slice(&meta).unwrap();
+    assert_eq!(
+        (name.as_str(), symbol.as_str(), decimals),
+        ("Tos Example Token", "TET", 8)
+    );
+    assert_eq!(chain.storage(b"owner"), Some(ALICE.0.to_vec()));
+
+    let again = call(
+        &mut chain,
+        BOB,
+        &Instruction::Init {
+            name: "x".into(),
+            symbol: "x".into(),
+            decimals: 0,
+            initial_supply: 5,
+        },
+    );
+    assert_eq!(again.code(), Some(ALREADY_INITIALIZED));
+    assert_eq!(chain.storage(b"owner"), Some(ALICE.0.to_vec()));
+}
+
+#[test]
+fn calls_before_init_fail() {
+    let mut chain = Chain::deploy(&elf());
+    assert_eq!(
+        call(&mut chain, ALICE, &transfer(BOB, 1)).code(),
+        Some(NOT_INITIALIZED)
+    );
+    assert_eq!(
+        call(&mut chain, ALICE, &mint(BOB, 1)).code(),
+        Some(NOT_INITIALIZED)
+    );
+    assert_eq!(
+        call(&mut chain, ALICE, &Instruction::TotalSupply).code(),
+        Some(NOT_INITIALIZED)
+    );
+}
+
+#[test]
+fn transfers_move_tokens_and_emit_events() {
+    let mut chain = deployed(1_000);
+    let step = call(&mut chain, ALICE, &transfer(BOB, 300));
+    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    let events = step.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, b"transfer");
+    assert_eq!(
+        TransferEvent::try_from_slice(&events[0].1).unwrap(),
+        TransferEvent {
+            from: ALICE.0,
+            to: BOB.0,
+            amount: 300
+        }
+    );
+    let step = call(&mut chain, BOB, &transfer(CAROL, 100));
+    assert!(step.is_success());
+    assert_eq!(balance(&mut chain, ALICE), 700);
+    assert_eq!(balance(&mut chain, BOB), 200);
+    assert_eq!(balance(&mut chain, CAROL), 100);
+    assert_eq!(supply(&mut chain), 1_000);
+    // Everything: to oneself, and the whole balance.
+    assert!(call(&mut chain, CAROL, &transfer(CAROL, 100)).is_success());
+    assert!(call(&mut chain, CAROL, &transfer(ALICE, 100)).is_success());
+    assert_eq!(balance(&mut chain, CAROL), 0);
+    assert_eq!(balance(&mut chain, ALICE), 800);
+}
+
+#[test]
+fn overdraft_is_rejected_and_changes_nothing() {
+    let mut chain = deployed(100);
+    let before = chain.store().clone();
+    let step = call(&mut chain, ALICE, &transfer(BOB, 101));
+    assert_eq!(step.code(), Some(INSUFFICIENT_FUNDS));
+    assert!(step.outcome.effects.is_empty());
+    assert!(step.events().is_empty());
+    assert_eq!(chain.store(), &before);
+    let step = call(&mut chain, CAROL, &transfer(BOB, 1));
+    assert_eq!(step.code(), Some(INSUFFICIENT_FUNDS));
+    assert_eq!(balance(&mut chain, ALICE), 100);
+}
+
+#[test]
+fn unauthorized_mint_is_rejected() {
+    let mut chain = deployed(10);
+    let before = chain.store().clone();
+    let step = call(&mut chain, BOB, &mint(BOB, 5));
+    assert_eq!(step.code(), Some(UNAUTHORIZED));
+    assert_eq!(chain.store(), &before);
+    let step = call(&mut chain, ALICE, &mint(BOB, 5));
+    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert_eq!(step.events()[0].0, b"mint");
+    assert_eq!(balance(&mut chain, BOB), 5);
+    assert_eq!(supply(&mut chain), 15);
+}
+
+#[test]
+fn overflow_is_rejected() {
+    let mut chain = deployed(u64::MAX - 1);
+    let before = chain.store().clone();
+    let step = call(&mut chain, ALICE, &mint(BOB, 2));
+    assert_eq!(step.code(), Some(ARITHMETIC_OVERFLOW));
+    assert_eq!(chain.store(), &before);
+    assert!(call(&mut chain, ALICE, &mint(BOB, 1)).is_success());
+    assert_eq!(supply(&mut chain), u64::MAX);
+    assert_eq!(
+        call(&mut chain, ALICE, &mint(ALICE, 1)).code(),
+        Some(ARITHMETIC_OVERFLOW)
+    );
+}
+
+#[test]
+fn garbage_input_is_invalid() {
+    let mut chain = deployed(1);
+    for input in [&[][..], &[42u8, 1, 2][..], &[2u8, 0][..]] {
+        let step = chain.call(ALICE, input, 0);
+        assert_eq!(step.code(), Some(INVALID_INPUT), "{input:?}");
+    }
+}
+
+/// ELF size and compute per transfer: printed (`cargo test --test sdk_token -- --nocapture`)
+/// and bounded; docs/contracts.md records the numbers.
+#[test]
+fn size_and_compute_per_transfer() {
+    let elf = elf();
+    let info = tos_vm::loader::validate_executable(&elf, &tos_vm::syscalls::syscall_names())
+        .expect("valid executable");
+    let mut chain = deployed(1_000_000);
+    // First transfer to a new account (creates its balance), then one between two funded ones.
+    let first = call(&mut chain, ALICE, &transfer(BOB, 10));
+    let again = call(&mut chain, ALICE, &transfer(BOB, 10));
+    let query = call(&mut chain, CAROL, &Instruction::BalanceOf { owner: BOB.0 });
+    assert!(first.is_success() && again.is_success() && query.is_success());
+    println!(
+        "token: ELF {} bytes ({} instructions, {} bytes rodata); transfer to a new account {} CU, \
+         transfer {} CU, balance_of {} CU",
+        elf.len(),
+        info.instruction_count,
+        info.rodata_bytes,
+        first.outcome.compute_used,
+        again.outcome.compute_used,
+        query.outcome.compute_used
+    );
+    assert!(elf.len() <= MAX_TOKEN_ELF_BYTES, "{} bytes", elf.len());
+    assert!(
+        again.outcome.compute_used <= MAX_TRANSFER_COMPUTE,
+        "{} CU",
+        again.outcome.compute_used
+    );
+}
+
+/// The host-mode suite: `cargo test` in examples/token, the contract compiled natively against
+/// tos-sdk's in-memory chain. Uses the cargo running this test (`$CARGO`).
+#[test]
+fn host_mode_suite_passes() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let dir = tos_test_harness::fixtures::example_dir("token");
+    let output = std::process::Command::new(&cargo)
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(tos_test_harness::fixtures::workspace_root().join("target/host-contracts"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("run cargo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "host-mode tests failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 8 passed"),
+        "unexpected output:\n{stdout}"
+    );
+}
