@@ -5,7 +5,8 @@
 //! # Parallel execution
 //!
 //! Deploys are barriers: the calls between two deploys form a *segment*. A segment's calls are
-//! grouped by the contract they call; each group runs on a worker thread, in transaction order,
+//! grouped by the contract they call (calls sending value from one sender share a group: they
+//! all write its balance); each group runs on a worker thread, in transaction order,
 //! over its own [`PendingState`]-like view of the state at the segment's start, which records
 //! every key (storage key, balance, code) any of its calls read and every key it wrote.
 //! When all groups are done, the groups are checked against each other: two groups conflict
@@ -885,17 +886,20 @@ fn run_groups<S: StorageProvider + Sync + ?Sized>(
         .collect())
 }
 
+/// The root of `id` in a union-find forest (with path halving).
+fn find(parent: &mut [usize], mut id: usize) -> usize {
+    while parent[id] != id {
+        parent[id] = parent[parent[id]];
+        id = parent[id];
+    }
+    id
+}
+
 /// The groups that must run together: connected components of "one wrote a key the other
 /// read or wrote". All singletons means the runs are independent.
 fn conflict_components(runs: &[GroupRun]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..runs.len()).collect();
-    fn root(parent: &mut [usize], mut id: usize) -> usize {
-        while parent[id] != id {
-            parent[id] = parent[parent[id]];
-            id = parent[id];
-        }
-        id
-    }
+    let root = find;
     let mut writers: BTreeMap<&StateKey, Vec<usize>> = BTreeMap::new();
     for (id, run) in runs.iter().enumerate() {
         for key in &run.writes {
@@ -930,15 +934,36 @@ fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     base: &PendingState<'_, S>,
     threads: usize,
 ) -> Result<Parallel, StorageError> {
-    let mut group_of: BTreeMap<Hash, usize> = BTreeMap::new();
+    // One group per called contract, except that calls sending value from the same sender
+    // share a group: they all write that sender's balance, a conflict known in advance.
+    let mut group_of_contract: BTreeMap<Hash, usize> = BTreeMap::new();
+    let mut group_of_payer: BTreeMap<Hash, usize> = BTreeMap::new();
+    let mut parent: Vec<usize> = Vec::new();
+    let mut group_of_call = Vec::with_capacity(segment.len());
+    for index in segment.clone() {
+        let transaction = &batch.transactions[index];
+        let id = *group_of_contract
+            .entry(transaction.contract())
+            .or_insert_with(|| {
+                parent.push(parent.len());
+                parent.len() - 1
+            });
+        if transaction.value() > 0 {
+            let payer = *group_of_payer.entry(transaction.sender()).or_insert(id);
+            let (a, b) = (find(&mut parent, id), find(&mut parent, payer));
+            parent[a.max(b)] = a.min(b);
+        }
+        group_of_call.push(id);
+    }
+    let mut slot_of_root: BTreeMap<usize, usize> = BTreeMap::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for index in segment {
-        let contract = batch.transactions[index].contract();
-        let id = *group_of.entry(contract).or_insert_with(|| {
+    for (index, id) in segment.zip(group_of_call) {
+        let root = find(&mut parent, id);
+        let slot = *slot_of_root.entry(root).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[id].push(index);
+        groups[slot].push(index);
     }
     if groups.len() < 2 {
         return Ok(Parallel::NotTried);

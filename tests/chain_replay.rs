@@ -169,7 +169,12 @@ fn conflict_free_segments_run_in_parallel_and_conflicting_ones_still_match() {
     assert_eq!(threaded.stats.parallel_groups, universe.contracts().len());
     assert_eq!(threaded.stats.regroups, 0);
 
+    // Shared senders sending value to every contract: one group from the start (their balances
+    // are written by every call), nothing run twice.
     let conflicting = mixed_calls(&universe, 200, 8, false);
+    assert!(conflicting
+        .iter()
+        .any(|tx| matches!(tx, Transaction::Call { value, .. } if *value > 0)));
     let sequential = execute_block(
         &vm,
         &context,
@@ -179,6 +184,32 @@ fn conflict_free_segments_run_in_parallel_and_conflicting_ones_still_match() {
     )
     .unwrap();
     let threaded = execute_block(&vm, &context, &conflicting, &base, &parallel).unwrap();
+    assert!(threaded.same_as(&sequential));
+    assert_eq!(threaded.stats.parallel_segments, 0, "{:?}", threaded.stats);
+    assert_eq!(threaded.stats.regroups + threaded.stats.fallbacks, 0);
+
+    // Without values, the conflicts (payments to shared accounts, cross-contract calls) only
+    // show when the calls run: regrouped or run again in order, same result.
+    let unpaid: Vec<Transaction> = conflicting
+        .into_iter()
+        .map(|tx| match tx {
+            Transaction::Call {
+                sender,
+                contract,
+                input,
+                ..
+            } => Transaction::Call {
+                sender,
+                contract,
+                input,
+                value: 0,
+            },
+            deploy => deploy,
+        })
+        .collect();
+    let sequential =
+        execute_block(&vm, &context, &unpaid, &base, &ReplayOptions::sequential()).unwrap();
+    let threaded = execute_block(&vm, &context, &unpaid, &base, &parallel).unwrap();
     assert!(threaded.same_as(&sequential));
     assert!(
         threaded.stats.regroups + threaded.stats.fallbacks > 0,
@@ -260,6 +291,7 @@ enum Op {
     Pay(usize, u64),
     Balance(usize),
     Invoke(usize, u8),
+    InvokeRead(usize, u8),
     Emit,
 }
 
@@ -298,6 +330,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(a, n)| Op::Pay(a, n)),
         (0..6usize).prop_map(Op::Balance),
         (0..3usize, 0..3u8).prop_map(|(p, k)| Op::Invoke(p, k)),
+        (0..3usize, 0..3u8).prop_map(|(p, k)| Op::InvokeRead(p, k)),
         Just(Op::Emit),
     ]
 }
@@ -363,6 +396,12 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                             probes[*p],
                             &write(tos_test_harness::probe::Script::new(), &[b'i', *k], b"x")
                                 .build(0),
+                            0,
+                        ),
+                        Op::InvokeRead(p, k) => invoke(
+                            script,
+                            probes[*p],
+                            &read(tos_test_harness::probe::Script::new(), &[b'k', *k]).build(0),
                             0,
                         ),
                         Op::Emit => emit(script, b"t", b"d"),

@@ -11,7 +11,7 @@ use tos_vm::{
     loader::toolchain::{self, BuildOptions},
     replay::{StateAtHeight, TxKind},
     BlockContext, ContractCall, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, LogEntry,
-    ReplayOptions, StateListing, TxStatus, Vm, VmConfig,
+    ReplayOptions, StateListing, StorageProvider, TxStatus, Vm, VmConfig, NATIVE_ASSET,
 };
 
 #[derive(Parser)]
@@ -48,12 +48,39 @@ enum Command {
         /// Transaction sender (64 hex digits).
         #[arg(long)]
         sender: Option<String>,
+        /// Native amount the sender moves to the contract with the call.
+        #[arg(long, default_value_t = 0)]
+        value: u64,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show what an executable contains.
     Inspect { file: PathBuf },
+    /// List a contract's storage (keys and values), now or as of a past height.
+    State {
+        /// Code hash of the contract (64 hex digits).
+        contract: String,
+        /// Read the state as of this block height.
+        #[arg(long)]
+        at: Option<u64>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Native balance of an account (or contract), now or as of a past height.
+    Balance {
+        /// Address (64 hex digits).
+        address: String,
+        #[arg(long)]
+        at: Option<u64>,
+    },
+    /// Local testing: mint native balance to an address, as a block of its own.
+    Fund {
+        /// Address (64 hex digits).
+        address: String,
+        amount: u64,
+    },
     /// Execute a block file (JSON or borsh: deploys and calls with senders and values) against
     /// the store and commit it as the next height; prints a per-transaction table and totals.
     Replay {
@@ -112,6 +139,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             engine,
             budget,
             sender,
+            value,
             json,
         } => {
             let config = VmConfig {
@@ -124,10 +152,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &input,
                 config,
                 sender.as_deref(),
+                value,
                 json,
             )
         }
         Command::Inspect { file } => inspect(&file),
+        Command::State { contract, at, json } => state(&cli.store, &contract, at, json),
+        Command::Balance { address, at } => balance(&cli.store, &address, at),
+        Command::Fund { address, amount } => fund(&cli.store, &address, amount),
         Command::Replay {
             block,
             engine,
@@ -218,6 +250,62 @@ fn inspect(file: &Path) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_hash(text: &str, what: &str) -> Result<Hash, String> {
+    Hash::from_hex(text).ok_or_else(|| format!("{what} must be 64 hex digits, got `{text}`"))
+}
+
+fn state(store_dir: &Path, contract: &str, at: Option<u64>, json: bool) -> Result<ExitCode, String> {
+    let contract = parse_hash(contract, "the contract")?;
+    let store = open_store(store_dir)?;
+    let height = match at {
+        Some(height) => height,
+        None => store.block_height().map_err(|e| e.to_string())?,
+    };
+    let entries = store.list_storage_at(&contract, height).map_err(|e| e.to_string())?;
+    if json {
+        let entries: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(key, value)| json!({ "key": hex::encode(key), "value": hex::encode(value) }))
+            .collect();
+        println!("{}", json!({ "contract": contract.to_hex(), "height": height, "entries": entries }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("contract  {contract}");
+    println!("height    {height}");
+    println!("keys      {}", entries.len());
+    for (key, value) in &entries {
+        println!("  {}  {}", readable(&hex::encode(key)), readable(&hex::encode(value)));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn balance(store_dir: &Path, address: &str, at: Option<u64>) -> Result<ExitCode, String> {
+    let address = parse_hash(address, "the address")?;
+    let store = open_store(store_dir)?;
+    let amount = match at {
+        Some(height) => store.read_balance_at(&address, &NATIVE_ASSET, height),
+        None => store.read_balance(&address, &NATIVE_ASSET),
+    }
+    .map_err(|e| e.to_string())?;
+    println!("{amount}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fund(store_dir: &Path, address: &str, amount: u64) -> Result<ExitCode, String> {
+    let address = parse_hash(address, "the address")?;
+    let mut store = open_store(store_dir)?;
+    let current = store.read_balance(&address, &NATIVE_ASSET).map_err(|e| e.to_string())?;
+    let new = current
+        .checked_add(amount)
+        .ok_or_else(|| format!("balance of {address} would overflow ({current} + {amount})"))?;
+    let height = store.block_height().map_err(|e| e.to_string())? + 1;
+    let mut changes = tos_vm::ChangeSet::default();
+    changes.set_balance(address, NATIVE_ASSET, new);
+    store.commit_block(height, &changes).map_err(|e| e.to_string())?;
+    println!("{address}  {current} -> {new}  (block {height})");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Deterministic local block and transaction hashes, so runs are reproducible.
 fn derived_hash(parts: &[&[u8]]) -> Hash {
     let mut hasher = blake3::Hasher::new();
@@ -234,6 +322,7 @@ fn invoke(
     input_hex: &str,
     config: VmConfig,
     sender: Option<&str>,
+    value: u64,
     json: bool,
 ) -> Result<ExitCode, String> {
     let input = hex::decode(input_hex.trim_start_matches("0x"))
@@ -262,7 +351,7 @@ fn invoke(
         tx_hash: derived_hash(&[b"tx", &contract.0, &input, &height.to_le_bytes()]),
         input,
         sender,
-        value: 0,
+        value,
     };
     let outcome = vm
         .execute(&call, &block, &store)
@@ -313,6 +402,15 @@ fn outcome_json(
         "compute_units": outcome.compute_used,
         "logs": logs,
         "effects": outcome.effects,
+        "events": outcome.events.iter().map(|event| json!({
+            "contract": event.contract.to_hex(),
+            "topic": hex::encode(&event.topic),
+            "data": hex::encode(&event.data),
+        })).collect::<Vec<_>>(),
+        "return_data": outcome.return_data.as_ref().map(|data| json!({
+            "contract": data.contract.to_hex(),
+            "data": hex::encode(&data.data),
+        })),
     })
 }
 
@@ -344,6 +442,16 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
     println!("logs      {}", outcome.logs.len());
     for log in &outcome.logs {
         println!("  | {}", log.message);
+    }
+    for event in &outcome.events {
+        println!(
+            "event     {}  {}",
+            readable(&hex::encode(&event.topic)),
+            readable(&hex::encode(&event.data))
+        );
+    }
+    if let Some(data) = &outcome.return_data {
+        println!("returned  {} (set by {})", readable(&hex::encode(&data.data)), data.contract);
     }
     let effects = &outcome.effects;
     if effects.is_empty() {

@@ -144,14 +144,18 @@ pub fn write(script: Script, key: &[u8], value: &[u8]) -> Script {
     })
 }
 
+/// Reads `key` into the scratch buffer and logs the first 8 bytes of it (`s=…`).
 pub fn read(script: Script, key: &[u8]) -> Script {
     let k = key.to_vec();
-    script.with_data(&k, |s, key| {
-        s.call(
-            op::STORAGE_READ,
-            &[key, Value(k.len() as u64), Scratch(0), Value(64)],
-        )
-    })
+    script
+        .call(op::MEMSET, &[Scratch(0), Value(0), Value(8)])
+        .with_data(&k, |s, key| {
+            s.call(
+                op::STORAGE_READ,
+                &[key, Value(k.len() as u64), Scratch(0), Value(64)],
+            )
+        })
+        .call(op::ECHO_SCRATCH, &[Value(0), Value(8)])
 }
 
 pub fn delete(script: Script, key: &[u8]) -> Script {
@@ -306,8 +310,8 @@ pub fn mixed_calls_with(
                 };
             }
             match rng.below(20) {
-                0 => script.build(3),                 // fails: effects discarded
-                1 => panic(script, b"boom").build(0), // aborts
+                0 => script.build(3),                             // fails: effects discarded
+                1 => panic(script, b"boom").build(0),             // aborts
                 2 if spin => script.call(op::SPIN, &[]).build(0), // compute exhausted
                 _ => script.build(0),
             }
