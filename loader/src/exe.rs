@@ -449,6 +449,19 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, LoaderError> {
         )));
     }
     let entry_pc = usize::try_from(entry_off / 8).map_err(|_| bad("entry point out of range"))?;
+    // The section table is optional, but a file that announces one must contain it whole:
+    // a table running past the end means the file was cut or forged.
+    let (shoff, shnum) = (h64(40), u64::from(h16(60)));
+    if shnum > 0 {
+        let end = u64::from(h16(58)).checked_mul(shnum).and_then(|size| size.checked_add(shoff));
+        if end.is_none_or(|end| end > bytes.len() as u64) {
+            return Err(bad(format!(
+                "section header table ({shnum} entries at {shoff:#x}) runs past the end of the \
+                 {}-byte file: truncated?",
+                bytes.len()
+            )));
+        }
+    }
     let functions = read_functions(bytes, ph_end, text_len).unwrap_or_default();
     Ok(Parsed {
         rodata,

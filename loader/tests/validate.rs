@@ -256,3 +256,12 @@ fn solana_sbpf_sees_function_labels() {
     );
     assert_eq!(executable.get_entrypoint_instruction_offset(), 0);
 }
+
+#[test]
+fn a_file_cut_inside_its_section_table_is_refused() {
+    // Build any valid executable, then cut its tail (the section table) off.
+    let elf = sample_elf();
+    let cut = &elf[..elf.len() - 16];
+    let error = tos_loader::validate_executable(cut, &["tos_log"]).unwrap_err();
+    assert!(error.to_string().contains("runs past the end"), "{error}");
+}
