@@ -113,6 +113,54 @@ pub fn execute(
     }
 }
 
+/// The stack and heap of one call.
+struct CallMemory {
+    stack: AlignedMemory<{ ebpf::HOST_ALIGN }>,
+    heap: AlignedMemory<{ ebpf::HOST_ALIGN }>,
+}
+
+thread_local! {
+    /// Buffers of finished calls, reused by the next call on the same thread. A fresh 288 KiB
+    /// allocation per call costs more than a small contract's whole execution (fresh pages
+    /// fault in one by one); a reused buffer is still in cache. Nested calls take one buffer
+    /// pair per frame.
+    static CALL_MEMORY: std::cell::RefCell<Vec<CallMemory>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most buffer pairs kept per thread: one per possible nested frame.
+const POOLED_CALL_MEMORY: usize = limits::MAX_CONTRACT_CALL_DEPTH;
+
+impl CallMemory {
+    /// Zeroed memory for a call: every call starts from zeros, so nothing of an earlier call
+    /// can leak into it or make it behave differently.
+    fn take(stack_size: usize) -> CallMemory {
+        let reused = CALL_MEMORY.with(|pool| pool.borrow_mut().pop());
+        match reused {
+            Some(mut memory)
+                if memory.stack.len() == stack_size && memory.heap.len() == limits::HEAP_SIZE =>
+            {
+                memory.stack.as_slice_mut().fill(0);
+                memory.heap.as_slice_mut().fill(0);
+                memory
+            }
+            _ => CallMemory {
+                stack: AlignedMemory::zero_filled(stack_size),
+                heap: AlignedMemory::zero_filled(limits::HEAP_SIZE),
+            },
+        }
+    }
+
+    fn give_back(self) {
+        CALL_MEMORY.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < POOLED_CALL_MEMORY {
+                pool.push(self);
+            }
+        });
+    }
+}
+
 /// The executable's read-only data, minus the NULL guard: the first
 /// [`limits::NULL_GUARD_SIZE`] bytes stay unmapped (the link step never puts data there), so
 /// dereferencing NULL faults instead of reading zeros.
@@ -144,14 +192,14 @@ fn run(
     }
     let config = executable.get_config();
     let sbpf_version = executable.get_sbpf_version();
-    let mut stack = AlignedMemory::<{ ebpf::HOST_ALIGN }>::zero_filled(config.stack_size());
+    let mut memory = CallMemory::take(config.stack_size());
+    let CallMemory { stack, heap } = &mut memory;
     let stack_len = stack.len();
-    let mut heap = AlignedMemory::<{ ebpf::HOST_ALIGN }>::zero_filled(limits::HEAP_SIZE);
     let input_memory = AlignedMemory::<{ ebpf::HOST_ALIGN }>::from_slice(input);
     let regions = vec![
         read_only_region(executable),
-        MemoryRegion::new(&mut stack, ebpf::MM_STACK_START),
-        MemoryRegion::new(&mut heap, ebpf::MM_HEAP_START),
+        MemoryRegion::new(stack, ebpf::MM_STACK_START),
+        MemoryRegion::new(heap, ebpf::MM_HEAP_START),
         // Input is read-only: a contract that wants to change it copies it to its stack or heap.
         MemoryRegion::new(input_memory.as_slice() as *const [u8], ebpf::MM_INPUT_START),
     ];
@@ -187,5 +235,6 @@ fn run(
     };
     // Nothing may point into this function's buffers once it returns.
     drop(context.swap_memory_mapping(previous));
+    memory.give_back();
     result.map_err(|e| RuntimeError::from_ebpf(e, budget, max_call_depth))
 }
