@@ -207,3 +207,39 @@ mod supply {
         }
     }
 }
+
+/// Call memory is reused between calls on a thread: a call must never see what an earlier
+/// call left on its stack or heap.
+#[test]
+fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
+    use tos_test_harness::elf::assemble;
+    let writer = assemble(
+        "lddw r1, 0x300000000\n\
+         mov64 r2, 0x5a5a\n\
+         stxdw [r1+64], r2\n\
+         stxdw [r10-8], r2\n\
+         mov64 r0, 0\n\
+         exit",
+    )
+    .unwrap();
+    let reader = assemble(
+        "lddw r1, 0x300000000\n\
+         ldxdw r0, [r1+64]\n\
+         ldxdw r2, [r10-8]\n\
+         add64 r0, r2\n\
+         exit",
+    )
+    .unwrap();
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let vm = Vm::new(VmConfig { engine, compute_budget: 1_000 });
+        let mut store = tos_vm::MemoryStorage::default();
+        let writer = vm.deploy(&writer, &mut store).unwrap();
+        let reader = vm.deploy(&reader, &mut store).unwrap();
+        for _ in 0..3 {
+            let wrote = vm.execute(&ContractCall::new(writer, vec![]), &BlockContext::default(), &store).unwrap();
+            assert!(wrote.status.is_success(), "{:?}", wrote.status);
+            let read = vm.execute(&ContractCall::new(reader, vec![]), &BlockContext::default(), &store).unwrap();
+            assert!(read.status.is_success(), "{engine:?}: the reader saw {:?}", read.status);
+        }
+    }
+}
