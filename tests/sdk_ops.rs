@@ -14,15 +14,41 @@ use tos_vm::{InvokeStatus, StorageProvider};
 #[derive(BorshSerialize, BorshDeserialize)]
 enum Op {
     Echo(Vec<u8>),
-    Decode { blobs: Vec<Vec<u8>>, name: String },
+    Decode {
+        blobs: Vec<Vec<u8>>,
+        name: String,
+    },
     Div64(Vec<(i64, i64)>),
     Div32(Vec<(i32, i32)>),
     Div16(Vec<(i16, i16)>),
     Div8(Vec<(i8, i8)>),
-    Checked64 { a: i64, b: i64 },
-    Checked32 { a: i32, b: i32 },
-    Bytes { data: Vec<u8>, fill: u8, split: u32 },
-    Wide { a: u64, b: u64, c: i64, d: i64, x: u128, y: u128, s: i128, t: i128 },
+    Checked64 {
+        a: i64,
+        b: i64,
+    },
+    Checked32 {
+        a: i32,
+        b: i32,
+    },
+    Bytes {
+        data: Vec<u8>,
+        fill: u8,
+        split: u32,
+    },
+    Alloc {
+        count: u32,
+        size: u32,
+    },
+    Wide {
+        a: u64,
+        b: u64,
+        c: i64,
+        d: i64,
+        x: u128,
+        y: u128,
+        s: i128,
+        t: i128,
+    },
 }
 
 const BUDGET: u64 = 2_000_000;
@@ -324,7 +350,14 @@ fn borsh_vectors_decode() {
 #[test]
 fn fills_comparisons_and_moves_match_native_rust() {
     let elf = elf();
-    for (len, split) in [(0usize, 0usize), (1, 0), (10, 5), (64, 32), (300, 100), (301, 150)] {
+    for (len, split) in [
+        (0usize, 0usize),
+        (1, 0),
+        (10, 5),
+        (64, 32),
+        (300, 100),
+        (301, 150),
+    ] {
         let mut data: Vec<u8> = (0..len).map(|i| (i % 5) as u8).collect();
         let split = split.min(len);
         let got: (bool, i8, Vec<u8>, Vec<u8>) = out(
@@ -346,7 +379,18 @@ fn fills_comparisons_and_moves_match_native_rust() {
     }
 }
 
-type WideResults = (Option<u64>, Option<i64>, u128, u128, u128, Option<u128>, i128, i128, i128, u128);
+type WideResults = (
+    Option<u64>,
+    Option<i64>,
+    u128,
+    u128,
+    u128,
+    Option<u128>,
+    i128,
+    i128,
+    i128,
+    u128,
+);
 
 #[allow(clippy::too_many_arguments)]
 fn wide(a: u64, b: u64, c: i64, d: i64, x: u128, y: u128, s: i128, t: i128) -> WideResults {
@@ -370,17 +414,62 @@ fn checked_and_128_bit_arithmetic_match_native_rust() {
     let mut rng = Rng(0xDEAD_BEEF);
     let mut cases: Vec<(u64, u64, i64, i64, u128, u128, i128, i128)> = vec![
         (0, u64::MAX, 0, i64::MIN, 0, u128::MAX, 0, i128::MIN),
-        (u64::MAX, u64::MAX, i64::MIN, -1, u128::MAX, u128::MAX, i128::MIN, 1),
-        (1 << 32, 1 << 32, -(1 << 32), 1 << 31, 1 << 64, 1 << 63, -(1 << 100), 3),
-        (3, 6_148_914_691_236_517_205, i64::MIN, 1, u128::MAX / 3, 3, i128::MAX, -1),
-        (u64::MAX, 1, -3_037_000_500, 3_037_000_500, 12345, 0, -1, i128::MIN + 1),
+        (
+            u64::MAX,
+            u64::MAX,
+            i64::MIN,
+            -1,
+            u128::MAX,
+            u128::MAX,
+            i128::MIN,
+            1,
+        ),
+        (
+            1 << 32,
+            1 << 32,
+            -(1 << 32),
+            1 << 31,
+            1 << 64,
+            1 << 63,
+            -(1 << 100),
+            3,
+        ),
+        (
+            3,
+            6_148_914_691_236_517_205,
+            i64::MIN,
+            1,
+            u128::MAX / 3,
+            3,
+            i128::MAX,
+            -1,
+        ),
+        (
+            u64::MAX,
+            1,
+            -3_037_000_500,
+            3_037_000_500,
+            12345,
+            0,
+            -1,
+            i128::MIN + 1,
+        ),
     ];
     for _ in 0..40 {
         let wide_u = |r: &mut Rng| (u128::from(r.next()) << (r.next() % 65)) ^ u128::from(r.next());
-        let (a, b) = (rng.next() >> (rng.next() % 64), rng.next() >> (rng.next() % 64));
-        let (c, d) = (rng.i64() >> (rng.next() % 32), rng.i64() >> (rng.next() % 32));
+        let (a, b) = (
+            rng.next() >> (rng.next() % 64),
+            rng.next() >> (rng.next() % 64),
+        );
+        let (c, d) = (
+            rng.i64() >> (rng.next() % 32),
+            rng.i64() >> (rng.next() % 32),
+        );
         let (x, y) = (wide_u(&mut rng), wide_u(&mut rng) >> (rng.next() % 128));
-        let (s, t) = (wide_u(&mut rng) as i128, (wide_u(&mut rng) as i128) >> (rng.next() % 128));
+        let (s, t) = (
+            wide_u(&mut rng) as i128,
+            (wide_u(&mut rng) as i128) >> (rng.next() % 128),
+        );
         cases.push((a, b, c, d, x, y, s, t));
     }
     for (a, b, c, d, x, y, s, t) in cases {
@@ -388,7 +477,48 @@ fn checked_and_128_bit_arithmetic_match_native_rust() {
         if s == i128::MIN && t == -1 {
             continue;
         }
-        let got: WideResults = out(&elf, &Op::Wide { a, b, c, d, x, y, s, t });
-        assert_eq!(got, wide(a, b, c, d, x, y, s, t), "({a}, {b}, {c}, {d}, {x}, {y}, {s}, {t})");
+        let got: WideResults = out(
+            &elf,
+            &Op::Wide {
+                a,
+                b,
+                c,
+                d,
+                x,
+                y,
+                s,
+                t,
+            },
+        );
+        assert_eq!(
+            got,
+            wide(a, b, c, d, x, y, s, t),
+            "({a}, {b}, {c}, {d}, {x}, {y}, {s}, {t})"
+        );
     }
+}
+
+#[test]
+fn the_heap_is_bounded_by_the_region() {
+    let elf = elf();
+    // 28 KiB in 28 blocks fits the 32 KiB heap.
+    let total: u64 = out(
+        &elf,
+        &Op::Alloc {
+            count: 28,
+            size: 1024,
+        },
+    );
+    assert_eq!(total, 28 * 1024);
+    // 40 KiB does not: the allocator refuses, and the contract panics (no memory fault).
+    let run = run(
+        &elf,
+        &Op::Alloc {
+            count: 40,
+            size: 1024,
+        },
+    );
+    let status = format!("{:?}", run.outcome.status);
+    assert!(status.contains("Panicked"), "{status} {:?}", run.logs());
+    run.assert_unchanged();
 }

@@ -65,7 +65,12 @@ fn call(chain: &mut Chain, sender: Hash, ix: &Instruction) -> Step {
 
 fn balance(chain: &mut Chain, owner: Hash) -> u64 {
     let step = call(chain, CAROL, &Instruction::BalanceOf { owner: owner.0 });
-    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert!(
+        step.is_success(),
+        "{:?} {:?}",
+        step.outcome.status,
+        step.logs()
+    );
     u64::try_from_slice(&step.return_data().expect("return data")).unwrap()
 }
 
@@ -86,7 +91,12 @@ fn deployed(initial_supply: u64) -> Chain {
             initial_supply,
         },
     );
-    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert!(
+        step.is_success(),
+        "{:?} {:?}",
+        step.outcome.status,
+        step.logs()
+    );
     chain
 }
 
@@ -149,7 +159,12 @@ fn calls_before_init_fail() {
 fn transfers_move_tokens_and_emit_events() {
     let mut chain = deployed(1_000);
     let step = call(&mut chain, ALICE, &transfer(BOB, 300));
-    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert!(
+        step.is_success(),
+        "{:?} {:?}",
+        step.outcome.status,
+        step.logs()
+    );
     let events = step.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, b"transfer");
@@ -196,7 +211,12 @@ fn unauthorized_mint_is_rejected() {
     assert_eq!(step.code(), Some(UNAUTHORIZED));
     assert_eq!(chain.store(), &before);
     let step = call(&mut chain, ALICE, &mint(BOB, 5));
-    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert!(
+        step.is_success(),
+        "{:?} {:?}",
+        step.outcome.status,
+        step.logs()
+    );
     assert_eq!(step.events()[0].0, b"mint");
     assert_eq!(balance(&mut chain, BOB), 5);
     assert_eq!(supply(&mut chain), 15);

@@ -10,9 +10,16 @@ use tos_vm::Hash;
 /// Mirror of `vault::Instruction`.
 #[derive(BorshSerialize)]
 enum Instruction {
-    Deposit { beneficiary: [u8; 32], unlock_height: u64 },
-    Withdraw { id: u64 },
-    Get { id: u64 },
+    Deposit {
+        beneficiary: [u8; 32],
+        unlock_height: u64,
+    },
+    Withdraw {
+        id: u64,
+    },
+    Get {
+        id: u64,
+    },
 }
 
 /// Mirror of `vault::Lock`.
@@ -48,7 +55,12 @@ fn holds_native_tos_and_releases_it_at_the_unlock_height() {
         unlock_height: 50,
     });
     let step = chain.call(DEPOSITOR, &deposit, 400);
-    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert!(
+        step.is_success(),
+        "{:?} {:?}",
+        step.outcome.status,
+        step.logs()
+    );
     assert_eq!(step.return_data(), Some(0u64.to_le_bytes().to_vec()));
     assert_eq!(chain.balance(&vault), 400);
     assert_eq!(chain.balance(&DEPOSITOR), 600);
@@ -71,11 +83,19 @@ fn holds_native_tos_and_releases_it_at_the_unlock_height() {
     assert_eq!(chain.call(HEIR, &withdraw, 0).code(), Some(TOO_EARLY));
     chain.block.height = 50;
     // Only the beneficiary.
-    assert_eq!(chain.call(DEPOSITOR, &withdraw, 0).code(), Some(UNAUTHORIZED));
+    assert_eq!(
+        chain.call(DEPOSITOR, &withdraw, 0).code(),
+        Some(UNAUTHORIZED)
+    );
     assert_eq!(chain.balance(&vault), 500);
 
     let step = chain.call(HEIR, &withdraw, 0);
-    assert!(step.is_success(), "{:?} {:?}", step.outcome.status, step.logs());
+    assert!(
+        step.is_success(),
+        "{:?} {:?}",
+        step.outcome.status,
+        step.logs()
+    );
     assert_eq!(step.logs(), vec!["released 400".to_string()]);
     assert_eq!(chain.balance(&HEIR), 400);
     assert_eq!(chain.balance(&vault), 100);
@@ -92,7 +112,10 @@ fn a_deposit_needs_value_and_a_failed_call_keeps_it() {
         beneficiary: HEIR.0,
         unlock_height: 0,
     });
-    assert_eq!(chain.call(DEPOSITOR, &deposit, 0).code(), Some(ZERO_DEPOSIT));
+    assert_eq!(
+        chain.call(DEPOSITOR, &deposit, 0).code(),
+        Some(ZERO_DEPOSIT)
+    );
     // A call that fails does not move its value.
     let bad = chain.call(DEPOSITOR, &[9, 9], 300);
     assert_eq!(bad.code(), Some(1));

@@ -1033,13 +1033,26 @@ mod tests {
         let out = run(ir);
         assert_eq!(out.stats.multiplications, 3);
         let lines: Vec<&str> = out.text.lines().collect();
-        assert_eq!(lines[0], "  %m = call { i64, i1 } @__tos_rt_umulo_i64(i64 %a, i64 24)");
-        assert_eq!(lines[1], "  %n = tail call { i64, i1 } @__tos_rt_smulo_i64(i64 %a, i64 %b)");
-        assert_eq!(lines[2], "  %w = call i128 @__tos_rt_mul_i128(i128 %x, i128 %y)");
+        assert_eq!(
+            lines[0],
+            "  %m = call { i64, i1 } @__tos_rt_umulo_i64(i64 %a, i64 24)"
+        );
+        assert_eq!(
+            lines[1],
+            "  %n = tail call { i64, i1 } @__tos_rt_smulo_i64(i64 %a, i64 %b)"
+        );
+        assert_eq!(
+            lines[2],
+            "  %w = call i128 @__tos_rt_mul_i128(i128 %x, i128 %y)"
+        );
         assert_eq!(lines[3], "  %k = mul i64 %a, %b");
         assert!(lines[4].starts_with("declare"));
-        assert!(out.text.contains("define internal i128 @__tos_rt_mul_i128("));
-        assert!(out.text.contains("define internal { i64, i1 } @__tos_rt_smulo_i64("));
+        assert!(out
+            .text
+            .contains("define internal i128 @__tos_rt_mul_i128("));
+        assert!(out
+            .text
+            .contains("define internal { i64, i1 } @__tos_rt_smulo_i64("));
     }
 
     #[test]
@@ -1047,11 +1060,19 @@ mod tests {
         let ir = "  %a = shl i128 %x, %n\n  %b = lshr exact i128 %x, %n\n  %c = ashr i128 %x, 127\n  %d = shl i64 %y, %m\n";
         let out = run(ir);
         let lines: Vec<&str> = out.text.lines().collect();
-        assert_eq!(lines[0], "  %a = call i128 @__tos_rt_shl_i128(i128 %x, i128 %n)");
-        assert_eq!(lines[1], "  %b = call i128 @__tos_rt_lshr_i128(i128 %x, i128 %n)");
+        assert_eq!(
+            lines[0],
+            "  %a = call i128 @__tos_rt_shl_i128(i128 %x, i128 %n)"
+        );
+        assert_eq!(
+            lines[1],
+            "  %b = call i128 @__tos_rt_lshr_i128(i128 %x, i128 %n)"
+        );
         assert_eq!(lines[2], "  %c = ashr i128 %x, 127");
         assert_eq!(lines[3], "  %d = shl i64 %y, %m");
-        assert!(out.text.contains("define internal i128 @__tos_rt_lshr_i128("));
+        assert!(out
+            .text
+            .contains("define internal i128 @__tos_rt_lshr_i128("));
         assert!(!out.text.contains("@__tos_rt_ashr_i128("));
     }
 

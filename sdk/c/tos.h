@@ -1,14 +1,20 @@
 /*
  * tos.h — the TOS smart-contract interface for C contracts.
  *
- * Freestanding: no libc, no system headers. Build a contract with the stock
- * Debian toolchain (tos-vm's build driver does this for you):
+ * Freestanding: no libc, no system headers; this file is all a C contract needs.
+ * Build a contract with tos-vm's build driver:
  *
- *     clang-19 -target bpf -mcpu=v2 -O2 -ffreestanding -fno-builtin \
- *              -mllvm -bpf-stack-size=4096 -I sdk/c -c contract.c
+ *     tos-vm build DIR -o contract.so      (each .c file of DIR is one translation unit)
  *
- * and link the objects with tos-vm's own linker (`tos_loader::link`), which
- * turns the extern `tos_*` functions below into SBPF syscalls by name.
+ * which runs the stock Debian tools (scripts/setup installs them):
+ *
+ *     clang-19 -target bpf -mcpu=v2 -O2 -ffreestanding -fno-builtin -emit-llvm \
+ *              -I sdk/c -c contract.c                       (LLVM bitcode)
+ *     opt, tos-vm's IR step, llc -march=bpfel -mcpu=v2       (LLVM 22: BPF object)
+ *
+ * and links the objects with tos-vm's own linker, which turns the extern
+ * `tos_*` functions below into SBPF syscalls by name (and memcpy, memmove,
+ * memset, memcmp into tos_memcpy, tos_memmove, tos_memset, tos_memcmp).
  *
  * Entry point: every contract defines
  *
@@ -16,21 +22,23 @@
  *
  * `input` points at the call data (a read-only region), `input_len` is its
  * length. The return value is the status: 0 = success, anything else is a
- * contract-defined error code (the invoke fails, state changes are dropped).
- * TOS_ENTRYPOINT(fn) below defines it for you.
+ * contract-defined error code (the call fails, its state changes, transfers
+ * and events are dropped). TOS_ENTRYPOINT(fn) below defines it for you.
  *
  * Limits: storage keys are at most TOS_MAX_KEY_LEN bytes, values at most
  * TOS_MAX_VALUE_LEN bytes, log messages at most TOS_MAX_LOG_LEN bytes; a
- * syscall given larger arguments aborts the invoke.
+ * syscall given larger arguments aborts the call. Each call frame has 4096
+ * bytes of stack, 64 nested calls at most; the heap (32 KiB at
+ * TOS_HEAP_START, zeroed per call) is yours to manage.
  *
  * Costs: every syscall charges compute units (listed with each one, and in
  * docs/syscalls.md); every BPF instruction costs 1 unit.
  *
- * Restrictions of the stock BPF backend (-mcpu=v2): no signed division or
- * modulo on 64-bit values (use unsigned arithmetic), no memcpy/memset of a
- * length known only at run time (copy in a loop), no writable globals
- * (.data/.bss are refused by the linker: keep state on the stack or in
- * storage), stack frame 4096 bytes per call.
+ * What the build handles for you: signed division and remainder (compiled
+ * through unsigned division), copies and fills of any length (struct
+ * assignment, memcpy/memset calls: routed to the host's memory syscalls).
+ * What it refuses: writable globals (.data/.bss; keep state on the stack or
+ * in storage), floating point, 128-bit division in C.
  */
 #ifndef TOS_H
 #define TOS_H
@@ -53,6 +61,10 @@ typedef __UINT64_TYPE__ uint64_t;
 #if !defined(_INT64_T) && !defined(_INT64_T_DECLARED)
 typedef __INT64_TYPE__ int64_t;
 #define _INT64_T 1
+#endif
+#if !defined(_INT32_T) && !defined(_INT32_T_DECLARED)
+typedef __INT32_TYPE__ int32_t;
+#define _INT32_T 1
 #endif
 #endif /* TOS_NO_STDINT_TYPEDEFS */
 
@@ -78,6 +90,22 @@ extern "C" {
 #define TOS_MAX_LOG_LEN 10000
 /** Size of hashes and addresses, in bytes. */
 #define TOS_HASH_LEN 32
+/** Largest return data, in bytes. */
+#define TOS_MAX_RETURN_DATA_LEN 1024
+/** Largest event topic and event data, in bytes. */
+#define TOS_MAX_EVENT_TOPIC_LEN 64
+#define TOS_MAX_EVENT_DATA_LEN 1024
+/** The heap region of every call (zeroed at the start of each call). */
+#define TOS_HEAP_START ((uint8_t *)0x300000000ULL)
+#define TOS_HEAP_LEN (32 * 1024)
+
+/** tos_invoke statuses at or above this value come from the VM, not the callee. */
+#define TOS_INVOKE_ERROR_BASE 0xFFFFFFFF00000000ULL
+#define TOS_INVOKE_NOT_FOUND (TOS_INVOKE_ERROR_BASE | 1)         /* no such contract */
+#define TOS_INVOKE_REENTRANCY (TOS_INVOKE_ERROR_BASE | 2)        /* callee already on the stack */
+#define TOS_INVOKE_DEPTH_EXCEEDED (TOS_INVOKE_ERROR_BASE | 3)    /* 8 contracts deep already */
+#define TOS_INVOKE_ABORTED (TOS_INVOKE_ERROR_BASE | 4)           /* callee stopped by the VM */
+#define TOS_INVOKE_INSUFFICIENT_VALUE (TOS_INVOKE_ERROR_BASE | 5)/* caller cannot pay value */
 
 #define TOS_NORETURN __attribute__((noreturn))
 
@@ -133,10 +161,44 @@ uint64_t tos_get_tx_sender(uint8_t out[32]);
 uint64_t tos_get_contract_hash(uint8_t out[32]);
 
 /**
+ * Returns the block's timestamp, in seconds since the Unix epoch (agreed by
+ * consensus, never the node's clock).
+ * Cost: 50 units.
+ */
+uint64_t tos_get_block_timestamp(void);
+
+/**
+ * Write the caller into out[0..32]: the transaction's sender for a top-level
+ * call, the calling contract for a nested one (tos_invoke). Use this, not the
+ * sender, to authorise. Returns 0.
+ * Cost: 50 units.
+ */
+uint64_t tos_get_caller(uint8_t out[32]);
+
+/**
+ * Returns the call depth: 1 for a top-level call, +1 per nested tos_invoke.
+ * Cost: 50 units.
+ */
+uint64_t tos_get_call_depth(void);
+
+/**
+ * Returns the native value sent with this call (already in the contract's
+ * balance when it runs).
+ * Cost: 50 units.
+ */
+uint64_t tos_get_call_value(void);
+
+/**
  * Returns the native-asset balance of the account `address` (0 if unknown).
  * Cost: 200 units.
  */
 uint64_t tos_get_balance(const uint8_t address[32]);
+
+/**
+ * Returns the running contract's own native balance.
+ * Cost: 200 units.
+ */
+uint64_t tos_get_self_balance(void);
 
 /**
  * Move `amount` of the native asset from the running contract to `recipient`.
@@ -174,8 +236,8 @@ uint64_t tos_storage_write(const uint8_t *key, uint64_t key_len,
 uint64_t tos_storage_delete(const uint8_t *key, uint64_t key_len);
 
 /**
- * Copy n bytes from src to dst. The ranges must not overlap (the invoke
- * aborts with CopyOverlapping; use tos_memmove). Returns dst, like memcpy.
+ * Copy n bytes from src to dst. The ranges must not overlap (the call aborts
+ * with CopyOverlapping; use tos_memmove). Returns dst, like memcpy.
  * Cost: 10 + n / 64 units.
  */
 uint8_t *tos_memcpy(uint8_t *dst, const uint8_t *src, uint64_t n);
@@ -184,83 +246,92 @@ uint8_t *tos_memcpy(uint8_t *dst, const uint8_t *src, uint64_t n);
  * Cost: 10 + n / 64 units. */
 uint8_t *tos_memmove(uint8_t *dst, const uint8_t *src, uint64_t n);
 
-/** Set n bytes at dst to `byte`. Returns dst. Cost: 10 + n / 64 units. */
+/** Set n bytes at dst to the low 8 bits of `byte`. Returns dst.
+ * Cost: 10 + n / 64 units. */
 uint8_t *tos_memset(uint8_t *dst, uint64_t byte, uint64_t n);
 
 /**
  * Compare n bytes: returns 0 if equal, else (as int64_t) the difference of the
  * first differing bytes, a[i] - b[i]. Cost: 10 + n / 64 units.
  */
-uint64_t tos_memcmp(const uint8_t *a, const uint8_t *b, uint64_t n);
+int64_t tos_memcmp(const uint8_t *a, const uint8_t *b, uint64_t n);
 
-/* ---- context ----------------------------------------------------------- */
+/*
+ * The C library names, bound by the linker to the syscalls above (memcpy ->
+ * tos_memcpy, memmove -> tos_memmove, memset -> tos_memset, memcmp and bcmp ->
+ * tos_memcmp). Define TOS_NO_LIBC_DECLS if another header declares them.
+ */
+#ifndef TOS_NO_LIBC_DECLS
+void *memcpy(void *dst, const void *src, __SIZE_TYPE__ n);
+void *memmove(void *dst, const void *src, __SIZE_TYPE__ n);
+void *memset(void *dst, int byte, __SIZE_TYPE__ n);
+int memcmp(const void *a, const void *b, __SIZE_TYPE__ n);
+#endif
 
-/** Block time (seconds since the Unix epoch, by consensus). Cost: 50 units. */
-uint64_t tos_get_block_timestamp(void);
-/** Write the caller into out[0..32]: the transaction sender for a top-level
- * call, the calling contract for a nested one. Returns 0. Cost: 50 units. */
-uint64_t tos_get_caller(uint8_t out[32]);
-/** 1 for a top-level call, +1 per nested tos_invoke. Cost: 50 units. */
-uint64_t tos_get_call_depth(void);
-/** Native value the caller sent with this call. Cost: 50 units. */
-uint64_t tos_get_call_value(void);
-/** Native balance of the running contract. Cost: 200 units. */
-uint64_t tos_get_self_balance(void);
-
-/* ---- cross-contract calls ------------------------------------------------ */
-
-/** tos_invoke statuses at or above this value come from the VM. */
-#define TOS_INVOKE_ERROR_BASE 0xFFFFFFFF00000000ULL
-#define TOS_INVOKE_NOT_FOUND (TOS_INVOKE_ERROR_BASE | 1)
-#define TOS_INVOKE_REENTRANCY (TOS_INVOKE_ERROR_BASE | 2)
-#define TOS_INVOKE_DEPTH_EXCEEDED (TOS_INVOKE_ERROR_BASE | 3)
-#define TOS_INVOKE_ABORTED (TOS_INVOKE_ERROR_BASE | 4)
-#define TOS_INVOKE_INSUFFICIENT_VALUE (TOS_INVOKE_ERROR_BASE | 5)
+/* ---- calls between contracts, return data -------------------------------- */
 
 /**
- * Call the contract whose code hash is contract[0..32] with input[0..input_len],
- * moving `value` of the native asset from this contract to it first.
- * Returns 0 if the callee succeeded, the callee's non-zero status, or a
- * TOS_INVOKE_* status; a failed callee's writes, transfers and events are
- * reverted, this contract's are kept. Reentrancy is refused. Compute
- * exhaustion inside the callee aborts the whole invoke.
- * Cost: 1000 + input_len units, plus what the callee uses.
+ * Call the contract with code hash `contract` with input[0..input_len],
+ * moving `value` native units from this contract to it first.
+ * Returns 0 if the callee succeeded, the callee's own non-zero status, or one
+ * of the TOS_INVOKE_* statuses. A failed callee's effects are reverted and
+ * this contract continues; compute exhaustion in the callee ends the whole
+ * call. Reentrancy (calling a contract already on the stack) is refused.
+ * Cost: 1000 + input_len units, plus the callee's compute.
  */
-uint64_t tos_invoke(const uint8_t contract[32], const uint8_t *input, uint64_t input_len,
-                    uint64_t value);
-/** Set the invoke's return data (len <= 1024). Returns 0. Cost: 100 + len. */
+uint64_t tos_invoke(const uint8_t contract[32], const uint8_t *input,
+                    uint64_t input_len, uint64_t value);
+
+/**
+ * Replace this call's return data with data[0..len] (len <=
+ * TOS_MAX_RETURN_DATA_LEN). Returns 0.
+ * Cost: 100 + len units.
+ */
 uint64_t tos_set_return_data(const uint8_t *data, uint64_t len);
-/** Copy min(out_len, len) bytes of the last return data into out and, unless
- * setter is NULL, the contract that set it. Returns len (0 if none).
- * Cost: 100 + copied bytes. */
-uint64_t tos_get_return_data(uint8_t *out, uint64_t out_len, uint8_t setter[32]);
 
-/* ---- events -------------------------------------------------------------- */
+/**
+ * Copy min(out_len, len) bytes of the last return data (after tos_invoke: the
+ * callee's) into out and, unless setter is NULL, the 32-byte hash of the
+ * contract that set it into setter. Returns the full length (0 if none).
+ * Cost: 100 + copied length units.
+ */
+uint64_t tos_get_return_data(uint8_t *out, uint64_t out_len, uint8_t *setter);
 
-/** Emit an event: topic (<= 64 bytes) and data (<= 1024 bytes). Dropped if the
- * call fails. Returns 0. Cost: 100 + 2 * (topic_len + data_len). */
-uint64_t tos_emit_event(const uint8_t *topic, uint64_t topic_len, const uint8_t *data,
-                        uint64_t data_len);
+/* ---- events ------------------------------------------------------------------ */
 
-/* ---- crypto -------------------------------------------------------------- */
+/**
+ * Record an event: topic[0..topic_len] (<= 64 bytes), data[0..data_len]
+ * (<= 1024 bytes). Kept only if the call succeeds; at most 256 events and
+ * 64 KiB per call. Returns 0.
+ * Cost: 100 + 2 * (topic_len + data_len) units.
+ */
+uint64_t tos_emit_event(const uint8_t *topic, uint64_t topic_len,
+                        const uint8_t *data, uint64_t data_len);
 
-/** One piece of the data to hash. */
+/* ---- crypto ------------------------------------------------------------------ */
+
+/** One byte range of a hash input. */
 typedef struct {
     const uint8_t *addr;
     uint64_t len;
 } tos_slice;
 
-/** Hash the concatenation of `count` slices (<= 256, <= 1 MiB in all) into
- * out[0..32]. Returns 0. Cost: 100 + bytes / 2 units. */
+/**
+ * Hash the concatenation of slices[0..count] (count <= 256, <= 1 MiB in all)
+ * into out[0..32]. Returns 0. Cost: 100 + total_len / 2 units each.
+ */
 uint64_t tos_sha256(const tos_slice *slices, uint64_t count, uint8_t out[32]);
-/** Ethereum's Keccak-256 (not SHA3-256). Cost: 100 + bytes / 2 units. */
 uint64_t tos_keccak256(const tos_slice *slices, uint64_t count, uint8_t out[32]);
-/** BLAKE3. Cost: 100 + bytes / 2 units. */
 uint64_t tos_blake3(const tos_slice *slices, uint64_t count, uint8_t out[32]);
-/** Verify an ed25519 signature (strict). Returns 0 if valid, 1 if not.
- * Cost: 2000 + msg_len / 2 units. */
-uint64_t tos_ed25519_verify(const uint8_t public_key[32], const uint8_t *msg, uint64_t msg_len,
-                            const uint8_t signature[64]);
+
+/**
+ * Verify the ed25519 signature[0..64] of msg[0..msg_len] (<= 64 KiB) by
+ * public_key[0..32], strictly (no malleable signatures, no small-order keys).
+ * Returns 0 if valid, 1 if not.
+ * Cost: 2000 + msg_len / 2 units.
+ */
+uint64_t tos_ed25519_verify(const uint8_t public_key[32], const uint8_t *msg,
+                            uint64_t msg_len, const uint8_t signature[64]);
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -277,6 +348,10 @@ static inline uint64_t tos_strlen(const char *s) {
 static inline uint64_t tos_log_cstr(const char *s) {
     return tos_log((const uint8_t *)s, tos_strlen(s));
 }
+
+/** Emit an event whose topic is a string literal. */
+#define tos_emit_event_str(lit, data, data_len) \
+    tos_emit_event((const uint8_t *)("" lit), sizeof(lit) - 1, (data), (data_len))
 
 /** Log a string literal; its length is known at compile time. */
 #define tos_log_str(lit) tos_log((const uint8_t *)("" lit), sizeof(lit) - 1)

@@ -545,8 +545,10 @@ pub mod syscalls {
             None => u64::MAX,
             Some(value) => {
                 let n = value.len().min(out_len as usize);
-                // SAFETY: `out` is valid for `out_len` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), out, n) };
+                if n > 0 {
+                    // SAFETY: `out` is valid for `out_len` bytes.
+                    unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), out, n) };
+                }
                 value.len() as u64
             }
         }
@@ -594,22 +596,28 @@ pub mod syscalls {
         if n != 0 && (dst as u64).abs_diff(src as u64) < n {
             abort_syscall("CopyOverlapping".to_owned());
         }
-        // SAFETY: valid, non-overlapping ranges (checked above).
-        unsafe { std::ptr::copy_nonoverlapping(src, dst, n as usize) };
+        if n > 0 {
+            // SAFETY: valid, non-overlapping ranges (checked above).
+            unsafe { std::ptr::copy_nonoverlapping(src, dst, n as usize) };
+        }
         dst
     }
 
     pub unsafe fn tos_memmove(dst: *mut u8, src: *const u8, n: u64) -> *mut u8 {
         check_mem(n);
-        // SAFETY: valid ranges.
-        unsafe { std::ptr::copy(src, dst, n as usize) };
+        if n > 0 {
+            // SAFETY: valid ranges.
+            unsafe { std::ptr::copy(src, dst, n as usize) };
+        }
         dst
     }
 
     pub unsafe fn tos_memset(dst: *mut u8, byte: u64, n: u64) -> *mut u8 {
         check_mem(n);
-        // SAFETY: valid range.
-        unsafe { std::ptr::write_bytes(dst, byte as u8, n as usize) };
+        if n > 0 {
+            // SAFETY: valid range.
+            unsafe { std::ptr::write_bytes(dst, byte as u8, n as usize) };
+        }
         dst
     }
 
@@ -699,7 +707,9 @@ pub mod syscalls {
         let n = data.len().min(out_len as usize);
         // SAFETY: `out` valid for `out_len` bytes, `setter` for 32 when not null.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), out, n);
+            if n > 0 {
+                std::ptr::copy_nonoverlapping(data.as_ptr(), out, n);
+            }
             if !setter.is_null() {
                 write32(setter, by.0);
             }

@@ -100,7 +100,9 @@ fn build_uncached_in_process(dir: &Path) -> Result<Vec<u8>, String> {
     let syscalls = tos_syscalls::syscall_names();
     let options = BuildOptions {
         syscalls: &syscalls,
-        target_dir: Some(root.join("target").join("contracts").join(&name)),
+        // One target directory for every contract: `core`, `alloc` and the SDK's
+        // dependencies are built for BPF once, not once per contract.
+        target_dir: Some(root.join("target").join("contracts").join("shared")),
         sdk_include: root.join("sdk").join("c"),
     };
     let elf = toolchain::build_contract(dir, &options)

@@ -41,7 +41,11 @@ impl Step {
     }
 
     pub fn logs(&self) -> Vec<String> {
-        self.outcome.logs.iter().map(|l| l.message.clone()).collect()
+        self.outcome
+            .logs
+            .iter()
+            .map(|l| l.message.clone())
+            .collect()
     }
 
     pub fn events(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -107,10 +111,7 @@ impl Chain {
     }
 
     pub fn storage(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.engines[0]
-            .1
-            .read_storage(&self.contract, key)
-            .unwrap()
+        self.engines[0].1.read_storage(&self.contract, key).unwrap()
     }
 
     /// The committed state (interpreter side).

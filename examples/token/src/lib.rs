@@ -106,7 +106,10 @@ fn init(
     initial_supply: Amount,
 ) -> Result<(), ContractError> {
     require(!OWNER.exists(), ContractError::AlreadyInitialized)?;
-    require(name.len() <= 64 && symbol.len() <= 16, TokenError::BadMetadata)?;
+    require(
+        name.len() <= 64 && symbol.len() <= 16,
+        TokenError::BadMetadata,
+    )?;
     let owner = ctx.caller();
     OWNER.set(&owner)?;
     META.set(&Metadata {

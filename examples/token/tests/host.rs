@@ -109,7 +109,10 @@ fn transfer_moves_tokens_and_emits_an_event() {
     let (topic, data) = &outcome.events[0];
     assert_eq!(topic, b"transfer");
     let event = TransferEvent::try_from_slice(data).unwrap();
-    assert_eq!((event.from, event.to, event.amount), (ALICE, BOB, Amount(300)));
+    assert_eq!(
+        (event.from, event.to, event.amount),
+        (ALICE, BOB, Amount(300))
+    );
     assert_eq!(balance(&mut env, ALICE), 700);
     assert_eq!(balance(&mut env, BOB), 300);
     assert_eq!(supply(&mut env), 1_000);

@@ -78,9 +78,18 @@ pub fn process(ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
         }
         Instruction::Withdraw { id } => {
             let lock = LOCKS.get(&id)?.ok_or(ContractError::NotFound)?;
-            require(ctx.caller() == lock.beneficiary, ContractError::Unauthorized)?;
-            require(ctx.block_height() >= lock.unlock_height, VaultError::TooEarly)?;
-            require(ctx.balance() >= lock.amount, ContractError::InsufficientFunds)?;
+            require(
+                ctx.caller() == lock.beneficiary,
+                ContractError::Unauthorized,
+            )?;
+            require(
+                ctx.block_height() >= lock.unlock_height,
+                VaultError::TooEarly,
+            )?;
+            require(
+                ctx.balance() >= lock.amount,
+                ContractError::InsufficientFunds,
+            )?;
             // Forget the lock before paying (a failed transfer reverts both anyway).
             LOCKS.remove(&id)?;
             ctx.transfer(&lock.beneficiary, lock.amount);
@@ -88,6 +97,8 @@ pub fn process(ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
             line.str("released ").u64(lock.amount.get()).log();
             Ok(())
         }
-        Instruction::Get { id } => set_return_value(&LOCKS.get(&id)?.ok_or(ContractError::NotFound)?),
+        Instruction::Get { id } => {
+            set_return_value(&LOCKS.get(&id)?.ok_or(ContractError::NotFound)?)
+        }
     }
 }

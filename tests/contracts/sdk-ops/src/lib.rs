@@ -16,19 +16,46 @@ pub enum Op {
     /// Echo the rest of the input through a stack buffer and a `Vec`: return data, log, storage.
     Echo(Vec<u8>),
     /// Decode nested borsh data and store a summary.
-    Decode { blobs: Vec<Vec<u8>>, name: String },
+    Decode {
+        blobs: Vec<Vec<u8>>,
+        name: String,
+    },
     /// Signed division/remainder of every pair, in every flavour, stored as `Vec<i64>`.
     Div64(Vec<(i64, i64)>),
     Div32(Vec<(i32, i32)>),
     Div16(Vec<(i16, i16)>),
     Div8(Vec<(i8, i8)>),
     /// `a / b` and `a % b` with Rust's checks: panics on b = 0 and MIN / -1.
-    Checked64 { a: i64, b: i64 },
-    Checked32 { a: i32, b: i32 },
+    Checked64 {
+        a: i64,
+        b: i64,
+    },
+    Checked32 {
+        a: i32,
+        b: i32,
+    },
     /// Fill, compare and move bytes at runtime lengths.
-    Bytes { data: Vec<u8>, fill: u8, split: u32 },
+    Bytes {
+        data: Vec<u8>,
+        fill: u8,
+        split: u32,
+    },
+    /// Allocate `count` vectors of `size` bytes, keep them all, store the total.
+    Alloc {
+        count: u32,
+        size: u32,
+    },
     /// Checked and wide multiplication, 128-bit division.
-    Wide { a: u64, b: u64, c: i64, d: i64, x: u128, y: u128, s: i128, t: i128 },
+    Wide {
+        a: u64,
+        b: u64,
+        c: i64,
+        d: i64,
+        x: u128,
+        y: u128,
+        s: i128,
+        t: i128,
+    },
 }
 
 entrypoint!(process);
@@ -74,7 +101,24 @@ fn process(_ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
         Op::Checked64 { a, b } => store([a / b, a % b].into_iter()),
         Op::Checked32 { a, b } => store([i64::from(a / b), i64::from(a % b)].into_iter()),
         Op::Bytes { data, fill, split } => bytes(data, fill, split as usize),
-        Op::Wide { a, b, c, d, x, y, s, t } => wide(a, b, c, d, x, y, s, t),
+        Op::Alloc { count, size } => {
+            let mut kept: Vec<Vec<u8>> = Vec::new();
+            for i in 0..count {
+                kept.push(alloc::vec![i as u8; size as usize]);
+            }
+            let total: u64 = kept.iter().map(|v| v.len() as u64).sum();
+            tos_sdk::storage::set(b"out", &total)
+        }
+        Op::Wide {
+            a,
+            b,
+            c,
+            d,
+            x,
+            y,
+            s,
+            t,
+        } => wide(a, b, c, d, x, y, s, t),
     }
 }
 
@@ -126,8 +170,28 @@ fn bytes(mut data: Vec<u8>, fill: u8, split: usize) -> Result<(), ContractError>
 }
 
 #[allow(clippy::too_many_arguments)]
-fn wide(a: u64, b: u64, c: i64, d: i64, x: u128, y: u128, s: i128, t: i128) -> Result<(), ContractError> {
-    let results: (Option<u64>, Option<i64>, u128, u128, u128, Option<u128>, i128, i128, i128, u128) = (
+fn wide(
+    a: u64,
+    b: u64,
+    c: i64,
+    d: i64,
+    x: u128,
+    y: u128,
+    s: i128,
+    t: i128,
+) -> Result<(), ContractError> {
+    let results: (
+        Option<u64>,
+        Option<i64>,
+        u128,
+        u128,
+        u128,
+        Option<u128>,
+        i128,
+        i128,
+        i128,
+        u128,
+    ) = (
         a.checked_mul(b),
         c.checked_mul(d),
         u128::from(a) * u128::from(b),
