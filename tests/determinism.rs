@@ -23,12 +23,14 @@ const BUDGET: u64 = 400_000;
 const RECIPIENT: Hash = Hash([0xAA; 32]);
 const CHILD: &str = "TOS_DETERMINISM_CHILD";
 
+type Inputs = Box<dyn Fn(&[Hash]) -> Vec<Vec<u8>>>;
+
 /// A named scenario: contracts to deploy (the first is called), then calls in order.
 struct Workload {
     name: String,
     contracts: Vec<Vec<u8>>,
     /// Inputs of consecutive calls (each sees the previous one's committed state).
-    inputs: Box<dyn Fn(&[Hash]) -> Vec<Vec<u8>>>,
+    inputs: Inputs,
     value: u64,
 }
 
@@ -37,8 +39,12 @@ fn everything(h: &[Hash]) -> Vec<u8> {
         .call(op::CALLER, &[Scratch(0)])
         .call(op::CALL_DEPTH, &[])
         .call(op::CALL_VALUE, &[])
-        .with_data(b"from callee", |s, d| s.call(op::SET_RETURN_DATA, &[d, Value(11)]))
-        .with_data(b"callee-key", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(10), k, Value(10)]))
+        .with_data(b"from callee", |s, d| {
+            s.call(op::SET_RETURN_DATA, &[d, Value(11)])
+        })
+        .with_data(b"callee-key", |s, k| {
+            s.call(op::STORAGE_WRITE, &[k, Value(10), k, Value(10)])
+        })
         .build(0);
     let len = callee_script.len() as u64;
     Script::new()
@@ -54,7 +60,8 @@ fn everything(h: &[Hash]) -> Vec<u8> {
         .call(op::SELF_BALANCE, &[])
         .call(op::ECHO_SCRATCH, &[Value(0), Value(160)])
         .with_data(&RECIPIENT.0, |s, to| {
-            s.call(op::GET_BALANCE, &[to]).call(op::TRANSFER, &[to, Value(7)])
+            s.call(op::GET_BALANCE, &[to])
+                .call(op::TRANSFER, &[to, Value(7)])
         })
         .with_data(b"alpha", |s, k| {
             s.call(op::STORAGE_WRITE, &[k, Value(5), k, Value(5)])
@@ -72,8 +79,13 @@ fn everything(h: &[Hash]) -> Vec<u8> {
         .call(op::KECCAK256, &[Scratch(400), Value(1), Scratch(448)])
         .call(op::BLAKE3, &[Scratch(400), Value(1), Scratch(480)])
         .call(op::ECHO_SCRATCH, &[Value(416), Value(96)])
-        .call(op::ED25519_VERIFY, &[Scratch(0), Scratch(32), Value(16), Scratch(64)])
-        .with_data(b"topic", |s, t| s.call(op::EMIT_EVENT, &[t, Value(5), t, Value(3)]))
+        .call(
+            op::ED25519_VERIFY,
+            &[Scratch(0), Scratch(32), Value(16), Scratch(64)],
+        )
+        .with_data(b"topic", |s, t| {
+            s.call(op::EMIT_EVENT, &[t, Value(5), t, Value(3)])
+        })
         .with_data(b"mine", |s, d| s.call(op::SET_RETURN_DATA, &[d, Value(4)]))
         .with_data(&h[1].0, |s, callee| {
             s.with_data(&callee_script, |s, input| {
@@ -108,13 +120,17 @@ fn workloads() -> Vec<Workload> {
             contracts: probes.clone(),
             inputs: Box::new(|h| {
                 let callee = Script::new()
-                    .with_data(b"k", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(1), k, Value(1)]))
+                    .with_data(b"k", |s, k| {
+                        s.call(op::STORAGE_WRITE, &[k, Value(1), k, Value(1)])
+                    })
                     .call(op::MEMCPY, &[Scratch(0), Scratch(8), Value(16)])
                     .build(0);
                 let len = callee.len() as u64;
                 vec![Script::new()
                     .with_data(&h[1].0, |s, c| {
-                        s.with_data(&callee, |s, i| s.call(op::INVOKE, &[c, i, Value(len), Value(0)]))
+                        s.with_data(&callee, |s, i| {
+                            s.call(op::INVOKE, &[c, i, Value(len), Value(0)])
+                        })
                     })
                     .build(0)]
             }),
@@ -219,11 +235,17 @@ fn same_invoke_same_bytes_on_every_run_and_both_engines() {
         let reference = run(&fresh_vm(Engine::Interpreter), workload, &block());
         // Fresh VMs (cold caches), then the same VMs again (warm caches), both engines.
         let runs = [
-            ("interpreter, cold", run(&fresh_vm(Engine::Interpreter), workload, &block())),
+            (
+                "interpreter, cold",
+                run(&fresh_vm(Engine::Interpreter), workload, &block()),
+            ),
             ("jit, cold", run(&fresh_vm(Engine::Jit), workload, &block())),
             ("interpreter, warm", run(&interpreter, workload, &block())),
             ("jit, warm", run(&jit, workload, &block())),
-            ("interpreter, warm again", run(&interpreter, workload, &block())),
+            (
+                "interpreter, warm again",
+                run(&interpreter, workload, &block()),
+            ),
             ("jit, warm again", run(&jit, workload, &block())),
         ];
         for (how, result) in runs {
@@ -251,17 +273,28 @@ fn only_the_block_context_reaches_the_contract() {
     };
     let first = run(&vm, workload, &block());
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_eq!(run(&vm, workload, &block()), first, "same block, a second later");
+    assert_eq!(
+        run(&vm, workload, &block()),
+        first,
+        "same block, a second later"
+    );
     let other = run(&vm, workload, &later);
     assert_ne!(other, first);
-    assert!(other.contains(&format!("{:016x}", 43)) && other.contains(&format!("{:016x}", 1_700_000_400u64)));
+    assert!(
+        other.contains(&format!("{:016x}", 43))
+            && other.contains(&format!("{:016x}", 1_700_000_400u64))
+    );
 }
 
 /// The child side of `same_results_in_another_process`: prints the digests.
 #[test]
 fn child_entry() {
     if let Ok(engine) = std::env::var(CHILD) {
-        let engine = if engine == "jit" { Engine::Jit } else { Engine::Interpreter };
+        let engine = if engine == "jit" {
+            Engine::Jit
+        } else {
+            Engine::Interpreter
+        };
         for line in digests(engine) {
             println!("DIGEST {line}");
         }
@@ -299,7 +332,11 @@ fn same_results_in_another_process() {
             .current_dir("/")
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|l| l.find("DIGEST ").map(|at| l[at + 7..].to_string()))
@@ -334,7 +371,11 @@ fn builds_are_reproducible() {
     assert_eq!(first, second, "clang output differs between two compiles");
     assert_eq!(link(&first), link(&second));
     assert_eq!(link(&first), link(&first));
-    assert_eq!(link(&first), support::hostile_elf("poker"), "differs from the cached build");
+    assert_eq!(
+        link(&first),
+        support::hostile_elf("poker"),
+        "differs from the cached build"
+    );
 }
 
 /// Files of the execution path, and the uses of host state they are allowed, with why.
@@ -385,7 +426,13 @@ const FORBIDDEN: &[&str] = &[
 fn no_host_state_in_the_execution_path() {
     let root = support::root();
     let mut files = Vec::new();
-    for dir in ["program-runtime/src", "syscalls/src", "storage/src", "loader/src", "src"] {
+    for dir in [
+        "program-runtime/src",
+        "syscalls/src",
+        "storage/src",
+        "loader/src",
+        "src",
+    ] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
             let path = entry.path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -406,8 +453,7 @@ fn no_host_state_in_the_execution_path() {
         for (number, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for token in FORBIDDEN {
-                if code.contains(token)
-                    && !ALLOWED.iter().any(|(f, t, _)| f == file && t == token)
+                if code.contains(token) && !ALLOWED.iter().any(|(f, t, _)| f == file && t == token)
                 {
                     problems.push(format!("{file}:{}: `{token}`: {}", number + 1, line.trim()));
                 }
@@ -429,7 +475,13 @@ fn the_workloads_exercise_what_they_claim() {
     let workloads = workloads();
     let text = run(&vm, &workloads[0], &block());
     assert_eq!(text.matches("status Success").count(), 2, "{text}");
-    for needle in ["Transfer", "StorageChange", "Event", "ReturnData", "a log line"] {
+    for needle in [
+        "Transfer",
+        "StorageChange",
+        "Event",
+        "ReturnData",
+        "a log line",
+    ] {
         assert!(text.contains(needle), "no {needle} in\n{text}");
     }
     let by_name = |name: &str| {
@@ -439,5 +491,9 @@ fn the_workloads_exercise_what_they_claim() {
     assert!(by_name("infinite loop").contains("ComputeBudgetExceeded"));
     assert!(by_name("deep recursion").contains("CallDepthExceeded"));
     assert!(by_name("log flood").contains("LogLimitExceeded"));
-    assert!(by_name("counter-rust").contains("count = 3"), "{}", by_name("counter-rust"));
+    assert!(
+        by_name("counter-rust").contains("count = 3"),
+        "{}",
+        by_name("counter-rust")
+    );
 }

@@ -19,9 +19,7 @@ mod support;
 use std::{path::Path, process::Command, sync::OnceLock};
 
 use common::{op, Script, Value};
-use support::{
-    block, bpf, call, fuzz, memory_snapshot, result_fingerprint, Rng,
-};
+use support::{block, bpf, call, fuzz, memory_snapshot, result_fingerprint, Rng};
 use tos_vm::{
     loader::{self, toolchain},
     Engine, MemoryStorage, Vm, VmError, NATIVE_ASSET,
@@ -53,7 +51,7 @@ fn syscall_names() -> &'static Vec<&'static str> {
 fn class_of(error: &VmError) -> String {
     let debug = format!("{error:?}");
     let variant: String = debug
-        .split(|c: char| c == '{' || c == '"')
+        .split(['{', '"'])
         .next()
         .unwrap_or("")
         .chars()
@@ -129,7 +127,9 @@ fn inputs(elf: &[u8]) -> Vec<Vec<u8>> {
     vec![
         Vec::new(),
         Script::new()
-            .with_data(b"key", |s, k| s.call(op::STORAGE_WRITE, &[k, Value(3), k, Value(3)]))
+            .with_data(b"key", |s, k| {
+                s.call(op::STORAGE_WRITE, &[k, Value(3), k, Value(3)])
+            })
             .with_data(&[0xAA; 32], |s, to| s.call(op::TRANSFER, &[to, Value(1)]))
             .with_data(b"fuzz", |s, m| s.call(op::LOG, &[m, Value(4)]))
             .build(0),
@@ -170,7 +170,13 @@ fn object_file(path: &Path, cpu: &str) -> Option<Vec<u8>> {
     let object = out.path().join("out.o");
     let clang = std::env::var("TOS_CLANG").unwrap_or_else(|_| "clang-19".to_string());
     let status = Command::new(clang)
-        .args(["-target", "bpf", &format!("-mcpu={cpu}"), "-O2", "-ffreestanding"])
+        .args([
+            "-target",
+            "bpf",
+            &format!("-mcpu={cpu}"),
+            "-O2",
+            "-ffreestanding",
+        ])
         .args(["-fno-builtin", "-mllvm", "-bpf-stack-size=4096", "-I"])
         .arg(support::root().join("sdk/c"))
         .arg("-c")
@@ -179,7 +185,10 @@ fn object_file(path: &Path, cpu: &str) -> Option<Vec<u8>> {
         .arg(&object)
         .status()
         .ok()?;
-    status.success().then(|| std::fs::read(&object).ok()).flatten()
+    status
+        .success()
+        .then(|| std::fs::read(&object).ok())
+        .flatten()
 }
 
 /// Objects to mutate: the C contracts through the build driver, the link fixtures with clang.
@@ -206,7 +215,10 @@ fn seed_objects() -> Vec<Vec<u8>> {
     if let Some(bytes) = object_file(&root.join("tests/hostile/link/signed_ops.c"), "v4") {
         objects.push(bytes);
     }
-    assert!(!objects.is_empty(), "no seed object could be compiled (is clang-19 installed?)");
+    assert!(
+        !objects.is_empty(),
+        "no seed object could be compiled (is clang-19 installed?)"
+    );
     objects
 }
 
@@ -267,6 +279,20 @@ fn seed_elfs() -> Vec<Vec<u8>> {
     elfs
 }
 
+/// Prints how many executions got past the loader (and were run under both engines).
+fn report_accepted(stats: &fuzz::Stats, prefix: &str) {
+    let accepted: u64 = stats
+        .histogram
+        .iter()
+        .filter(|(class, _)| class.starts_with(prefix))
+        .map(|(_, count)| count)
+        .sum();
+    eprintln!(
+        "fuzz[{}]: {accepted} of {} new inputs {prefix} and run under both engines",
+        stats.target, stats.executions
+    );
+}
+
 #[test]
 fn fuzz_elf() {
     let seeds = seed_elfs();
@@ -290,6 +316,7 @@ fn fuzz_elf() {
         },
         exec_elf,
     );
+    report_accepted(&stats, "accepted");
     fuzz::assert_clean(&stats);
     assert!(stats.executions > 0 || stats.seconds == 0.0);
 }
@@ -320,5 +347,6 @@ fn fuzz_object() {
             exec_object(object, (flag & 1 == 1).then_some(companion.as_slice()))
         },
     );
+    report_accepted(&stats, "linked");
     fuzz::assert_clean(&stats);
 }

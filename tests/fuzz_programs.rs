@@ -103,7 +103,7 @@ fn exec(bytes: &[u8]) -> Result<String, String> {
                 if store.total_supply(&NATIVE_ASSET) != supply {
                     return Err("the total supply changed".to_string());
                 }
-                for ((owner, _key), _) in &outcome.changes.storage {
+                for (owner, _key) in outcome.changes.storage.keys() {
                     if *owner != contract {
                         return Err(format!("wrote storage of {owner}"));
                     }
@@ -119,7 +119,7 @@ fn exec(bytes: &[u8]) -> Result<String, String> {
                 }
                 class = match other {
                     InvokeStatus::Aborted(error) => format!("{error:?}")
-                        .split(|c: char| c == '(' || c == '{' || c == '"')
+                        .split(['(', '{', '"'])
                         .take(2)
                         .collect::<Vec<_>>()
                         .join("("),
@@ -191,30 +191,62 @@ fn write_seed_corpus() {
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, slots: Vec<[u8; 8]>, input: &[u8]| {
         let elf = bpf::elf(&bpf::code(&slots), &[0u8; 16], 0);
-        std::fs::write(dir.join(format!("seed-{name}.bin")), encode(true, &elf, input)).unwrap();
+        std::fs::write(
+            dir.join(format!("seed-{name}.bin")),
+            encode(true, &elf, input),
+        )
+        .unwrap();
     };
     let target = |pc: u64| bpf::lddw(1, bpf::MM_CODE + 8 * pc);
     // callx to a misaligned address inside the code: rounded down to the instruction.
     let t = bpf::lddw(1, bpf::MM_CODE + 8 * 4 + 5);
     write(
         "callx-misaligned",
-        vec![t[0], t[1], bpf::callx(1), bpf::exit(), bpf::mov64_imm(0, 9), bpf::exit()],
+        vec![
+            t[0],
+            t[1],
+            bpf::callx(1),
+            bpf::exit(),
+            bpf::mov64_imm(0, 9),
+            bpf::exit(),
+        ],
         b"",
     );
     // callx into the second half of an lddw; past the end; to itself (recursion).
     let t = target(5);
     write(
         "callx-lddw-second-half",
-        vec![t[0], t[1], bpf::callx(1), bpf::exit(), bpf::lddw(2, 0x95)[0], bpf::lddw(2, 0x95)[1], bpf::exit()],
+        vec![
+            t[0],
+            t[1],
+            bpf::callx(1),
+            bpf::exit(),
+            bpf::lddw(2, 0x95)[0],
+            bpf::lddw(2, 0x95)[1],
+            bpf::exit(),
+        ],
         b"",
     );
     let t = target(5);
-    write("callx-past-the-end", vec![t[0], t[1], bpf::callx(1), bpf::exit(), bpf::exit()], b"");
+    write(
+        "callx-past-the-end",
+        vec![t[0], t[1], bpf::callx(1), bpf::exit(), bpf::exit()],
+        b"",
+    );
     let t = target(0);
-    write("callx-recursion", vec![t[0], t[1], bpf::callx(1), bpf::exit()], b"");
+    write(
+        "callx-recursion",
+        vec![t[0], t[1], bpf::callx(1), bpf::exit()],
+        b"",
+    );
     // Arithmetic edge cases on both engines: every ALU op with edge operands.
     let mut slots = Vec::new();
-    for (a, b) in [(u64::MAX, 1u64), (1 << 63, u64::MAX), (0x8000_0000, 0xffff_ffff), (7, 0x1_0000_0000)] {
+    for (a, b) in [
+        (u64::MAX, 1u64),
+        (1 << 63, u64::MAX),
+        (0x8000_0000, 0xffff_ffff),
+        (7, 0x1_0000_0000),
+    ] {
         for op in gen::ALU64_OPS {
             slots.extend(bpf::lddw(3, a));
             slots.extend(bpf::lddw(4, b));
@@ -246,6 +278,10 @@ fn write_seed_corpus() {
     write("alu-edges", slots, b"");
     // A 32-bit division by a register holding 1 << 32 (zero in its low half).
     let mut slots = bpf::lddw(4, 1 << 32).to_vec();
-    slots.extend([bpf::mov64_imm(0, 10), bpf::insn(0x3c, 0, 4, 0, 0), bpf::exit()]);
+    slots.extend([
+        bpf::mov64_imm(0, 10),
+        bpf::insn(0x3c, 0, 4, 0, 0),
+        bpf::exit(),
+    ]);
     write("div32-by-high-bits-only", slots, b"");
 }

@@ -107,7 +107,11 @@ fn argument(rng: &mut Rng, data_len: usize) -> Arg {
         0..=2 => Scratch(rng.below(480) as u16),
         3 if data_len > 0 => Data(rng.index(data_len)),
         3..=4 => Value(rng.below(64)),
-        5 => Scratch(if rng.chance(1, 2) { 512 - rng.below(40) as u16 } else { 0xFFF0 }),
+        5 => Scratch(if rng.chance(1, 2) {
+            512 - rng.below(40) as u16
+        } else {
+            0xFFF0
+        }),
         _ => Value(rng.interesting_u64()),
     }
 }
@@ -190,11 +194,14 @@ fn exec(input: &[u8]) -> Result<String, String> {
                         memory_snapshot(&store)
                     ));
                 }
-                class = format!("{other:?}")
-                    .split(|c: char| c == '(' || c == '{' || c == '"')
-                    .take(3)
-                    .collect::<Vec<_>>()
-                    .join("(");
+                class = match other {
+                    InvokeStatus::Failed { .. } => "failed".to_string(),
+                    _ => format!("{other:?}")
+                        .split(['(', '{', '"'])
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .join("("),
+                };
             }
         }
         runs.push((result_fingerprint(&result), memory_snapshot(&store)));
@@ -230,7 +237,13 @@ fn fuzz_syscall_arguments() {
     );
     let per_syscall: Vec<String> = OPS
         .iter()
-        .map(|(code, _)| format!("{}:{}", code, CALLS[*code as usize % 30].load(Ordering::Relaxed)))
+        .map(|(code, _)| {
+            format!(
+                "{}:{}",
+                code,
+                CALLS[*code as usize % 30].load(Ordering::Relaxed)
+            )
+        })
         .collect();
     eprintln!("calls per probe op: {}", per_syscall.join(" "));
     fuzz::assert_clean(&stats);

@@ -72,6 +72,7 @@ enum Action {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Observed {
     Deploy(Result<Hash, VmError>),
     Link(Result<Vec<u8>, LoaderError>),
@@ -79,13 +80,6 @@ enum Observed {
 }
 
 impl Observed {
-    #[allow(dead_code)]
-    fn deploy_error(&self) -> Option<&VmError> {
-        match self {
-            Observed::Deploy(Err(e)) => Some(e),
-            _ => None,
-        }
-    }
     fn loader_error(&self) -> Option<&LoaderError> {
         match self {
             Observed::Deploy(Err(VmError::Loader(e))) | Observed::Link(Err(e)) => Some(e),
@@ -470,9 +464,9 @@ fn verifier(message: &'static str) -> Check {
 
 /// `LoaderError::InvalidExecutable` whose message names the broken rule.
 fn invalid(what: &'static str) -> Check {
-    Box::new(move |o| {
-        matches!(o.loader_error(), Some(LoaderError::InvalidExecutable { what: w }) if w.contains(what))
-    })
+    Box::new(
+        move |o| matches!(o.loader_error(), Some(LoaderError::InvalidExecutable { what: w }) if w.contains(what)),
+    )
 }
 
 // ---- objects -------------------------------------------------------------------------------
@@ -637,7 +631,9 @@ fn elf_cases() -> Vec<Case> {
             ELF,
             "Loader(InvalidExecutable: program header table extends past the end of the file)",
             Action::Deploy(probe[..100].to_vec()),
-            boxed(invalid("program header table extends past the end of the file")),
+            boxed(invalid(
+                "program header table extends past the end of the file",
+            )),
         ),
         case(
             "elf_truncated_in_text",
@@ -1338,6 +1334,19 @@ fn exec_cases() -> Vec<Case> {
                 bpf::exit(),
             ]),
             |o| o.failed_with() == Some(42),
+        ),
+        case(
+            "exec_unaligned_load_inside_the_heap_is_legal",
+            EXEC,
+            "no fault (SBPF is byte-addressed): Failed { code: 5 }",
+            raw_action(&[
+                bpf::lddw(1, bpf::MM_HEAP + 3)[0],
+                bpf::lddw(1, bpf::MM_HEAP + 3)[1],
+                bpf::insn(0x79, 0, 1, 0, 0),
+                bpf::insn(0x07, 0, 0, 0, 5),
+                bpf::exit(),
+            ]),
+            |o| o.failed_with() == Some(5),
         ),
         case(
             "exec_callx_into_second_half_of_lddw",
@@ -2254,6 +2263,30 @@ fn hostile_cases() {
         failures.join("\n\n")
     );
     assert!(errors >= 50);
+}
+
+/// Limits defined twice (by the layer that enforces them and by the one that relies on them)
+/// agree.
+#[test]
+#[allow(clippy::assertions_on_constants)]
+fn duplicated_limits_agree() {
+    assert_eq!(
+        loader::toolchain::STACK_FRAME_SIZE as usize,
+        limits::STACK_FRAME_SIZE,
+        "clang's -bpf-stack-size and the VM's stack frame"
+    );
+    assert_eq!(loader::RODATA_NULL_GUARD as usize, limits::NULL_GUARD_SIZE);
+    assert_eq!(tos_vm::MAX_CODE_LEN, loader::MAX_ELF_SIZE);
+    assert_eq!(tos_vm::MAX_CONSTRUCTOR_INPUT_LEN, limits::MAX_INPUT_LEN);
+    assert!(
+        limits::MAX_EVENT_BYTES_PER_INVOKE
+            >= limits::MAX_EVENT_DATA_LEN + limits::MAX_EVENT_TOPIC_LEN
+    );
+    assert!(limits::MAX_LOG_BYTES_PER_INVOKE >= limits::MAX_LOG_MESSAGE_LEN);
+    assert!(
+        limits::MAX_STORAGE_VALUE_LEN <= limits::MAX_INPUT_LEN,
+        "a value can be passed in"
+    );
 }
 
 /// `docs/security.md` lists every limit with the value the code has, and every case class.

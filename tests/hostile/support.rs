@@ -362,8 +362,9 @@ impl Rng {
 /// Environment: `TOS_FUZZ_SECONDS` (per target; default given by the test),
 /// `TOS_FUZZ_ITERATIONS` (a count bound; with it alone the run is count-bounded),
 /// `TOS_FUZZ_SEED` (default: from the clock, printed). The input being executed is also
-/// written to `target/fuzz/<target>.current` before each execution, so an input that takes
-/// the whole process down (an abort rather than a panic) is not lost.
+/// written to `target/fuzz/<target>.current` before each execution (a u64 LE length, then the
+/// input; written in place, without truncating, which on ext4 would force a flush per input),
+/// so an input that takes the whole process down (an abort rather than a panic) is not lost.
 pub mod fuzz {
     use std::{
         collections::{BTreeMap, BTreeSet},
@@ -522,6 +523,7 @@ pub mod fuzz {
         let current_dir = super::root().join("target/fuzz");
         let _ = std::fs::create_dir_all(&current_dir);
         let current = current_dir.join(format!("{target}.current"));
+        let current_file = std::fs::File::create(&current).ok();
         let mut rng = Rng::new(seed);
         while stats.crashes.is_empty() {
             if iterations.is_some_and(|max| stats.executions >= max) {
@@ -531,7 +533,11 @@ pub mod fuzz {
                 break;
             }
             let input = next(&mut rng, &pool);
-            let _ = std::fs::write(&current, &input);
+            if let Some(file) = &current_file {
+                use std::os::unix::fs::FileExt;
+                let _ = file.write_all_at(&(input.len() as u64).to_le_bytes(), 0);
+                let _ = file.write_all_at(&input, 8);
+            }
             stats.executions += 1;
             match guarded(&exec, &input) {
                 Ok(class) => {
@@ -548,6 +554,7 @@ pub mod fuzz {
                 }
             }
         }
+        drop(current_file);
         let _ = std::fs::remove_file(&current);
         stats.classes = classes.len();
         stats.seconds = started.elapsed().as_secs_f64();
@@ -767,7 +774,13 @@ pub mod gen {
         /// Raw slots (no control flow).
         Slots(Vec<[u8; 8]>),
         /// Conditional or unconditional jump to op `target` of the same function.
-        Jump { opc: u8, dst: u8, src: u8, imm: i32, target: usize },
+        Jump {
+            opc: u8,
+            dst: u8,
+            src: u8,
+            imm: i32,
+            target: usize,
+        },
         /// `call` function `target`.
         Call(usize),
         /// `lddw reg, address of function target; callx reg`.
@@ -831,9 +844,20 @@ pub mod gen {
                 out.push(bpf::insn(0x07, register, 0, 0, off));
             }
             (A::Len, 0..=3) => out.push(bpf::mov64_imm(register, rng.below(80) as i32)),
-            (A::Len, 4) => out.push(bpf::mov64_imm(register, *rng.pick(&[
-                256, 257, 1024, 1025, 10_000, 10_001, 65_536, 65_537, 1 << 20,
-            ]))),
+            (A::Len, 4) => out.push(bpf::mov64_imm(
+                register,
+                *rng.pick(&[
+                    256,
+                    257,
+                    1024,
+                    1025,
+                    10_000,
+                    10_001,
+                    65_536,
+                    65_537,
+                    1 << 20,
+                ]),
+            )),
             _ => {
                 let [low, high] = bpf::lddw(register, rng.interesting_u64());
                 out.push(low);
@@ -843,7 +867,9 @@ pub mod gen {
     }
 
     fn random_op(rng: &mut Rng, ops_in_function: usize, functions: usize) -> Op {
-        let slot = |opc: u8, dst: u8, src: u8, off: i16, imm: i32| Op::Slots(vec![bpf::insn(opc, dst, src, off, imm)]);
+        let slot = |opc: u8, dst: u8, src: u8, off: i16, imm: i32| {
+            Op::Slots(vec![bpf::insn(opc, dst, src, off, imm)])
+        };
         match rng.below(100) {
             // 64-bit ALU with an immediate.
             0..=17 => {
@@ -857,7 +883,7 @@ pub mod gen {
             }
             // 64-bit ALU with a register.
             18..=29 => {
-                let op = *rng.pick(&ALU64_OPS[..]);
+                let op = *rng.pick(ALU64_OPS);
                 if op == 0x80 {
                     return slot(0x87, reg(rng), 0, 0, 0);
                 }
@@ -880,7 +906,13 @@ pub mod gen {
                     slot(op | 0x0c, reg(rng), src_reg(rng), 0, 0)
                 }
             }
-            38..=39 => slot(*rng.pick(&[0xd4, 0xdc]), reg(rng), 0, 0, *rng.pick(&[16, 32, 64])),
+            38..=39 => slot(
+                *rng.pick(&[0xd4, 0xdc]),
+                reg(rng),
+                0,
+                0,
+                *rng.pick(&[16, 32, 64]),
+            ),
             40..=43 => Op::Slots(bpf::lddw(reg(rng), rng.interesting_u64()).to_vec()),
             // Loads and stores.
             44..=53 => {
@@ -902,7 +934,13 @@ pub mod gen {
             65..=76 => {
                 let target = rng.index(ops_in_function + 1);
                 if rng.chance(1, 6) {
-                    return Op::Jump { opc: 0x05, dst: 0, src: 0, imm: 0, target };
+                    return Op::Jump {
+                        opc: 0x05,
+                        dst: 0,
+                        src: 0,
+                        imm: 0,
+                        target,
+                    };
                 }
                 let op = *rng.pick(JUMP_OPS);
                 let class = *rng.pick(&[0x05u8, 0x0d, 0x06, 0x0e]);
@@ -984,11 +1022,21 @@ pub mod gen {
                 let here = starts[f][i];
                 match op {
                     Op::Slots(slots) => slots.iter().for_each(|s| text.extend_from_slice(s)),
-                    Op::Jump { opc, dst, src, imm, target } => {
+                    Op::Jump {
+                        opc,
+                        dst,
+                        src,
+                        imm,
+                        target,
+                    } => {
                         let target_pc = starts[f][(*target).min(ops.len() - 1)];
                         let off = target_pc as i64 - here as i64 - 1;
                         let off = off.clamp(i16::MIN as i64, i16::MAX as i64) as i16;
-                        let (src, imm) = if opc & 0x08 != 0 { (*src, 0) } else { (0, *imm) };
+                        let (src, imm) = if opc & 0x08 != 0 {
+                            (*src, 0)
+                        } else {
+                            (0, *imm)
+                        };
                         text.extend_from_slice(&bpf::insn(*opc, *dst, src, off, imm));
                     }
                     Op::Call(target) => {
@@ -998,7 +1046,9 @@ pub mod gen {
                     }
                     Op::CallxFunction { reg, target } => {
                         let address = bpf::MM_CODE + 8 * starts[*target][0] as u64;
-                        bpf::lddw(*reg, address).iter().for_each(|s| text.extend_from_slice(s));
+                        bpf::lddw(*reg, address)
+                            .iter()
+                            .for_each(|s| text.extend_from_slice(s));
                         text.extend_from_slice(&bpf::callx(*reg));
                     }
                 }

@@ -39,6 +39,9 @@ pub enum Instruction {
     TotalSupply,
     /// Return data: the token's [`Metadata`].
     Metadata,
+    /// Moves the caller's tokens to several accounts, all or nothing: if any transfer fails,
+    /// the ones before it are undone with it.
+    BatchTransfer { transfers: alloc::vec::Vec<(Address, Amount)> },
 }
 
 /// The token's description.
@@ -95,6 +98,14 @@ pub fn process(ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
         }
         Instruction::TotalSupply => set_return_value(&SUPPLY.load()?),
         Instruction::Metadata => set_return_value(&META.load()?),
+        Instruction::BatchTransfer { transfers } => {
+            // Each transfer writes before the next is checked; a failure of a later one fails
+            // the call, and the VM discards the earlier writes with it.
+            for (to, amount) in transfers {
+                transfer(ctx, &to, amount)?;
+            }
+            Ok(())
+        }
     }
 }
 
