@@ -56,7 +56,12 @@ enum Command {
         json: bool,
     },
     /// Show what an executable contains.
-    Inspect { file: PathBuf },
+    Inspect {
+        file: PathBuf,
+        /// List every function with its entry pc.
+        #[arg(long)]
+        functions: bool,
+    },
     /// List a contract's storage (keys and values), now or as of a past height.
     State {
         /// Code hash of the contract (64 hex digits).
@@ -156,7 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 json,
             )
         }
-        Command::Inspect { file } => inspect(&file),
+        Command::Inspect { file, functions } => inspect(&file, functions),
         Command::State { contract, at, json } => state(&cli.store, &contract, at, json),
         Command::Balance { address, at } => balance(&cli.store, &address, at),
         Command::Fund { address, amount } => fund(&cli.store, &address, amount),
@@ -229,7 +234,7 @@ fn build(dir: &Path, output: Option<PathBuf>) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn inspect(file: &Path) -> Result<ExitCode, String> {
+fn inspect(file: &Path, list_functions: bool) -> Result<ExitCode, String> {
     let elf = read_file(file)?;
     let syscalls = tos_vm::syscalls::syscall_names();
     let info = tos_vm::loader::validate_executable(&elf, &syscalls).map_err(|e| e.to_string())?;
@@ -244,8 +249,11 @@ fn inspect(file: &Path) -> Result<ExitCode, String> {
     println!("rodata        {} bytes", info.rodata_bytes);
     println!("entry pc      {}", info.entry_pc);
     println!("syscalls      {}", info.syscalls_used.join(", "));
-    for (name, pc) in &info.functions {
-        println!("function      {name} @ {pc}");
+    println!("functions     {}", info.functions.len());
+    if list_functions {
+        for (name, pc) in &info.functions {
+            println!("  {name} @ {pc}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
