@@ -9,19 +9,7 @@ use tos_vm::{
     InvokeStatus, MemoryStorage, StorageProvider, Vm, VmConfig, VmError, NATIVE_ASSET,
 };
 
-/// The probe compiled with `PROBE_VARIANT` = `variant`: same behaviour, distinct code hash.
-fn probe_variant_elf(variant: u32) -> Vec<u8> {
-    let root = tos_test_harness::fixtures::workspace_root();
-    let source = std::fs::read_to_string(root.join("tests/contracts/probe/probe.c")).unwrap();
-    let dir = root.join(format!("target/tos-fixtures/src/probe-v{variant}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("probe.c");
-    let text = format!("#define PROBE_VARIANT {variant}\n{source}");
-    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-        std::fs::write(&file, text).unwrap();
-    }
-    tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
+use tos_test_harness::fixtures::probe_variant_elf;
 
 struct Multi {
     outcome: tos_vm::InvokeOutcome,

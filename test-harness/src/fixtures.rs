@@ -161,3 +161,31 @@ pub fn example_elf(name: &str) -> Vec<u8> {
         Err(error) => panic!("{error}"),
     }
 }
+
+/// The C syscall probe (`tests/contracts/probe/probe.c`) compiled with `PROBE_VARIANT` =
+/// `variant`: the same behaviour under a distinct code hash, for tests that need several
+/// contracts (cross-contract calls, reentrancy, call depth, parallel blocks).
+pub fn probe_variant_elf(variant: u32) -> Vec<u8> {
+    let root = workspace_root();
+    let source = match fs::read_to_string(root.join("tests/contracts/probe/probe.c")) {
+        Ok(source) => source,
+        Err(error) => panic!("reading the probe's source: {error}"),
+    };
+    let dir = root.join(format!("target/tos-fixtures/src/probe-v{variant}"));
+    let file = dir.join("probe.c");
+    let text = format!("#define PROBE_VARIANT {variant}\n{source}");
+    if fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+        // Write then rename: another test process may be building from it.
+        let written = fs::create_dir_all(&dir).and_then(|()| {
+            let partial = dir.join(format!("probe.c.{}.partial", std::process::id()));
+            fs::write(&partial, &text).and_then(|()| fs::rename(&partial, &file))
+        });
+        if let Err(error) = written {
+            panic!("writing {}: {error}", file.display());
+        }
+    }
+    match build_contract_cached(&dir) {
+        Ok(elf) => elf,
+        Err(error) => panic!("{error}"),
+    }
+}

@@ -6,22 +6,7 @@
 use tos_test_harness::probe::{op, Scratch, Script, Value};
 use tos_vm::{replay::Transaction, Block, ChangeSet, DeployContractPayload, Hash, NATIVE_ASSET};
 
-/// The probe compiled with `PROBE_VARIANT` = `variant`: same behaviour, distinct code hash.
-pub fn probe_variant_elf(variant: u32) -> Vec<u8> {
-    let root = tos_test_harness::fixtures::workspace_root();
-    let source = std::fs::read_to_string(root.join("tests/contracts/probe/probe.c")).unwrap();
-    let dir = root.join(format!("target/tos-fixtures/src/chain-probe-v{variant}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("probe.c");
-    let text = format!("#define PROBE_VARIANT {variant}\n{source}");
-    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-        // Write then rename: another test process may be reading it.
-        let partial = dir.join(format!("probe.c.{}.partial", std::process::id()));
-        std::fs::write(&partial, &text).unwrap();
-        std::fs::rename(&partial, &file).unwrap();
-    }
-    tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
+pub use tos_test_harness::fixtures::probe_variant_elf;
 
 /// Native units every sender and every probe holds at genesis.
 pub const FUNDS: u64 = 1_000_000;

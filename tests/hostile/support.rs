@@ -32,20 +32,7 @@ pub fn probe_elf() -> Vec<u8> {
     tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The probe compiled with `PROBE_VARIANT` = `variant`: same behaviour, distinct code hash
-/// (the same build directory `tests/invoke.rs` uses, so the builds are shared).
-pub fn probe_variant_elf(variant: u32) -> Vec<u8> {
-    let root = root();
-    let source = std::fs::read_to_string(root.join("tests/contracts/probe/probe.c")).unwrap();
-    let dir = root.join(format!("target/tos-fixtures/src/probe-v{variant}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("probe.c");
-    let text = format!("#define PROBE_VARIANT {variant}\n{source}");
-    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-        std::fs::write(&file, text).unwrap();
-    }
-    tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
+pub use tos_test_harness::fixtures::probe_variant_elf;
 
 pub const SENDER: Hash = Hash([0x5E; 32]);
 pub const TX_HASH: Hash = Hash([0x7A; 32]);
