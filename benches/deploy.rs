@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::Clock;
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -40,7 +42,7 @@ fn contracts() -> Vec<(String, Vec<u8>)> {
     list
 }
 
-fn deploy(c: &mut Criterion) {
+fn deploy(c: &mut Criterion<Clock>) {
     let environment = tos_vm::syscalls::runtime_environment();
     let mut group = c.benchmark_group("deploy");
     for (name, elf) in contracts() {
@@ -58,7 +60,7 @@ fn deploy(c: &mut Criterion) {
     group.finish();
 }
 
-fn deploy_phases(c: &mut Criterion) {
+fn deploy_phases(c: &mut Criterion<Clock>) {
     let environment = tos_vm::syscalls::runtime_environment();
     let names = executor::syscall_names(&environment);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -89,7 +91,7 @@ fn deploy_phases(c: &mut Criterion) {
     common::record_fact("mem_size.large.jit", json!(executable.mem_size()));
 }
 
-fn cache(c: &mut Criterion) {
+fn cache(c: &mut Criterion<Clock>) {
     let block = BlockContext::default();
     let mut group = c.benchmark_group("cache");
     let mut cases = vec![(
@@ -112,12 +114,16 @@ fn cache(c: &mut Criterion) {
             .status
             .is_success());
         group.bench_function(format!("{name}/warm"), |b| {
-            b.iter(|| vm.execute(black_box(&call), &block, &store).expect("execute"))
+            b.iter(|| {
+                vm.execute(black_box(&call), &block, &store)
+                    .expect("execute")
+            })
         });
         group.bench_function(format!("{name}/cold"), |b| {
             b.iter(|| {
                 vm.cache().clear();
-                vm.execute(black_box(&call), &block, &store).expect("execute")
+                vm.execute(black_box(&call), &block, &store)
+                    .expect("execute")
             })
         });
     }

@@ -23,7 +23,7 @@ use tos_vm::{
     BlockContext, ContractCall, Engine, Hash, InvokeOutcome, MemoryStorage, Vm, VmConfig,
 };
 
-use common::{native, words, Bare, Tuning, BIG_BUDGET};
+use common::{native, words, Bare, Clock, Tuning, BIG_BUDGET};
 
 const ENGINES: [Engine; 2] = [Engine::Interpreter, Engine::Jit];
 
@@ -47,7 +47,7 @@ fn return_data(outcome: &InvokeOutcome) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn overhead(c: &mut Criterion) {
+fn overhead(c: &mut Criterion<Clock>) {
     let elf = common::contract_elf("noop");
     let block = BlockContext::default();
     let mut group = c.benchmark_group("overhead");
@@ -61,8 +61,20 @@ fn overhead(c: &mut Criterion) {
         // The fixes measured before they are made (see common::Tuning, docs/performance.md).
         let tunings: &[(&str, Tuning)] = match engine {
             Engine::Jit => &[
-                ("aligned", Tuning { aligned: true, pooled: false }),
-                ("pooled", Tuning { aligned: false, pooled: true }),
+                (
+                    "aligned",
+                    Tuning {
+                        aligned: true,
+                        pooled: false,
+                    },
+                ),
+                (
+                    "pooled",
+                    Tuning {
+                        aligned: false,
+                        pooled: true,
+                    },
+                ),
                 ("tuned", Tuning::TUNED),
             ],
             Engine::Interpreter => &[("tuned", Tuning::TUNED)],
@@ -116,7 +128,7 @@ fn overhead(c: &mut Criterion) {
 /// Syscalls per run in the `syscall` group.
 const SYSCALLS_PER_RUN: u64 = 10_000;
 
-fn syscall(c: &mut Criterion) {
+fn syscall(c: &mut Criterion<Clock>) {
     let elf = common::contract_elf("syscalls");
     let block = BlockContext {
         height: 7,
@@ -205,7 +217,7 @@ fn compute_cases() -> Vec<ComputeCase> {
     ]
 }
 
-fn compute(c: &mut Criterion) {
+fn compute(c: &mut Criterion<Clock>) {
     let block = BlockContext::default();
     for case in compute_cases() {
         let elf = common::contract_elf(case.name);

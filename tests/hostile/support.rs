@@ -32,6 +32,7 @@ pub fn probe_elf() -> Vec<u8> {
     tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[allow(unused_imports)]
 pub use tos_test_harness::fixtures::probe_variant_elf;
 
 pub const SENDER: Hash = Hash([0x5E; 32]);
