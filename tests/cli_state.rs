@@ -9,7 +9,11 @@ fn cli(store: &std::path::Path, args: &[&str]) -> (bool, String, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -17,7 +21,11 @@ fn fund_balance_state_and_history() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let elf = dir.path().join("counter.so");
-    std::fs::write(&elf, tos_test_harness::fixtures::example_elf("counter-rust")).unwrap();
+    std::fs::write(
+        &elf,
+        tos_test_harness::fixtures::example_elf("counter-rust"),
+    )
+    .unwrap();
     let sender = "5e".repeat(32);
 
     let (ok, out, err) = cli(&store, &["fund", &sender, "1000"]);
@@ -30,28 +38,41 @@ fn fund_balance_state_and_history() {
     let hash = hash.trim().to_string();
     // Two invokes: blocks 2 and 3; the second sends 250 to the contract.
     assert!(cli(&store, &["invoke", &hash, "--sender", &sender]).0);
-    let (ok, out, err) = cli(&store, &["invoke", &hash, "--sender", &sender, "--value", "250", "--json"]);
+    let (ok, out, err) = cli(
+        &store,
+        &[
+            "invoke", &hash, "--sender", &sender, "--value", "250", "--json",
+        ],
+    );
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["block_height"], 3);
     assert_eq!(cli(&store, &["balance", &sender]).1.trim(), "750");
     assert_eq!(cli(&store, &["balance", &hash]).1.trim(), "250");
-    assert_eq!(cli(&store, &["balance", &sender, "--at", "2"]).1.trim(), "1000");
+    assert_eq!(
+        cli(&store, &["balance", &sender, "--at", "2"]).1.trim(),
+        "1000"
+    );
 
     let (ok, out, err) = cli(&store, &["state", &hash, "--json"]);
     assert!(ok, "{err}");
     let now: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(now["entries"][0]["key"], hex::encode("count"));
     assert_eq!(now["entries"][0]["value"], hex::encode(2u64.to_le_bytes()));
-    let then: serde_json::Value = serde_json::from_str(&cli(&store, &["state", &hash, "--at", "2", "--json"]).1).unwrap();
+    let then: serde_json::Value =
+        serde_json::from_str(&cli(&store, &["state", &hash, "--at", "2", "--json"]).1).unwrap();
     assert_eq!(then["entries"][0]["value"], hex::encode(1u64.to_le_bytes()));
-    let before: serde_json::Value = serde_json::from_str(&cli(&store, &["state", &hash, "--at", "1", "--json"]).1).unwrap();
+    let before: serde_json::Value =
+        serde_json::from_str(&cli(&store, &["state", &hash, "--at", "1", "--json"]).1).unwrap();
     assert_eq!(before["entries"].as_array().unwrap().len(), 0);
     let text = cli(&store, &["state", &hash]).1;
     assert!(text.contains("\"count\""), "{text}");
 
     // A sender who cannot pay the value: the invoke fails, nothing moves.
-    let (ok, _, _) = cli(&store, &["invoke", &hash, "--sender", &sender, "--value", "5000"]);
+    let (ok, _, _) = cli(
+        &store,
+        &["invoke", &hash, "--sender", &sender, "--value", "5000"],
+    );
     assert!(!ok);
     assert_eq!(cli(&store, &["balance", &sender]).1.trim(), "750");
     // Bad arguments are refused with a message.

@@ -12,18 +12,37 @@ const BOB: Hash = Hash([0xB0; 32]);
 // Mirrors of the examples' borsh instruction types (same variant order).
 #[derive(BorshSerialize)]
 enum TokenInstruction {
-    Init { name: String, symbol: String, decimals: u8, initial_supply: u64 },
-    _Mint { to: [u8; 32], amount: u64 },
-    Transfer { to: [u8; 32], amount: u64 },
-    BalanceOf { owner: [u8; 32] },
+    Init {
+        name: String,
+        symbol: String,
+        decimals: u8,
+        initial_supply: u64,
+    },
+    _Mint {
+        to: [u8; 32],
+        amount: u64,
+    },
+    Transfer {
+        to: [u8; 32],
+        amount: u64,
+    },
+    BalanceOf {
+        owner: [u8; 32],
+    },
     _TotalSupply,
     _Metadata,
-    BatchTransfer { transfers: Vec<([u8; 32], u64)> },
+    BatchTransfer {
+        transfers: Vec<([u8; 32], u64)>,
+    },
 }
 
 #[derive(BorshSerialize)]
 enum RouterInstruction {
-    Forward { target: [u8; 32], input: Vec<u8>, value: u64 },
+    Forward {
+        target: [u8; 32],
+        input: Vec<u8>,
+        value: u64,
+    },
 }
 
 fn encode(value: &impl BorshSerialize) -> Vec<u8> {
@@ -32,34 +51,71 @@ fn encode(value: &impl BorshSerialize) -> Vec<u8> {
 
 /// A chain with the token (owned by OWNER) and the router holding 100 tokens.
 fn setup() -> (Harness, Hash, Hash) {
-    let mut chain = Harness::new().with_budget(2_000_000).with_sender(OWNER).deploy_example("token");
+    let mut chain = Harness::new()
+        .with_budget(2_000_000)
+        .with_sender(OWNER)
+        .deploy_example("token");
     let token = chain.contract();
     chain = chain.deploy_example("router");
     let router = chain.contract();
-    chain = chain.name(token, "token").name(router, "router").target(token);
-    let init = TokenInstruction::Init { name: "Test".into(), symbol: "TST".into(), decimals: 0, initial_supply: 1_000 };
+    chain = chain
+        .name(token, "token")
+        .name(router, "router")
+        .target(token);
+    let init = TokenInstruction::Init {
+        name: "Test".into(),
+        symbol: "TST".into(),
+        decimals: 0,
+        initial_supply: 1_000,
+    };
     chain.invoke(&encode(&init)).expect(&[Check::success()]);
-    chain.invoke(&encode(&TokenInstruction::Transfer { to: router.0, amount: 100 })).expect(&[Check::success()]);
+    chain
+        .invoke(&encode(&TokenInstruction::Transfer {
+            to: router.0,
+            amount: 100,
+        }))
+        .expect(&[Check::success()]);
     (chain.target(router), token, router)
 }
 
 fn token_balance(chain: &mut Harness, token: Hash, owner: Hash) -> u64 {
     let mut probe = chain.clone().target(token);
     let result = probe.invoke(&encode(&TokenInstruction::BalanceOf { owner: owner.0 }));
-    let data = result.return_data.as_ref().expect("balance_of returns data").data.clone();
+    let data = result
+        .return_data
+        .as_ref()
+        .expect("balance_of returns data")
+        .data
+        .clone();
     u64::from_le_bytes(data.try_into().unwrap())
 }
 
 fn forward(token: Hash, instruction: &TokenInstruction) -> Vec<u8> {
-    encode(&RouterInstruction::Forward { target: token.0, input: encode(instruction), value: 0 })
+    encode(&RouterInstruction::Forward {
+        target: token.0,
+        input: encode(instruction),
+        value: 0,
+    })
 }
 
 #[test]
 fn the_router_moves_its_tokens_through_the_token_contract() {
     let (mut chain, token, router) = setup();
     chain
-        .invoke(&forward(token, &TokenInstruction::Transfer { to: ALICE.0, amount: 30 }))
-        .expect(&[Check::success(), Check::storage_u64(b"calls", 1), Check::storage_u64(b"ok", 1), Check::storage_u64(b"last_status", 0), Check::log("router: call succeeded")]);
+        .invoke(&forward(
+            token,
+            &TokenInstruction::Transfer {
+                to: ALICE.0,
+                amount: 30,
+            },
+        ))
+        .expect(&[
+            Check::success(),
+            Check::storage_u64(b"calls", 1),
+            Check::storage_u64(b"ok", 1),
+            Check::storage_u64(b"last_status", 0),
+            Check::log("router: call succeeded"),
+        ]);
     assert_eq!(token_balance(&mut chain, token, ALICE), 30);
     assert_eq!(token_balance(&mut chain, token, router), 70);
 }
@@ -69,7 +125,9 @@ fn a_failing_token_call_is_reverted_while_the_router_commits_its_own_writes() {
     let (mut chain, token, router) = setup();
     // Two transfers: 60 to Alice (written by the token), then 60 to Bob (overdraft: the
     // router holds only 40 by then). The whole token call fails with InsufficientFunds (4).
-    let batch = TokenInstruction::BatchTransfer { transfers: vec![(ALICE.0, 60), (BOB.0, 60)] };
+    let batch = TokenInstruction::BatchTransfer {
+        transfers: vec![(ALICE.0, 60), (BOB.0, 60)],
+    };
     let result = chain.invoke(&forward(token, &batch));
     result.expect(&[
         Check::success(),
@@ -82,12 +140,28 @@ fn a_failing_token_call_is_reverted_while_the_router_commits_its_own_writes() {
     assert_eq!(token_balance(&mut chain, token, ALICE), 0);
     assert_eq!(token_balance(&mut chain, token, BOB), 0);
     assert_eq!(token_balance(&mut chain, token, router), 100);
-    assert!(result.events.is_empty(), "the token's transfer event was dropped too");
+    assert!(
+        result.events.is_empty(),
+        "the token's transfer event was dropped too"
+    );
 
     // The same batch within the router's means succeeds, all of it.
-    let affordable = TokenInstruction::BatchTransfer { transfers: vec![(ALICE.0, 60), (BOB.0, 40)] };
-    chain.invoke(&forward(token, &affordable)).expect(&[Check::success(), Check::storage_u64(b"calls", 2), Check::storage_u64(b"ok", 1), Check::storage_u64(b"last_status", 0)]);
-    assert_eq!((token_balance(&mut chain, token, ALICE), token_balance(&mut chain, token, BOB)), (60, 40));
+    let affordable = TokenInstruction::BatchTransfer {
+        transfers: vec![(ALICE.0, 60), (BOB.0, 40)],
+    };
+    chain.invoke(&forward(token, &affordable)).expect(&[
+        Check::success(),
+        Check::storage_u64(b"calls", 2),
+        Check::storage_u64(b"ok", 1),
+        Check::storage_u64(b"last_status", 0),
+    ]);
+    assert_eq!(
+        (
+            token_balance(&mut chain, token, ALICE),
+            token_balance(&mut chain, token, BOB)
+        ),
+        (60, 40)
+    );
 }
 
 #[test]
@@ -96,5 +170,8 @@ fn forwarding_to_a_missing_contract_is_recorded_not_fatal() {
     let missing = Hash([0x99; 32]);
     chain
         .invoke(&forward(missing, &TokenInstruction::_TotalSupply))
-        .expect(&[Check::success(), Check::storage_u64(b"last_status", 0xFFFF_FFFF_0000_0001)]);
+        .expect(&[
+            Check::success(),
+            Check::storage_u64(b"last_status", 0xFFFF_FFFF_0000_0001),
+        ]);
 }

@@ -453,7 +453,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, LoaderError> {
     // a table running past the end means the file was cut or forged.
     let (shoff, shnum) = (h64(40), u64::from(h16(60)));
     if shnum > 0 {
-        let end = u64::from(h16(58)).checked_mul(shnum).and_then(|size| size.checked_add(shoff));
+        let end = u64::from(h16(58))
+            .checked_mul(shnum)
+            .and_then(|size| size.checked_add(shoff));
         if end.is_none_or(|end| end > bytes.len() as u64) {
             return Err(bad(format!(
                 "section header table ({shnum} entries at {shoff:#x}) runs past the end of the \

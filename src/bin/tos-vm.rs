@@ -262,27 +262,41 @@ fn parse_hash(text: &str, what: &str) -> Result<Hash, String> {
     Hash::from_hex(text).ok_or_else(|| format!("{what} must be 64 hex digits, got `{text}`"))
 }
 
-fn state(store_dir: &Path, contract: &str, at: Option<u64>, json: bool) -> Result<ExitCode, String> {
+fn state(
+    store_dir: &Path,
+    contract: &str,
+    at: Option<u64>,
+    json: bool,
+) -> Result<ExitCode, String> {
     let contract = parse_hash(contract, "the contract")?;
     let store = open_store(store_dir)?;
     let height = match at {
         Some(height) => height,
         None => store.block_height().map_err(|e| e.to_string())?,
     };
-    let entries = store.list_storage_at(&contract, height).map_err(|e| e.to_string())?;
+    let entries = store
+        .list_storage_at(&contract, height)
+        .map_err(|e| e.to_string())?;
     if json {
         let entries: Vec<serde_json::Value> = entries
             .iter()
             .map(|(key, value)| json!({ "key": hex::encode(key), "value": hex::encode(value) }))
             .collect();
-        println!("{}", json!({ "contract": contract.to_hex(), "height": height, "entries": entries }));
+        println!(
+            "{}",
+            json!({ "contract": contract.to_hex(), "height": height, "entries": entries })
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("contract  {contract}");
     println!("height    {height}");
     println!("keys      {}", entries.len());
     for (key, value) in &entries {
-        println!("  {}  {}", readable(&hex::encode(key)), readable(&hex::encode(value)));
+        println!(
+            "  {}  {}",
+            readable(&hex::encode(key)),
+            readable(&hex::encode(value))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -302,14 +316,18 @@ fn balance(store_dir: &Path, address: &str, at: Option<u64>) -> Result<ExitCode,
 fn fund(store_dir: &Path, address: &str, amount: u64) -> Result<ExitCode, String> {
     let address = parse_hash(address, "the address")?;
     let mut store = open_store(store_dir)?;
-    let current = store.read_balance(&address, &NATIVE_ASSET).map_err(|e| e.to_string())?;
+    let current = store
+        .read_balance(&address, &NATIVE_ASSET)
+        .map_err(|e| e.to_string())?;
     let new = current
         .checked_add(amount)
         .ok_or_else(|| format!("balance of {address} would overflow ({current} + {amount})"))?;
     let height = store.block_height().map_err(|e| e.to_string())? + 1;
     let mut changes = tos_vm::ChangeSet::default();
     changes.set_balance(address, NATIVE_ASSET, new);
-    store.commit_block(height, &changes).map_err(|e| e.to_string())?;
+    store
+        .commit_block(height, &changes)
+        .map_err(|e| e.to_string())?;
     println!("{address}  {current} -> {new}  (block {height})");
     Ok(ExitCode::SUCCESS)
 }
@@ -459,7 +477,11 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
         );
     }
     if let Some(data) = &outcome.return_data {
-        println!("returned  {} (set by {})", readable(&hex::encode(&data.data)), data.contract);
+        println!(
+            "returned  {} (set by {})",
+            readable(&hex::encode(&data.data)),
+            data.contract
+        );
     }
     let effects = &outcome.effects;
     if effects.is_empty() {
