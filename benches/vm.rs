@@ -172,7 +172,12 @@ struct ComputeCase {
     name: &'static str,
     input: Vec<u8>,
     native: Box<dyn Fn() -> Vec<u8>>,
+    /// Another input computing the same result through a syscall (`tos-jit-syscall`).
+    syscall_input: Option<Vec<u8>>,
 }
+
+/// `benches/contracts/sha256`: this bit of `rounds` routes every hash to `tos_sha256`.
+const SHA_SYSCALL_FLAG: u64 = 1 << 63;
 
 fn compute_cases() -> Vec<ComputeCase> {
     const FIB_N: u64 = 24;
@@ -182,6 +187,8 @@ fn compute_cases() -> Vec<ComputeCase> {
     let message: Vec<u8> = (0..1024u32).map(|i| (i * 31 + 7) as u8).collect();
     let mut sha_input = words(&[SHA_ROUNDS]);
     sha_input.extend_from_slice(&message);
+    let mut sha_syscall_input = words(&[SHA_ROUNDS | SHA_SYSCALL_FLAG]);
+    sha_syscall_input.extend_from_slice(&message);
     // The scalar twin agrees with a reference implementation.
     {
         use sha2::Digest;
@@ -195,6 +202,7 @@ fn compute_cases() -> Vec<ComputeCase> {
             name: "fib",
             input: words(&[FIB_N]),
             native: Box::new(|| native::fib(black_box(FIB_N)).to_le_bytes().to_vec()),
+            syscall_input: None,
         },
         ComputeCase {
             name: "sha256",
@@ -202,6 +210,7 @@ fn compute_cases() -> Vec<ComputeCase> {
             native: Box::new(move || {
                 native::sha256_chain(SHA_ROUNDS, black_box(&message)).to_vec()
             }),
+            syscall_input: Some(sha_syscall_input),
         },
         ComputeCase {
             name: "sort",
@@ -213,6 +222,7 @@ fn compute_cases() -> Vec<ComputeCase> {
                     .to_le_bytes()
                     .to_vec()
             }),
+            syscall_input: None,
         },
     ]
 }
@@ -263,6 +273,21 @@ fn compute(c: &mut Criterion<Clock>) {
                         .expect("execute")
                 })
             });
+            if let (Some(input), Engine::Jit) = (&case.syscall_input, engine) {
+                let call = ContractCall::new(hash, input.clone());
+                let outcome = vm.execute(&call, &block, &store).expect("execute");
+                assert_eq!(return_data(&outcome), expected, "{} syscall", case.name);
+                common::record_fact(
+                    &format!("compute.{}.syscall_compute_units", case.name),
+                    json!(outcome.compute_used),
+                );
+                group.bench_function("tos-jit-syscall", |b| {
+                    b.iter(|| {
+                        vm.execute(black_box(&call), &block, &store)
+                            .expect("execute")
+                    })
+                });
+            }
         }
         group.finish();
     }
