@@ -2,8 +2,8 @@
 //!
 //! `scripts/bench` runs every bench, then this target with `TOS_BENCH_REPORT=<file>`; under a
 //! plain `cargo bench` (no such variable) it does nothing. It reads each
-//! `target/criterion/**/new/{benchmark,estimates}.json` (the median of each benchmark: robust
-//! on a shared machine), the facts the benches recorded (`target/tos-bench/facts.json`) and the
+//! `target/criterion/**/new/{benchmark,sample,estimates}.json` (per benchmark, the time per
+//! iteration of its fastest sample: interference only adds time), the facts the benches recorded (`target/tos-bench/facts.json`) and the
 //! machine (`/proc/cpuinfo`, `/proc/meminfo`), and replaces what lies between
 //! `<!-- tos-bench:begin -->` and `<!-- tos-bench:end -->` in the file (creating the file if
 //! needed), leaving the prose around it alone.
@@ -28,8 +28,12 @@ const END: &str = "<!-- tos-bench:end -->";
 /// One benchmark's result.
 #[derive(Debug, Clone)]
 struct Result {
-    /// Median time of one iteration, in nanoseconds.
+    /// Time of one iteration in the fastest of criterion's samples, in nanoseconds. Each sample
+    /// is the mean of many iterations; interference from other work only adds time, so the
+    /// fastest sample is the least disturbed one.
     ns: f64,
+    /// Median sample / fastest sample: how much the machine disturbed this benchmark.
+    spread: f64,
     /// Elements per iteration (criterion `Throughput::Elements`), 1 otherwise.
     elements: f64,
     stale: bool,
@@ -64,6 +68,19 @@ impl Results {
     fn per_element(&self, id: &str) -> Option<f64> {
         self.ns(id)
             .map(|ns| ns / self.map.get(id).map_or(1.0, |r| r.elements))
+    }
+
+    /// Results in the tables whose samples spread more than 15%: the machine was busy.
+    fn noisy(&self) -> Vec<String> {
+        let mut used = self.used.borrow().clone();
+        used.sort();
+        used.dedup();
+        used.into_iter()
+            .filter_map(|id| {
+                let r = self.map.get(&id)?;
+                (r.spread > 1.15).then(|| format!("{id} (+{:.0}%)", (r.spread - 1.0) * 100.0))
+            })
+            .collect()
     }
 
     /// Results in the tables that are older than this run.
@@ -106,8 +123,27 @@ fn collect(dir: &Path, started: Option<u64>, out: &mut BTreeMap<String, Result>)
             let Some(id) = bench["full_id"].as_str() else {
                 continue;
             };
-            let Some(ns) = estimates["median"]["point_estimate"].as_f64() else {
-                continue;
+            let median = estimates["median"]["point_estimate"].as_f64();
+            let mut per_iter: Vec<f64> = read_json(&path.join("sample.json"))
+                .map(|sample| {
+                    let iters = sample["iters"].as_array().cloned().unwrap_or_default();
+                    let times = sample["times"].as_array().cloned().unwrap_or_default();
+                    iters
+                        .iter()
+                        .zip(&times)
+                        .filter_map(|(i, t)| Some(t.as_f64()? / i.as_f64()?))
+                        .filter(|v| v.is_finite() && *v > 0.0)
+                        .collect()
+                })
+                .unwrap_or_default();
+            per_iter.sort_by(f64::total_cmp);
+            let (ns, spread) = match (per_iter.first(), median) {
+                (Some(&fastest), _) => {
+                    let mid = per_iter[per_iter.len() / 2];
+                    (fastest, mid / fastest)
+                }
+                (None, Some(median)) => (median, 1.0),
+                (None, None) => continue,
             };
             let elements = bench["throughput"]["Elements"].as_f64().unwrap_or(1.0);
             let modified = fs::metadata(path.join("estimates.json"))
@@ -120,6 +156,7 @@ fn collect(dir: &Path, started: Option<u64>, out: &mut BTreeMap<String, Result>)
                 id.to_string(),
                 Result {
                     ns,
+                    spread,
                     elements,
                     stale,
                 },
@@ -681,6 +718,16 @@ fn render(r: &Results, facts: &serde_json::Map<String, Value>) -> String {
     }
     writeln!(w).unwrap();
 
+    let noisy = r.noisy();
+    if !noisy.is_empty() {
+        writeln!(
+            w,
+            "Disturbed by other work (median sample slower than the fastest by more than 15%; \
+             the tables use the fastest): {}\n",
+            noisy.join(", ")
+        )
+        .unwrap();
+    }
     let stale = r.stale();
     if !stale.is_empty() {
         writeln!(

@@ -109,7 +109,9 @@ fn build_uncached_in_process(dir: &Path) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("building {}: {e}", dir.display()))?;
     fs::create_dir_all(&cache_dir).map_err(|e| e.to_string())?;
     // Write then rename: a concurrent test binary never reads half a file.
-    let partial = cache_dir.join(format!("{name}.{}.partial", std::process::id()));
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = cache_dir.join(format!("{name}.{}.{serial}.partial", std::process::id()));
     fs::write(&partial, &elf).map_err(|e| e.to_string())?;
     fs::rename(&partial, &cached).map_err(|e| e.to_string())?;
     remove_stale_builds(&cache_dir, &name, &file_name);
@@ -175,9 +177,12 @@ pub fn probe_variant_elf(variant: u32) -> Vec<u8> {
     let file = dir.join("probe.c");
     let text = format!("#define PROBE_VARIANT {variant}\n{source}");
     if fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-        // Write then rename: another test process may be building from it.
+        // Write then rename: another test process may be building from it. The partial name
+        // is unique per process and call, so threads of one test binary never share it.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let written = fs::create_dir_all(&dir).and_then(|()| {
-            let partial = dir.join(format!("probe.c.{}.partial", std::process::id()));
+            let partial = dir.join(format!("probe.c.{}.{serial}.partial", std::process::id()));
             fs::write(&partial, &text).and_then(|()| fs::rename(&partial, &file))
         });
         if let Err(error) = written {
