@@ -231,15 +231,34 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
     )
     .unwrap();
     for engine in [Engine::Interpreter, Engine::Jit] {
-        let vm = Vm::new(VmConfig { engine, compute_budget: 1_000 });
+        let vm = Vm::new(VmConfig {
+            engine,
+            compute_budget: 1_000,
+        });
         let mut store = tos_vm::MemoryStorage::default();
         let writer = vm.deploy(&writer, &mut store).unwrap();
         let reader = vm.deploy(&reader, &mut store).unwrap();
         for _ in 0..3 {
-            let wrote = vm.execute(&ContractCall::new(writer, vec![]), &BlockContext::default(), &store).unwrap();
+            let wrote = vm
+                .execute(
+                    &ContractCall::new(writer, vec![]),
+                    &BlockContext::default(),
+                    &store,
+                )
+                .unwrap();
             assert!(wrote.status.is_success(), "{:?}", wrote.status);
-            let read = vm.execute(&ContractCall::new(reader, vec![]), &BlockContext::default(), &store).unwrap();
-            assert!(read.status.is_success(), "{engine:?}: the reader saw {:?}", read.status);
+            let read = vm
+                .execute(
+                    &ContractCall::new(reader, vec![]),
+                    &BlockContext::default(),
+                    &store,
+                )
+                .unwrap();
+            assert!(
+                read.status.is_success(),
+                "{engine:?}: the reader saw {:?}",
+                read.status
+            );
         }
     }
 }
