@@ -262,3 +262,26 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
         }
     }
 }
+
+/// A cached executable is not a deployed contract: a store that does not hold the code
+/// refuses the call even when the VM has compiled it for another store.
+#[test]
+fn a_cached_contract_still_needs_its_code_in_the_store() {
+    let vm = Vm::new(VmConfig::default());
+    let mut deployed = tos_vm::MemoryStorage::default();
+    let contract = vm.deploy(&probe_elf(), &mut deployed).unwrap();
+    let call = ContractCall::new(contract, Script::new().build(0));
+    assert!(vm
+        .execute(&call, &BlockContext::default(), &deployed)
+        .unwrap()
+        .status
+        .is_success());
+    let empty = tos_vm::MemoryStorage::default();
+    let error = vm
+        .execute(&call, &BlockContext::default(), &empty)
+        .unwrap_err();
+    assert!(
+        matches!(error, tos_vm::VmError::ContractNotFound(hash) if hash == contract),
+        "{error:?}"
+    );
+}

@@ -171,6 +171,15 @@ fn every_failed_read_ends_the_invoke_with_a_backend_error() {
     for engine in [Engine::Interpreter, Engine::Jit] {
         let work = workload(engine);
         let vm = vm(engine, BUDGET);
+        // Warm the executable cache first: a cold call also fetches each ELF, a warm one only
+        // checks that the code exists, and every run below is warm.
+        let mut warm_up = FaultyStore::new(work.store.clone());
+        vm.invoke(
+            &call(work.contracts[0], &work.input, 0),
+            &block(),
+            &mut warm_up,
+        )
+        .expect("warm-up run");
         // The fault-free run: count the reads.
         let mut clean = FaultyStore::new(work.store.clone());
         let baseline = vm

@@ -76,10 +76,16 @@ pub fn execute_call(
     storage: &dyn StorageProvider,
     config: CallConfig,
 ) -> Result<CallOutcome, RuntimeError> {
-    let elf = storage
-        .read_code(&call.contract)?
-        .ok_or(RuntimeError::ContractNotFound(call.contract))?;
-    let executable = cache.get_or_load(call.contract, &elf, config.engine)?;
+    // The contract must exist in this state even when its executable is cached; the ELF
+    // itself is fetched only on a cache miss.
+    if !storage.has_code(&call.contract)? {
+        return Err(RuntimeError::ContractNotFound(call.contract));
+    }
+    let (executable, _) = cache.get_or_load_with(call.contract, config.engine, || {
+        storage
+            .read_code(&call.contract)?
+            .ok_or(RuntimeError::ContractNotFound(call.contract))
+    })?;
     let transaction = TransactionContext {
         hash: call.tx_hash,
         sender: call.sender,

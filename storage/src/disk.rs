@@ -922,6 +922,18 @@ impl StorageProvider for DiskStorage {
         }
     }
 
+    fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
+        // The code table holds a small pointer per deployed contract: no ELF copy.
+        let txn = self.begin_read()?;
+        let pointers = txn
+            .open_table(CODE)
+            .map_err(|e| StorageError::from_redb("opening the code table", e))?;
+        let found = pointers
+            .get(contract.0.as_slice())
+            .map_err(|e| StorageError::from_redb("reading a code pointer", e))?;
+        Ok(found.is_some())
+    }
+
     fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
         let txn = self.begin_read()?;
         let pointers = txn

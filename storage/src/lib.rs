@@ -58,6 +58,11 @@ pub trait StorageProvider {
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError>;
     /// The ELF of a deployed contract, by its code hash.
     fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Whether a contract with this code hash is deployed. The VM asks this on every call
+    /// whose executable is already cached, so adapters override it to skip copying the ELF.
+    fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
+        Ok(self.read_code(contract)?.is_some())
+    }
     /// Applies every change of `changes` or none of them. The versioned adapters add the
     /// changes to the block at the current height and leave the height alone (see
     /// [`VersionedStorage`]).

@@ -353,6 +353,10 @@ impl StorageProvider for MemoryStorage {
         Ok(self.code.get(contract).cloned())
     }
 
+    fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
+        Ok(self.code.contains_key(contract))
+    }
+
     /// Adds `changes` to the block at the current height. Cannot fail, so trivially
     /// all-or-nothing.
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {

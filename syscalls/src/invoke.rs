@@ -82,11 +82,15 @@ declare_builtin_function!(
         if context.is_on_stack(&callee) {
             return Ok(INVOKE_REENTRANCY);
         }
-        let Some(elf) = context.journal.provider().read_code(&callee)? else {
+        let provider = context.journal.provider();
+        if !provider.has_code(&callee)? {
             return Ok(INVOKE_NOT_FOUND);
-        };
+        }
         // Deployed code passed the same checks at deploy time; a failure here is the store's.
-        let executable = programs.cache.get_or_load(callee, &elf, programs.engine)?;
+        // The ELF is fetched only on a cache miss.
+        let (executable, _) = programs.cache.get_or_load_with(callee, programs.engine, || {
+            provider.read_code(&callee)?.ok_or(RuntimeError::ContractNotFound(callee))
+        })?;
 
         let checkpoint = context.journal.checkpoint();
         let events_before = context.events().len();
