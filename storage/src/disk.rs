@@ -924,27 +924,13 @@ impl StorageProvider for DiskStorage {
 
     fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
         // The code table holds a small pointer per deployed contract: no ELF copy.
-        let txn = self.begin_read()?;
-        let pointers = txn
-            .open_table(CODE)
-            .map_err(|e| StorageError::from_redb("opening the code table", e))?;
-        let found = pointers
-            .get(contract.0.as_slice())
-            .map_err(|e| StorageError::from_redb("reading a code pointer", e))?;
-        Ok(found.is_some())
+        Ok(newest_code_height(&self.begin_read()?, contract)?.is_some())
     }
 
     fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
         let txn = self.begin_read()?;
-        let pointers = txn
-            .open_table(CODE)
-            .map_err(|e| StorageError::from_redb("opening the code table", e))?;
-        let newest = match pointers
-            .get(contract.0.as_slice())
-            .map_err(|e| StorageError::from_redb("reading a code pointer", e))?
-        {
-            Some(pointer) => decode_u64(pointer.value(), "a code pointer")?,
-            None => return Ok(None),
+        let Some(newest) = newest_code_height(&txn, contract)? else {
+            return Ok(None);
         };
         let versions = txn
             .open_table(CODE_VERSIONS)
@@ -1014,6 +1000,23 @@ impl VersionedStorage for DiskStorage {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
         DiskStorage::list_storage_at(self, contract, height)
     }
+}
+
+/// The height of the newest version of `contract`'s code, from the code pointer table; `None`
+/// when no such contract is deployed.
+fn newest_code_height(
+    txn: &redb::ReadTransaction,
+    contract: &Hash,
+) -> Result<Option<u64>, StorageError> {
+    let pointers = txn
+        .open_table(CODE)
+        .map_err(|e| StorageError::from_redb("opening the code table", e))?;
+    let pointer = pointers
+        .get(contract.0.as_slice())
+        .map_err(|e| StorageError::from_redb("reading a code pointer", e))?;
+    pointer
+        .map(|p| decode_u64(p.value(), "a code pointer"))
+        .transpose()
 }
 
 #[cfg(test)]
