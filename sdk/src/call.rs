@@ -43,6 +43,19 @@ impl CallError {
         }
     }
 
+    /// The `tos_invoke` status this error was decoded from (the inverse of
+    /// [`from_status`](Self::from_status)).
+    pub const fn status(self) -> u64 {
+        match self {
+            CallError::Failed(status) | CallError::Other(status) => status,
+            CallError::NotFound => INVOKE_ERROR_BASE | 1,
+            CallError::Reentrancy => INVOKE_ERROR_BASE | 2,
+            CallError::DepthExceeded => INVOKE_ERROR_BASE | 3,
+            CallError::Aborted => INVOKE_ERROR_BASE | 4,
+            CallError::InsufficientValue => INVOKE_ERROR_BASE | 5,
+        }
+    }
+
     /// The callee's error, when it was a [`ContractError`] status.
     pub const fn contract_error(self) -> Option<ContractError> {
         match self {
@@ -111,4 +124,19 @@ pub fn return_data(out: &mut [u8]) -> (usize, Address) {
         syscalls::tos_get_return_data(out.as_mut_ptr(), out.len() as u64, setter.as_mut_ptr())
     };
     (len as usize, Address(setter))
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_from_status() {
+        for status in [1, 4, 1004, INVOKE_ERROR_BASE - 1]
+            .into_iter()
+            .chain((1..=6).map(|n| INVOKE_ERROR_BASE | n))
+        {
+            assert_eq!(CallError::from_status(status).status(), status);
+        }
+    }
 }

@@ -10,7 +10,7 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use tos_sdk::call::{self, CallError};
+use tos_sdk::call;
 use tos_sdk::prelude::*;
 
 /// What a call asks for.
@@ -23,20 +23,6 @@ pub enum RouterInstruction {
 const CALLS: Item<u64> = Item::new(b"calls");
 const SUCCEEDED: Item<u64> = Item::new(b"ok");
 const LAST_STATUS: Item<u64> = Item::new(b"last_status");
-
-/// The `tos_invoke` status behind a failed call, for the record.
-fn status_of(error: CallError) -> u64 {
-    const BASE: u64 = call::INVOKE_ERROR_BASE;
-    match error {
-        CallError::Failed(code) => code,
-        CallError::NotFound => BASE | 1,
-        CallError::Reentrancy => BASE | 2,
-        CallError::DepthExceeded => BASE | 3,
-        CallError::Aborted => BASE | 4,
-        CallError::InsufficientValue => BASE | 5,
-        CallError::Other(status) => status,
-    }
-}
 
 entrypoint!(process);
 
@@ -53,7 +39,7 @@ pub fn process(_ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
             log("router: call succeeded");
         }
         Err(error) => {
-            LAST_STATUS.set(&status_of(error))?;
+            LAST_STATUS.set(&error.status())?;
             log("router: call failed, its effects were reverted");
         }
     }
