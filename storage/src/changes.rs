@@ -1,7 +1,7 @@
 //! [`ChangeSet`]: the final effect of one (or several) successful invokes, applied atomically
 //! by [`StorageProvider::commit`](crate::StorageProvider::commit).
 
-use crate::types::Hash;
+use crate::types::{ContractInfo, Hash};
 use borsh::{BorshDeserialize, BorshSerialize};
 use std::collections::BTreeMap;
 
@@ -14,11 +14,13 @@ use std::collections::BTreeMap;
 /// * `balances`: `(account, asset) → new absolute balance`. A balance of 0 is the same as no
 ///   balance: adapters remove the entry.
 /// * `code`: `code hash → ELF`, deployed (or replaced) code.
+/// * `contracts`: `instance address → ContractInfo`, contract instances created.
 #[derive(Debug, Clone, PartialEq, Eq, Default, BorshSerialize, BorshDeserialize)]
 pub struct ChangeSet {
     pub storage: BTreeMap<(Hash, Vec<u8>), Option<Vec<u8>>>,
     pub balances: BTreeMap<(Hash, Hash), u64>,
     pub code: BTreeMap<Hash, Vec<u8>>,
+    pub contracts: BTreeMap<Hash, ContractInfo>,
 }
 
 impl ChangeSet {
@@ -42,14 +44,22 @@ impl ChangeSet {
         self.code.insert(hash, elf);
     }
 
-    /// `true` when applying this change set changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.storage.is_empty() && self.balances.is_empty() && self.code.is_empty()
+    /// Creates the instance `address` running the code `code_hash`.
+    pub fn create_contract(&mut self, address: Hash, code_hash: Hash) {
+        self.contracts.insert(address, ContractInfo { code_hash });
     }
 
-    /// Number of individual changes (storage keys + balances + code entries).
+    /// `true` when applying this change set changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.storage.is_empty()
+            && self.balances.is_empty()
+            && self.code.is_empty()
+            && self.contracts.is_empty()
+    }
+
+    /// Number of individual changes (storage keys + balances + code entries + instances).
     pub fn len(&self) -> usize {
-        self.storage.len() + self.balances.len() + self.code.len()
+        self.storage.len() + self.balances.len() + self.code.len() + self.contracts.len()
     }
 
     /// Folds `later` into `self`: for every key both touch, `later`'s value wins. Applying the
@@ -58,6 +68,7 @@ impl ChangeSet {
         self.storage.extend(later.storage);
         self.balances.extend(later.balances);
         self.code.extend(later.code);
+        self.contracts.extend(later.contracts);
     }
 }
 
@@ -108,6 +119,7 @@ mod tests {
         cs.set_storage(Hash([2; 32]), b"b".to_vec(), None);
         cs.set_balance(Hash([3; 32]), Hash([4; 32]), u64::MAX);
         cs.deploy_code(Hash([5; 32]), vec![1; 100]);
+        cs.create_contract(Hash([6; 32]), Hash([5; 32]));
         let bytes = borsh::to_vec(&cs).unwrap();
         let back: ChangeSet = borsh::from_slice(&bytes).unwrap();
         assert_eq!(back, cs);

@@ -2,7 +2,9 @@
 //! by block height.
 //!
 //! One file, `<dir>/state.redb`. Every key and value is raw bytes, decoded and length-checked
-//! here, so a damaged row is a [`StorageError::Corrupt`], never a panic. Format version 2:
+//! here, so a damaged row is a [`StorageError::Corrupt`], never a panic. Format version 3
+//! (version 2 addressed contracts by code hash; a version 2 file is refused with
+//! [`StorageError::UnsupportedVersion`], never misread):
 //!
 //! | table              | key                                            | value                                   |
 //! |--------------------|------------------------------------------------|-----------------------------------------|
@@ -12,6 +14,8 @@
 //! | `storage_versions` | contract (32) ++ esc(user key) ++ height (u64 BE) | `0x00` deleted / `0x01` ++ value     |
 //! | `balance_versions` | account (32) ++ asset (32) ++ height (u64 BE)  | u64 LE (0 = no balance)                 |
 //! | `code_versions`    | code hash (32) ++ height (u64 BE)              | ELF bytes                               |
+//! | `contracts`        | instance address (32)                          | code hash (32)                          |
+//! | `contract_versions`| instance address (32) ++ height (u64 BE)       | code hash (32)                          |
 //! | `meta`             | `"magic"`, `"format_version"`, `"block_height"`, `"oldest_height"` | bytes / u32 LE / u64 LE / u64 LE |
 //!
 //! `esc` escapes each `0x00` of the user key as `0x00 0xFF` and ends the key with `0x00 0x01`:
@@ -28,7 +32,7 @@
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
-use crate::types::Hash;
+use crate::types::{ContractInfo, Hash};
 use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
 use crate::StorageProvider;
 use redb::{
@@ -40,7 +44,7 @@ use std::path::{Path, PathBuf};
 /// Name of the database file inside the state directory.
 pub const STATE_FILE: &str = "state.redb";
 /// Version of the table layout written by this build.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const MAGIC: &[u8] = b"tos-vm state";
 /// redb's file signature (first 9 bytes of every redb file).
@@ -52,6 +56,9 @@ const CODE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("code");
 const STORAGE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_versions");
 const BALANCE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balance_versions");
 const CODE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("code_versions");
+const CONTRACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contracts");
+const CONTRACT_VERSIONS: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("contract_versions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 const META_MAGIC: &str = "magic";
@@ -60,6 +67,13 @@ const META_VERSION: &str = "format_version";
 const META_HEIGHT: &str = "block_height";
 /// Oldest readable height (the last prune height); absent = 0.
 const META_OLDEST: &str = "oldest_height";
+
+/// A `contracts` / `contract_versions` value: the instance's code hash.
+fn decode_contract(bytes: &[u8]) -> Result<ContractInfo, StorageError> {
+    Ok(ContractInfo {
+        code_hash: decode_hash(bytes, "a contract's code hash")?,
+    })
+}
 
 /// Tag of a storage version: the key was deleted at that height.
 const TAG_DELETED: u8 = 0;
@@ -419,6 +433,8 @@ impl DiskStorage {
                 (STORAGE_VERSIONS, "storage versions"),
                 (BALANCE_VERSIONS, "balance versions"),
                 (CODE_VERSIONS, "code versions"),
+                (CONTRACTS, "contracts"),
+                (CONTRACT_VERSIONS, "contract versions"),
             ] {
                 txn.open_table(table).map_err(|e| {
                     StorageError::from_redb(&format!("opening the {what} table"), e)
@@ -556,6 +572,56 @@ impl DiskStorage {
         newest_at(&table, &hash.0, height, "reading a code version")
     }
 
+    /// Whether code was deployed under `hash` as of `height`, without copying the ELF.
+    pub fn has_code_at(&self, hash: &Hash, height: u64) -> Result<bool, StorageError> {
+        let txn = self.begin_read_at(height)?;
+        let table = txn
+            .open_table(CODE_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the code versions table", e))?;
+        let low = with_height(&hash.0, 0);
+        let high = with_height(&hash.0, height);
+        let mut range = table
+            .range::<&[u8]>(low.as_slice()..=high.as_slice())
+            .map_err(|e| StorageError::from_redb("reading a code version", e))?;
+        // Code is never deleted: any version at or below `height` means deployed.
+        Ok(range.next_back().is_some())
+    }
+
+    /// The contract instance at `address` as of `height`.
+    pub fn read_contract_at(
+        &self,
+        address: &Hash,
+        height: u64,
+    ) -> Result<Option<ContractInfo>, StorageError> {
+        let txn = self.begin_read_at(height)?;
+        let table = txn
+            .open_table(CONTRACT_VERSIONS)
+            .map_err(|e| StorageError::from_redb("opening the contract versions table", e))?;
+        newest_at(&table, &address.0, height, "reading a contract version")?
+            .map(|bytes| decode_contract(&bytes))
+            .transpose()
+    }
+
+    /// Every contract instance as `(address, info)`, in address order.
+    pub fn list_contracts(&self) -> Result<Vec<(Hash, ContractInfo)>, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(CONTRACTS)
+            .map_err(|e| StorageError::from_redb("opening the contracts table", e))?;
+        let iter = table
+            .iter()
+            .map_err(|e| StorageError::from_redb("listing contracts", e))?;
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item.map_err(|e| StorageError::from_redb("listing contracts", e))?;
+            out.push((
+                decode_hash(key.value(), "a contract address")?,
+                decode_contract(value.value())?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Every live `(user key, value)` of `contract` as of `height`, in key order. Walks the
     /// contract's whole history (every version of every key): linear in it, so prune to keep it
     /// short.
@@ -628,7 +694,7 @@ impl DiskStorage {
                 return Ok(());
             }
             type IsDeletion = fn(&[u8]) -> Result<bool, StorageError>;
-            let tables: [(_, &str, IsDeletion); 3] = [
+            let tables: [(_, &str, IsDeletion); 4] = [
                 (STORAGE_VERSIONS, "pruning storage versions", |v| {
                     Ok(decode_storage_version(v)?.is_none())
                 }),
@@ -636,6 +702,7 @@ impl DiskStorage {
                     Ok(decode_u64(v, "a balance version")? == 0)
                 }),
                 (CODE_VERSIONS, "pruning code versions", |_| Ok(false)),
+                (CONTRACT_VERSIONS, "pruning contract versions", |_| Ok(false)),
             ];
             for (definition, what, is_deletion) in tables {
                 let mut table = txn
@@ -658,12 +725,13 @@ impl DiskStorage {
     /// Number of stored versions per kind: what [`prune_below`](Self::prune_below) shrinks.
     pub fn version_rows(&self) -> Result<VersionRows, StorageError> {
         let txn = self.begin_read()?;
-        let mut counts = [0u64; 3];
-        for (count, definition) in
-            counts
-                .iter_mut()
-                .zip([STORAGE_VERSIONS, BALANCE_VERSIONS, CODE_VERSIONS])
-        {
+        let mut counts = [0u64; 4];
+        for (count, definition) in counts.iter_mut().zip([
+            STORAGE_VERSIONS,
+            BALANCE_VERSIONS,
+            CODE_VERSIONS,
+            CONTRACT_VERSIONS,
+        ]) {
             let table = txn
                 .open_table(definition)
                 .map_err(|e| StorageError::from_redb("opening a versions table", e))?;
@@ -675,6 +743,7 @@ impl DiskStorage {
             storage: counts[0],
             balances: counts[1],
             code: counts[2],
+            contracts: counts[3],
         })
     }
 
@@ -855,6 +924,28 @@ impl DiskStorage {
                         .map_err(|e| StorageError::from_redb("writing a code pointer", e))?;
                 }
             }
+
+            let mut contracts = txn
+                .open_table(CONTRACTS)
+                .map_err(|e| StorageError::from_redb("opening the contracts table", e))?;
+            let mut contract_versions = txn
+                .open_table(CONTRACT_VERSIONS)
+                .map_err(|e| StorageError::from_redb("opening the contract versions table", e))?;
+            for (address, info) in &changes.contracts {
+                let old = contracts
+                    .insert(address.0.as_slice(), info.code_hash.0.as_slice())
+                    .map_err(|e| StorageError::from_redb("writing a contract", e))?
+                    .map(|old| decode_contract(old.value()))
+                    .transpose()?;
+                if old != Some(*info) {
+                    contract_versions
+                        .insert(
+                            with_height(&address.0, height).as_slice(),
+                            info.code_hash.0.as_slice(),
+                        )
+                        .map_err(|e| StorageError::from_redb("writing a contract version", e))?;
+                }
+            }
         }
         txn.commit()
             .map_err(|e| StorageError::from_redb("committing a change set", e))
@@ -920,6 +1011,17 @@ impl StorageProvider for DiskStorage {
             Some(value) => decode_u64(value.value(), "a balance"),
             None => Ok(0),
         }
+    }
+
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(CONTRACTS)
+            .map_err(|e| StorageError::from_redb("opening the contracts table", e))?;
+        let value = table
+            .get(address.0.as_slice())
+            .map_err(|e| StorageError::from_redb("reading a contract", e))?;
+        value.map(|v| decode_contract(v.value())).transpose()
     }
 
     fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
@@ -991,6 +1093,18 @@ impl VersionedStorage for DiskStorage {
 
     fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
         DiskStorage::read_code_at(self, hash, height)
+    }
+
+    fn has_code_at(&self, hash: &Hash, height: u64) -> Result<bool, StorageError> {
+        DiskStorage::has_code_at(self, hash, height)
+    }
+
+    fn read_contract_at(
+        &self,
+        address: &Hash,
+        height: u64,
+    ) -> Result<Option<ContractInfo>, StorageError> {
+        DiskStorage::read_contract_at(self, address, height)
     }
 
     fn list_storage_at(

@@ -52,8 +52,13 @@ pub enum StorageError {
         reason: String,
     },
 
-    /// The state database was written by a newer (or unknown) version of its format.
-    #[error("state database format version {found} is not supported (this build reads version {supported})")]
+    /// The state database was written in another version of its format (an older tos-vm's,
+    /// or a newer or unknown one): refused rather than misread.
+    #[error(
+        "state database format version {found} ({}) is not supported: this build reads format version {supported} ({})",
+        describe_format(*.found),
+        describe_format(*.supported)
+    )]
     UnsupportedVersion {
         /// Version recorded in the file.
         found: u32,
@@ -242,5 +247,15 @@ mod tests {
             needed: 7,
         };
         assert!(e.to_string().contains("holds 5"));
+    }
+}
+
+/// What each on-disk format version holds, for [`StorageError::UnsupportedVersion`].
+pub fn describe_format(version: u32) -> &'static str {
+    match version {
+        1 => "unversioned state of early tos-vm",
+        2 => "contracts addressed by their code hash",
+        3 => "contract instances: addresses mapped to shared code",
+        _ => "unknown format",
     }
 }

@@ -433,8 +433,14 @@ mod tests {
             }
             self.inner.read_balance(a, s)
         }
+        fn read_contract(&self, a: &Hash) -> Result<Option<crate::ContractInfo>, StorageError> {
+            self.inner.read_contract(a)
+        }
         fn read_code(&self, c: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
             self.inner.read_code(c)
+        }
+        fn has_code(&self, c: &Hash) -> Result<bool, StorageError> {
+            self.inner.has_code(c)
         }
         fn commit(&mut self, _: &ChangeSet) -> Result<(), StorageError> {
             unreachable!("a journal never commits")

@@ -40,11 +40,11 @@ mod types;
 mod versioned;
 
 pub use changes::ChangeSet;
-pub use disk::DiskStorage;
-pub use error::StorageError;
+pub use disk::{DiskStorage, FORMAT_VERSION};
+pub use error::{describe_format, StorageError};
 pub use journal::{Checkpoint, Journal, JournalEntry};
 pub use memory::MemoryStorage;
-pub use types::{Hash, NATIVE_ASSET};
+pub use types::{ContractInfo, Hash, NATIVE_ASSET};
 pub use versioned::{StateAt, VersionRows, VersionedStorage};
 
 /// Read access to chain state plus one atomic way to change it.
@@ -56,13 +56,14 @@ pub trait StorageProvider {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
     /// Balance of `account` in `asset`; an account never seen has balance 0.
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError>;
-    /// The ELF of a deployed contract, by its code hash.
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Whether a contract with this code hash is deployed. The VM asks this on every call
-    /// whose executable is already cached, so adapters override it to skip copying the ELF.
-    fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
-        Ok(self.read_code(contract)?.is_some())
-    }
+    /// The contract instance at `address` (which code it runs), if one was created there.
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError>;
+    /// A deployed ELF, by its code hash.
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Whether code with this hash is deployed. The VM asks this on every call whose
+    /// executable is already cached, so it must not copy the ELF: required, so that no adapter
+    /// silently falls back to `read_code`.
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError>;
     /// Applies every change of `changes` or none of them. The versioned adapters add the
     /// changes to the block at the current height and leave the height alone (see
     /// [`VersionedStorage`]).

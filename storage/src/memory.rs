@@ -3,7 +3,7 @@
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
-use crate::types::Hash;
+use crate::types::{ContractInfo, Hash};
 use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
 use crate::StorageProvider;
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ pub struct MemoryStorage {
     storage: BTreeMap<(Hash, Vec<u8>), Vec<u8>>,
     balances: BTreeMap<(Hash, Hash), u64>,
     code: BTreeMap<Hash, Vec<u8>>,
+    contracts: BTreeMap<Hash, ContractInfo>,
     history: History,
 }
 
@@ -34,6 +35,7 @@ struct History {
     storage: BTreeMap<(Hash, Vec<u8>), ValueVersions>,
     balances: BTreeMap<(Hash, Hash), Versions<u64>>,
     code: BTreeMap<Hash, ValueVersions>,
+    contracts: BTreeMap<Hash, Versions<Option<ContractInfo>>>,
     /// Height of the last committed block; `None` before the first block.
     tip: Option<u64>,
     /// Oldest readable height.
@@ -116,6 +118,20 @@ impl MemoryStorage {
         self
     }
 
+    /// Builder: `self` with the instance `address` running `code_hash` (see
+    /// [`create_contract`](Self::create_contract)).
+    pub fn with_contract(mut self, address: Hash, code_hash: Hash) -> MemoryStorage {
+        self.create_contract(address, code_hash);
+        self
+    }
+
+    /// Creates the instance `address` running the code `code_hash` directly (test setup), in
+    /// the block at the current height.
+    pub fn create_contract(&mut self, address: Hash, code_hash: Hash) {
+        let height = self.block_height();
+        self.write_contract(height, address, ContractInfo { code_hash });
+    }
+
     /// Sets a balance directly, bypassing any journal (test setup), in the block at the current
     /// height. 0 removes the entry.
     pub fn set_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
@@ -181,6 +197,17 @@ impl MemoryStorage {
         self.code.insert(hash, elf);
     }
 
+    fn write_contract(&mut self, height: u64, address: Hash, info: ContractInfo) {
+        record(
+            &mut self.history.contracts,
+            &address,
+            height,
+            Some(info),
+            Option::is_none,
+        );
+        self.contracts.insert(address, info);
+    }
+
     fn apply(&mut self, height: u64, changes: &ChangeSet) {
         for ((contract, key), value) in &changes.storage {
             self.write_storage(height, *contract, key, value.as_deref());
@@ -190,6 +217,9 @@ impl MemoryStorage {
         }
         for (hash, elf) in &changes.code {
             self.write_code(height, *hash, elf.clone());
+        }
+        for (address, info) in &changes.contracts {
+            self.write_contract(height, *address, *info);
         }
     }
 
@@ -213,6 +243,11 @@ impl MemoryStorage {
     /// Every deployed code hash, in order.
     pub fn code_hashes(&self) -> Vec<Hash> {
         self.code.keys().copied().collect()
+    }
+
+    /// Every contract instance as `(address, info)`, in address order.
+    pub fn contracts(&self) -> Vec<(Hash, ContractInfo)> {
+        self.contracts.iter().map(|(a, i)| (*a, *i)).collect()
     }
 
     /// Sum of all balances of `asset` (u128: cannot overflow for fewer than 2^64 accounts).
@@ -259,6 +294,7 @@ impl MemoryStorage {
         prune(&mut self.history.storage, height, Option::is_none);
         prune(&mut self.history.balances, height, |a| *a == 0);
         prune(&mut self.history.code, height, Option::is_none);
+        prune(&mut self.history.contracts, height, Option::is_none);
         self.history.oldest = height;
         Ok(())
     }
@@ -301,6 +337,24 @@ impl MemoryStorage {
         Ok(visible(&self.history.code, hash, height).cloned().flatten())
     }
 
+    /// Whether code was deployed under `hash` as of `height` (no ELF copy).
+    pub fn has_code_at(&self, hash: &Hash, height: u64) -> Result<bool, StorageError> {
+        self.check_readable(height)?;
+        Ok(visible(&self.history.code, hash, height).is_some_and(Option::is_some))
+    }
+
+    /// The contract instance at `address` as of `height`.
+    pub fn read_contract_at(
+        &self,
+        address: &Hash,
+        height: u64,
+    ) -> Result<Option<ContractInfo>, StorageError> {
+        self.check_readable(height)?;
+        Ok(visible(&self.history.contracts, address, height)
+            .copied()
+            .flatten())
+    }
+
     /// Every live `(key, value)` of `contract` as of `height`, in key order.
     #[allow(clippy::type_complexity)]
     pub fn list_storage_at(
@@ -335,6 +389,7 @@ impl MemoryStorage {
             storage: count(&self.history.storage),
             balances: count(&self.history.balances),
             code: count(&self.history.code),
+            contracts: count(&self.history.contracts),
         }
     }
 }
@@ -349,12 +404,16 @@ impl StorageProvider for MemoryStorage {
         Ok(self.balances.get(&(*account, *asset)).copied().unwrap_or(0))
     }
 
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.code.get(contract).cloned())
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        Ok(self.contracts.get(address).copied())
     }
 
-    fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
-        Ok(self.code.contains_key(contract))
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.code.get(code_hash).cloned())
+    }
+
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
+        Ok(self.code.contains_key(code_hash))
     }
 
     /// Adds `changes` to the block at the current height. Cannot fail, so trivially
@@ -403,6 +462,18 @@ impl VersionedStorage for MemoryStorage {
 
     fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
         MemoryStorage::read_code_at(self, hash, height)
+    }
+
+    fn has_code_at(&self, hash: &Hash, height: u64) -> Result<bool, StorageError> {
+        MemoryStorage::has_code_at(self, hash, height)
+    }
+
+    fn read_contract_at(
+        &self,
+        address: &Hash,
+        height: u64,
+    ) -> Result<Option<ContractInfo>, StorageError> {
+        MemoryStorage::read_contract_at(self, address, height)
     }
 
     fn list_storage_at(
@@ -510,7 +581,8 @@ mod tests {
             VersionRows {
                 storage: 0,
                 balances: 0,
-                code: 1
+                code: 1,
+                contracts: 0
             }
         );
         assert!(s.storage_entries(&A).is_empty() && s.balances().is_empty());

@@ -3,7 +3,7 @@
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
-use crate::types::Hash;
+use crate::types::{ContractInfo, Hash};
 use crate::StorageProvider;
 
 /// A [`StorageProvider`] that keeps the history of the state, block by block.
@@ -67,6 +67,16 @@ pub trait VersionedStorage: StorageProvider {
     /// The code deployed under `hash` as of `height`.
     fn read_code_at(&self, hash: &Hash, height: u64) -> Result<Option<Vec<u8>>, StorageError>;
 
+    /// Whether code with this hash was deployed as of `height`, without copying the ELF.
+    fn has_code_at(&self, hash: &Hash, height: u64) -> Result<bool, StorageError>;
+
+    /// The contract instance at `address` as of `height`.
+    fn read_contract_at(
+        &self,
+        address: &Hash,
+        height: u64,
+    ) -> Result<Option<ContractInfo>, StorageError>;
+
     /// Every live `(key, value)` of `contract` as of `height`, in key order.
     #[allow(clippy::type_complexity)]
     fn list_storage_at(
@@ -85,12 +95,14 @@ pub struct VersionRows {
     pub balances: u64,
     /// Code versions.
     pub code: u64,
+    /// Contract instance versions (one per created instance).
+    pub contracts: u64,
 }
 
 impl VersionRows {
     /// All versions together.
     pub fn total(&self) -> u64 {
-        self.storage + self.balances + self.code
+        self.storage + self.balances + self.code + self.contracts
     }
 }
 
@@ -154,8 +166,16 @@ impl StorageProvider for StateAt<'_> {
         self.store.read_balance_at(account, asset, self.height)
     }
 
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        self.store.read_code_at(contract, self.height)
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        self.store.read_contract_at(address, self.height)
+    }
+
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.read_code_at(code_hash, self.height)
+    }
+
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
+        self.store.has_code_at(code_hash, self.height)
     }
 
     /// Always refused: a past state is read-only.

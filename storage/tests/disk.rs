@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use std::path::Path;
 use tos_storage::{
-    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, NATIVE_ASSET,
+    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, NATIVE_ASSET,
 };
 
 const C1: Hash = Hash([1; 32]);
@@ -245,7 +245,7 @@ fn other_format_version_is_refused() {
     match DiskStorage::open(dir.path()) {
         Err(StorageError::UnsupportedVersion {
             found: 99,
-            supported: 2,
+            supported: 3,
         }) => {}
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
@@ -362,10 +362,18 @@ fn change_set_strategy() -> impl Strategy<Value = ChangeSet> {
         proptest::collection::vec(any::<u8>(), 0..16),
         0..3,
     );
-    (storage, balances, code).prop_map(|(storage, balances, code)| ChangeSet {
-        storage,
-        balances,
-        code,
+    let contracts = proptest::collection::btree_map(
+        hash_strategy(),
+        hash_strategy().prop_map(|code_hash| ContractInfo { code_hash }),
+        0..3,
+    );
+    (storage, balances, code, contracts).prop_map(|(storage, balances, code, contracts)| {
+        ChangeSet {
+            storage,
+            balances,
+            code,
+            contracts,
+        }
     })
 }
 
@@ -399,9 +407,12 @@ proptest! {
                 );
             }
             prop_assert_eq!(disk.read_code(&contract).unwrap(), memory.read_code(&contract).unwrap());
+            prop_assert_eq!(disk.has_code(&contract).unwrap(), memory.has_code(&contract).unwrap());
+            prop_assert_eq!(disk.read_contract(&contract).unwrap(), memory.read_contract(&contract).unwrap());
         }
         prop_assert_eq!(disk.list_balances().unwrap(), memory.balances());
         prop_assert_eq!(disk.list_code().unwrap(), memory.code_hashes());
+        prop_assert_eq!(disk.list_contracts().unwrap(), memory.contracts());
         // And after a reopen.
         drop(disk);
         let disk = DiskStorage::open(dir.path()).unwrap();

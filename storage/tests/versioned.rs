@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use tos_storage::{
-    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
+    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StateAt, StorageError, StorageProvider,
+    VersionedStorage,
     NATIVE_ASSET,
 };
 
@@ -251,37 +252,46 @@ fn unchanged_values_write_no_version_and_prune_keeps_one_per_live_key() {
 
 #[test]
 fn old_format_files_are_refused() {
-    // A version-1 file (the unversioned layout): same magic, format_version = 1.
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let db = redb::Database::create(dir.path().join("state.redb")).unwrap();
-        let txn = db.begin_write().unwrap();
+    // Version 1 (the unversioned layout) and version 2 (contracts addressed by code hash, what
+    // tos-vm wrote before contract instances): same magic, older format_version. Refused with
+    // a message naming both formats, never read as instances.
+    for (old, words) in [(1u32, "unversioned"), (2, "addressed by their code hash")] {
+        let dir = tempfile::tempdir().unwrap();
         {
-            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
-            let mut meta = txn.open_table(def).unwrap();
-            meta.insert("magic", b"tos-vm state".as_slice()).unwrap();
-            meta.insert("format_version", 1u32.to_le_bytes().as_slice())
-                .unwrap();
-            meta.insert("block_height", 0u64.to_le_bytes().as_slice())
-                .unwrap();
-            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("storage");
-            txn.open_table(def).unwrap();
-        }
-        txn.commit().unwrap();
-    }
-    let err = DiskStorage::open(dir.path()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StorageError::UnsupportedVersion {
-                found: 1,
-                supported: 2
+            let db = redb::Database::create(dir.path().join("state.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+                let mut meta = txn.open_table(def).unwrap();
+                meta.insert("magic", b"tos-vm state".as_slice()).unwrap();
+                meta.insert("format_version", old.to_le_bytes().as_slice())
+                    .unwrap();
+                meta.insert("block_height", 0u64.to_le_bytes().as_slice())
+                    .unwrap();
+                let def: redb::TableDefinition<&[u8], &[u8]> =
+                    redb::TableDefinition::new("storage");
+                txn.open_table(def).unwrap();
+                let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("code");
+                let mut code = txn.open_table(def).unwrap();
+                code.insert([9u8; 32].as_slice(), 0u64.to_le_bytes().as_slice())
+                    .unwrap();
             }
-        ),
-        "{err:?}"
-    );
-    assert!(err.is_backend());
-    assert!(err.to_string().contains("version 1"), "{err}");
+            txn.commit().unwrap();
+        }
+        let err = DiskStorage::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StorageError::UnsupportedVersion { found, supported: 3 } if found == old
+            ),
+            "{err:?}"
+        );
+        assert!(err.is_backend());
+        let message = err.to_string();
+        assert!(message.contains(&format!("version {old}")), "{message}");
+        assert!(message.contains(words), "{message}");
+        assert!(message.contains("version 3 (contract instances"), "{message}");
+    }
 }
 
 #[test]
@@ -340,6 +350,7 @@ struct Snapshot {
     storage: BTreeMap<(Hash, Vec<u8>), Vec<u8>>,
     balances: BTreeMap<(Hash, Hash), u64>,
     code: BTreeMap<Hash, Vec<u8>>,
+    contracts: BTreeMap<Hash, ContractInfo>,
 }
 
 impl Snapshot {
@@ -359,6 +370,9 @@ impl Snapshot {
         }
         for (hash, elf) in &cs.code {
             self.code.insert(*hash, elf.clone());
+        }
+        for (address, info) in &cs.contracts {
+            self.contracts.insert(*address, *info);
         }
     }
 
@@ -426,10 +440,19 @@ fn change_set() -> impl Strategy<Value = ChangeSet> {
         proptest::collection::vec(0u8..2, 1..3),
         0..2,
     );
-    (storage, balances, code).prop_map(|(storage, balances, code)| ChangeSet {
-        storage,
-        balances,
-        code,
+    let instances = proptest::collection::btree_map(
+        proptest::sample::select(accounts().to_vec()),
+        proptest::sample::select(contracts().to_vec())
+            .prop_map(|code_hash| ContractInfo { code_hash }),
+        0..2,
+    );
+    (storage, balances, code, instances).prop_map(|(storage, balances, code, contracts)| {
+        ChangeSet {
+            storage,
+            balances,
+            code,
+            contracts,
+        }
     })
 }
 
@@ -555,6 +578,16 @@ fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseEr
                 store.read_code_at(&contract, height).unwrap(),
                 snapshot.code.get(&contract).cloned()
             );
+            prop_assert_eq!(
+                StateAt::new(store, height).unwrap().has_code(&contract).unwrap(),
+                snapshot.code.contains_key(&contract)
+            );
+        }
+        for address in accounts() {
+            prop_assert_eq!(
+                store.read_contract_at(&address, height).unwrap(),
+                snapshot.contracts.get(&address).copied()
+            );
         }
         for account in accounts() {
             for asset in assets() {
@@ -581,6 +614,16 @@ fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseEr
         prop_assert_eq!(
             store.read_code(&contract).unwrap(),
             latest.code.get(&contract).cloned()
+        );
+        prop_assert_eq!(
+            store.has_code(&contract).unwrap(),
+            latest.code.contains_key(&contract)
+        );
+    }
+    for address in accounts() {
+        prop_assert_eq!(
+            store.read_contract(&address).unwrap(),
+            latest.contracts.get(&address).copied()
         );
     }
     for account in accounts() {
@@ -615,6 +658,7 @@ proptest! {
             check(&memory, &memory_model)?;
             prop_assert_eq!(disk.list_balances().unwrap(), memory.balances());
             prop_assert_eq!(disk.list_code().unwrap(), memory.code_hashes());
+            prop_assert_eq!(disk.list_contracts().unwrap(), memory.contracts());
             for contract in contracts() {
                 prop_assert_eq!(disk.list_storage(&contract).unwrap(), memory.storage_entries(&contract));
             }
@@ -627,6 +671,7 @@ proptest! {
                         prop_assert_eq!(rows.storage, latest.storage.len() as u64);
                         prop_assert_eq!(rows.balances, latest.balances.len() as u64);
                         prop_assert_eq!(rows.code, latest.code.len() as u64);
+                        prop_assert_eq!(rows.contracts, latest.contracts.len() as u64);
                     }
                 }
             }
