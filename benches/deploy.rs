@@ -106,7 +106,13 @@ fn cache(c: &mut Criterion<Clock>) {
             compute_budget: common::BIG_BUDGET,
         });
         let mut store = MemoryStorage::default();
-        let hash = vm.deploy(&elf, &mut store).expect("deploy");
+        let hash = vm
+            .deploy(
+                &elf,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elf)),
+                &mut store,
+            )
+            .expect("deploy");
         let call = ContractCall::new(hash, input);
         assert!(vm
             .execute(&call, &block, &store)

@@ -177,7 +177,13 @@ fn input(c: &mut Criterion<Clock>) {
     let block = BlockContext::default();
     let vm = vm();
     let mut store = MemoryStorage::default();
-    let hash = vm.deploy(&elf, &mut store).expect("deploy");
+    let hash = vm
+        .deploy(
+            &elf,
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elf)),
+            &mut store,
+        )
+        .expect("deploy");
     let bare = Bare::load(&elf, Engine::Jit);
     let mut group = c.benchmark_group("scaling/input");
     for len in [0usize, 1024, 8 * 1024, 64 * 1024] {

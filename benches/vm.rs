@@ -34,7 +34,13 @@ fn deployed(elf: &[u8], engine: Engine) -> (Vm, MemoryStorage, Hash) {
         compute_budget: BIG_BUDGET,
     });
     let mut store = MemoryStorage::default();
-    let hash = vm.deploy(elf, &mut store).expect("deploy");
+    let hash = vm
+        .deploy(
+            elf,
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+            &mut store,
+        )
+        .expect("deploy");
     (vm, store, hash)
 }
 

@@ -66,7 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 hash: tx_hash(height, 0),
                 sender: ALICE,
             };
-            match vm.deploy_contract(&payload, &tx, &block, &mut pending) {
+            // The chain decides the new contract's address (here: the local rule, deployer
+            // and deploy transaction); the VM never derives it from the code.
+            let address = tos_vm::deploy_address(&tx.sender, &tx.hash);
+            match vm.deploy_contract(&payload, address, &tx, &block, &mut pending) {
                 Ok(deployed) => deployed.contract,
                 // Bad code, unknown syscalls, a failed constructor: the transaction fails,
                 // nothing was written.
@@ -114,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transactions: Vec<Transaction> = (0..100)
         .map(|_| Transaction::Call {
             sender: ALICE,
-            contract,
+            contract: contract.into(),
             input: Vec::new(),
             value: 0,
         })

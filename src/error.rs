@@ -17,7 +17,7 @@ pub enum VmError {
     Syscall(SyscallError),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
-    #[error("no contract with code hash {0}")]
+    #[error("no contract at address {0}")]
     ContractNotFound(Hash),
     /// A deploy was refused (bad payload, bad code, failed constructor); nothing was stored.
     #[error("deploy refused: {0}")]

@@ -10,13 +10,19 @@
 //! failure — non-zero status, a syscall error, compute exhaustion, a memory fault — the store
 //! is left exactly as it was.
 //!
+//! A contract is an *instance* with its own address, storage and balances, running code that
+//! is stored once per code hash and shared: deploying the same code twice gives two
+//! independent contracts. The chain hands the VM a new contract's address; local tools use
+//! [`deploy_address`] (deployer and deploy transaction).
+//!
 //! ```no_run
-//! use tos_vm::{BlockContext, ContractCall, Engine, MemoryStorage, Vm, VmConfig};
+//! use tos_vm::{deploy_address, BlockContext, ContractCall, Engine, Hash, MemoryStorage, Vm, VmConfig};
 //!
 //! # fn demo(elf: &[u8]) -> Result<(), tos_vm::VmError> {
 //! let vm = Vm::new(VmConfig { engine: Engine::Jit, ..VmConfig::default() });
 //! let mut store = MemoryStorage::default();
-//! let contract = vm.deploy(elf, &mut store)?;
+//! let address = deploy_address(&Hash([0xA1; 32]), &Hash([0x01; 32]));
+//! let contract = vm.deploy(elf, address, &mut store)?;
 //! let outcome = vm.invoke(&ContractCall::new(contract, b"".to_vec()), &BlockContext::default(), &mut store)?;
 //! for log in &outcome.logs {
 //!     println!("{}", log.message);
@@ -43,11 +49,14 @@ pub use payload::{
 };
 pub use pending::PendingState;
 pub use replay::{
-    execute_block, execute_block_with_hashes, replay_block, Block, BlockExecution, ReplayOptions,
-    StateListing, Transaction, TxOutcome, TxStatus,
+    execute_block, execute_block_with_hashes, replay_block, Block, BlockExecution, CallTarget,
+    ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
 };
 pub use tos_program_runtime::{CacheStats, DEFAULT_CACHE_BUDGET};
-pub use vm::{code_hash, ContractCall, InvokeOutcome, InvokeStatus, Vm, VmConfig};
+pub use vm::{
+    code_hash, create_address, deploy_address, ContractCall, InvokeOutcome, InvokeStatus, Vm,
+    VmConfig,
+};
 
 pub use tos_loader as loader;
 pub use tos_program_runtime as runtime;
@@ -59,6 +68,6 @@ pub use tos_program_runtime::{
     TransactionContext, Transfer,
 };
 pub use tos_storage::{
-    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
-    NATIVE_ASSET,
+    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider,
+    VersionedStorage, NATIVE_ASSET,
 };

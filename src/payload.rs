@@ -23,8 +23,10 @@ pub const MAX_PAYLOAD_LEN: usize = MAX_CODE_LEN + MAX_CONSTRUCTOR_INPUT_LEN + 16
 /// constructor call run once at deploy time.
 ///
 /// Encoded with borsh: `code` as `u32` length + bytes, then `constructor_input` as an option
-/// tag (0 / 1) followed, for 1, by `u32` length + bytes. The contract id is the blake3 hash of
-/// `code` ([`DeployContractPayload::contract_id`]).
+/// tag (0 / 1) followed, for 1, by `u32` length + bytes. The payload does not name the
+/// contract's address: the chain hands it to [`Vm::execute_deploy`] (local blocks use
+/// [`deploy_address`](crate::deploy_address)), so the same code deployed twice gives two
+/// independent contracts.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct DeployContractPayload {
     pub code: Vec<u8>,
@@ -48,8 +50,8 @@ impl DeployContractPayload {
         }
     }
 
-    /// The id the contract will have: its code hash.
-    pub fn contract_id(&self) -> Hash {
+    /// The hash of the code (shared by every instance of it; not the contract's address).
+    pub fn code_hash(&self) -> Hash {
         code_hash(&self.code)
     }
 
@@ -122,9 +124,9 @@ pub enum DeployError {
     Verifier(String),
     #[error("JIT compilation failed: {0}")]
     JitCompile(String),
-    /// The contract exists already and the payload has a constructor: a constructor runs once.
-    #[error("contract {0} is already deployed; its constructor cannot run again")]
-    AlreadyDeployed(Hash),
+    /// A contract instance already lives at the address: nothing is replaced.
+    #[error("a contract already exists at address {0}")]
+    AddressTaken(Hash),
     /// The constructor did not return 0: the contract is not deployed. The outcome carries its
     /// status, logs and compute.
     #[error("constructor failed: {:?}", .0.status)]
@@ -157,13 +159,15 @@ impl DeployError {
 /// What a deploy produced.
 #[derive(Debug)]
 pub struct DeployOutcome {
-    /// The contract id (code hash).
+    /// The new contract's address.
     pub contract: Hash,
-    /// The code was deployed before and the payload has no constructor: nothing to store.
-    pub already_deployed: bool,
+    /// The code hash it runs.
+    pub code_hash: Hash,
+    /// The code was already stored (by another instance): only the instance is new.
+    pub code_reused: bool,
     /// The constructor's outcome (a success: a failed constructor refuses the deploy).
     pub constructor: Option<InvokeOutcome>,
-    /// What to commit: the code plus the constructor's changes; empty when already deployed.
+    /// What to commit: the code (unless reused), the instance and the constructor's changes.
     pub changes: ChangeSet,
 }
 
@@ -178,10 +182,10 @@ impl Vm {
     /// The deploy-time checks of a payload, touching no store: size limits, the ELF checks
     /// of `tos-loader` (layout, every instruction, every syscall known), solana-sbpf's loader
     /// and verifier, and JIT compilation when the VM runs the JIT. The loaded executable stays
-    /// in the cache, so the first call does not load it again. Returns the contract id.
+    /// in the cache, so the first call does not load it again. Returns the code hash.
     pub fn validate_deploy(&self, payload: &DeployContractPayload) -> Result<Hash, VmError> {
         payload.check_sizes()?;
-        let hash = payload.contract_id();
+        let hash = payload.code_hash();
         self.cache()
             .get_or_load(hash, &payload.code, self.config().engine)
             .map_err(|error| match DeployError::from_load(error) {
@@ -191,34 +195,35 @@ impl Vm {
         Ok(hash)
     }
 
-    /// Validates a deploy and runs its constructor against `storage` without writing to it;
-    /// the outcome's change set holds the code and the constructor's effects.
+    /// Validates a deploy of a new contract instance at `address` and runs its constructor
+    /// against `storage` without writing to it; the outcome's change set holds the code
+    /// (unless already stored), the instance and the constructor's effects.
     ///
-    /// Refused ([`VmError::Deploy`], nothing to commit): any failed check, a constructor that
-    /// does not return 0, and a constructor for code that is already deployed. Deploying
-    /// already-deployed code without constructor succeeds and changes nothing.
+    /// `address` comes from the chain (its own rule; local blocks use
+    /// [`deploy_address`](crate::deploy_address)): the VM never derives it from the code.
+    /// Refused ([`VmError::Deploy`], nothing to commit): any failed check, an address that
+    /// already holds a contract ([`DeployError::AddressTaken`]) and a constructor that does
+    /// not return 0.
     pub fn execute_deploy(
         &self,
         payload: &DeployContractPayload,
+        address: Hash,
         transaction: &TransactionContext,
         block: &BlockContext,
         storage: &dyn StorageProvider,
     ) -> Result<DeployOutcome, VmError> {
-        let contract = self.validate_deploy(payload)?;
-        if storage.read_code(&contract)?.is_some() {
-            if payload.constructor_input.is_some() {
-                return Err(DeployError::AlreadyDeployed(contract).into());
-            }
-            return Ok(DeployOutcome {
-                contract,
-                already_deployed: true,
-                constructor: None,
-                changes: ChangeSet::default(),
-            });
+        let code_hash = self.validate_deploy(payload)?;
+        if storage.read_contract(&address)?.is_some() {
+            return Err(DeployError::AddressTaken(address).into());
         }
+        let contract = address;
+        let code_reused = storage.has_code(&code_hash)?;
         let mut pending = PendingState::new(storage);
         let mut code = ChangeSet::default();
-        code.deploy_code(contract, payload.code.clone());
+        if !code_reused {
+            code.deploy_code(code_hash, payload.code.clone());
+        }
+        code.create_contract(contract, code_hash);
         pending.commit(&code)?;
         let constructor = match &payload.constructor_input {
             None => None,
@@ -239,7 +244,8 @@ impl Vm {
         };
         Ok(DeployOutcome {
             contract,
-            already_deployed: false,
+            code_hash,
+            code_reused,
             constructor,
             changes: pending.into_changes(),
         })
@@ -250,11 +256,12 @@ impl Vm {
     pub fn deploy_contract(
         &self,
         payload: &DeployContractPayload,
+        address: Hash,
         transaction: &TransactionContext,
         block: &BlockContext,
         storage: &mut dyn StorageProvider,
     ) -> Result<DeployOutcome, VmError> {
-        let outcome = self.execute_deploy(payload, transaction, block, storage)?;
+        let outcome = self.execute_deploy(payload, address, transaction, block, storage)?;
         if !outcome.changes.is_empty() {
             storage.commit(&outcome.changes)?;
         }

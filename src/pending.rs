@@ -1,6 +1,6 @@
 //! [`PendingState`]: the state of a block being executed, before it is committed.
 
-use tos_storage::{ChangeSet, Hash, StorageError, StorageProvider};
+use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 
 /// The changes of the transactions executed so far in a block, over the state the block
 /// started from.
@@ -58,11 +58,26 @@ impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
         }
     }
 
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.changes.code.get(contract) {
-            Some(elf) => Ok(Some(elf.clone())),
-            None => self.base.read_code(contract),
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        match self.changes.contracts.get(address) {
+            Some(info) => Ok(Some(*info)),
+            None => self.base.read_contract(address),
         }
+    }
+
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.changes.code.get(code_hash) {
+            Some(elf) => Ok(Some(elf.clone())),
+            None => self.base.read_code(code_hash),
+        }
+    }
+
+    /// Never copies an ELF: pending code is a map lookup, the base answers for the rest.
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
+        if self.changes.code.contains_key(code_hash) {
+            return Ok(true);
+        }
+        self.base.has_code(code_hash)
     }
 
     /// Folds `changes` into the pending changes; `base` is never written.
@@ -102,8 +117,62 @@ mod tests {
         assert_eq!(pending.read_storage(&c, b"b").unwrap(), None);
         assert_eq!(pending.read_balance(&c, &NATIVE_ASSET).unwrap(), 0);
         assert_eq!(pending.read_code(&c).unwrap(), Some(b"elf".to_vec()));
-        assert_eq!(pending.changes().len(), 4);
+        first.create_contract(Hash([2; 32]), c);
+        pending.commit(&first).unwrap();
+        assert_eq!(
+            pending.read_contract(&Hash([2; 32])).unwrap(),
+            Some(ContractInfo { code_hash: c })
+        );
+        assert_eq!(pending.read_contract(&c).unwrap(), None);
+        assert_eq!(pending.changes().len(), 5);
         drop(pending);
         assert_eq!(base, before);
+    }
+
+    /// A base that counts ELF copies.
+    struct CountingBase {
+        inner: MemoryStorage,
+        code_reads: std::cell::Cell<usize>,
+    }
+
+    impl StorageProvider for CountingBase {
+        fn read_storage(&self, c: &Hash, k: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+            self.inner.read_storage(c, k)
+        }
+        fn read_balance(&self, a: &Hash, s: &Hash) -> Result<u64, StorageError> {
+            self.inner.read_balance(a, s)
+        }
+        fn read_contract(&self, a: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+            self.inner.read_contract(a)
+        }
+        fn read_code(&self, c: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+            self.code_reads.set(self.code_reads.get() + 1);
+            self.inner.read_code(c)
+        }
+        fn has_code(&self, c: &Hash) -> Result<bool, StorageError> {
+            self.inner.has_code(c)
+        }
+        fn commit(&mut self, _: &ChangeSet) -> Result<(), StorageError> {
+            unreachable!("a pending state never writes its base")
+        }
+    }
+
+    /// Issue 18 item 5: `has_code` through a pending state copied the whole ELF (the trait's
+    /// default fell back to `read_code`), on every call of a block.
+    #[test]
+    fn has_code_never_copies_the_elf() {
+        let stored = Hash([3; 32]);
+        let base = CountingBase {
+            inner: MemoryStorage::default().with_code(stored, vec![0x7f; 4096]),
+            code_reads: std::cell::Cell::new(0),
+        };
+        let mut pending = PendingState::new(&base);
+        let mut changes = ChangeSet::default();
+        changes.deploy_code(Hash([4; 32]), b"elf".to_vec());
+        pending.commit(&changes).unwrap();
+        assert!(pending.has_code(&stored).unwrap());
+        assert!(pending.has_code(&Hash([4; 32])).unwrap());
+        assert!(!pending.has_code(&Hash([5; 32])).unwrap());
+        assert_eq!(base.code_reads.get(), 0);
     }
 }

@@ -50,20 +50,38 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tos_program_runtime::{BlockContext, Event, LogEntry, ReturnData, TransactionContext};
 use tos_storage::{
-    ChangeSet, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
+    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider,
+    VersionedStorage,
 };
 
 use crate::{
     error::VmError,
     payload::{DeployContractPayload, DeployError},
     pending::PendingState,
-    vm::{code_hash, ContractCall, InvokeStatus, Vm},
+    vm::{code_hash, deploy_address, ContractCall, InvokeStatus, Vm},
 };
+
+/// Which contract a call of a block calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum CallTarget {
+    /// The contract at this address.
+    Address(Hash),
+    /// The contract created by the deploy at this index of the same block (its address is
+    /// only known once the block's hash is: see [`deploy_address`]).
+    DeployedBy(u32),
+}
+
+impl From<Hash> for CallTarget {
+    fn from(address: Hash) -> Self {
+        CallTarget::Address(address)
+    }
+}
 
 /// One transaction of a block.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Transaction {
-    /// Deploys a contract (and runs its constructor, if the payload has one).
+    /// Deploys a contract (and runs its constructor, if the payload has one) at
+    /// [`deploy_address`]`(sender, transaction hash)`.
     Deploy {
         sender: Hash,
         payload: DeployContractPayload,
@@ -71,7 +89,7 @@ pub enum Transaction {
     /// Calls a contract, moving `value` native units from `sender` to it first.
     Call {
         sender: Hash,
-        contract: Hash,
+        contract: CallTarget,
         input: Vec<u8>,
         value: u64,
     },
@@ -81,14 +99,6 @@ impl Transaction {
     pub fn sender(&self) -> Hash {
         match self {
             Transaction::Deploy { sender, .. } | Transaction::Call { sender, .. } => *sender,
-        }
-    }
-
-    /// The called contract, or the contract id of a deploy.
-    pub fn contract(&self) -> Hash {
-        match self {
-            Transaction::Deploy { payload, .. } => payload.contract_id(),
-            Transaction::Call { contract, .. } => *contract,
         }
     }
 
@@ -168,12 +178,12 @@ struct JsonDeploy {
 struct JsonCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sender: Option<String>,
-    /// The code hash as 64 hex digits…
+    /// The contract's address as 64 hex digits…
     #[serde(default, skip_serializing_if = "Option::is_none")]
     contract: Option<String>,
-    /// …or the contract's ELF file (relative to the block file), whose hash it is.
+    /// …or the index of the deploy, earlier in this block, that created it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    contract_file: Option<String>,
+    deployed_by: Option<u32>,
     #[serde(default)]
     input: String,
     #[serde(default)]
@@ -202,7 +212,7 @@ impl Block {
     }
 
     /// Reads a block file: JSON when its first non-blank byte is `{`, else borsh. Relative
-    /// `code_file` / `contract_file` paths of a JSON block are relative to the file.
+    /// `code_file` paths of a JSON block are relative to the file.
     pub fn from_file(path: &Path) -> Result<Block, BlockFileError> {
         let bytes = std::fs::read(path).map_err(|source| BlockFileError::Io {
             path: path.display().to_string(),
@@ -225,13 +235,14 @@ impl Block {
     /// { "timestamp": 1700000000,
     ///   "transactions": [
     ///     { "deploy": { "sender": "<64 hex>", "code_file": "counter.so" } },
-    ///     { "call": { "sender": "<64 hex>", "contract": "<64 hex>", "input": "00ff", "value": 5 } }
+    ///     { "call": { "sender": "<64 hex>", "deployed_by": 0, "input": "00ff", "value": 5 } },
+    ///     { "call": { "sender": "<64 hex>", "contract": "<64 hex>" } }
     /// ] }
     /// ```
     ///
     /// A deploy has `code` (hex) or `code_file`, and optionally `constructor_input` (hex); a
-    /// call has `contract` (code hash) or `contract_file`. `sender` defaults to zeros, `input`
-    /// to empty, `value` to 0.
+    /// call has `contract` (an address) or `deployed_by` (the index of an earlier deploy of
+    /// the block). `sender` defaults to zeros, `input` to empty, `value` to 0.
     pub fn from_json(text: &str, base_dir: &Path) -> Result<Block, BlockFileError> {
         let json: JsonBlock = serde_json::from_str(text)?;
         let mut transactions = Vec::with_capacity(json.transactions.len());
@@ -275,13 +286,11 @@ impl Block {
                     }
                 }
                 JsonTransaction::Call(call) => {
-                    let contract = match (call.contract, call.contract_file) {
-                        (Some(text), None) => hash("contract", Some(text))?,
-                        (None, Some(name)) => code_hash(&file(&name)?),
+                    let contract = match (call.contract, call.deployed_by) {
+                        (Some(text), None) => CallTarget::Address(hash("contract", Some(text))?),
+                        (None, Some(deploy)) => CallTarget::DeployedBy(deploy),
                         _ => {
-                            return Err(invalid(
-                                "a call needs `contract` or `contract_file`".into(),
-                            ))
+                            return Err(invalid("a call needs `contract` or `deployed_by`".into()))
                         }
                     };
                     Transaction::Call {
@@ -322,8 +331,14 @@ impl Block {
                         value,
                     } => JsonTransaction::Call(JsonCall {
                         sender: Some(sender.to_hex()),
-                        contract: Some(contract.to_hex()),
-                        contract_file: None,
+                        contract: match contract {
+                            CallTarget::Address(address) => Some(address.to_hex()),
+                            CallTarget::DeployedBy(_) => None,
+                        },
+                        deployed_by: match contract {
+                            CallTarget::Address(_) => None,
+                            CallTarget::DeployedBy(index) => Some(*index),
+                        },
                         input: hex::encode(input),
                         value: *value,
                     }),
@@ -577,10 +592,12 @@ pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
     options: &ReplayOptions,
 ) -> Result<BlockExecution, StorageError> {
     assert_eq!(transactions.len(), hashes.len(), "one hash per transaction");
+    let targets = resolve_targets(transactions, hashes);
     let batch = Batch {
         context,
         transactions,
         hashes,
+        targets: &targets,
     };
     let started = Instant::now();
     let threads = options.threads.max(1);
@@ -642,12 +659,41 @@ pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
     })
 }
 
-/// The transactions of a block being executed, with their hashes.
+/// The transactions of a block being executed, with their hashes and contracts.
 #[derive(Clone, Copy)]
 struct Batch<'a> {
     context: &'a BlockContext,
     transactions: &'a [Transaction],
     hashes: &'a [Hash],
+    /// Per transaction: the contract a deploy creates or a call calls; `Err` for a call whose
+    /// [`CallTarget::DeployedBy`] names no earlier deploy.
+    targets: &'a [Result<Hash, String>],
+}
+
+/// The contract of every transaction: a deploy's new address ([`deploy_address`] of its
+/// sender and hash), a call's address or the address of the deploy it names.
+fn resolve_targets(transactions: &[Transaction], hashes: &[Hash]) -> Vec<Result<Hash, String>> {
+    let deployed = |index: usize| match transactions.get(index) {
+        Some(Transaction::Deploy { sender, .. }) => Some(deploy_address(sender, &hashes[index])),
+        _ => None,
+    };
+    transactions
+        .iter()
+        .enumerate()
+        .map(|(index, transaction)| match transaction {
+            Transaction::Deploy { .. } => Ok(deploy_address(&transaction.sender(), &hashes[index])),
+            Transaction::Call { contract, .. } => match *contract {
+                CallTarget::Address(address) => Ok(address),
+                CallTarget::DeployedBy(deploy) => usize::try_from(deploy)
+                    .ok()
+                    .filter(|&deploy| deploy < index)
+                    .and_then(deployed)
+                    .ok_or_else(|| {
+                        format!("`deployed_by` {deploy} is not an earlier deploy of this block")
+                    }),
+            },
+        })
+        .collect()
 }
 
 /// Executes transaction `index` against `state`, committing its effects there if it succeeds.
@@ -661,12 +707,13 @@ fn run_transaction(
     let context = batch.context;
     let transaction = &batch.transactions[index];
     let hash = batch.hashes[index];
+    let target = batch.targets[index].clone();
     let mut outcome = TxOutcome {
         index,
         hash,
         kind: transaction.kind(),
         sender: transaction.sender(),
-        contract: transaction.contract(),
+        contract: target.clone().unwrap_or_default(),
         value: transaction.value(),
         status: TxStatus::Success,
         compute_used: 0,
@@ -679,12 +726,20 @@ fn run_transaction(
     match transaction {
         Transaction::Call {
             sender,
-            contract,
             input,
             value,
+            ..
         } => {
+            let contract = match target {
+                Ok(contract) => contract,
+                Err(error) => {
+                    outcome.status = TxStatus::Rejected { error };
+                    outcome.elapsed = started.elapsed();
+                    return Ok(outcome);
+                }
+            };
             let call = ContractCall {
-                contract: *contract,
+                contract,
                 input: input.clone(),
                 sender: *sender,
                 tx_hash: hash,
@@ -707,7 +762,8 @@ fn run_transaction(
                 hash,
                 sender: *sender,
             };
-            match vm.deploy_contract(payload, &transaction, context, state) {
+            let address = deploy_address(sender, &hash);
+            match vm.deploy_contract(payload, address, &transaction, context, state) {
                 Ok(deploy) => {
                     outcome.compute_used = deploy.compute_used();
                     if let Some(constructor) = deploy.constructor {
@@ -738,6 +794,7 @@ enum StateKey {
     Storage(Hash, Vec<u8>),
     Balance(Hash, Hash),
     Code(Hash),
+    Contract(Hash),
 }
 
 /// A group's view: its own committed changes over the segment's start state, recording every
@@ -770,12 +827,29 @@ impl<S: StorageProvider + ?Sized> StorageProvider for RecordingState<'_, S> {
         }
     }
 
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        self.reads.borrow_mut().insert(StateKey::Code(*contract));
-        match self.local.code.get(contract) {
-            Some(elf) => Ok(Some(elf.clone())),
-            None => self.base.read_code(contract),
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        self.reads.borrow_mut().insert(StateKey::Contract(*address));
+        match self.local.contracts.get(address) {
+            Some(info) => Ok(Some(*info)),
+            None => self.base.read_contract(address),
         }
+    }
+
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.reads.borrow_mut().insert(StateKey::Code(*code_hash));
+        match self.local.code.get(code_hash) {
+            Some(elf) => Ok(Some(elf.clone())),
+            None => self.base.read_code(code_hash),
+        }
+    }
+
+    /// Records the same read as `read_code`, without copying the ELF.
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
+        self.reads.borrow_mut().insert(StateKey::Code(*code_hash));
+        if self.local.code.contains_key(code_hash) {
+            return Ok(true);
+        }
+        self.base.has_code(code_hash)
     }
 
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
@@ -789,7 +863,8 @@ impl<S: StorageProvider + ?Sized> StorageProvider for RecordingState<'_, S> {
                     .keys()
                     .map(|(account, asset)| StateKey::Balance(*account, *asset)),
             )
-            .chain(changes.code.keys().map(|hash| StateKey::Code(*hash)));
+            .chain(changes.code.keys().map(|hash| StateKey::Code(*hash)))
+            .chain(changes.contracts.keys().map(|a| StateKey::Contract(*a)));
         self.writes.extend(writes);
         self.local.merge(changes.clone());
         Ok(())
@@ -942,12 +1017,12 @@ fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     let mut group_of_call = Vec::with_capacity(segment.len());
     for index in segment.clone() {
         let transaction = &batch.transactions[index];
-        let id = *group_of_contract
-            .entry(transaction.contract())
-            .or_insert_with(|| {
-                parent.push(parent.len());
-                parent.len() - 1
-            });
+        // An unresolved target rejects the call without touching state: any group will do.
+        let contract = batch.targets[index].clone().unwrap_or_default();
+        let id = *group_of_contract.entry(contract).or_insert_with(|| {
+            parent.push(parent.len());
+            parent.len() - 1
+        });
         if transaction.value() > 0 {
             let payer = *group_of_payer.entry(transaction.sender()).or_insert(id);
             let (a, b) = (find(&mut parent, id), find(&mut parent, payer));
@@ -1041,8 +1116,16 @@ impl<S: VersionedStorage + ?Sized> StorageProvider for StateAtHeight<'_, S> {
         self.store.read_balance_at(account, asset, self.height)
     }
 
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        self.store.read_code_at(contract, self.height)
+    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        self.store.read_contract_at(address, self.height)
+    }
+
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.read_code_at(code_hash, self.height)
+    }
+
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
+        self.store.has_code_at(code_hash, self.height)
     }
 
     fn commit(&mut self, _changes: &ChangeSet) -> Result<(), StorageError> {
@@ -1087,7 +1170,9 @@ pub fn replay_block<S: VersionedStorage + Sync>(
 pub struct StateDump {
     /// `(code hash key, blake3 of the stored ELF)`, by key.
     pub code: Vec<(Hash, Hash)>,
-    /// Every deployed contract with storage, and its `(key, value)`s in key order.
+    /// Every contract instance `(address, code hash)`, by address.
+    pub contracts: Vec<(Hash, Hash)>,
+    /// Every contract instance with storage, and its `(key, value)`s in key order.
     #[allow(clippy::type_complexity)]
     pub storage: Vec<(Hash, Vec<(Vec<u8>, Vec<u8>)>)>,
     /// Every non-zero `(account, asset, amount)`.
@@ -1130,8 +1215,9 @@ fn dump_code(
 impl StateListing for DiskStorage {
     fn state_dump(&self) -> Result<StateDump, StorageError> {
         let hashes = self.list_code()?;
+        let contracts = self.list_contracts()?;
         let mut storage = Vec::new();
-        for contract in &hashes {
+        for (contract, _) in &contracts {
             let entries = self.list_storage(contract)?;
             if !entries.is_empty() {
                 storage.push((*contract, entries));
@@ -1139,6 +1225,10 @@ impl StateListing for DiskStorage {
         }
         Ok(StateDump {
             code: dump_code(self, hashes)?,
+            contracts: contracts
+                .into_iter()
+                .map(|(a, i)| (a, i.code_hash))
+                .collect(),
             storage,
             balances: self.list_balances()?,
         })
@@ -1148,13 +1238,18 @@ impl StateListing for DiskStorage {
 impl StateListing for MemoryStorage {
     fn state_dump(&self) -> Result<StateDump, StorageError> {
         let hashes = self.code_hashes();
-        let storage = hashes
+        let contracts = self.contracts();
+        let storage = contracts
             .iter()
-            .map(|contract| (*contract, self.storage_entries(contract)))
+            .map(|(contract, _)| (*contract, self.storage_entries(contract)))
             .filter(|(_, entries)| !entries.is_empty())
             .collect();
         Ok(StateDump {
             code: dump_code(self, hashes)?,
+            contracts: contracts
+                .into_iter()
+                .map(|(a, i)| (a, i.code_hash))
+                .collect(),
             storage,
             balances: self.balances(),
         })

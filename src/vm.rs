@@ -6,7 +6,7 @@ use tos_program_runtime::{
 };
 use tos_storage::{ChangeSet, Hash, StorageProvider};
 
-pub use tos_program_runtime::{code_hash, ContractCall};
+pub use tos_program_runtime::{code_hash, create_address, deploy_address, ContractCall};
 
 use tos_program_runtime::Effects;
 
@@ -114,15 +114,44 @@ impl Vm {
         Ok(hash)
     }
 
-    /// Validates `elf` and stores it under its code hash, which it returns.
-    pub fn deploy(&self, elf: &[u8], storage: &mut dyn StorageProvider) -> Result<Hash, VmError> {
+    /// Validates `elf` and stores it under its code hash (once: code is shared by every
+    /// instance), returning the code hash. Creates no contract instance.
+    pub fn deploy_code(
+        &self,
+        elf: &[u8],
+        storage: &mut dyn StorageProvider,
+    ) -> Result<Hash, VmError> {
         let hash = self.check(elf)?;
-        if storage.read_code(&hash)?.is_none() {
+        if !storage.has_code(&hash)? {
             let mut changes = ChangeSet::default();
             changes.deploy_code(hash, elf.to_vec());
             storage.commit(&changes)?;
         }
         Ok(hash)
+    }
+
+    /// Validates `elf` and creates a contract instance running it at `address` (storing the
+    /// code if it is not stored yet), without constructor; returns `address`. The address
+    /// comes from the caller: the chain's rule, or [`deploy_address`] for local blocks.
+    /// Refused with [`DeployError::AddressTaken`](crate::DeployError::AddressTaken) when an
+    /// instance already lives at `address`; nothing is stored then.
+    pub fn deploy(
+        &self,
+        elf: &[u8],
+        address: Hash,
+        storage: &mut dyn StorageProvider,
+    ) -> Result<Hash, VmError> {
+        let hash = self.check(elf)?;
+        if storage.read_contract(&address)?.is_some() {
+            return Err(crate::DeployError::AddressTaken(address).into());
+        }
+        let mut changes = ChangeSet::default();
+        if !storage.has_code(&hash)? {
+            changes.deploy_code(hash, elf.to_vec());
+        }
+        changes.create_contract(address, hash);
+        storage.commit(&changes)?;
+        Ok(address)
     }
 
     /// Runs a call without committing: the outcome carries the change set.

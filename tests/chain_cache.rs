@@ -9,9 +9,11 @@ use std::sync::Arc;
 use chain_common::*;
 use tos_test_harness::probe::Script;
 use tos_vm::{
+    execute_block,
+    replay::Transaction,
     runtime::{ExecutableCache, RuntimeError, TosExecutable},
-    BlockContext, ChangeSet, ContractCall, Engine, Hash, InvokeOutcome, MemoryStorage,
-    StorageProvider, Vm, VmConfig, VmError,
+    BlockContext, ChangeSet, ContractCall, ContractInfo, Engine, Hash, InvokeOutcome,
+    MemoryStorage, ReplayOptions, StorageError, StorageProvider, Vm, VmConfig, VmError,
 };
 
 #[test]
@@ -61,11 +63,9 @@ fn setup(universe: &Universe) -> (MemoryStorage, Vec<ContractCall>) {
     let mut store = MemoryStorage::default();
     store.commit(&universe.genesis()).unwrap();
     let mut changes = ChangeSet::default();
-    for elf in [&universe.hello, &universe.counter]
-        .into_iter()
-        .chain(&universe.probes)
-    {
-        changes.deploy_code(tos_vm::code_hash(elf), elf.clone());
+    for (address, elf) in universe.instances() {
+        changes.deploy_code(tos_vm::code_hash(&elf), elf.clone());
+        changes.create_contract(address, tos_vm::code_hash(&elf));
     }
     store.commit(&changes).unwrap();
     let mut calls: Vec<ContractCall> = universe
@@ -170,9 +170,15 @@ fn the_budget_holds_and_the_least_recently_used_goes_first() {
         run(1);
         run(0);
         run(2);
-        assert!(lru.cache().contains(&contracts[0], engine));
-        assert!(!lru.cache().contains(&contracts[1], engine));
-        assert!(lru.cache().contains(&contracts[2], engine));
+        // The cache is keyed by code hash, not by the instance's address.
+        let code: Vec<Hash> = universe
+            .instances()
+            .iter()
+            .map(|(_, elf)| tos_vm::code_hash(elf))
+            .collect();
+        assert!(lru.cache().contains(&code[0], engine));
+        assert!(!lru.cache().contains(&code[1], engine));
+        assert!(lru.cache().contains(&code[2], engine));
     }
 }
 
@@ -235,11 +241,13 @@ fn code_under_a_foreign_hash_is_refused() {
     let mut store = MemoryStorage::default();
     let mut changes = ChangeSet::default();
     let wrong = Hash([0x42; 32]);
+    let instance = Hash([0x43; 32]);
     changes.deploy_code(wrong, universe.hello.clone());
+    changes.create_contract(instance, wrong);
     store.commit(&changes).unwrap();
     let vm = vm(Engine::Jit, None);
     let error = vm
-        .execute(&ContractCall::new(wrong, Vec::new()), &block(), &store)
+        .execute(&ContractCall::new(instance, Vec::new()), &block(), &store)
         .unwrap_err();
     assert!(
         matches!(
@@ -250,4 +258,75 @@ fn code_under_a_foreign_hash_is_refused() {
     );
     assert_eq!(vm.cache_stats().entries, 0);
     assert_eq!(vm.cache_stats().load_failures, 1);
+}
+
+/// A store that counts how often an ELF is copied out of it.
+struct CountingCode {
+    inner: MemoryStorage,
+    code_reads: std::sync::atomic::AtomicUsize,
+}
+
+impl StorageProvider for CountingCode {
+    fn read_storage(&self, c: &Hash, k: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.read_storage(c, k)
+    }
+    fn read_balance(&self, a: &Hash, s: &Hash) -> Result<u64, StorageError> {
+        self.inner.read_balance(a, s)
+    }
+    fn read_contract(&self, a: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        self.inner.read_contract(a)
+    }
+    fn read_code(&self, c: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        self.code_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.read_code(c)
+    }
+    fn has_code(&self, c: &Hash) -> Result<bool, StorageError> {
+        self.inner.has_code(c)
+    }
+    fn commit(&mut self, _: &ChangeSet) -> Result<(), StorageError> {
+        unreachable!("execute_block never writes its base")
+    }
+}
+
+/// Issue 18 item 5: `has_code` of the block's views (`PendingState`, replay's recording
+/// store) fell back to `read_code`, so every call of a block copied its contract's whole ELF
+/// although the executable was cached. Now a block copies each ELF once: on the cache miss.
+#[test]
+fn a_block_copies_each_elf_only_on_a_cache_miss() {
+    let universe = Universe::new(2);
+    let (store, _) = setup(&universe);
+    let store = CountingCode {
+        inner: store,
+        code_reads: Default::default(),
+    };
+    let contracts = universe.contracts();
+    let transactions: Vec<Transaction> = (0..40)
+        .map(|i| Transaction::Call {
+            sender: Hash([0x5E; 32]),
+            contract: contracts[i % contracts.len()].into(),
+            input: Vec::new(),
+            value: 0,
+        })
+        .collect();
+    for threads in [1, 4] {
+        let vm = vm(Engine::Jit, None);
+        store
+            .code_reads
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        let options = ReplayOptions {
+            threads,
+            min_parallel_calls: 2,
+        };
+        let execution = execute_block(&vm, &block(), &transactions, &store, &options).unwrap();
+        assert!(execution
+            .transactions
+            .iter()
+            .all(|tx| !matches!(tx.status, tos_vm::TxStatus::Rejected { .. })));
+        assert_eq!(
+            store.code_reads.load(std::sync::atomic::Ordering::Relaxed),
+            contracts.len(),
+            "{threads} threads"
+        );
+    }
 }

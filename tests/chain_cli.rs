@@ -3,7 +3,7 @@
 
 use std::{path::Path, process::Command};
 
-use tos_vm::{replay::Transaction, Block, DeployContractPayload, Hash};
+use tos_vm::{replay::Transaction, Block, CallTarget, DeployContractPayload, Hash};
 
 fn tos_vm(store: &Path, args: &[&str]) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_tos-vm"))
@@ -64,16 +64,20 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
         .unwrap()
         .contains("deploy refused"));
     assert_eq!(first["totals"]["transactions"], 3);
+    // Each deploy printed the address of its new contract (not its code hash).
+    let hello_address = first["transactions"][0]["contract"].as_str().unwrap();
+    let counter_address = first["transactions"][1]["contract"].as_str().unwrap();
+    assert_ne!(hello_address, tos_vm::code_hash(&hello).to_hex());
+    assert_ne!(counter_address, tos_vm::code_hash(&counter).to_hex());
 
     let calls = format!(
         r#"{{ "transactions": [
-            {{ "call": {{ "sender": "{alice}", "contract_file": "counter.so" }} }},
-            {{ "call": {{ "sender": "{alice}", "contract_file": "hello.so" }} }},
-            {{ "call": {{ "sender": "{alice}", "contract": "{}" }} }},
-            {{ "call": {{ "sender": "{alice}", "contract_file": "counter.so", "value": 5 }} }},
+            {{ "call": {{ "sender": "{alice}", "contract": "{counter_address}" }} }},
+            {{ "call": {{ "sender": "{alice}", "contract": "{hello_address}" }} }},
+            {{ "call": {{ "sender": "{alice}", "contract": "{counter_address}" }} }},
+            {{ "call": {{ "sender": "{alice}", "contract": "{counter_address}", "value": 5 }} }},
             {{ "call": {{ "contract": "{}" }} }}
         ] }}"#,
-        tos_vm::code_hash(&counter),
         "ee".repeat(32)
     );
     std::fs::write(dir.path().join("calls.json"), calls).unwrap();
@@ -92,7 +96,7 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
         "Hello, TOS!",
         "count = 2",
         "aborted: ",
-        "rejected: no contract with code hash eeee",
+        "rejected: no contract at address eeee",
         "transactions  5 (3 success, 0 failed, 1 aborted, 1 rejected)",
         "compute       ",
         "cache         ",
@@ -103,7 +107,7 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
     }
 
     // `invoke` continues from the replayed state and height.
-    let counter_hash = tos_vm::code_hash(&counter).to_hex();
+    let counter_hash = counter_address.to_string();
     let invoked = json(&tos_vm(&store, &["invoke", &counter_hash, "--json"]));
     assert_eq!(invoked["logs"][0], "count = 3");
     assert_eq!(invoked["block_height"], 3);
@@ -114,13 +118,20 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
         transactions: vec![
             Transaction::Call {
                 sender: Hash([0xA1; 32]),
-                contract: tos_vm::code_hash(&counter),
+                contract: Hash::from_hex(counter_address).unwrap().into(),
                 input: Vec::new(),
                 value: 0,
             },
             Transaction::Deploy {
                 sender: Hash([0xA1; 32]),
                 payload: DeployContractPayload::new(hello.clone()),
+            },
+            // The contract the deploy above created, by its index in this block.
+            Transaction::Call {
+                sender: Hash([0xA1; 32]),
+                contract: CallTarget::DeployedBy(1),
+                input: Vec::new(),
+                value: 0,
             },
         ],
     };
@@ -137,6 +148,12 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
     ));
     assert_eq!(borsh["height"], 4);
     assert_eq!(borsh["transactions"][0]["logs"][0], "count = 4");
+    assert_eq!(borsh["transactions"][2]["status"], "success");
+    assert_eq!(borsh["transactions"][2]["logs"][0], "Hello, TOS!");
+    // A second hello-world instance: same code, another address.
+    let second_hello = borsh["transactions"][1]["contract"].as_str().unwrap();
+    assert_eq!(borsh["transactions"][2]["contract"], second_hello);
+    assert_ne!(second_hello, hello_address);
     assert_eq!(borsh["stats"]["threads"], 1);
 
     // Against an older height: executed (the counter as it was at height 2), not committed.

@@ -52,56 +52,101 @@ fn with_unknown_syscall(elf: &[u8]) -> Vec<u8> {
     patched
 }
 
+/// The address a deploy by `deployer` in the transaction `tx_hash` gets (the local rule).
+fn address(deployer: Hash, tx_hash: Hash) -> Hash {
+    tos_vm::deploy_address(&deployer, &tx_hash)
+}
+
 #[test]
 fn the_examples_deploy_through_payloads_and_run() {
     for engine in [Engine::Interpreter, Engine::Jit] {
         let vm = vm(engine);
         let mut store = MemoryStorage::default();
         let universe = Universe::new(1);
-        for elf in [&universe.hello, &universe.counter, &universe.probes[0]] {
+        let mut counter = Hash::default();
+        for (i, elf) in [&universe.hello, &universe.counter, &universe.probes[0]]
+            .into_iter()
+            .enumerate()
+        {
             // Through the wire format, as the chain receives it.
             let bytes = DeployContractPayload::new(elf.clone()).to_bytes();
             let payload = DeployContractPayload::from_bytes(&bytes).unwrap();
             let misses = vm.cache_stats().misses;
+            let at = address(DEPLOYER, Hash([i as u8; 32]));
             let outcome = vm
-                .deploy_contract(&payload, &tx(), &block(), &mut store)
+                .deploy_contract(&payload, at, &tx(), &block(), &mut store)
                 .unwrap();
-            assert_eq!(outcome.contract, tos_vm::code_hash(elf));
-            assert!(!outcome.already_deployed);
+            assert_eq!(outcome.contract, at);
+            assert_eq!(outcome.code_hash, tos_vm::code_hash(elf));
+            assert!(!outcome.code_reused);
             assert!(outcome.constructor.is_none());
             assert_eq!(
-                store.read_code(&outcome.contract).unwrap().as_deref(),
+                store.read_contract(&at).unwrap().map(|info| info.code_hash),
+                Some(outcome.code_hash)
+            );
+            assert_eq!(
+                store.read_code(&outcome.code_hash).unwrap().as_deref(),
                 Some(elf.as_slice())
             );
             // Deploying verified and compiled it into the cache: the first call is a hit.
-            assert!(vm.cache().contains(&outcome.contract, engine));
+            assert!(vm.cache().contains(&outcome.code_hash, engine));
             assert_eq!(vm.cache_stats().misses, misses + 1);
-            vm.invoke(
-                &ContractCall::new(outcome.contract, Vec::new()),
-                &block(),
-                &mut store,
-            )
-            .unwrap();
+            vm.invoke(&ContractCall::new(at, Vec::new()), &block(), &mut store)
+                .unwrap();
             assert_eq!(vm.cache_stats().misses, misses + 1);
+            if i == 1 {
+                counter = at;
+            }
         }
-        let counter = universe.counter_id();
         assert_eq!(
             store.read_storage(&counter, b"count").unwrap(),
             Some(1u64.to_le_bytes().to_vec())
         );
 
-        // The same code again, without constructor: the same contract, nothing to store.
-        let before = store.clone();
+        // The same code again, at another address: a second, independent contract sharing
+        // the stored code and the cached executable.
+        let second = address(DEPLOYER, Hash([0x22; 32]));
+        let misses = vm.cache_stats().misses;
         let again = vm
             .deploy_contract(
                 &DeployContractPayload::new(universe.counter.clone()),
+                second,
                 &tx(),
                 &block(),
                 &mut store,
             )
             .unwrap();
-        assert!(again.already_deployed);
-        assert!(again.changes.is_empty());
+        assert!(again.code_reused);
+        assert_eq!(again.changes.len(), 1, "only the instance is new");
+        assert_eq!(store.read_storage(&second, b"count").unwrap(), None);
+        vm.invoke(&ContractCall::new(second, Vec::new()), &block(), &mut store)
+            .unwrap();
+        assert_eq!(vm.cache_stats().misses, misses, "one executable for both");
+        assert_eq!(
+            store.read_storage(&second, b"count").unwrap(),
+            Some(1u64.to_le_bytes().to_vec())
+        );
+        assert_eq!(
+            store.read_storage(&counter, b"count").unwrap(),
+            Some(1u64.to_le_bytes().to_vec())
+        );
+
+        // A taken address is refused, whatever the code: nothing changes.
+        let before = store.clone();
+        let taken = vm
+            .deploy_contract(
+                &DeployContractPayload::new(universe.hello.clone()),
+                counter,
+                &tx(),
+                &block(),
+                &mut store,
+            )
+            .unwrap_err();
+        assert!(matches!(taken, VmError::Deploy(DeployError::AddressTaken(a)) if a == counter));
+        assert!(matches!(
+            vm.deploy(&universe.hello, counter, &mut store),
+            Err(VmError::Deploy(DeployError::AddressTaken(_)))
+        ));
         assert_eq!(store, before);
     }
 }
@@ -110,7 +155,7 @@ fn the_examples_deploy_through_payloads_and_run() {
 fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     let vm = vm(Engine::Jit);
     let elf = probe_variant_elf(11);
-    let contract = tos_vm::code_hash(&elf);
+    let contract = address(DEPLOYER, tx().hash);
 
     // A constructor that fails (status 5) after writing: nothing is stored.
     let mut store = MemoryStorage::default();
@@ -119,7 +164,7 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
         write(Script::new(), b"owner", &DEPLOYER.0).build(5),
     );
     let error = vm
-        .deploy_contract(&failing, &tx(), &block(), &mut store)
+        .deploy_contract(&failing, contract, &tx(), &block(), &mut store)
         .unwrap_err();
     match error {
         VmError::Deploy(DeployError::ConstructorFailed(outcome)) => {
@@ -131,29 +176,57 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     }
     assert_eq!(store, MemoryStorage::default());
 
-    // A constructor that succeeds: code and its writes land together.
+    // Someone who saw the deploy deploys the same code first with their own constructor: they
+    // get their own contract, and the original deploy still gets its address.
+    let thief = Hash([0x66; 32]);
+    let stolen = DeployContractPayload::with_constructor(
+        elf.clone(),
+        write(Script::new(), b"owner", &thief.0).build(0),
+    );
+    let thief_tx = TransactionContext {
+        hash: Hash([0x67; 32]),
+        sender: thief,
+    };
+    let theirs = vm
+        .deploy_contract(
+            &stolen,
+            address(thief, thief_tx.hash),
+            &thief_tx,
+            &block(),
+            &mut store,
+        )
+        .unwrap();
+    assert_ne!(theirs.contract, contract);
+
+    // A constructor that succeeds: the instance and its writes land together (the code is
+    // already stored by the other instance).
     let payload = DeployContractPayload::with_constructor(
         elf.clone(),
         write(Script::new(), b"owner", &DEPLOYER.0).build(0),
     );
     let outcome = vm
-        .deploy_contract(&payload, &tx(), &block(), &mut store)
+        .deploy_contract(&payload, contract, &tx(), &block(), &mut store)
         .unwrap();
     assert_eq!(outcome.contract, contract);
+    assert!(outcome.code_reused);
     assert!(outcome.constructor.as_ref().unwrap().status.is_success());
     assert!(outcome.compute_used() > 0);
-    assert_eq!(outcome.changes.len(), 2, "code and one storage key");
+    assert_eq!(outcome.changes.len(), 2, "the instance and one storage key");
     assert_eq!(
         store.read_storage(&contract, b"owner").unwrap(),
         Some(DEPLOYER.0.to_vec())
     );
+    assert_eq!(
+        store.read_storage(&theirs.contract, b"owner").unwrap(),
+        Some(thief.0.to_vec())
+    );
 
-    // Its constructor cannot run again.
+    // Its constructor cannot run again: the address is taken.
     let before = store.clone();
     let again = vm
-        .deploy_contract(&payload, &tx(), &block(), &mut store)
+        .deploy_contract(&payload, contract, &tx(), &block(), &mut store)
         .unwrap_err();
-    assert!(matches!(again, VmError::Deploy(DeployError::AlreadyDeployed(h)) if h == contract));
+    assert!(matches!(again, VmError::Deploy(DeployError::AddressTaken(h)) if h == contract));
     assert_eq!(store, before);
 }
 
@@ -251,7 +324,13 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
 fn deploy_bytes(vm: &Vm, bytes: &[u8], store: &mut dyn StorageProvider) -> Result<Hash, VmError> {
     let payload = DeployContractPayload::from_bytes(bytes)?;
     Ok(vm
-        .deploy_contract(&payload, &tx(), &block(), store)?
+        .deploy_contract(
+            &payload,
+            address(DEPLOYER, tx().hash),
+            &tx(),
+            &block(),
+            store,
+        )?
         .contract)
 }
 
@@ -315,5 +394,5 @@ fn the_payload_encoding_is_borsh() {
         DeployContractPayload::from_bytes(&payload.to_bytes()).unwrap(),
         payload
     );
-    assert_eq!(payload.contract_id(), tos_vm::code_hash(&[1, 2, 3]));
+    assert_eq!(payload.code_hash(), tos_vm::code_hash(&[1, 2, 3]));
 }

@@ -238,19 +238,19 @@ fn two_groups_that_touch_one_account_are_merged() {
     for round in 0..4u8 {
         calls.push(Transaction::Call {
             sender: payer,
-            contract: probes[0],
+            contract: (probes[0]).into(),
             input: transfer(tos_test_harness::probe::Script::new(), payer, 5).build(0),
             value: 0,
         });
         calls.push(Transaction::Call {
             sender: payer,
-            contract: probes[1],
+            contract: (probes[1]).into(),
             input: balance_of(tos_test_harness::probe::Script::new(), payer).build(0),
             value: 0,
         });
         calls.push(Transaction::Call {
             sender: payer,
-            contract: probes[2],
+            contract: (probes[2]).into(),
             input: write(tos_test_harness::probe::Script::new(), b"k", &[round]).build(0),
             value: 0,
         });
@@ -366,13 +366,13 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
         .map(|gen| match gen {
             Gen::Counter { sender, value } => Transaction::Call {
                 sender: senders[*sender],
-                contract: universe.counter_id(),
+                contract: (universe.counter_id()).into(),
                 input: Vec::new(),
                 value: *value,
             },
             Gen::Hello { sender, value } => Transaction::Call {
                 sender: senders[*sender],
-                contract: universe.hello_id(),
+                contract: (universe.hello_id()).into(),
                 input: Vec::new(),
                 value: *value,
             },
@@ -409,14 +409,14 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                 }
                 Transaction::Call {
                     sender: senders[*sender],
-                    contract: probes[*probe],
+                    contract: (probes[*probe]).into(),
                     input: script.build(*status),
                     value: *value,
                 }
             }
             Gen::Unknown { sender } => Transaction::Call {
                 sender: senders[*sender],
-                contract: Hash([0xEE; 32]),
+                contract: (Hash([0xEE; 32])).into(),
                 input: Vec::new(),
                 value: 0,
             },

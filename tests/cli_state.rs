@@ -33,10 +33,15 @@ fn fund_balance_state_and_history() {
     assert!(out.contains("0 -> 1000"), "{out}");
     assert_eq!(cli(&store, &["balance", &sender]).1.trim(), "1000");
 
+    // The deploy is block 2 and prints the new contract's address (not the code hash).
     let (ok, hash, err) = cli(&store, &["deploy", elf.to_str().unwrap()]);
     assert!(ok, "{err}");
     let hash = hash.trim().to_string();
-    // Two invokes: blocks 2 and 3; the second sends 250 to the contract.
+    assert_ne!(
+        hash,
+        tos_vm::code_hash(&std::fs::read(&elf).unwrap()).to_hex()
+    );
+    // Two invokes: blocks 3 and 4; the second sends 250 to the contract.
     assert!(cli(&store, &["invoke", &hash, "--sender", &sender]).0);
     let (ok, out, err) = cli(
         &store,
@@ -46,11 +51,11 @@ fn fund_balance_state_and_history() {
     );
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(json["block_height"], 3);
+    assert_eq!(json["block_height"], 4);
     assert_eq!(cli(&store, &["balance", &sender]).1.trim(), "750");
     assert_eq!(cli(&store, &["balance", &hash]).1.trim(), "250");
     assert_eq!(
-        cli(&store, &["balance", &sender, "--at", "2"]).1.trim(),
+        cli(&store, &["balance", &sender, "--at", "3"]).1.trim(),
         "1000"
     );
 
@@ -60,10 +65,10 @@ fn fund_balance_state_and_history() {
     assert_eq!(now["entries"][0]["key"], hex::encode("count"));
     assert_eq!(now["entries"][0]["value"], hex::encode(2u64.to_le_bytes()));
     let then: serde_json::Value =
-        serde_json::from_str(&cli(&store, &["state", &hash, "--at", "2", "--json"]).1).unwrap();
+        serde_json::from_str(&cli(&store, &["state", &hash, "--at", "3", "--json"]).1).unwrap();
     assert_eq!(then["entries"][0]["value"], hex::encode(1u64.to_le_bytes()));
     let before: serde_json::Value =
-        serde_json::from_str(&cli(&store, &["state", &hash, "--at", "1", "--json"]).1).unwrap();
+        serde_json::from_str(&cli(&store, &["state", &hash, "--at", "2", "--json"]).1).unwrap();
     assert_eq!(before["entries"].as_array().unwrap().len(), 0);
     let text = cli(&store, &["state", &hash]).1;
     assert!(text.contains("\"count\""), "{text}");

@@ -188,7 +188,14 @@ fn run(vm: &Vm, workload: &Workload, block: &BlockContext) -> String {
     let hashes: Vec<Hash> = workload
         .contracts
         .iter()
-        .map(|elf| vm.deploy(elf, &mut store).expect("deploy"))
+        .map(|elf| {
+            vm.deploy(
+                elf,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                &mut store,
+            )
+            .expect("deploy")
+        })
         .collect();
     for hash in &hashes {
         store.set_balance(*hash, NATIVE_ASSET, 1_000);

@@ -41,6 +41,39 @@ fn counter_counts() {
         .expect(&[Check::logs(&["count = 2"]), Check::storage_u64(b"count", 2)]);
 }
 
+/// Issue 17: a contract is an instance, not its code. Two deploys of one ELF are two
+/// contracts with their own storage (both engines, through the harness), sharing one stored
+/// copy of the code.
+#[test]
+fn two_instances_of_one_code_count_independently() {
+    let elf = example_elf("counter-rust");
+    let mut chain = Harness::new().with_budget(100_000);
+    let first = chain.deploy_contract(&elf);
+    let second = chain.deploy_contract(&elf);
+    assert_ne!(first, second);
+    assert_ne!(first, tos_vm::code_hash(&elf));
+    assert_eq!(chain.store().code_hashes(), vec![tos_vm::code_hash(&elf)]);
+    let mut first_chain = chain.target(first);
+    for expected in 1..=3u64 {
+        first_chain
+            .invoke(b"")
+            .expect(&[Check::storage_u64(b"count", expected)]);
+    }
+    let mut second_chain = first_chain.target(second);
+    second_chain
+        .invoke(b"")
+        .expect(&[Check::logs(&["count = 1"]), Check::storage_u64(b"count", 1)]);
+    let store = second_chain.store();
+    assert_eq!(
+        store.read_storage(&first, b"count").unwrap(),
+        Some(3u64.to_le_bytes().to_vec())
+    );
+    assert_eq!(
+        store.read_contract(&second).unwrap().map(|c| c.code_hash),
+        Some(tos_vm::code_hash(&elf))
+    );
+}
+
 #[test]
 fn counter_continues_from_the_stored_value() {
     let run = Harness::new()
@@ -146,7 +179,14 @@ fn counter_persists_in_the_disk_store_across_reopen() {
             engine,
             ..VmConfig::default()
         });
-        let hash = *contract.get_or_insert_with(|| vm.deploy(&elf, &mut store).unwrap());
+        let hash = *contract.get_or_insert_with(|| {
+            vm.deploy(
+                &elf,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elf)),
+                &mut store,
+            )
+            .unwrap()
+        });
         let outcome = vm
             .invoke(
                 &ContractCall::new(hash, vec![]),
@@ -172,7 +212,13 @@ fn failed_invoke_leaves_the_disk_store_unchanged() {
         engine: Engine::Jit,
         compute_budget: 50_000,
     });
-    let contract = vm.deploy(&probe_elf(), &mut store).unwrap();
+    let contract = vm
+        .deploy(
+            &probe_elf(),
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())),
+            &mut store,
+        )
+        .unwrap();
     let input = Script::new()
         .with_data(b"key", |s, k| {
             s.call(op::STORAGE_WRITE, &[k, Value(3), k, Value(3)])
@@ -237,7 +283,8 @@ fn cli_counter_counts_across_processes() {
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["status"], "success");
         assert_eq!(json["logs"][0], format!("count = {expected}"));
-        assert_eq!(json["block_height"], expected);
+        // The deploy was block 1.
+        assert_eq!(json["block_height"], expected + 1);
         assert!(json["compute_units"].as_u64().unwrap() > 0);
         assert_eq!(
             json["effects"]["storage"][0]["new"],

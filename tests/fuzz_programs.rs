@@ -54,7 +54,13 @@ fn decode(bytes: &[u8]) -> Option<(bool, &[u8], &[u8])> {
 /// A store where the contract and the sender have funds and the contract some storage.
 fn prepared(vm: &Vm, elf: &[u8]) -> Result<(MemoryStorage, Hash), String> {
     let mut store = MemoryStorage::default();
-    let contract = vm.deploy(elf, &mut store).map_err(|e| format!("{e:?}"))?;
+    let contract = vm
+        .deploy(
+            elf,
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+            &mut store,
+        )
+        .map_err(|e| format!("{e:?}"))?;
     store.set_balance(contract, NATIVE_ASSET, 1_000_000);
     store.set_balance(support::SENDER, NATIVE_ASSET, 1_000);
     store.set_balance(Hash([0xAA; 32]), NATIVE_ASSET, 5);

@@ -79,8 +79,18 @@ fn worlds() -> &'static [World; 2] {
             let vm = support::vm(engine, BUDGET);
             let mut store = MemoryStorage::default();
             let contracts = [
-                vm.deploy(&elfs[0], &mut store).unwrap(),
-                vm.deploy(&elfs[1], &mut store).unwrap(),
+                vm.deploy(
+                    &elfs[0],
+                    tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elfs[0])),
+                    &mut store,
+                )
+                .unwrap(),
+                vm.deploy(
+                    &elfs[1],
+                    tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elfs[1])),
+                    &mut store,
+                )
+                .unwrap(),
             ];
             for contract in contracts {
                 store.set_balance(contract, NATIVE_ASSET, 1_000_000);

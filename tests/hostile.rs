@@ -208,7 +208,11 @@ fn run_on(action: &Action, engine: Engine, store: &mut dyn StoreDyn) -> Result<O
         Action::Deploy(elf) => {
             let vm = vm(engine, BUDGET);
             let before = store.snap();
-            let result = vm.deploy(elf, store.provider());
+            let result = vm.deploy(
+                elf,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                store.provider(),
+            );
             if result.is_err() && store.snap() != before {
                 return Err("a refused deploy changed the store".to_string());
             }
@@ -219,8 +223,12 @@ fn run_on(action: &Action, engine: Engine, store: &mut dyn StoreDyn) -> Result<O
             let mut hashes = Vec::new();
             for elf in &spec.contracts {
                 hashes.push(
-                    vm.deploy(elf, store.provider())
-                        .map_err(|e| format!("setup deploy failed: {e}"))?,
+                    vm.deploy(
+                        elf,
+                        tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                        store.provider(),
+                    )
+                    .map_err(|e| format!("setup deploy failed: {e}"))?,
                 );
             }
             let setup = (spec.setup)(&hashes);
@@ -2131,9 +2139,10 @@ fn store_cases() -> Vec<Case> {
                 setup: setup(|_| {
                     let mut c = ChangeSet::new();
                     c.deploy_code(Hash([0xC0; 32]), probe().clone());
+                    c.create_contract(Hash([0xC1; 32]), Hash([0xC0; 32]));
                     c
                 }),
-                target: Some(Arc::new(|_| Hash([0xC0; 32]))),
+                target: Some(Arc::new(|_| Hash([0xC1; 32]))),
                 input: Arc::new(|_| Vec::new()),
                 budget: BUDGET,
                 value: 0,
@@ -2154,12 +2163,11 @@ fn store_cases() -> Vec<Case> {
                 setup: setup(|_| {
                     let garbage = b"\x7fELF but not really an executable".to_vec();
                     let mut c = ChangeSet::new();
+                    c.create_contract(Hash([0xC2; 32]), tos_vm::code_hash(&garbage));
                     c.deploy_code(tos_vm::code_hash(&garbage), garbage);
                     c
                 }),
-                target: Some(Arc::new(|_| {
-                    tos_vm::code_hash(b"\x7fELF but not really an executable")
-                })),
+                target: Some(Arc::new(|_| Hash([0xC2; 32]))),
                 input: Arc::new(|_| Vec::new()),
                 budget: BUDGET,
                 value: 0,
@@ -2175,19 +2183,12 @@ fn store_cases() -> Vec<Case> {
                 setup: setup(|h| {
                     let mut c = funded(h);
                     let garbage = b"\x7fELF but not really an executable".to_vec();
+                    c.create_contract(Hash([0xC2; 32]), tos_vm::code_hash(&garbage));
                     c.deploy_code(tos_vm::code_hash(&garbage), garbage);
                     c
                 }),
                 target: None,
-                input: Arc::new(|_| {
-                    invoking(
-                        prelude(),
-                        &tos_vm::code_hash(b"\x7fELF but not really an executable"),
-                        Vec::new(),
-                        0,
-                    )
-                    .build(0)
-                }),
+                input: Arc::new(|_| invoking(prelude(), &Hash([0xC2; 32]), Vec::new(), 0).build(0)),
                 budget: BUDGET,
                 value: 0,
             }),

@@ -61,7 +61,14 @@ fn run_probes(
         let mut store = MemoryStorage::default();
         let contracts: Vec<Hash> = elfs
             .iter()
-            .map(|elf| vm.deploy(elf, &mut store).unwrap())
+            .map(|elf| {
+                vm.deploy(
+                    elf,
+                    tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                    &mut store,
+                )
+                .unwrap()
+            })
             .collect();
         setup(&mut store, &contracts);
         let before = store.clone();
@@ -426,7 +433,16 @@ fn top_level_value_and_context() {
     // A sender who cannot pay the value: the call does not run, nothing moves.
     let vm = Vm::new(VmConfig::default());
     let mut store = MemoryStorage::default();
-    let contract = vm.deploy(&probe_variant_elf(1), &mut store).unwrap();
+    let contract = vm
+        .deploy(
+            &probe_variant_elf(1),
+            tos_vm::deploy_address(
+                &tos_vm::Hash::default(),
+                &tos_vm::code_hash(&probe_variant_elf(1)),
+            ),
+            &mut store,
+        )
+        .unwrap();
     let before = store.clone();
     let call = ContractCall {
         contract,

@@ -48,7 +48,13 @@ fn prepared(engine: Engine, budget: u64) -> (tempfile::TempDir, Vm, tos_vm::Hash
         compute_budget: budget,
     });
     let mut store = DiskStorage::open(dir.path()).unwrap();
-    let contract = vm.deploy(&probe_elf(), &mut store).unwrap();
+    let contract = vm
+        .deploy(
+            &probe_elf(),
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())),
+            &mut store,
+        )
+        .unwrap();
     let mut setup = tos_vm::ChangeSet::default();
     setup.set_balance(contract, NATIVE_ASSET, 100);
     setup.set_storage(contract, b"gone".to_vec(), Some(b"here".to_vec()));
@@ -190,7 +196,7 @@ mod supply {
         ) {
             let vm = Vm::new(VmConfig { engine, compute_budget: 200_000 });
             let mut store = MemoryStorage::default();
-            let contract = vm.deploy(&probe_elf(), &mut store).unwrap();
+            let contract = vm.deploy(&probe_elf(), tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())), &mut store).unwrap();
             let accounts = [contract, Hash([1; 32]), Hash([2; 32]), Hash([3; 32])];
             for (account, amount) in accounts.iter().skip(1).zip(&funding) {
                 store.set_balance(*account, NATIVE_ASSET, *amount);
@@ -236,8 +242,20 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
             compute_budget: 1_000,
         });
         let mut store = tos_vm::MemoryStorage::default();
-        let writer = vm.deploy(&writer, &mut store).unwrap();
-        let reader = vm.deploy(&reader, &mut store).unwrap();
+        let writer = vm
+            .deploy(
+                &writer,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&writer)),
+                &mut store,
+            )
+            .unwrap();
+        let reader = vm
+            .deploy(
+                &reader,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&reader)),
+                &mut store,
+            )
+            .unwrap();
         for _ in 0..3 {
             let wrote = vm
                 .execute(
@@ -269,7 +287,13 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
 fn a_cached_contract_still_needs_its_code_in_the_store() {
     let vm = Vm::new(VmConfig::default());
     let mut deployed = tos_vm::MemoryStorage::default();
-    let contract = vm.deploy(&probe_elf(), &mut deployed).unwrap();
+    let contract = vm
+        .deploy(
+            &probe_elf(),
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())),
+            &mut deployed,
+        )
+        .unwrap();
     let call = ContractCall::new(contract, Script::new().build(0));
     assert!(vm
         .execute(&call, &BlockContext::default(), &deployed)

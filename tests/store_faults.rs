@@ -78,9 +78,17 @@ impl StorageProvider for FaultyStore {
         self.read("a balance")?;
         self.inner.read_balance(account, asset)
     }
-    fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+    fn read_contract(&self, address: &Hash) -> Result<Option<tos_vm::ContractInfo>, StorageError> {
+        self.read("a contract")?;
+        self.inner.read_contract(address)
+    }
+    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
         self.read("code")?;
-        self.inner.read_code(contract)
+        self.inner.read_code(code_hash)
+    }
+    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
+        self.read("whether code exists")?;
+        self.inner.has_code(code_hash)
     }
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
         if self.fail_commit {
@@ -141,7 +149,14 @@ fn workload(engine: Engine) -> Workload {
     let mut store = MemoryStorage::default();
     let contracts: Vec<Hash> = elfs
         .iter()
-        .map(|e| vm.deploy(e, &mut store).unwrap())
+        .map(|e| {
+            vm.deploy(
+                e,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(e)),
+                &mut store,
+            )
+            .unwrap()
+        })
         .collect();
     for contract in &contracts {
         store.set_balance(*contract, NATIVE_ASSET, 1_000);
@@ -372,7 +387,7 @@ fn child_fill(dir: &Path) {
             return;
         }
     };
-    let contract = match vm.deploy(&elf, &mut store) {
+    let contract = match deploy_once(&vm, &elf, &mut store) {
         Ok(hash) => hash,
         Err(error) => {
             println!("DEPLOY-ERROR {error:?}");
@@ -479,7 +494,14 @@ fn full_disk_file_size_limit() {
         let vm = vm(Engine::Jit, BUDGET);
         let mut store = DiskStorage::open(&dir).unwrap();
         let contract = vm
-            .deploy(&std::fs::read(&elf).unwrap(), &mut store)
+            .deploy(
+                &std::fs::read(&elf).unwrap(),
+                tos_vm::deploy_address(
+                    &tos_vm::Hash::default(),
+                    &tos_vm::code_hash(&std::fs::read(&elf).unwrap()),
+                ),
+                &mut store,
+            )
             .unwrap();
         let outcome = vm
             .invoke(&call(contract, &fill_input(1), 0), &block(), &mut store)
@@ -520,7 +542,7 @@ fn full_disk_file_size_limit() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap();
     let store = DiskStorage::open(&dir).unwrap();
-    let contract = tos_vm::code_hash(&std::fs::read(&elf).unwrap());
+    let contract = address_of(&std::fs::read(&elf).unwrap());
     assert_eq!(fill_counter(&store, &contract), Ok(verified));
 }
 
@@ -580,7 +602,15 @@ fn read_only_state_directory() {
     {
         let vm = vm(Engine::Jit, BUDGET);
         let mut store = DiskStorage::open(&dir).unwrap();
-        vm.deploy(&probe_variant_elf(1), &mut store).unwrap();
+        vm.deploy(
+            &probe_variant_elf(1),
+            tos_vm::deploy_address(
+                &tos_vm::Hash::default(),
+                &tos_vm::code_hash(&probe_variant_elf(1)),
+            ),
+            &mut store,
+        )
+        .unwrap();
     }
     let file = dir.join("state.redb");
     let before = std::fs::read(&file).unwrap();
@@ -661,7 +691,16 @@ fn a_file_where_the_state_directory_should_be() {
 fn committed_state(dir: &Path) -> (Hash, String) {
     let vm = vm(Engine::Jit, BUDGET);
     let mut store = DiskStorage::open(dir).unwrap();
-    let contract = vm.deploy(&probe_variant_elf(1), &mut store).unwrap();
+    let contract = vm
+        .deploy(
+            &probe_variant_elf(1),
+            tos_vm::deploy_address(
+                &tos_vm::Hash::default(),
+                &tos_vm::code_hash(&probe_variant_elf(1)),
+            ),
+            &mut store,
+        )
+        .unwrap();
     for counter in 1..=2 {
         let outcome = vm
             .invoke(
@@ -814,12 +853,26 @@ fn counter_state(store: &DiskStorage, contract: &Hash) -> Result<u64, String> {
     Ok(n)
 }
 
+/// The address these tests deploy `elf` at (children re-open the same store and find it).
+fn address_of(elf: &[u8]) -> Hash {
+    tos_vm::deploy_address(&Hash::default(), &tos_vm::code_hash(elf))
+}
+
+/// Deploys `elf` at [`address_of`] unless a contract is already there (a re-opened store).
+fn deploy_once(vm: &tos_vm::Vm, elf: &[u8], store: &mut DiskStorage) -> Result<Hash, VmError> {
+    let address = address_of(elf);
+    if store.read_contract(&address)?.is_some() {
+        return Ok(address);
+    }
+    vm.deploy(elf, address, store)
+}
+
 /// Invokes forever, printing `committed N` after each `Vm::invoke` returns.
 fn child_counter(dir: &Path) {
     let elf = probe_variant_elf(1);
     let vm = vm(Engine::Jit, BUDGET);
     let mut store = DiskStorage::open(dir).unwrap();
-    let contract = vm.deploy(&elf, &mut store).unwrap();
+    let contract = deploy_once(&vm, &elf, &mut store).unwrap();
     let mut counter = counter_state(&store, &contract).unwrap();
     loop {
         counter += 1;
@@ -841,7 +894,7 @@ fn child_counter(dir: &Path) {
 fn sigkill_during_vm_commits_loses_nothing() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("state");
-    let contract = tos_vm::code_hash(&probe_variant_elf(1));
+    let contract = address_of(&probe_variant_elf(1));
     let seed = std::env::var("TOS_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -63,7 +63,13 @@ pub fn call(token: Hash, sender: [u8; 32], input: Vec<u8>) -> ContractCall {
 
 /// Deploys the token into `store` and initializes it (owner [`OWNER`], supply [`SUPPLY`]).
 pub fn deploy(vm: &Vm, elf: &[u8], store: &mut dyn StorageProvider) -> Hash {
-    let token = vm.deploy(elf, store).expect("deploy token");
+    let token = vm
+        .deploy(
+            elf,
+            tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+            store,
+        )
+        .expect("deploy token");
     let outcome = vm
         .invoke(
             &call(token, OWNER, init("Bench", "BNCH", 9, SUPPLY)),

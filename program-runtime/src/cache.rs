@@ -34,7 +34,8 @@ use crate::{
 /// Memory budget of a cache built with [`ExecutableCache::new`]: 256 MiB.
 pub const DEFAULT_CACHE_BUDGET: usize = 256 * 1024 * 1024;
 
-/// The contract id: blake3 of the ELF bytes.
+/// The code hash: blake3 of the ELF bytes. It names the code, shared by every instance that
+/// runs it; a contract instance has its own address (see [`crate::address`]).
 pub fn code_hash(elf: &[u8]) -> Hash {
     Hash(*blake3::hash(elf).as_bytes())
 }
@@ -233,6 +234,36 @@ impl ExecutableCache {
         let result = self.load(hash, engine, elf);
         self.loading.lock().remove(&key);
         result.map(|executable| (executable, true))
+    }
+
+    /// The executable of the contract instance at `address` in `storage`, with the code hash
+    /// it runs; `Ok(None)` when no instance lives there. The ELF is fetched only on a cache
+    /// miss (the cache is keyed by code hash, so instances of one code share one executable).
+    /// An instance whose code is missing from the store is a damaged store
+    /// ([`StorageError::Corrupt`](tos_storage::StorageError::Corrupt)), not a missing contract.
+    pub fn load_contract(
+        &self,
+        storage: &dyn tos_storage::StorageProvider,
+        address: &Hash,
+        engine: Engine,
+    ) -> Result<Option<(Arc<TosExecutable>, Hash)>, RuntimeError> {
+        let Some(info) = storage.read_contract(address)? else {
+            return Ok(None);
+        };
+        let code_hash = info.code_hash;
+        let missing = || {
+            RuntimeError::State(tos_storage::StorageError::Corrupt {
+                what: format!("contract {address} runs code {code_hash}, which is not stored"),
+            })
+        };
+        // The code must exist in this state even when its executable is cached.
+        if !storage.has_code(&code_hash)? {
+            return Err(missing());
+        }
+        let (executable, _) = self.get_or_load_with(code_hash, engine, || {
+            storage.read_code(&code_hash)?.ok_or_else(missing)
+        })?;
+        Ok(Some((executable, code_hash)))
     }
 
     fn load(

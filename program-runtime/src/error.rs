@@ -29,7 +29,7 @@ pub enum RuntimeError {
     DivideOverflow,
     #[error("syscall failed: {0}")]
     Syscall(Box<dyn std::error::Error>),
-    #[error("no contract with code hash {0}")]
+    #[error("no contract at address {0}")]
     ContractNotFound(tos_storage::Hash),
     #[error("code stored under {expected} hashes to {actual}")]
     CodeHashMismatch {

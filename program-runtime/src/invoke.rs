@@ -11,9 +11,10 @@ use crate::{
     executor::{self, Engine},
 };
 
-/// One call of a deployed contract.
+/// One call of a contract instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractCall {
+    /// The instance's address (not its code hash: instances of one code are distinct).
     pub contract: Hash,
     pub input: Vec<u8>,
     pub sender: Hash,
@@ -76,16 +77,9 @@ pub fn execute_call(
     storage: &dyn StorageProvider,
     config: CallConfig,
 ) -> Result<CallOutcome, RuntimeError> {
-    // The contract must exist in this state even when its executable is cached; the ELF
-    // itself is fetched only on a cache miss.
-    if !storage.has_code(&call.contract)? {
-        return Err(RuntimeError::ContractNotFound(call.contract));
-    }
-    let (executable, _) = cache.get_or_load_with(call.contract, config.engine, || {
-        storage
-            .read_code(&call.contract)?
-            .ok_or(RuntimeError::ContractNotFound(call.contract))
-    })?;
+    let (executable, _code_hash) = cache
+        .load_contract(storage, &call.contract, config.engine)?
+        .ok_or(RuntimeError::ContractNotFound(call.contract))?;
     let transaction = TransactionContext {
         hash: call.tx_hash,
         sender: call.sender,

@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod address;
 pub mod cache;
 pub mod compute;
 pub mod context;
@@ -39,6 +40,7 @@ pub mod invoke;
 pub mod limits;
 pub mod memory;
 
+pub use address::{create_address, deploy_address};
 pub use cache::{code_hash, CacheStats, ExecutableCache, DEFAULT_CACHE_BUDGET};
 pub use compute::ComputeMeter;
 pub use context::{

@@ -32,9 +32,19 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Validate an executable and store it; prints its code hash.
-    Deploy { file: PathBuf },
-    /// Call a contract by code hash (or by file: deployed first).
+    /// Deploy an executable as a new contract, in a block of its own; prints the contract's
+    /// address. Deploying the same file again creates another, independent contract.
+    Deploy {
+        file: PathBuf,
+        /// The deployer (64 hex digits); with the deploy's transaction hash it fixes the
+        /// address.
+        #[arg(long)]
+        sender: Option<String>,
+        /// Run the contract's constructor with this input (hex).
+        #[arg(long)]
+        constructor: Option<String>,
+    },
+    /// Call a contract by address (or by file: deployed first).
     Invoke {
         contract: String,
         /// Input bytes as hex.
@@ -64,7 +74,7 @@ enum Command {
     },
     /// List a contract's storage (keys and values), now or as of a past height.
     State {
-        /// Code hash of the contract (64 hex digits).
+        /// Address of the contract (64 hex digits).
         contract: String,
         /// Read the state as of this block height.
         #[arg(long)]
@@ -129,13 +139,26 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Build { dir, output } => build(&dir, output),
-        Command::Deploy { file } => {
+        Command::Deploy {
+            file,
+            sender,
+            constructor,
+        } => {
             let elf = read_file(&file)?;
+            let sender = match sender {
+                Some(text) => parse_hash(&text, "--sender")?,
+                None => Hash::default(),
+            };
+            let constructor = constructor
+                .map(|text| {
+                    hex::decode(text.trim_start_matches("0x"))
+                        .map_err(|e| format!("--constructor is not hex: {e}"))
+                })
+                .transpose()?;
             let mut store = open_store(&cli.store)?;
-            let hash = Vm::new(VmConfig::default())
-                .deploy(&elf, &mut store)
-                .map_err(|e| e.to_string())?;
-            println!("{hash}");
+            let vm = Vm::new(VmConfig::default());
+            let address = deploy(&vm, &mut store, elf, sender, constructor)?;
+            println!("{address}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Invoke {
@@ -342,6 +365,40 @@ fn derived_hash(parts: &[&[u8]]) -> Hash {
     Hash(*hasher.finalize().as_bytes())
 }
 
+/// Deploys `elf` as a block of its own at the next height: the contract's address is
+/// [`tos_vm::deploy_address`] of the sender and the deploy's (locally derived) transaction hash.
+fn deploy(
+    vm: &Vm,
+    store: &mut DiskStorage,
+    elf: Vec<u8>,
+    sender: Hash,
+    constructor: Option<Vec<u8>>,
+) -> Result<Hash, String> {
+    let height = store.block_height().map_err(|e| e.to_string())? + 1;
+    let block = BlockContext {
+        height,
+        hash: derived_hash(&[b"block", &height.to_le_bytes()]),
+        timestamp: 0,
+    };
+    let code = tos_vm::code_hash(&elf);
+    let transaction = tos_vm::TransactionContext {
+        hash: derived_hash(&[b"deploy", &code.0, &sender.0, &height.to_le_bytes()]),
+        sender,
+    };
+    let payload = tos_vm::DeployContractPayload {
+        code: elf,
+        constructor_input: constructor,
+    };
+    let address = tos_vm::deploy_address(&sender, &transaction.hash);
+    let outcome = vm
+        .execute_deploy(&payload, address, &transaction, &block, &*store)
+        .map_err(|e| e.to_string())?;
+    store
+        .commit_with_height(&outcome.changes, height)
+        .map_err(|e| e.to_string())?;
+    Ok(outcome.contract)
+}
+
 fn invoke(
     store_dir: &Path,
     contract: &str,
@@ -363,7 +420,7 @@ fn invoke(
         Some(hash) => hash,
         None => {
             let elf = read_file(Path::new(contract))?;
-            vm.deploy(&elf, &mut store).map_err(|e| e.to_string())?
+            deploy(&vm, &mut store, elf, sender, None)?
         }
     };
     let height = store.block_height().map_err(|e| e.to_string())? + 1;

@@ -57,8 +57,7 @@ const STORAGE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("st
 const BALANCE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balance_versions");
 const CODE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("code_versions");
 const CONTRACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contracts");
-const CONTRACT_VERSIONS: TableDefinition<&[u8], &[u8]> =
-    TableDefinition::new("contract_versions");
+const CONTRACT_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contract_versions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 const META_MAGIC: &str = "magic";
@@ -702,7 +701,9 @@ impl DiskStorage {
                     Ok(decode_u64(v, "a balance version")? == 0)
                 }),
                 (CODE_VERSIONS, "pruning code versions", |_| Ok(false)),
-                (CONTRACT_VERSIONS, "pruning contract versions", |_| Ok(false)),
+                (CONTRACT_VERSIONS, "pruning contract versions", |_| {
+                    Ok(false)
+                }),
             ];
             for (definition, what, is_deletion) in tables {
                 let mut table = txn

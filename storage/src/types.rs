@@ -9,7 +9,9 @@ pub struct Hash(pub [u8; 32]);
 
 /// A contract instance: what an address runs. Code is stored once per code hash and shared by
 /// every instance created from it; storage, balances and events belong to the instance address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
+)]
 pub struct ContractInfo {
     /// blake3 hash of the ELF the instance runs.
     pub code_hash: Hash,

@@ -3,7 +3,8 @@
 use proptest::prelude::*;
 use std::path::Path;
 use tos_storage::{
-    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider, NATIVE_ASSET,
+    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider,
+    NATIVE_ASSET,
 };
 
 const C1: Hash = Hash([1; 32]);

@@ -4,9 +4,8 @@
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use tos_storage::{
-    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StateAt, StorageError, StorageProvider,
-    VersionedStorage,
-    NATIVE_ASSET,
+    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StateAt, StorageError,
+    StorageProvider, VersionedStorage, NATIVE_ASSET,
 };
 
 const C1: Hash = Hash([0xC1; 32]);
@@ -290,7 +289,10 @@ fn old_format_files_are_refused() {
         let message = err.to_string();
         assert!(message.contains(&format!("version {old}")), "{message}");
         assert!(message.contains(words), "{message}");
-        assert!(message.contains("version 3 (contract instances"), "{message}");
+        assert!(
+            message.contains("version 3 (contract instances"),
+            "{message}"
+        );
     }
 }
 
@@ -579,7 +581,10 @@ fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseEr
                 snapshot.code.get(&contract).cloned()
             );
             prop_assert_eq!(
-                StateAt::new(store, height).unwrap().has_code(&contract).unwrap(),
+                StateAt::new(store, height)
+                    .unwrap()
+                    .has_code(&contract)
+                    .unwrap(),
                 snapshot.code.contains_key(&contract)
             );
         }

@@ -30,7 +30,7 @@ pub const RETURN_DATA_BASE_COST: u64 = 100;
 
 /// `tos_invoke` statuses at or above this value come from the VM, not from the callee.
 pub const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
-/// No contract has that code hash.
+/// No contract instance at that address.
 pub const INVOKE_NOT_FOUND: u64 = INVOKE_ERROR_BASE | 1;
 /// The callee is already on the call stack.
 pub const INVOKE_REENTRANCY: u64 = INVOKE_ERROR_BASE | 2;
@@ -82,15 +82,14 @@ declare_builtin_function!(
         if context.is_on_stack(&callee) {
             return Ok(INVOKE_REENTRANCY);
         }
-        let provider = context.journal.provider();
-        if !provider.has_code(&callee)? {
-            return Ok(INVOKE_NOT_FOUND);
-        }
         // Deployed code passed the same checks at deploy time; a failure here is the store's.
         // The ELF is fetched only on a cache miss.
-        let (executable, _) = programs.cache.get_or_load_with(callee, programs.engine, || {
-            provider.read_code(&callee)?.ok_or(RuntimeError::ContractNotFound(callee))
-        })?;
+        let provider = context.journal.provider();
+        let Some((executable, _code_hash)) =
+            programs.cache.load_contract(provider, &callee, programs.engine)?
+        else {
+            return Ok(INVOKE_NOT_FOUND);
+        };
 
         let checkpoint = context.journal.checkpoint();
         let events_before = context.events().len();

@@ -9,8 +9,9 @@ use std::{
 };
 
 use tos_program_runtime::{
-    code_hash, execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext, CallConfig,
-    ContractCall, Effects, Engine, Event, ExecutableCache, LogEntry, ReturnData, RuntimeError,
+    code_hash, deploy_address, execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext,
+    CallConfig, ContractCall, Effects, Engine, Event, ExecutableCache, LogEntry, ReturnData,
+    RuntimeError,
 };
 use tos_storage::{ChangeSet, Hash, JournalEntry, MemoryStorage, StorageProvider, NATIVE_ASSET};
 
@@ -361,26 +362,32 @@ impl Harness {
         self.deploy_named(name, elf)
     }
 
-    /// Deploys `elf` and returns its code hash; the first contract deployed becomes the target.
+    /// Deploys `elf` as a new contract instance and returns its address; it becomes the
+    /// target. Deploying the same code again creates another, independent instance.
     #[track_caller]
     pub fn deploy_contract(&mut self, elf: &[u8]) -> Hash {
         match self.try_deploy(elf) {
-            Ok(hash) => hash,
+            Ok(address) => address,
             Err(error) => panic!("deploy refused: {error}"),
         }
     }
 
-    /// Deploys `elf` and makes it the target, or says why it was refused.
+    /// Deploys `elf` as a new contract instance and makes it the target, or says why it was
+    /// refused. The address is [`deploy_address`] of the sender and a deploy counter.
     pub fn try_deploy(&mut self, elf: &[u8]) -> Result<Hash, RuntimeError> {
         let hash = code_hash(elf);
         for engine in self.engines.list() {
             self.cache.get_or_load(hash, elf, engine)?;
         }
-        if self.store.read_code(&hash)?.is_none() {
+        if !self.store.has_code(&hash)? {
             self.store.deploy_code(hash, elf.to_vec());
         }
-        self.target = Some(hash);
-        Ok(hash)
+        let nonce = self.store.contracts().len() as u64;
+        let deploy_tx = Hash(*blake3::hash(&nonce.to_le_bytes()).as_bytes());
+        let address = deploy_address(&self.sender, &deploy_tx);
+        self.store.create_contract(address, hash);
+        self.target = Some(address);
+        Ok(address)
     }
 
     /// Makes `contract` (already deployed) the target of [`Harness::invoke`].

@@ -8,6 +8,9 @@ use tos_vm::{replay::Transaction, Block, ChangeSet, DeployContractPayload, Hash,
 
 pub use tos_test_harness::fixtures::probe_variant_elf;
 
+/// The height the deploy block is replayed at (genesis is height 0).
+pub const DEPLOY_HEIGHT: u64 = 1;
+
 /// Native units every sender and every probe holds at genesis.
 pub const FUNDS: u64 = 1_000_000;
 
@@ -29,26 +32,41 @@ impl Universe {
         }
     }
 
+    /// The address the `index`-th deploy of [`deploy_block`](Self::deploy_block) gives its
+    /// contract when the block is replayed at [`DEPLOY_HEIGHT`].
+    fn deployed_address(&self, index: usize) -> Hash {
+        let block = self.deploy_block();
+        let context = block.context(DEPLOY_HEIGHT);
+        let tx = &block.transactions[index];
+        let hash = tos_vm::replay::transaction_hash(&context.hash, index, tx);
+        tos_vm::deploy_address(&tx.sender(), &hash)
+    }
+
     pub fn hello_id(&self) -> Hash {
-        tos_vm::code_hash(&self.hello)
+        self.deployed_address(0)
     }
 
     pub fn counter_id(&self) -> Hash {
-        tos_vm::code_hash(&self.counter)
+        self.deployed_address(1)
     }
 
     pub fn probe_ids(&self) -> Vec<Hash> {
-        self.probes
-            .iter()
-            .map(|elf| tos_vm::code_hash(elf))
+        (0..self.probes.len())
+            .map(|i| self.deployed_address(2 + i))
             .collect()
     }
 
-    /// Every contract id.
+    /// Every contract's address.
     pub fn contracts(&self) -> Vec<Hash> {
         let mut all = vec![self.hello_id(), self.counter_id()];
         all.extend(self.probe_ids());
         all
+    }
+
+    /// Every contract as (address, ELF), in the order of [`contracts`](Self::contracts).
+    pub fn instances(&self) -> Vec<(Hash, Vec<u8>)> {
+        let elfs = [&self.hello, &self.counter].into_iter().chain(&self.probes);
+        self.contracts().into_iter().zip(elfs.cloned()).collect()
     }
 
     /// Senders shared by every contract (conflicting blocks use them).
@@ -308,7 +326,7 @@ pub fn mixed_calls_with(
         };
         calls.push(Transaction::Call {
             sender,
-            contract,
+            contract: contract.into(),
             input,
             value,
         });

@@ -91,7 +91,13 @@ pub fn run_both(
             compute_budget: budget,
         });
         let mut store = MemoryStorage::default();
-        let contract = vm.deploy(elf, &mut store).expect("deploy");
+        let contract = vm
+            .deploy(
+                elf,
+                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                &mut store,
+            )
+            .expect("deploy");
         setup(&mut store, contract);
         let before = store.clone();
         let call = ContractCall {

@@ -81,7 +81,13 @@ impl Chain {
                 compute_budget: BUDGET,
             });
             let mut store = MemoryStorage::default();
-            let hash = vm.deploy(elf, &mut store).expect("deploy");
+            let hash = vm
+                .deploy(
+                    elf,
+                    tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                    &mut store,
+                )
+                .expect("deploy");
             contract = Some(hash);
             engines.push((vm, store));
         }
