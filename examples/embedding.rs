@@ -94,7 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             input: Vec::new(),
             sender: ALICE,
             tx_hash: tx_hash(height, index),
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         };
         // `invoke` commits a successful call's effects into the pending block state.
         let outcome = vm.invoke(&call, &block, &mut pending)?;
@@ -119,7 +120,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sender: ALICE,
             contract: contract.into(),
             input: Vec::new(),
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         })
         .collect();
     let execution = execute_block(

@@ -44,15 +44,16 @@ mod vm;
 
 pub use error::VmError;
 pub use payload::{
-    DeployContractPayload, DeployError, DeployOutcome, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN,
-    MAX_PAYLOAD_LEN,
+    ConstructorPayload, DeployContractPayload, DeployError, DeployOutcome, InvokeContractPayload,
+    InvokePayloadError, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN, MAX_DEPOSITS_LEN,
+    MAX_INVOKE_PAYLOAD_LEN, MAX_PAYLOAD_LEN, NO_COMPUTE_LIMIT,
 };
 pub use pending::PendingState;
 pub use replay::{
     execute_block, execute_block_with_hashes, replay_block, Block, BlockExecution, CallTarget,
     ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
 };
-pub use tos_program_runtime::{CacheStats, DEFAULT_CACHE_BUDGET};
+pub use tos_program_runtime::{native_deposit, CacheStats, Deposits, DEFAULT_CACHE_BUDGET};
 pub use vm::{
     code_hash, create_address, deploy_address, ContractCall, InvokeOutcome, InvokeStatus, Vm,
     VmConfig,

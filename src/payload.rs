@@ -1,9 +1,14 @@
-//! The deploy transaction's payload and everything that can refuse it.
+//! The payloads of deploy and invoke transactions, shaped like the TOS chain's
+//! (`DeployContractPayload`, `InvokeContractPayload`), and everything that can refuse them.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
 use tos_loader::LoaderError;
-use tos_program_runtime::{limits::MAX_INPUT_LEN, BlockContext, RuntimeError, TransactionContext};
+use tos_program_runtime::{
+    check_deposits,
+    limits::{MAX_DEPOSITS, MAX_INPUT_LEN},
+    BlockContext, Deposits, RuntimeError, TransactionContext,
+};
 use tos_storage::{ChangeSet, Hash, StorageProvider};
 
 use crate::{
@@ -16,21 +21,52 @@ use crate::{
 pub const MAX_CODE_LEN: usize = tos_loader::MAX_ELF_SIZE;
 /// Largest constructor input (the limit of any call's input).
 pub const MAX_CONSTRUCTOR_INPUT_LEN: usize = MAX_INPUT_LEN;
-/// Largest encoded payload: both parts at their limits plus borsh's length prefixes.
-pub const MAX_PAYLOAD_LEN: usize = MAX_CODE_LEN + MAX_CONSTRUCTOR_INPUT_LEN + 16;
+/// Largest encoding of a call's deposits: a `u32` count and [`MAX_DEPOSITS`] (asset, amount)
+/// pairs.
+pub const MAX_DEPOSITS_LEN: usize = 4 + MAX_DEPOSITS * (32 + 8);
+/// Largest encoded deploy payload: every part at its limit plus borsh's length prefixes and
+/// tags.
+pub const MAX_PAYLOAD_LEN: usize = MAX_CODE_LEN + MAX_CONSTRUCTOR_INPUT_LEN + MAX_DEPOSITS_LEN + 24;
+/// Largest encoded invoke payload.
+pub const MAX_INVOKE_PAYLOAD_LEN: usize = 32 + MAX_DEPOSITS_LEN + 8 + 4 + MAX_INPUT_LEN;
 
-/// What a deploy transaction carries: the contract's ELF and, optionally, the input of a
-/// constructor call run once at deploy time.
+/// A compute limit that leaves the node's budget as the only ceiling.
+pub const NO_COMPUTE_LIMIT: u64 = u64::MAX;
+
+/// The constructor call of a deploy: input, the sender's compute limit and deposits moved to
+/// the new contract before it runs (like an invoke's, the contract being the new one).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ConstructorPayload {
+    pub input: Vec<u8>,
+    /// The call gets `min(compute_limit, node budget)` units.
+    pub compute_limit: u64,
+    pub deposits: Deposits,
+}
+
+impl ConstructorPayload {
+    /// A constructor call with `input`, no deposits and no compute limit of its own.
+    pub fn new(input: Vec<u8>) -> Self {
+        ConstructorPayload {
+            input,
+            compute_limit: NO_COMPUTE_LIMIT,
+            deposits: Deposits::new(),
+        }
+    }
+}
+
+/// What a deploy transaction carries: the contract's ELF and, optionally, a constructor call
+/// run once at deploy time.
 ///
-/// Encoded with borsh: `code` as `u32` length + bytes, then `constructor_input` as an option
-/// tag (0 / 1) followed, for 1, by `u32` length + bytes. The payload does not name the
+/// Encoded with borsh: `code` as `u32` length + bytes, then `constructor` as an option tag
+/// (0 / 1) followed, for 1, by the input (`u32` length + bytes), the compute limit (`u64`)
+/// and the deposits (`u32` count + (asset, amount) pairs, ascending). The payload does not name the
 /// contract's address: the chain hands it to [`Vm::execute_deploy`] (local blocks use
 /// [`deploy_address`](crate::deploy_address)), so the same code deployed twice gives two
 /// independent contracts.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct DeployContractPayload {
     pub code: Vec<u8>,
-    pub constructor_input: Option<Vec<u8>>,
+    pub constructor: Option<ConstructorPayload>,
 }
 
 impl DeployContractPayload {
@@ -38,15 +74,16 @@ impl DeployContractPayload {
     pub fn new(code: Vec<u8>) -> Self {
         DeployContractPayload {
             code,
-            constructor_input: None,
+            constructor: None,
         }
     }
 
-    /// A payload whose constructor is called with `input`.
+    /// A payload whose constructor is called with `input` (no deposits, no compute limit of
+    /// its own).
     pub fn with_constructor(code: Vec<u8>, input: Vec<u8>) -> Self {
         DeployContractPayload {
             code,
-            constructor_input: Some(input),
+            constructor: Some(ConstructorPayload::new(input)),
         }
     }
 
@@ -73,6 +110,11 @@ impl DeployContractPayload {
             borsh::from_slice::<DeployContractPayload>(bytes).map_err(|e| DeployError::Decode {
                 reason: e.to_string(),
             })?;
+        if !is_canonical(&payload, bytes) {
+            return Err(DeployError::Decode {
+                reason: NOT_CANONICAL.to_string(),
+            });
+        }
         payload.check_sizes()?;
         Ok(payload)
     }
@@ -85,13 +127,15 @@ impl DeployContractPayload {
                 limit: MAX_CODE_LEN,
             });
         }
-        if let Some(input) = &self.constructor_input {
-            if input.len() > MAX_CONSTRUCTOR_INPUT_LEN {
+        if let Some(constructor) = &self.constructor {
+            if constructor.input.len() > MAX_CONSTRUCTOR_INPUT_LEN {
                 return Err(DeployError::ConstructorInputTooLarge {
-                    len: input.len(),
+                    len: constructor.input.len(),
                     limit: MAX_CONSTRUCTOR_INPUT_LEN,
                 });
             }
+            check_deposits(&constructor.deposits)
+                .map_err(|error| DeployError::Deposits(error.to_string()))?;
         }
         Ok(())
     }
@@ -110,6 +154,9 @@ pub enum DeployError {
     CodeTooLarge { len: usize, limit: usize },
     #[error("constructor input of {len} bytes exceeds the limit of {limit} bytes")]
     ConstructorInputTooLarge { len: usize, limit: usize },
+    /// The constructor's deposits break a limit (more than [`MAX_DEPOSITS`], an amount of 0).
+    #[error("constructor deposits refused: {0}")]
+    Deposits(String),
     /// The code calls a syscall this VM does not offer.
     #[error("executable calls an unknown syscall: {0}")]
     UnknownSyscall(LoaderError),
@@ -225,15 +272,16 @@ impl Vm {
         }
         code.create_contract(contract, code_hash);
         pending.commit(&code)?;
-        let constructor = match &payload.constructor_input {
+        let constructor = match &payload.constructor {
             None => None,
-            Some(input) => {
+            Some(constructor) => {
                 let call = ContractCall {
                     contract,
-                    input: input.clone(),
+                    input: constructor.input.clone(),
                     sender: transaction.sender,
                     tx_hash: transaction.hash,
-                    value: 0,
+                    deposits: constructor.deposits.clone(),
+                    compute_limit: Some(constructor.compute_limit),
                 };
                 let outcome = self.invoke(&call, block, &mut pending)?;
                 if !outcome.status.is_success() {
@@ -266,5 +314,108 @@ impl Vm {
             storage.commit(&outcome.changes)?;
         }
         Ok(outcome)
+    }
+}
+
+/// What an invoke transaction carries, as on the TOS chain: the contract's address, deposits
+/// moved to it before it runs, the sender's compute limit (the node's budget is the ceiling)
+/// and the input.
+///
+/// Encoded with borsh in field order: `contract` (32 bytes), `deposits` (`u32` count +
+/// (asset, amount) pairs in ascending asset order), `compute_limit` (`u64`), `input` (`u32`
+/// length + bytes).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct InvokeContractPayload {
+    pub contract: Hash,
+    pub deposits: Deposits,
+    pub compute_limit: u64,
+    pub input: Vec<u8>,
+}
+
+/// Why a decoded payload whose encoding is not its one exact encoding is refused.
+const NOT_CANONICAL: &str =
+    "deposits must list each asset once, in ascending order (the one exact encoding)";
+
+/// Whether `bytes` is the one encoding of `payload`. borsh decodes a map from pairs in any
+/// order and lets a repeated key overwrite the earlier one; a payload must not have two
+/// encodings (nor hide a duplicate asset), so the decoded value must encode back to `bytes`.
+fn is_canonical<T: BorshSerialize>(payload: &T, bytes: &[u8]) -> bool {
+    borsh::to_vec(payload).is_ok_and(|encoded| encoded == bytes)
+}
+
+/// Why an invoke payload was refused; nothing runs.
+#[derive(Debug, Error)]
+pub enum InvokePayloadError {
+    #[error("invoke payload is not a valid borsh encoding: {reason}")]
+    Decode { reason: String },
+    #[error("invoke payload of {len} bytes exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { len: usize, limit: usize },
+    #[error("input of {len} bytes exceeds the limit of {limit} bytes")]
+    InputTooLarge { len: usize, limit: usize },
+    #[error("deposits refused: {0}")]
+    Deposits(String),
+}
+
+impl InvokeContractPayload {
+    /// A call of `contract` with `input`, no deposits and no compute limit of its own.
+    pub fn new(contract: Hash, input: Vec<u8>) -> Self {
+        InvokeContractPayload {
+            contract,
+            deposits: Deposits::new(),
+            compute_limit: NO_COMPUTE_LIMIT,
+            input,
+        }
+    }
+
+    /// The borsh encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("encoding into a Vec cannot fail")
+    }
+
+    /// Decodes a payload, refusing anything but one exact borsh encoding within the limits
+    /// (deposits in ascending asset order, so no asset twice; at most [`MAX_DEPOSITS`]; no
+    /// amount of 0).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, InvokePayloadError> {
+        if bytes.len() > MAX_INVOKE_PAYLOAD_LEN {
+            return Err(InvokePayloadError::PayloadTooLarge {
+                len: bytes.len(),
+                limit: MAX_INVOKE_PAYLOAD_LEN,
+            });
+        }
+        let payload = borsh::from_slice::<InvokeContractPayload>(bytes).map_err(|e| {
+            InvokePayloadError::Decode {
+                reason: e.to_string(),
+            }
+        })?;
+        if !is_canonical(&payload, bytes) {
+            return Err(InvokePayloadError::Decode {
+                reason: NOT_CANONICAL.to_string(),
+            });
+        }
+        payload.check()?;
+        Ok(payload)
+    }
+
+    /// The limits: input size, deposit count and amounts.
+    pub fn check(&self) -> Result<(), InvokePayloadError> {
+        if self.input.len() > MAX_INPUT_LEN {
+            return Err(InvokePayloadError::InputTooLarge {
+                len: self.input.len(),
+                limit: MAX_INPUT_LEN,
+            });
+        }
+        check_deposits(&self.deposits).map_err(|e| InvokePayloadError::Deposits(e.to_string()))
+    }
+
+    /// The call this payload makes when `sender` sends it in the transaction `tx_hash`.
+    pub fn into_call(self, sender: Hash, tx_hash: Hash) -> ContractCall {
+        ContractCall {
+            contract: self.contract,
+            input: self.input,
+            sender,
+            tx_hash,
+            deposits: self.deposits,
+            compute_limit: Some(self.compute_limit),
+        }
     }
 }

@@ -5,8 +5,8 @@
 //! # Parallel execution
 //!
 //! Deploys are barriers: the calls between two deploys form a *segment*. A segment's calls are
-//! grouped by the contract they call (calls sending value from one sender share a group: they
-//! all write its balance); each group runs on a worker thread, in transaction order,
+//! grouped by the contract they call (calls with deposits from one sender share a group: they
+//! all write its balances); each group runs on a worker thread, in transaction order,
 //! over its own [`PendingState`]-like view of the state at the segment's start, which records
 //! every key (storage key, balance, code) any of its calls read and every key it wrote.
 //! When all groups are done, the groups are checked against each other: two groups conflict
@@ -48,7 +48,10 @@ use std::{
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use tos_program_runtime::{BlockContext, Event, LogEntry, ReturnData, TransactionContext};
+use tos_program_runtime::{
+    check_deposits, native_deposit, BlockContext, Deposits, Event, LogEntry, ReturnData,
+    TransactionContext,
+};
 use tos_storage::{
     ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider,
     VersionedStorage,
@@ -56,7 +59,7 @@ use tos_storage::{
 
 use crate::{
     error::VmError,
-    payload::{DeployContractPayload, DeployError},
+    payload::{ConstructorPayload, DeployContractPayload, DeployError, NO_COMPUTE_LIMIT},
     pending::PendingState,
     vm::{code_hash, deploy_address, ContractCall, InvokeStatus, Vm},
 };
@@ -86,12 +89,14 @@ pub enum Transaction {
         sender: Hash,
         payload: DeployContractPayload,
     },
-    /// Calls a contract, moving `value` native units from `sender` to it first.
+    /// Calls a contract, moving `deposits` from `sender` to it first (all or none), with the
+    /// sender's compute limit (`None`: the node's budget; the node's budget is the ceiling).
     Call {
         sender: Hash,
         contract: CallTarget,
         input: Vec<u8>,
-        value: u64,
+        deposits: Deposits,
+        compute_limit: Option<u64>,
     },
 }
 
@@ -109,10 +114,15 @@ impl Transaction {
         }
     }
 
-    fn value(&self) -> u64 {
+    /// What the transaction deposits: a call's deposits, a constructor's.
+    pub fn deposits(&self) -> Deposits {
         match self {
-            Transaction::Deploy { .. } => 0,
-            Transaction::Call { value, .. } => *value,
+            Transaction::Deploy { payload, .. } => payload
+                .constructor
+                .as_ref()
+                .map(|c| c.deposits.clone())
+                .unwrap_or_default(),
+            Transaction::Call { deposits, .. } => deposits.clone(),
         }
     }
 }
@@ -171,6 +181,12 @@ struct JsonDeploy {
     code_file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     constructor_input: Option<String>,
+    /// The constructor's compute limit (needs `constructor_input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    constructor_compute_limit: Option<u64>,
+    /// The constructor's deposits: asset (64 hex) → amount (needs `constructor_input`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    constructor_deposits: BTreeMap<String, u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,8 +202,46 @@ struct JsonCall {
     deployed_by: Option<u32>,
     #[serde(default)]
     input: String,
-    #[serde(default)]
+    /// Shorthand for a native deposit.
+    #[serde(default, skip_serializing_if = "is_zero")]
     value: u64,
+    /// Deposits: asset (64 hex) → amount.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    deposits: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    compute_limit: Option<u64>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// The JSON form of deposits (asset hex → amount), plus `value` as a native deposit.
+fn parse_deposits(
+    value: u64,
+    deposits: BTreeMap<String, u64>,
+    invalid: &dyn Fn(String) -> BlockFileError,
+) -> Result<Deposits, BlockFileError> {
+    let mut parsed = native_deposit(value);
+    for (asset, amount) in deposits {
+        let asset = Hash::from_hex(&asset)
+            .ok_or_else(|| invalid(format!("deposit asset `{asset}` must be 64 hex digits")))?;
+        if parsed.insert(asset, amount).is_some() {
+            return Err(invalid(format!(
+                "asset {asset} is deposited twice (`value` is the native asset)"
+            )));
+        }
+    }
+    check_deposits(&parsed).map_err(|e| invalid(e.to_string()))?;
+    Ok(parsed)
+}
+
+/// Deposits as JSON (asset hex → amount).
+fn deposits_json(deposits: &Deposits) -> BTreeMap<String, u64> {
+    deposits
+        .iter()
+        .map(|(asset, amount)| (asset.to_hex(), *amount))
+        .collect()
 }
 
 fn derived_hash(parts: &[&[u8]]) -> Hash {
@@ -205,10 +259,20 @@ impl Block {
         borsh::to_vec(self).expect("encoding into a Vec cannot fail")
     }
 
+    /// Decodes a borsh block, refusing any encoding but the block's one exact encoding (a
+    /// call's deposits list each asset once, in ascending order).
     pub fn from_borsh(bytes: &[u8]) -> Result<Block, BlockFileError> {
-        borsh::from_slice(bytes).map_err(|e| BlockFileError::Borsh {
+        let block: Block = borsh::from_slice(bytes).map_err(|e| BlockFileError::Borsh {
             reason: e.to_string(),
-        })
+        })?;
+        if block.to_borsh() != bytes {
+            return Err(BlockFileError::Borsh {
+                reason: "not the block's one exact encoding (deposits must list each asset \
+                         once, in ascending order)"
+                    .to_string(),
+            });
+        }
+        Ok(block)
     }
 
     /// Reads a block file: JSON when its first non-blank byte is `{`, else borsh. Relative
@@ -273,16 +337,26 @@ impl Block {
                         (None, Some(name)) => file(&name)?,
                         _ => return Err(invalid("a deploy needs `code` or `code_file`".into())),
                     };
-                    let constructor_input = deploy
-                        .constructor_input
-                        .map(|input| bytes("constructor_input", &input))
-                        .transpose()?;
+                    let constructor = match deploy.constructor_input {
+                        Some(input) => Some(ConstructorPayload {
+                            input: bytes("constructor_input", &input)?,
+                            compute_limit: deploy
+                                .constructor_compute_limit
+                                .unwrap_or(NO_COMPUTE_LIMIT),
+                            deposits: parse_deposits(0, deploy.constructor_deposits, &invalid)?,
+                        }),
+                        None if deploy.constructor_compute_limit.is_some()
+                            || !deploy.constructor_deposits.is_empty() =>
+                        {
+                            return Err(invalid(
+                                "constructor fields need `constructor_input`".into(),
+                            ))
+                        }
+                        None => None,
+                    };
                     Transaction::Deploy {
                         sender: hash("sender", deploy.sender)?,
-                        payload: DeployContractPayload {
-                            code,
-                            constructor_input,
-                        },
+                        payload: DeployContractPayload { code, constructor },
                     }
                 }
                 JsonTransaction::Call(call) => {
@@ -297,7 +371,8 @@ impl Block {
                         sender: hash("sender", call.sender)?,
                         contract,
                         input: bytes("input", &call.input)?,
-                        value: call.value,
+                        deposits: parse_deposits(call.value, call.deposits, &invalid)?,
+                        compute_limit: call.compute_limit,
                     }
                 }
             });
@@ -321,14 +396,28 @@ impl Block {
                             sender: Some(sender.to_hex()),
                             code: Some(hex::encode(&payload.code)),
                             code_file: None,
-                            constructor_input: payload.constructor_input.as_ref().map(hex::encode),
+                            constructor_input: payload
+                                .constructor
+                                .as_ref()
+                                .map(|c| hex::encode(&c.input)),
+                            constructor_compute_limit: payload
+                                .constructor
+                                .as_ref()
+                                .map(|c| c.compute_limit)
+                                .filter(|limit| *limit != NO_COMPUTE_LIMIT),
+                            constructor_deposits: payload
+                                .constructor
+                                .as_ref()
+                                .map(|c| deposits_json(&c.deposits))
+                                .unwrap_or_default(),
                         })
                     }
                     Transaction::Call {
                         sender,
                         contract,
                         input,
-                        value,
+                        deposits,
+                        compute_limit,
                     } => JsonTransaction::Call(JsonCall {
                         sender: Some(sender.to_hex()),
                         contract: match contract {
@@ -340,7 +429,9 @@ impl Block {
                             CallTarget::DeployedBy(index) => Some(*index),
                         },
                         input: hex::encode(input),
-                        value: *value,
+                        value: 0,
+                        deposits: deposits_json(deposits),
+                        compute_limit: *compute_limit,
                     }),
                 })
                 .collect(),
@@ -422,7 +513,7 @@ pub enum TxStatus {
     Success,
     /// The contract (or the constructor) returned a non-zero status; no effects.
     Failed { code: u64 },
-    /// The VM stopped the contract (syscall error, fault, compute exhausted, value not
+    /// The VM stopped the contract (syscall error, fault, compute exhausted, a deposit not
     /// covered); no effects.
     Aborted { error: String },
     /// The transaction could not start (unknown contract, refused deploy); no effects.
@@ -467,7 +558,8 @@ pub struct TxOutcome {
     pub kind: TxKind,
     pub sender: Hash,
     pub contract: Hash,
-    pub value: u64,
+    /// What the transaction deposited (moved only if it succeeded).
+    pub deposits: Deposits,
     pub status: TxStatus,
     pub compute_used: u64,
     pub logs: Vec<LogEntry>,
@@ -714,7 +806,7 @@ fn run_transaction(
         kind: transaction.kind(),
         sender: transaction.sender(),
         contract: target.clone().unwrap_or_default(),
-        value: transaction.value(),
+        deposits: transaction.deposits(),
         status: TxStatus::Success,
         compute_used: 0,
         logs: Vec::new(),
@@ -727,7 +819,8 @@ fn run_transaction(
         Transaction::Call {
             sender,
             input,
-            value,
+            deposits,
+            compute_limit,
             ..
         } => {
             let contract = match target {
@@ -743,7 +836,8 @@ fn run_transaction(
                 input: input.clone(),
                 sender: *sender,
                 tx_hash: hash,
-                value: *value,
+                deposits: deposits.clone(),
+                compute_limit: *compute_limit,
             };
             match vm.invoke(&call, context, state) {
                 Ok(invoke) => {
@@ -1009,8 +1103,8 @@ fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     base: &PendingState<'_, S>,
     threads: usize,
 ) -> Result<Parallel, StorageError> {
-    // One group per called contract, except that calls sending value from the same sender
-    // share a group: they all write that sender's balance, a conflict known in advance.
+    // One group per called contract, except that calls with deposits from the same sender
+    // share a group: they all write that sender's balances, a conflict known in advance.
     let mut group_of_contract: BTreeMap<Hash, usize> = BTreeMap::new();
     let mut group_of_payer: BTreeMap<Hash, usize> = BTreeMap::new();
     let mut parent: Vec<usize> = Vec::new();
@@ -1023,7 +1117,7 @@ fn run_parallel<S: StorageProvider + Sync + ?Sized>(
             parent.push(parent.len());
             parent.len() - 1
         });
-        if transaction.value() > 0 {
+        if matches!(transaction, Transaction::Call { deposits, .. } if !deposits.is_empty()) {
             let payer = *group_of_payer.entry(transaction.sender()).or_insert(id);
             let (a, b) = (find(&mut parent, id), find(&mut parent, payer));
             parent[a.max(b)] = a.min(b);

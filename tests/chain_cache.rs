@@ -80,7 +80,8 @@ fn setup(universe: &Universe) -> (MemoryStorage, Vec<ContractCall>) {
             input: script.build(0),
             sender: universe.shared_senders()[0],
             tx_hash: Hash([i as u8; 32]),
-            value: 7,
+            deposits: tos_vm::native_deposit(7),
+            compute_limit: None,
         });
     }
     (store, calls)
@@ -306,7 +307,8 @@ fn a_block_copies_each_elf_only_on_a_cache_miss() {
             sender: Hash([0x5E; 32]),
             contract: contracts[i % contracts.len()].into(),
             input: Vec::new(),
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         })
         .collect();
     for threads in [1, 4] {

@@ -120,7 +120,8 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
                 sender: Hash([0xA1; 32]),
                 contract: Hash::from_hex(counter_address).unwrap().into(),
                 input: Vec::new(),
-                value: 0,
+                deposits: tos_vm::native_deposit(0),
+                compute_limit: None,
             },
             Transaction::Deploy {
                 sender: Hash([0xA1; 32]),
@@ -131,7 +132,8 @@ fn replay_executes_and_commits_blocks_from_json_and_borsh_files() {
                 sender: Hash([0xA1; 32]),
                 contract: CallTarget::DeployedBy(1),
                 input: Vec::new(),
-                value: 0,
+                deposits: tos_vm::native_deposit(0),
+                compute_limit: None,
             },
         ],
     };

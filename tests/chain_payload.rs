@@ -8,9 +8,9 @@ use chain_common::*;
 use tos_test_harness::probe::Script;
 use tos_vm::{
     loader::LoaderError, runtime::solana_sbpf::ebpf::hash_symbol_name, BlockContext, ContractCall,
-    DeployContractPayload, DeployError, DiskStorage, Engine, Hash, InvokeStatus, MemoryStorage,
-    StateListing, StorageProvider, TransactionContext, Vm, VmConfig, VmError, MAX_CODE_LEN,
-    MAX_PAYLOAD_LEN,
+    DeployContractPayload, DeployError, DiskStorage, Engine, Hash, InvokeContractPayload,
+    InvokePayloadError, InvokeStatus, MemoryStorage, StateListing, StorageProvider,
+    TransactionContext, Vm, VmConfig, VmError, MAX_CODE_LEN, MAX_PAYLOAD_LEN,
 };
 
 const DEPLOYER: Hash = Hash([0xD0; 32]);
@@ -378,7 +378,10 @@ fn bad_payloads_are_refused_with_a_typed_error_and_nothing_is_stored() {
 
 #[test]
 fn the_payload_encoding_is_borsh() {
-    let payload = DeployContractPayload::with_constructor(vec![1, 2, 3], vec![9]);
+    let mut payload = DeployContractPayload::with_constructor(vec![1, 2, 3], vec![9]);
+    let constructor = payload.constructor.as_mut().unwrap();
+    constructor.compute_limit = 5_000;
+    constructor.deposits.insert(Hash([7; 32]), 11);
     assert_eq!(
         payload.to_bytes(),
         [
@@ -386,7 +389,11 @@ fn the_payload_encoding_is_borsh() {
             &[1, 2, 3],
             &[1],
             &1u32.to_le_bytes(),
-            &[9]
+            &[9],
+            &5_000u64.to_le_bytes(),
+            &1u32.to_le_bytes(),
+            &[7; 32],
+            &11u64.to_le_bytes(),
         ]
         .concat()
     );
@@ -395,4 +402,92 @@ fn the_payload_encoding_is_borsh() {
         payload
     );
     assert_eq!(payload.code_hash(), tos_vm::code_hash(&[1, 2, 3]));
+}
+
+/// The invoke payload: contract, deposits (ordered map, at most 255, no duplicates, no 0),
+/// compute limit, input — borsh, round trip and every refusal.
+#[test]
+fn the_invoke_payload_is_borsh_with_checked_deposits() {
+    let mut payload = InvokeContractPayload::new(Hash([1; 32]), vec![4, 5]);
+    payload.deposits.insert(Hash([3; 32]), 30);
+    payload.deposits.insert(Hash([2; 32]), 20);
+    payload.compute_limit = 77;
+    let bytes = payload.to_bytes();
+    assert_eq!(
+        bytes,
+        [
+            &[1; 32][..],
+            &2u32.to_le_bytes(),
+            &[2; 32],
+            &20u64.to_le_bytes(),
+            &[3; 32],
+            &30u64.to_le_bytes(),
+            &77u64.to_le_bytes(),
+            &2u32.to_le_bytes(),
+            &[4, 5],
+        ]
+        .concat()
+    );
+    assert_eq!(InvokeContractPayload::from_bytes(&bytes).unwrap(), payload);
+    let call = payload.clone().into_call(Hash([9; 32]), Hash([8; 32]));
+    assert_eq!(call.deposits, payload.deposits);
+    assert_eq!(call.compute_limit, Some(77));
+    assert_eq!(
+        call.effective_budget(50),
+        50,
+        "the node's budget is the ceiling"
+    );
+    assert_eq!(call.effective_budget(100), 77);
+
+    // The same asset twice, or out of order: not one exact encoding.
+    let pair = |asset: u8, amount: u64| [&[asset; 32][..], &amount.to_le_bytes()].concat();
+    let with_deposits = |pairs: &[Vec<u8>]| {
+        [
+            &[1; 32][..],
+            &(pairs.len() as u32).to_le_bytes(),
+            &pairs.concat(),
+            &0u64.to_le_bytes(),
+            &0u32.to_le_bytes(),
+        ]
+        .concat()
+    };
+    for pairs in [vec![pair(2, 1), pair(2, 1)], vec![pair(3, 1), pair(2, 1)]] {
+        assert!(matches!(
+            InvokeContractPayload::from_bytes(&with_deposits(&pairs)),
+            Err(InvokePayloadError::Decode { .. })
+        ));
+    }
+    assert!(matches!(
+        InvokeContractPayload::from_bytes(&with_deposits(&[pair(2, 0)])),
+        Err(InvokePayloadError::Deposits(_))
+    ));
+    let many: Vec<Vec<u8>> = (0..=255u8).map(|i| pair(i, 1)).collect();
+    assert_eq!(many.len(), 256);
+    assert!(matches!(
+        InvokeContractPayload::from_bytes(&with_deposits(&many)),
+        Err(InvokePayloadError::Deposits(_))
+    ));
+    assert!(InvokeContractPayload::from_bytes(&with_deposits(&many[..255])).is_ok());
+    // Size limits, checked before decoding.
+    let mut big = InvokeContractPayload::new(
+        Hash([1; 32]),
+        vec![0; tos_vm::runtime::limits::MAX_INPUT_LEN + 1],
+    );
+    assert!(matches!(
+        InvokeContractPayload::from_bytes(&big.to_bytes()),
+        Err(InvokePayloadError::InputTooLarge { .. })
+    ));
+    big.input.truncate(tos_vm::runtime::limits::MAX_INPUT_LEN);
+    assert!(InvokeContractPayload::from_bytes(&big.to_bytes()).is_ok());
+    assert!(matches!(
+        InvokeContractPayload::from_bytes(&vec![0; tos_vm::MAX_INVOKE_PAYLOAD_LEN + 1]),
+        Err(InvokePayloadError::PayloadTooLarge { .. })
+    ));
+    // A maximal payload fits the limit exactly.
+    let mut max = InvokeContractPayload::new(
+        Hash([1; 32]),
+        vec![0; tos_vm::runtime::limits::MAX_INPUT_LEN],
+    );
+    max.deposits = (0..255u8).map(|i| (Hash([i; 32]), 1)).collect();
+    assert_eq!(max.to_bytes().len(), tos_vm::MAX_INVOKE_PAYLOAD_LEN);
 }

@@ -98,7 +98,7 @@ fn a_thousand_mixed_calls_give_the_same_state_with_a_cold_and_a_warm_cache() {
     assert!(execution
         .transactions
         .iter()
-        .any(|t| t.value > 0 && t.status.is_success()));
+        .any(|t| !t.deposits.is_empty() && t.status.is_success()));
     assert!(execution.compute_used() > 0);
     if execution.stats.threads > 1 {
         assert!(
@@ -174,7 +174,7 @@ fn conflict_free_segments_run_in_parallel_and_conflicting_ones_still_match() {
     let conflicting = mixed_calls(&universe, 200, 8, false);
     assert!(conflicting
         .iter()
-        .any(|tx| matches!(tx, Transaction::Call { value, .. } if *value > 0)));
+        .any(|tx| matches!(tx, Transaction::Call { deposits, .. } if !deposits.is_empty())));
     let sequential = execute_block(
         &vm,
         &context,
@@ -202,7 +202,8 @@ fn conflict_free_segments_run_in_parallel_and_conflicting_ones_still_match() {
                 sender,
                 contract,
                 input,
-                value: 0,
+                deposits: tos_vm::native_deposit(0),
+                compute_limit: None,
             },
             deploy => deploy,
         })
@@ -240,19 +241,22 @@ fn two_groups_that_touch_one_account_are_merged() {
             sender: payer,
             contract: (probes[0]).into(),
             input: transfer(tos_test_harness::probe::Script::new(), payer, 5).build(0),
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         });
         calls.push(Transaction::Call {
             sender: payer,
             contract: (probes[1]).into(),
             input: balance_of(tos_test_harness::probe::Script::new(), payer).build(0),
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         });
         calls.push(Transaction::Call {
             sender: payer,
             contract: (probes[2]).into(),
             input: write(tos_test_harness::probe::Script::new(), b"k", &[round]).build(0),
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         });
     }
     let context = Block::default().context(2);
@@ -300,6 +304,7 @@ enum Gen {
     Counter {
         sender: usize,
         value: u64,
+        token: u64,
     },
     Hello {
         sender: usize,
@@ -309,6 +314,7 @@ enum Gen {
         probe: usize,
         sender: usize,
         value: u64,
+        token: u64,
         ops: Vec<Op>,
         status: u64,
     },
@@ -341,10 +347,10 @@ fn value_strategy() -> impl Strategy<Value = u64> {
 
 fn gen_strategy() -> impl Strategy<Value = Gen> {
     prop_oneof![
-        2 => (0..3usize, value_strategy()).prop_map(|(sender, value)| Gen::Counter { sender, value }),
+        2 => (0..3usize, value_strategy(), value_strategy()).prop_map(|(sender, value, token)| Gen::Counter { sender, value, token }),
         1 => (0..3usize, value_strategy()).prop_map(|(sender, value)| Gen::Hello { sender, value }),
-        6 => (0..3usize, 0..3usize, value_strategy(), prop::collection::vec(op_strategy(), 1..4), prop_oneof![8 => Just(0u64), 1 => Just(9u64)])
-            .prop_map(|(probe, sender, value, ops, status)| Gen::Probe { probe, sender, value, ops, status }),
+        6 => (0..3usize, 0..3usize, (value_strategy(), value_strategy()), prop::collection::vec(op_strategy(), 1..4), prop_oneof![8 => Just(0u64), 1 => Just(9u64)])
+            .prop_map(|(probe, sender, (value, token), ops, status)| Gen::Probe { probe, sender, value, token, ops, status }),
         1 => (0..3usize).prop_map(|sender| Gen::Unknown { sender }),
         1 => Just(Gen::Barrier),
     ]
@@ -364,22 +370,30 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
     ];
     gens.iter()
         .map(|gen| match gen {
-            Gen::Counter { sender, value } => Transaction::Call {
+            Gen::Counter {
+                sender,
+                value,
+                token,
+            } => Transaction::Call {
                 sender: senders[*sender],
                 contract: (universe.counter_id()).into(),
                 input: Vec::new(),
-                value: *value,
+                deposits: deposits(*value, *token),
+                // Now and then a limit that stops the call: its deposits must not move.
+                compute_limit: (*token == 1).then_some(10),
             },
             Gen::Hello { sender, value } => Transaction::Call {
                 sender: senders[*sender],
                 contract: (universe.hello_id()).into(),
                 input: Vec::new(),
-                value: *value,
+                deposits: tos_vm::native_deposit(*value),
+                compute_limit: None,
             },
             Gen::Probe {
                 probe,
                 sender,
                 value,
+                token,
                 ops,
                 status,
             } => {
@@ -411,14 +425,16 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                     sender: senders[*sender],
                     contract: (probes[*probe]).into(),
                     input: script.build(*status),
-                    value: *value,
+                    deposits: deposits(*value, *token),
+                    compute_limit: None,
                 }
             }
             Gen::Unknown { sender } => Transaction::Call {
                 sender: senders[*sender],
                 contract: (Hash([0xEE; 32])).into(),
                 input: Vec::new(),
-                value: 0,
+                deposits: tos_vm::native_deposit(0),
+                compute_limit: None,
             },
             Gen::Barrier => Transaction::Deploy {
                 sender: senders[0],

@@ -86,3 +86,117 @@ fn fund_balance_state_and_history() {
     let (ok, _, err) = cli(&store, &["fund", &sender, &u64::MAX.to_string()]);
     assert!(!ok && err.contains("overflow"), "{err}");
 }
+
+/// `fund`/`balance --asset`, `invoke --deposit ASSET:AMOUNT` (repeatable, with `--value`) and
+/// `--compute-limit`: deposits in two assets arrive together; a call stopped by its compute
+/// limit moves none; two deploys of one file are two contracts.
+#[test]
+fn deposits_in_assets_and_the_compute_limit_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let elf = dir.path().join("counter.so");
+    std::fs::write(
+        &elf,
+        tos_test_harness::fixtures::example_elf("counter-rust"),
+    )
+    .unwrap();
+    let sender = "5e".repeat(32);
+    let token = "70".repeat(32);
+    assert!(cli(&store, &["fund", &sender, "1000"]).0);
+    let (ok, out, err) = cli(&store, &["fund", &sender, "500", "--asset", &token]);
+    assert!(ok && out.contains("0 -> 500"), "{out}{err}");
+    assert_eq!(
+        cli(&store, &["balance", &sender, "--asset", &token])
+            .1
+            .trim(),
+        "500"
+    );
+    let (_, first, _) = cli(&store, &["deploy", elf.to_str().unwrap()]);
+    let (_, second, _) = cli(&store, &["deploy", elf.to_str().unwrap()]);
+    let (first, second) = (first.trim().to_string(), second.trim().to_string());
+    assert_ne!(first, second, "two deploys, two contracts");
+
+    let deposit = format!("{token}:120");
+    let (ok, out, err) = cli(
+        &store,
+        &[
+            "invoke",
+            &first,
+            "--sender",
+            &sender,
+            "--value",
+            "7",
+            "--deposit",
+            &deposit,
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["deposits"][&token], 120);
+    assert_eq!(cli(&store, &["balance", &first]).1.trim(), "7");
+    assert_eq!(
+        cli(&store, &["balance", &first, "--asset", &token])
+            .1
+            .trim(),
+        "120"
+    );
+    assert_eq!(
+        cli(&store, &["balance", &sender, "--asset", &token])
+            .1
+            .trim(),
+        "380"
+    );
+    // The second instance kept its own state.
+    let state: serde_json::Value =
+        serde_json::from_str(&cli(&store, &["state", &second, "--json"]).1).unwrap();
+    assert_eq!(state["entries"].as_array().unwrap().len(), 0);
+
+    // A compute limit too small for the call: aborted, nothing moves.
+    let (ok, out, _) = cli(
+        &store,
+        &[
+            "invoke",
+            &first,
+            "--sender",
+            &sender,
+            "--deposit",
+            &deposit,
+            "--compute-limit",
+            "5",
+            "--json",
+        ],
+    );
+    assert!(!ok);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["status"], "aborted");
+    assert_eq!(json["compute_units"], 5);
+    assert_eq!(
+        cli(&store, &["balance", &sender, "--asset", &token])
+            .1
+            .trim(),
+        "380"
+    );
+    // Bad deposits are refused before anything runs.
+    for bad in [
+        format!("{token}"),
+        format!("{token}:0"),
+        format!("{token}:x"),
+        "12:5".to_string(),
+    ] {
+        let (ok, _, err) = cli(&store, &["invoke", &first, "--deposit", &bad]);
+        assert!(!ok && err.starts_with("error:"), "{bad}: {err}");
+    }
+    let (ok, _, err) = cli(
+        &store,
+        &[
+            "invoke",
+            &first,
+            "--deposit",
+            &deposit,
+            "--deposit",
+            &deposit,
+        ],
+    );
+    assert!(!ok && err.contains("twice"), "{err}");
+}

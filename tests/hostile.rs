@@ -2352,6 +2352,11 @@ fn security_doc_matches_the_code() {
             tos_vm::MAX_CONSTRUCTOR_INPUT_LEN as u64,
         ),
         ("MAX_PAYLOAD_LEN", tos_vm::MAX_PAYLOAD_LEN as u64),
+        (
+            "MAX_INVOKE_PAYLOAD_LEN",
+            tos_vm::MAX_INVOKE_PAYLOAD_LEN as u64,
+        ),
+        ("MAX_DEPOSITS", limits::MAX_DEPOSITS as u64),
         ("DEFAULT_CACHE_BUDGET", tos_vm::DEFAULT_CACHE_BUDGET as u64),
     ];
     let mut problems = Vec::new();

@@ -77,7 +77,8 @@ fn run_probes(
             input: input(&contracts),
             sender: SENDER,
             tx_hash: TX_HASH,
-            value,
+            deposits: tos_vm::native_deposit(value),
+            compute_limit: None,
         };
         let outcome = vm.invoke(&call, &block(), &mut store).unwrap();
         runs.push(Multi {
@@ -449,7 +450,8 @@ fn top_level_value_and_context() {
         input: Script::new().build(0),
         sender: SENDER,
         tx_hash: TX_HASH,
-        value: 1,
+        deposits: tos_vm::native_deposit(1),
+        compute_limit: None,
     };
     let outcome = vm
         .invoke(&call, &BlockContext::default(), &mut store)

@@ -98,6 +98,8 @@ pub struct InvokeContext<'a> {
     return_data: Option<ReturnData>,
     programs: Option<ProgramAccess<'a>>,
     memory_mapping: MemoryMapping,
+    /// The deposits of the transaction's call (the first frame), by asset.
+    call_deposits: crate::Deposits,
 }
 
 impl<'a> InvokeContext<'a> {
@@ -126,6 +128,7 @@ impl<'a> InvokeContext<'a> {
             return_data: None,
             programs: None,
             memory_mapping: empty_mapping(),
+            call_deposits: crate::Deposits::new(),
         }
     }
 
@@ -135,12 +138,26 @@ impl<'a> InvokeContext<'a> {
         self
     }
 
-    /// Records the native value the transaction sent to the first frame.
-    pub fn with_call_value(mut self, value: u64) -> Self {
+    /// Records the deposits the transaction sent to the first frame (its native deposit is
+    /// the frame's `value`).
+    pub fn with_call_deposits(mut self, deposits: crate::Deposits) -> Self {
         if let Some(first) = self.frames.first_mut() {
-            first.value = value;
+            first.value = deposits
+                .get(&tos_storage::NATIVE_ASSET)
+                .copied()
+                .unwrap_or(0);
         }
+        self.call_deposits = deposits;
         self
+    }
+
+    /// The deposits of the running frame, by asset: the transaction's for the first frame; a
+    /// nested call carries only the native value its caller sent.
+    pub fn deposits(&self) -> std::borrow::Cow<'_, crate::Deposits> {
+        if self.frames.len() <= 1 {
+            return std::borrow::Cow::Borrowed(&self.call_deposits);
+        }
+        std::borrow::Cow::Owned(crate::invoke::native_deposit(self.frame().value))
     }
 
     pub fn programs(&self) -> Option<ProgramAccess<'a>> {

@@ -36,6 +36,10 @@ pub enum RuntimeError {
         expected: tos_storage::Hash,
         actual: tos_storage::Hash,
     },
+    #[error("{count} deposits exceed the limit of {limit}")]
+    TooManyDeposits { count: usize, limit: usize },
+    #[error("a deposit of 0 in asset {0}")]
+    ZeroDeposit(tos_storage::Hash),
     #[error("state access failed: {0}")]
     State(#[from] tos_storage::StorageError),
     #[error("contract fault: {0}")]

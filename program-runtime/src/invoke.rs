@@ -2,7 +2,11 @@
 //! journal over the store, and hand back status, compute, logs and — only on success — the
 //! change set. Nothing is written to the store here; the caller commits.
 
-use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider, NATIVE_ASSET};
+use std::collections::BTreeMap;
+
+use tos_storage::{
+    ChangeSet, Hash, Journal, JournalEntry, StorageError, StorageProvider, NATIVE_ASSET,
+};
 
 use crate::{
     cache::ExecutableCache,
@@ -10,6 +14,36 @@ use crate::{
     error::RuntimeError,
     executor::{self, Engine},
 };
+
+/// Amounts a call moves from its sender to the contract before the contract runs, by asset
+/// (ordered, one entry per asset, at most [`MAX_DEPOSITS`](crate::limits::MAX_DEPOSITS),
+/// none of 0). Borsh encodes it as a `u32` count and `(asset, amount)` pairs in ascending
+/// asset order; decoding refuses any other order, so duplicates cannot be encoded.
+pub type Deposits = BTreeMap<Hash, u64>;
+
+/// `amount` of the native asset as deposits (none for 0): what `--value` stands for.
+pub fn native_deposit(amount: u64) -> Deposits {
+    let mut deposits = Deposits::new();
+    if amount > 0 {
+        deposits.insert(NATIVE_ASSET, amount);
+    }
+    deposits
+}
+
+/// Checks the limits of a call's deposits: at most
+/// [`MAX_DEPOSITS`](crate::limits::MAX_DEPOSITS) and no amount of 0.
+pub fn check_deposits(deposits: &Deposits) -> Result<(), RuntimeError> {
+    if deposits.len() > crate::limits::MAX_DEPOSITS {
+        return Err(RuntimeError::TooManyDeposits {
+            count: deposits.len(),
+            limit: crate::limits::MAX_DEPOSITS,
+        });
+    }
+    if let Some((asset, _)) = deposits.iter().find(|(_, amount)| **amount == 0) {
+        return Err(RuntimeError::ZeroDeposit(*asset));
+    }
+    Ok(())
+}
 
 /// One call of a contract instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +53,12 @@ pub struct ContractCall {
     pub input: Vec<u8>,
     pub sender: Hash,
     pub tx_hash: Hash,
-    /// Native amount moved from `sender` to `contract` before the contract runs (part of the
-    /// call's effects: a failed call does not move it).
-    pub value: u64,
+    /// Moved from `sender` to `contract` before the contract runs, all or none (part of the
+    /// call's effects: a failed call moves none).
+    pub deposits: Deposits,
+    /// The sender's compute limit for this call; the node's budget is the ceiling (the call
+    /// gets the smaller). `None`: the node's budget.
+    pub compute_limit: Option<u64>,
 }
 
 impl ContractCall {
@@ -31,8 +68,15 @@ impl ContractCall {
             input,
             sender: Hash::default(),
             tx_hash: Hash::default(),
-            value: 0,
+            deposits: Deposits::new(),
+            compute_limit: None,
         }
+    }
+
+    /// The compute budget the call runs with under a node budget of `node_budget`.
+    pub fn effective_budget(&self, node_budget: u64) -> u64 {
+        self.compute_limit
+            .map_or(node_budget, |limit| limit.min(node_budget))
     }
 }
 
@@ -67,6 +111,19 @@ impl CallOutcome {
     }
 }
 
+/// Moves every deposit of `call` from its sender to the contract, in asset order. The first
+/// refusal (limits, insufficient balance, overflow) stops; the caller discards the journal.
+fn move_deposits(context: &mut InvokeContext<'_>, call: &ContractCall) -> Result<(), RuntimeError> {
+    check_deposits(&call.deposits)?;
+    for (asset, amount) in &call.deposits {
+        context
+            .journal
+            .transfer(&call.sender, &call.contract, asset, *amount)
+            .map_err(|error: StorageError| RuntimeError::State(error))?;
+    }
+    Ok(())
+}
+
 /// Runs `call` against `storage` without writing to it. `Err` means the call could not start
 /// (unknown contract, invalid code, unreadable store); everything that happens once the
 /// contract runs is in [`CallOutcome::result`].
@@ -89,23 +146,17 @@ pub fn execute_call(
         block,
         &transaction,
         call.contract,
-        config.compute_budget,
+        call.effective_budget(config.compute_budget),
     )
     .with_programs(cache, config.engine)
-    .with_call_value(call.value);
-    // The value moves before the contract runs, inside the same journal: a failed call
-    // does not move it.
-    let execution = match call.value {
-        0 => executor::execute(&executable, &call.input, &mut context, config.engine),
-        value => match context
-            .journal
-            .transfer(&call.sender, &call.contract, &NATIVE_ASSET, value)
-        {
-            Ok(()) => executor::execute(&executable, &call.input, &mut context, config.engine),
-            Err(error) => executor::ExecutionOutcome {
-                result: Err(RuntimeError::State(error)),
-                compute_used: 0,
-            },
+    .with_call_deposits(call.deposits.clone());
+    // The deposits move before the contract runs, inside the same journal: a failed call
+    // (including a deposit the sender cannot cover) moves none of them.
+    let execution = match move_deposits(&mut context, call) {
+        Ok(()) => executor::execute(&executable, &call.input, &mut context, config.engine),
+        Err(error) => executor::ExecutionOutcome {
+            result: Err(error),
+            compute_used: 0,
         },
     };
     let finished = context.finish();

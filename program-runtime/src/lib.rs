@@ -50,5 +50,7 @@ pub use context::{
 pub use effects::{BalanceChange, Effects, StorageChange, Transfer};
 pub use error::RuntimeError;
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
-pub use invoke::{execute_call, CallConfig, CallOutcome, ContractCall};
+pub use invoke::{
+    check_deposits, execute_call, native_deposit, CallConfig, CallOutcome, ContractCall, Deposits,
+};
 pub use solana_sbpf;

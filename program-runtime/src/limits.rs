@@ -2,6 +2,8 @@
 
 /// Compute units an invoke gets unless the caller sets another budget.
 pub const DEFAULT_COMPUTE_BUDGET: u64 = 1_400_000;
+/// Most deposits (distinct assets) one call may carry, as on the TOS chain.
+pub const MAX_DEPOSITS: usize = 255;
 /// Largest input a contract can be called with.
 pub const MAX_INPUT_LEN: usize = 64 * 1024;
 /// Size of the contract's heap region (at `MM_HEAP_START`).

@@ -58,9 +58,16 @@ enum Command {
         /// Transaction sender (64 hex digits).
         #[arg(long)]
         sender: Option<String>,
-        /// Native amount the sender moves to the contract with the call.
+        /// Native amount the sender moves to the contract with the call (a native deposit).
         #[arg(long, default_value_t = 0)]
         value: u64,
+        /// A deposit moved from the sender to the contract before it runs, as ASSET:AMOUNT
+        /// (ASSET: 64 hex digits); repeatable, one per asset. All move or none.
+        #[arg(long = "deposit", value_name = "ASSET:AMOUNT")]
+        deposits: Vec<String>,
+        /// The sender's compute limit for this call; the budget (--budget) is the ceiling.
+        #[arg(long)]
+        compute_limit: Option<u64>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -83,18 +90,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Native balance of an account (or contract), now or as of a past height.
+    /// Balance of an account (or contract) in an asset (native by default), now or as of a
+    /// past height.
     Balance {
         /// Address (64 hex digits).
         address: String,
         #[arg(long)]
         at: Option<u64>,
+        /// The asset (64 hex digits); the native asset by default.
+        #[arg(long)]
+        asset: Option<String>,
     },
-    /// Local testing: mint native balance to an address, as a block of its own.
+    /// Local testing: mint balance of an asset (native by default) to an address, as a block
+    /// of its own.
     Fund {
         /// Address (64 hex digits).
         address: String,
         amount: u64,
+        /// The asset (64 hex digits); the native asset by default.
+        #[arg(long)]
+        asset: Option<String>,
     },
     /// Execute a block file (JSON or borsh: deploys and calls with senders and values) against
     /// the store and commit it as the next height; prints a per-transaction table and totals.
@@ -168,26 +183,34 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             budget,
             sender,
             value,
+            deposits,
+            compute_limit,
             json,
         } => {
             let config = VmConfig {
                 engine,
                 compute_budget: budget.unwrap_or(VmConfig::default().compute_budget),
             };
-            invoke(
-                &cli.store,
-                &contract,
-                &input,
-                config,
-                sender.as_deref(),
-                value,
+            let deposits = parse_deposits(value, &deposits)?;
+            let request = InvokeRequest {
+                input: &input,
+                sender: sender.as_deref(),
+                deposits,
+                compute_limit,
                 json,
-            )
+            };
+            invoke(&cli.store, &contract, config, request)
         }
         Command::Inspect { file, functions } => inspect(&file, functions),
         Command::State { contract, at, json } => state(&cli.store, &contract, at, json),
-        Command::Balance { address, at } => balance(&cli.store, &address, at),
-        Command::Fund { address, amount } => fund(&cli.store, &address, amount),
+        Command::Balance { address, at, asset } => {
+            balance(&cli.store, &address, at, asset.as_deref())
+        }
+        Command::Fund {
+            address,
+            amount,
+            asset,
+        } => fund(&cli.store, &address, amount, asset.as_deref()),
         Command::Replay {
             block,
             engine,
@@ -324,30 +347,87 @@ fn state(
     Ok(ExitCode::SUCCESS)
 }
 
-fn balance(store_dir: &Path, address: &str, at: Option<u64>) -> Result<ExitCode, String> {
+/// `--asset HASH`, or the native asset.
+fn parse_asset(asset: Option<&str>) -> Result<Hash, String> {
+    asset.map_or(Ok(NATIVE_ASSET), |text| parse_hash(text, "--asset"))
+}
+
+/// `--value` and every `--deposit ASSET:AMOUNT`, checked: one entry per asset, at most 255,
+/// no amount of 0.
+fn parse_deposits(value: u64, deposits: &[String]) -> Result<tos_vm::Deposits, String> {
+    let mut parsed = tos_vm::native_deposit(value);
+    for text in deposits {
+        let (asset, amount) = text
+            .split_once(':')
+            .ok_or_else(|| format!("--deposit must be ASSET:AMOUNT, got `{text}`"))?;
+        let asset = parse_hash(asset, "a --deposit asset")?;
+        let amount: u64 = amount
+            .parse()
+            .map_err(|e| format!("--deposit amount `{amount}`: {e}"))?;
+        if parsed.insert(asset, amount).is_some() {
+            return Err(format!(
+                "asset {asset} is deposited twice (--value is the native asset)"
+            ));
+        }
+    }
+    tos_vm::runtime::check_deposits(&parsed).map_err(|e| e.to_string())?;
+    Ok(parsed)
+}
+
+/// Deposits as JSON: asset (hex) → amount.
+fn deposits_json(deposits: &tos_vm::Deposits) -> serde_json::Value {
+    deposits
+        .iter()
+        .map(|(asset, amount)| (asset.to_hex(), json!(amount)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Deposits for the table: the native amount, plus how many other assets.
+fn deposit_text(deposits: &tos_vm::Deposits) -> String {
+    let native = deposits.get(&NATIVE_ASSET).copied().unwrap_or(0);
+    match deposits.len() - usize::from(deposits.contains_key(&NATIVE_ASSET)) {
+        0 => native.to_string(),
+        others => format!("{native}+{others}a"),
+    }
+}
+
+fn balance(
+    store_dir: &Path,
+    address: &str,
+    at: Option<u64>,
+    asset: Option<&str>,
+) -> Result<ExitCode, String> {
     let address = parse_hash(address, "the address")?;
+    let asset = parse_asset(asset)?;
     let store = open_store(store_dir)?;
     let amount = match at {
-        Some(height) => store.read_balance_at(&address, &NATIVE_ASSET, height),
-        None => store.read_balance(&address, &NATIVE_ASSET),
+        Some(height) => store.read_balance_at(&address, &asset, height),
+        None => store.read_balance(&address, &asset),
     }
     .map_err(|e| e.to_string())?;
     println!("{amount}");
     Ok(ExitCode::SUCCESS)
 }
 
-fn fund(store_dir: &Path, address: &str, amount: u64) -> Result<ExitCode, String> {
+fn fund(
+    store_dir: &Path,
+    address: &str,
+    amount: u64,
+    asset: Option<&str>,
+) -> Result<ExitCode, String> {
     let address = parse_hash(address, "the address")?;
+    let asset = parse_asset(asset)?;
     let mut store = open_store(store_dir)?;
     let current = store
-        .read_balance(&address, &NATIVE_ASSET)
+        .read_balance(&address, &asset)
         .map_err(|e| e.to_string())?;
     let new = current
         .checked_add(amount)
         .ok_or_else(|| format!("balance of {address} would overflow ({current} + {amount})"))?;
     let height = store.block_height().map_err(|e| e.to_string())? + 1;
     let mut changes = tos_vm::ChangeSet::default();
-    changes.set_balance(address, NATIVE_ASSET, new);
+    changes.set_balance(address, asset, new);
     store
         .commit_block(height, &changes)
         .map_err(|e| e.to_string())?;
@@ -387,7 +467,7 @@ fn deploy(
     };
     let payload = tos_vm::DeployContractPayload {
         code: elf,
-        constructor_input: constructor,
+        constructor: constructor.map(tos_vm::ConstructorPayload::new),
     };
     let address = tos_vm::deploy_address(&sender, &transaction.hash);
     let outcome = vm
@@ -399,15 +479,28 @@ fn deploy(
     Ok(outcome.contract)
 }
 
+/// What `tos-vm invoke` sends.
+struct InvokeRequest<'a> {
+    input: &'a str,
+    sender: Option<&'a str>,
+    deposits: tos_vm::Deposits,
+    compute_limit: Option<u64>,
+    json: bool,
+}
+
 fn invoke(
     store_dir: &Path,
     contract: &str,
-    input_hex: &str,
     config: VmConfig,
-    sender: Option<&str>,
-    value: u64,
-    json: bool,
+    request: InvokeRequest<'_>,
 ) -> Result<ExitCode, String> {
+    let InvokeRequest {
+        input: input_hex,
+        sender,
+        deposits,
+        compute_limit,
+        json,
+    } = request;
     let input = hex::decode(input_hex.trim_start_matches("0x"))
         .map_err(|e| format!("--input is not hex: {e}"))?;
     let sender = match sender {
@@ -434,7 +527,8 @@ fn invoke(
         tx_hash: derived_hash(&[b"tx", &contract.0, &input, &height.to_le_bytes()]),
         input,
         sender,
-        value,
+        deposits,
+        compute_limit,
     };
     let outcome = vm
         .execute(&call, &block, &store)
@@ -477,6 +571,7 @@ fn outcome_json(
         .collect();
     json!({
         "contract": call.contract.to_hex(),
+        "deposits": deposits_json(&call.deposits),
         "engine": format!("{engine:?}").to_lowercase(),
         "block_height": height,
         "status": status,
@@ -728,7 +823,7 @@ impl ReplaySummary<'_> {
         println!();
         println!(
             "{:>5}  {:<6}  {:<12}  {:<12}  {:>10}  {:>10}  {:>9}  status",
-            "#", "kind", "contract", "sender", "value", "compute", "time"
+            "#", "kind", "contract", "sender", "deposits", "compute", "time"
         );
         for tx in &execution.transactions {
             println!(
@@ -740,7 +835,7 @@ impl ReplaySummary<'_> {
                 },
                 short(&tx.contract),
                 short(&tx.sender),
-                tx.value,
+                deposit_text(&tx.deposits),
                 tx.compute_used,
                 duration_text(tx.elapsed),
                 status_text(&tx.status)
@@ -815,7 +910,8 @@ impl ReplaySummary<'_> {
                     "kind": tx.kind,
                     "contract": tx.contract.to_hex(),
                     "sender": tx.sender.to_hex(),
-                    "value": tx.value,
+                    "value": tx.deposits.get(&NATIVE_ASSET).copied().unwrap_or(0),
+                    "deposits": deposits_json(&tx.deposits),
                     "status": status_name(&tx.status),
                     "return_value": code,
                     "error": error,

@@ -9,9 +9,9 @@ use std::{
 };
 
 use tos_program_runtime::{
-    code_hash, deploy_address, execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext,
-    CallConfig, ContractCall, Effects, Engine, Event, ExecutableCache, LogEntry, ReturnData,
-    RuntimeError,
+    code_hash, deploy_address, execute_call, limits::DEFAULT_COMPUTE_BUDGET, native_deposit,
+    BlockContext, CallConfig, ContractCall, Deposits, Effects, Engine, Event, ExecutableCache,
+    LogEntry, ReturnData, RuntimeError,
 };
 use tos_storage::{ChangeSet, Hash, JournalEntry, MemoryStorage, StorageProvider, NATIVE_ASSET};
 
@@ -231,7 +231,8 @@ pub struct Harness {
     block: BlockContext,
     sender: Hash,
     tx_hash: Hash,
-    value: u64,
+    deposits: Deposits,
+    compute_limit: Option<u64>,
     budget: u64,
     engines: Engines,
     target: Option<Hash>,
@@ -253,7 +254,8 @@ impl Harness {
             block: default_block(),
             sender: DEFAULT_SENDER,
             tx_hash: DEFAULT_TX_HASH,
-            value: 0,
+            deposits: Deposits::new(),
+            compute_limit: None,
             budget: DEFAULT_COMPUTE_BUDGET,
             engines: Engines::Both,
             target: None,
@@ -301,8 +303,26 @@ impl Harness {
 
     /// Native amount every following call moves from the sender to the contract.
     pub fn with_value(mut self, value: u64) -> Self {
-        self.value = value;
+        self.deposits = native_deposit(value);
         self
+    }
+
+    /// Deposits (asset → amount) every following call moves from the sender to the contract
+    /// before it runs, all or none.
+    pub fn with_deposits(mut self, deposits: &[(Hash, u64)]) -> Self {
+        self.deposits = deposits.iter().copied().collect();
+        self
+    }
+
+    /// The sender's compute limit of every following call (the budget stays the ceiling).
+    pub fn with_compute_limit(mut self, limit: Option<u64>) -> Self {
+        self.compute_limit = limit;
+        self
+    }
+
+    /// Sets the balance of `account` in `asset`.
+    pub fn set_asset_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
+        self.store.set_balance(account, asset, amount);
     }
 
     /// Sets the native balance of `account`.
@@ -435,7 +455,8 @@ impl Harness {
             input: input.to_vec(),
             sender: self.sender,
             tx_hash: self.tx_hash,
-            value: self.value,
+            deposits: self.deposits.clone(),
+            compute_limit: self.compute_limit,
         }
     }
 

@@ -11,6 +11,18 @@ pub use tos_test_harness::fixtures::probe_variant_elf;
 /// The height the deploy block is replayed at (genesis is height 0).
 pub const DEPLOY_HEIGHT: u64 = 1;
 
+/// A second asset every sender and every probe holds at genesis (deposits and asset transfers).
+pub const TOKEN: Hash = Hash([0x70; 32]);
+
+/// `value` native units and `token` units of [`TOKEN`] as deposits (0: none of that asset).
+pub fn deposits(value: u64, token: u64) -> tos_vm::Deposits {
+    let mut deposits = tos_vm::native_deposit(value);
+    if token > 0 {
+        deposits.insert(TOKEN, token);
+    }
+    deposits
+}
+
 /// Native units every sender and every probe holds at genesis.
 pub const FUNDS: u64 = 1_000_000;
 
@@ -90,12 +102,15 @@ impl Universe {
         let mut changes = ChangeSet::default();
         for sender in self.shared_senders() {
             changes.set_balance(sender, NATIVE_ASSET, FUNDS);
+            changes.set_balance(sender, TOKEN, FUNDS);
         }
         for i in 0..self.contracts().len() {
             changes.set_balance(self.own_sender(i), NATIVE_ASSET, FUNDS);
+            changes.set_balance(self.own_sender(i), TOKEN, FUNDS);
         }
         for probe in self.probe_ids() {
             changes.set_balance(probe, NATIVE_ASSET, FUNDS);
+            changes.set_balance(probe, TOKEN, FUNDS);
         }
         changes
     }
@@ -328,7 +343,8 @@ pub fn mixed_calls_with(
             sender,
             contract: contract.into(),
             input,
-            value,
+            deposits: tos_vm::native_deposit(value),
+            compute_limit: None,
         });
     }
     calls

@@ -105,7 +105,8 @@ pub fn run_both(
             input: input.to_vec(),
             sender: SENDER,
             tx_hash: TX_HASH,
-            value: 0,
+            deposits: tos_vm::native_deposit(0),
+            compute_limit: None,
         };
         let outcome = vm.invoke(&call, &block(), &mut store).expect("invoke");
         runs.push(Run {

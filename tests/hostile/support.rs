@@ -63,7 +63,8 @@ pub fn call(contract: Hash, input: &[u8], value: u64) -> ContractCall {
         input: input.to_vec(),
         sender: SENDER,
         tx_hash: TX_HASH,
-        value,
+        deposits: tos_vm::native_deposit(value),
+        compute_limit: None,
     }
 }
 

@@ -135,7 +135,8 @@ impl Chain {
             input: input.to_vec(),
             sender,
             tx_hash: Hash(tx_hash),
-            value,
+            deposits: tos_vm::native_deposit(value),
+            compute_limit: None,
         };
         let mut outcomes = Vec::new();
         for (vm, store) in &mut self.engines {
