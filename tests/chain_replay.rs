@@ -293,7 +293,9 @@ enum Op {
     Read(u8),
     Delete(u8),
     Pay(usize, u64),
+    PayToken(usize, u64),
     Balance(usize),
+    TokenBalance(usize),
     Invoke(usize, u8),
     InvokeRead(usize, u8),
     Emit,
@@ -334,7 +336,13 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             prop_oneof![Just(1u64), Just(40), Just(FUNDS * 100)]
         )
             .prop_map(|(a, n)| Op::Pay(a, n)),
+        (
+            0..6usize,
+            prop_oneof![Just(1u64), Just(40), Just(FUNDS * 100)]
+        )
+            .prop_map(|(a, n)| Op::PayToken(a, n)),
         (0..6usize).prop_map(Op::Balance),
+        (0..6usize).prop_map(Op::TokenBalance),
         (0..3usize, 0..3u8).prop_map(|(p, k)| Op::Invoke(p, k)),
         (0..3usize, 0..3u8).prop_map(|(p, k)| Op::InvokeRead(p, k)),
         Just(Op::Emit),
@@ -404,7 +412,9 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                         Op::Read(k) => read(script, &[b'k', *k]),
                         Op::Delete(k) => delete(script, &[b'k', *k]),
                         Op::Pay(a, n) => transfer(script, accounts[*a], *n),
+                        Op::PayToken(a, n) => transfer_token(script, accounts[*a], *n),
                         Op::Balance(a) => balance_of(script, accounts[*a]),
+                        Op::TokenBalance(a) => token_balance_of(script, accounts[*a]),
                         Op::Invoke(p, k) => invoke(
                             script,
                             probes[*p],

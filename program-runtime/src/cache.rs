@@ -237,10 +237,7 @@ impl ExecutableCache {
     }
 
     /// The executable of the contract instance at `address` in `storage`, with the code hash
-    /// it runs; `Ok(None)` when no instance lives there. The ELF is fetched only on a cache
-    /// miss (the cache is keyed by code hash, so instances of one code share one executable).
-    /// An instance whose code is missing from the store is a damaged store
-    /// ([`StorageError::Corrupt`](tos_storage::StorageError::Corrupt)), not a missing contract.
+    /// it runs; `Ok(None)` when no instance lives there. See [`load_code`](Self::load_code).
     pub fn load_contract(
         &self,
         storage: &dyn tos_storage::StorageProvider,
@@ -250,20 +247,35 @@ impl ExecutableCache {
         let Some(info) = storage.read_contract(address)? else {
             return Ok(None);
         };
-        let code_hash = info.code_hash;
+        let executable = self.load_code(storage, address, &info.code_hash, engine)?;
+        Ok(Some((executable, info.code_hash)))
+    }
+
+    /// The executable of the code `code_hash`, which the instance `address` runs. The ELF is
+    /// fetched from `storage` only on a cache miss (the cache is keyed by code hash, so
+    /// instances of one code share one executable). Code missing from the store is a damaged
+    /// store ([`StorageError::Corrupt`](tos_storage::StorageError::Corrupt)), not a missing
+    /// contract.
+    pub fn load_code(
+        &self,
+        storage: &dyn tos_storage::StorageProvider,
+        address: &Hash,
+        code_hash: &Hash,
+        engine: Engine,
+    ) -> Result<Arc<TosExecutable>, RuntimeError> {
         let missing = || {
             RuntimeError::State(tos_storage::StorageError::Corrupt {
                 what: format!("contract {address} runs code {code_hash}, which is not stored"),
             })
         };
         // The code must exist in this state even when its executable is cached.
-        if !storage.has_code(&code_hash)? {
+        if !storage.has_code(code_hash)? {
             return Err(missing());
         }
-        let (executable, _) = self.get_or_load_with(code_hash, engine, || {
-            storage.read_code(&code_hash)?.ok_or_else(missing)
+        let (executable, _) = self.get_or_load_with(*code_hash, engine, || {
+            storage.read_code(code_hash)?.ok_or_else(missing)
         })?;
-        Ok(Some((executable, code_hash)))
+        Ok(executable)
     }
 
     fn load(

@@ -39,8 +39,10 @@ pub struct LogEntry {
 /// One contract on the call stack of an invoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame {
-    /// The running contract: its storage namespace and its account.
+    /// The running contract's address: its storage namespace and its account.
     pub contract: Hash,
+    /// The code the running contract runs (shared by every instance of it).
+    pub code_hash: Hash,
     /// Who called it: the transaction sender for the first frame, else the calling contract.
     pub caller: Hash,
     /// Native amount the caller sent with the call (already credited to `contract`).
@@ -86,8 +88,8 @@ pub struct InvokeContext<'a> {
     pub journal: Journal<'a>,
     pub block: &'a BlockContext,
     pub transaction: &'a TransactionContext,
-    /// Code hash of the running contract (the innermost frame's): its storage namespace and
-    /// its account.
+    /// Address of the running contract (the innermost frame's): its storage namespace and its
+    /// account.
     pub contract: Hash,
     pub meter: ComputeMeter,
     frames: Vec<Frame>,
@@ -118,6 +120,7 @@ impl<'a> InvokeContext<'a> {
             meter: ComputeMeter::new(compute_budget),
             frames: vec![Frame {
                 contract,
+                code_hash: Hash::default(),
                 caller: transaction.sender,
                 value: 0,
             }],
@@ -135,6 +138,14 @@ impl<'a> InvokeContext<'a> {
     /// Lets the contract call other contracts, loading them through `cache`.
     pub fn with_programs(mut self, cache: &'a ExecutableCache, engine: Engine) -> Self {
         self.programs = Some(ProgramAccess { cache, engine });
+        self
+    }
+
+    /// Records the code hash the first frame runs.
+    pub fn with_code_hash(mut self, code_hash: Hash) -> Self {
+        if let Some(first) = self.frames.first_mut() {
+            first.code_hash = code_hash;
+        }
         self
     }
 
@@ -183,6 +194,7 @@ impl<'a> InvokeContext<'a> {
     pub fn frame(&self) -> Frame {
         self.frames.last().copied().unwrap_or(Frame {
             contract: self.contract,
+            code_hash: Hash::default(),
             caller: self.transaction.sender,
             value: 0,
         })

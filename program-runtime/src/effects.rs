@@ -33,13 +33,22 @@ pub struct Transfer {
     pub amount: u64,
 }
 
+/// A contract instance the invoke created (`tos_create_contract`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedContract {
+    pub address: String,
+    pub code_hash: String,
+}
+
 /// The net effects of an invoke: first old value and last new value per key or balance,
-/// transfers in the order they happened. Keys and values are hex.
+/// transfers and created contracts in the order they happened. Keys and values are hex.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Effects {
     pub storage: Vec<StorageChange>,
     pub balances: Vec<BalanceChange>,
     pub transfers: Vec<Transfer>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contracts_created: Vec<CreatedContract>,
 }
 
 impl Effects {
@@ -48,6 +57,7 @@ impl Effects {
             BTreeMap::new();
         let mut balances: BTreeMap<(Hash, Hash), (u64, u64)> = BTreeMap::new();
         let mut transfers = Vec::new();
+        let mut contracts_created = Vec::new();
         for entry in entries {
             match entry {
                 JournalEntry::StorageWrite {
@@ -83,6 +93,12 @@ impl Effects {
                     asset: asset.to_hex(),
                     amount: *amount,
                 }),
+                JournalEntry::ContractCreated { address, code_hash } => {
+                    contracts_created.push(CreatedContract {
+                        address: address.to_hex(),
+                        code_hash: code_hash.to_hex(),
+                    })
+                }
             }
         }
         Effects {
@@ -107,10 +123,14 @@ impl Effects {
                 })
                 .collect(),
             transfers,
+            contracts_created,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.storage.is_empty() && self.balances.is_empty() && self.transfers.is_empty()
+        self.storage.is_empty()
+            && self.balances.is_empty()
+            && self.transfers.is_empty()
+            && self.contracts_created.is_empty()
     }
 }

@@ -134,7 +134,7 @@ pub fn execute_call(
     storage: &dyn StorageProvider,
     config: CallConfig,
 ) -> Result<CallOutcome, RuntimeError> {
-    let (executable, _code_hash) = cache
+    let (executable, code_hash) = cache
         .load_contract(storage, &call.contract, config.engine)?
         .ok_or(RuntimeError::ContractNotFound(call.contract))?;
     let transaction = TransactionContext {
@@ -149,6 +149,7 @@ pub fn execute_call(
         call.effective_budget(config.compute_budget),
     )
     .with_programs(cache, config.engine)
+    .with_code_hash(code_hash)
     .with_call_deposits(call.deposits.clone());
     // The deposits move before the contract runs, inside the same journal: a failed call
     // (including a deposit the sender cannot cover) moves none of them.

@@ -161,6 +161,13 @@ uint64_t tos_get_tx_sender(uint8_t out[32]);
 uint64_t tos_get_contract_hash(uint8_t out[32]);
 
 /**
+ * Write the code hash the running contract runs to out[0..32]: shared by every instance of
+ * that code (tos_get_contract_hash is the instance's own address).
+ * Cost: 50 units.
+ */
+uint64_t tos_get_code_hash(uint8_t out[32]);
+
+/**
  * Returns the block's timestamp, in seconds since the Unix epoch (agreed by
  * consensus, never the node's clock).
  * Cost: 50 units.
@@ -207,6 +214,55 @@ uint64_t tos_get_self_balance(void);
  * Cost: 1000 units.
  */
 uint64_t tos_transfer(const uint8_t recipient[32], uint64_t amount);
+
+/**
+ * Returns the balance of the account `address` in `asset` (0 if unknown).
+ * Cost: 200 units.
+ */
+uint64_t tos_get_asset_balance(const uint8_t address[32], const uint8_t asset[32]);
+
+/**
+ * Move `amount` of `asset` from the running contract to `recipient`. Zero, insufficient and
+ * overflowing amounts abort the call.
+ * Cost: 1000 units.
+ */
+uint64_t tos_transfer_asset(const uint8_t recipient[32], const uint8_t asset[32], uint64_t amount);
+
+/**
+ * Number of assets deposited with this call (moved from the sender before the contract ran).
+ * A nested call (tos_invoke) has its native value as its only deposit.
+ * Cost: 50 units.
+ */
+uint64_t tos_get_deposit_count(void);
+
+/**
+ * The index-th deposit of this call, in ascending asset order: writes its asset to
+ * asset_out[0..32] and returns its amount. An index past the count aborts the call.
+ * Cost: 100 units.
+ */
+uint64_t tos_get_deposit(uint64_t index, uint8_t asset_out[32]);
+
+/**
+ * Amount of `asset` deposited with this call (0 if none).
+ * Cost: 100 units.
+ */
+uint64_t tos_get_deposit_amount(const uint8_t asset[32]);
+
+/* tos_create_contract statuses (the VM's; 0 is success). */
+#define TOS_CREATE_ADDRESS_TAKEN 0xFFFFFFFE00000001ULL
+#define TOS_CREATE_CODE_NOT_FOUND 0xFFFFFFFE00000002ULL
+#define TOS_CREATE_DEPTH_EXCEEDED 0xFFFFFFFE00000003ULL
+#define TOS_CREATE_CONSTRUCTOR_FAILED 0xFFFFFFFE00000004ULL
+
+/**
+ * Create a new instance of the deployed code `code_hash` at the address
+ * blake3("tos-vm/create-address/v1" || this contract's address || salt), run its
+ * constructor with input[0..input_len], and write the new address to address_out[0..32].
+ * Returns 0, or a TOS_CREATE_* status (nothing created; address_out zeroed).
+ * Cost: 2000 + input_len units, plus the constructor's compute.
+ */
+uint64_t tos_create_contract(const uint8_t code_hash[32], const uint8_t salt[32],
+                             const uint8_t *input, uint64_t input_len, uint8_t address_out[32]);
 
 /**
  * Read the value stored under key[0..key_len] (key_len <= TOS_MAX_KEY_LEN).

@@ -135,6 +135,10 @@ pub enum StorageError {
         height: u64,
     },
 
+    /// A contract instance already lives at this address: nothing is replaced.
+    #[error("a contract already exists at address {0}")]
+    ContractExists(Hash),
+
     /// A [`Checkpoint`](crate::Checkpoint) was used out of order: it was already closed, it
     /// belongs to another journal, or a checkpoint taken after it is still open.
     #[error("invalid checkpoint: {reason}")]

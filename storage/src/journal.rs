@@ -23,7 +23,7 @@
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
-use crate::types::Hash;
+use crate::types::{ContractInfo, Hash};
 use crate::StorageProvider;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +53,9 @@ pub enum JournalEntry {
         asset: Hash,
         amount: u64,
     },
+    /// A contract instance was created at `address`, running `code_hash` (a factory's
+    /// `tos_create_contract`).
+    ContractCreated { address: Hash, code_hash: Hash },
 }
 
 /// A point in a journal's history to return to ([`Journal::revert_to`]) or to fold into the
@@ -94,6 +97,8 @@ pub struct Journal<'a> {
     /// Values as read from the provider (the state before the invoke).
     storage_cache: BTreeMap<(Hash, Vec<u8>), Option<Vec<u8>>>,
     balance_cache: BTreeMap<(Hash, Hash), u64>,
+    /// Contract instances this invoke created.
+    contracts: BTreeMap<Hash, ContractInfo>,
     log: Vec<JournalEntry>,
     frames: Vec<Frame>,
 }
@@ -120,6 +125,7 @@ impl<'a> Journal<'a> {
             balances: BTreeMap::new(),
             storage_cache: BTreeMap::new(),
             balance_cache: BTreeMap::new(),
+            contracts: BTreeMap::new(),
             log: Vec::new(),
             frames: Vec::new(),
         }
@@ -260,6 +266,27 @@ impl<'a> Journal<'a> {
         Ok(())
     }
 
+    /// The contract instance at `address` as this invoke sees it (created by it, or stored).
+    pub fn contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
+        if let Some(info) = self.contracts.get(address) {
+            return Ok(Some(*info));
+        }
+        self.provider.read_contract(address)
+    }
+
+    /// Creates the instance `address` running `code_hash`. Refused, changing nothing, when an
+    /// instance already lives there ([`StorageError::ContractExists`]). The caller checks that
+    /// the code is deployed.
+    pub fn create_contract(&mut self, address: Hash, code_hash: Hash) -> Result<(), StorageError> {
+        if self.contract(&address)?.is_some() {
+            return Err(StorageError::ContractExists(address));
+        }
+        self.contracts.insert(address, ContractInfo { code_hash });
+        self.log
+            .push(JournalEntry::ContractCreated { address, code_hash });
+        Ok(())
+    }
+
     /// Opens a checkpoint (one per call frame). Checkpoints nest.
     pub fn checkpoint(&mut self) -> Checkpoint {
         let serial = self.next_serial;
@@ -297,6 +324,9 @@ impl<'a> Journal<'a> {
                     ..
                 }) => {
                     self.balances.insert((account, asset), old);
+                }
+                Some(JournalEntry::ContractCreated { address, .. }) => {
+                    self.contracts.remove(&address);
                 }
                 Some(JournalEntry::Transfer { .. }) | None => {}
             }
@@ -352,6 +382,7 @@ impl<'a> Journal<'a> {
                 changes.balances.insert(pair, amount);
             }
         }
+        changes.contracts = self.contracts;
         (changes, self.log)
     }
 
@@ -735,5 +766,41 @@ mod tests {
             .with_storage(C, b"x", b"1")
             .with_balance(BOB, NATIVE_ASSET, 100);
         assert_eq!(store, expected);
+    }
+
+    #[test]
+    fn created_contracts_are_journaled_reverted_and_refused_twice() {
+        let base = MemoryStorage::new().with_contract(ALICE, TOKEN);
+        let mut j = Journal::new(&base);
+        assert!(matches!(
+            j.create_contract(ALICE, C),
+            Err(StorageError::ContractExists(a)) if a == ALICE
+        ));
+        assert!(j.entries().is_empty());
+        let cp = j.checkpoint();
+        j.create_contract(BOB, C).unwrap();
+        assert_eq!(
+            j.contract(&BOB).unwrap(),
+            Some(ContractInfo { code_hash: C })
+        );
+        assert!(matches!(
+            j.create_contract(BOB, TOKEN),
+            Err(StorageError::ContractExists(_))
+        ));
+        j.revert_to(cp).unwrap();
+        assert_eq!(j.contract(&BOB).unwrap(), None);
+        j.create_contract(BOB, TOKEN).unwrap();
+        let (changes, log) = j.into_parts();
+        assert_eq!(
+            changes.contracts.get(&BOB),
+            Some(&ContractInfo { code_hash: TOKEN })
+        );
+        assert_eq!(
+            log,
+            vec![JournalEntry::ContractCreated {
+                address: BOB,
+                code_hash: TOKEN
+            }]
+        );
     }
 }

@@ -120,6 +120,28 @@ declare_builtin_function!(
     }
 );
 
+pub const TOS_GET_CODE_HASH: SyscallSpec = SyscallSpec {
+    name: "tos_get_code_hash",
+    family: "chain",
+    cost: "50",
+};
+
+declare_builtin_function!(
+    /// `tos_get_code_hash(out[32]) -> 0`: the code hash the running contract runs (shared by
+    /// every instance of that code; `tos_get_contract_hash` is the instance's address).
+    SyscallGetCodeHash,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        out_addr: u64,
+        _arg2: u64,
+        _arg3: u64,
+        _arg4: u64,
+        _arg5: u64,
+    ) -> Result<u64, SyscallError> {
+        write_hash(context, out_addr, |c| c.frame().code_hash.0)
+    }
+);
+
 pub const TOS_GET_BLOCK_TIMESTAMP: SyscallSpec = SyscallSpec {
     name: "tos_get_block_timestamp",
     family: "chain",

@@ -41,6 +41,8 @@ pub enum SyscallError {
     TooManySlices { count: u64, limit: usize },
     #[error("{len} bytes to hash exceed the limit of {limit}")]
     HashInputTooLong { len: u64, limit: usize },
+    #[error("deposit index {index} is out of range ({count} deposits)")]
+    DepositIndexOutOfRange { index: u64, count: u64 },
     /// State errors, including refused transfers (`ZeroAmount`, `InsufficientBalance`,
     /// `BalanceOverflow`).
     #[error(transparent)]

@@ -84,12 +84,17 @@ declare_builtin_function!(
         }
         // Deployed code passed the same checks at deploy time; a failure here is the store's.
         // The ELF is fetched only on a cache miss.
-        let provider = context.journal.provider();
-        let Some((executable, _code_hash)) =
-            programs.cache.load_contract(provider, &callee, programs.engine)?
-        else {
+        // The instance may have been created earlier in this invoke (a factory): read it
+        // through the journal. Code is never created inside an invoke: the store has it.
+        let Some(info) = context.journal.contract(&callee)? else {
             return Ok(INVOKE_NOT_FOUND);
         };
+        let executable = programs.cache.load_code(
+            context.journal.provider(),
+            &callee,
+            &info.code_hash,
+            programs.engine,
+        )?;
 
         let checkpoint = context.journal.checkpoint();
         let events_before = context.events().len();
@@ -105,7 +110,12 @@ declare_builtin_function!(
             }
         }
         context.clear_return_data();
-        context.push_frame(Frame { contract: callee, caller, value });
+        context.push_frame(Frame {
+            contract: callee,
+            code_hash: info.code_hash,
+            caller,
+            value,
+        });
         let outcome = executor::execute(&executable, &input, context, programs.engine);
         context.pop_frame();
 
@@ -139,7 +149,7 @@ declare_builtin_function!(
 
 /// Whether `error` is a failure of the store itself (`StorageError::is_backend`), possibly
 /// carried by a syscall of the callee, rather than a failure of the callee.
-fn is_store_failure(error: &RuntimeError) -> bool {
+pub(crate) fn is_store_failure(error: &RuntimeError) -> bool {
     match error {
         RuntimeError::State(error) => error.is_backend(),
         RuntimeError::Syscall(inner) => match inner.downcast_ref::<SyscallError>() {

@@ -6,8 +6,10 @@
 //! | family | syscalls |
 //! |---|---|
 //! | [`log`] | `tos_log`, `tos_panic` |
-//! | [`chain`] | `tos_get_block_hash`, `tos_get_block_height`, `tos_get_block_timestamp`, `tos_get_tx_hash`, `tos_get_tx_sender`, `tos_get_contract_hash`, `tos_get_caller`, `tos_get_call_depth`, `tos_get_call_value` |
-//! | [`balance`] | `tos_get_balance`, `tos_get_self_balance`, `tos_transfer` |
+//! | [`chain`] | `tos_get_block_hash`, `tos_get_block_height`, `tos_get_block_timestamp`, `tos_get_tx_hash`, `tos_get_tx_sender`, `tos_get_contract_hash`, `tos_get_code_hash`, `tos_get_caller`, `tos_get_call_depth`, `tos_get_call_value` |
+//! | [`balance`] | `tos_get_balance`, `tos_get_self_balance`, `tos_transfer`, `tos_get_asset_balance`, `tos_transfer_asset` |
+//! | [`deposits`] | `tos_get_deposit_count`, `tos_get_deposit`, `tos_get_deposit_amount` |
+//! | [`create`] | `tos_create_contract` |
 //! | [`storage`] | `tos_storage_read`, `tos_storage_write`, `tos_storage_delete` |
 //! | [`mem`] | `tos_memcpy`, `tos_memmove`, `tos_memset`, `tos_memcmp` |
 //! | [`invoke`] | `tos_invoke`, `tos_set_return_data`, `tos_get_return_data` |
@@ -27,7 +29,9 @@
 
 pub mod balance;
 pub mod chain;
+pub mod create;
 pub mod crypto;
+pub mod deposits;
 mod error;
 pub mod events;
 pub mod invoke;
@@ -67,9 +71,16 @@ pub const SYSCALLS: &[SyscallSpec] = &[
     chain::TOS_GET_CALLER,
     chain::TOS_GET_CALL_DEPTH,
     chain::TOS_GET_CALL_VALUE,
+    chain::TOS_GET_CODE_HASH,
     balance::TOS_GET_BALANCE,
     balance::TOS_GET_SELF_BALANCE,
     balance::TOS_TRANSFER,
+    balance::TOS_GET_ASSET_BALANCE,
+    balance::TOS_TRANSFER_ASSET,
+    deposits::TOS_GET_DEPOSIT_COUNT,
+    deposits::TOS_GET_DEPOSIT,
+    deposits::TOS_GET_DEPOSIT_AMOUNT,
+    create::TOS_CREATE_CONTRACT,
     storage::TOS_STORAGE_READ,
     storage::TOS_STORAGE_WRITE,
     storage::TOS_STORAGE_DELETE,
@@ -127,6 +138,13 @@ pub fn register_syscalls(program: &mut BuiltinProgram<Context>) {
     register::<chain::SyscallGetCallDepth>(program, &chain::TOS_GET_CALL_DEPTH);
     register::<chain::SyscallGetCallValue>(program, &chain::TOS_GET_CALL_VALUE);
     register::<balance::SyscallGetSelfBalance>(program, &balance::TOS_GET_SELF_BALANCE);
+    register::<chain::SyscallGetCodeHash>(program, &chain::TOS_GET_CODE_HASH);
+    register::<balance::SyscallGetAssetBalance>(program, &balance::TOS_GET_ASSET_BALANCE);
+    register::<balance::SyscallTransferAsset>(program, &balance::TOS_TRANSFER_ASSET);
+    register::<deposits::SyscallGetDepositCount>(program, &deposits::TOS_GET_DEPOSIT_COUNT);
+    register::<deposits::SyscallGetDeposit>(program, &deposits::TOS_GET_DEPOSIT);
+    register::<deposits::SyscallGetDepositAmount>(program, &deposits::TOS_GET_DEPOSIT_AMOUNT);
+    register::<create::SyscallCreateContract>(program, &create::TOS_CREATE_CONTRACT);
     register::<invoke::SyscallInvoke>(program, &invoke::TOS_INVOKE);
     register::<invoke::SyscallSetReturnData>(program, &invoke::TOS_SET_RETURN_DATA);
     register::<invoke::SyscallGetReturnData>(program, &invoke::TOS_GET_RETURN_DATA);

@@ -68,6 +68,13 @@ pub mod op {
     pub const CALL_DEPTH: u8 = 27;
     pub const CALL_VALUE: u8 = 28;
     pub const SELF_BALANCE: u8 = 29;
+    pub const CODE_HASH: u8 = 0x30;
+    pub const ASSET_BALANCE: u8 = 0x31;
+    pub const TRANSFER_ASSET: u8 = 0x32;
+    pub const DEPOSIT_COUNT: u8 = 0x33;
+    pub const DEPOSIT: u8 = 0x34;
+    pub const DEPOSIT_AMOUNT: u8 = 0x35;
+    pub const CREATE_CONTRACT: u8 = 0x36;
     pub const VARIANT: u8 = 0x21;
     pub const STORE_ADDRESS: u8 = 0x22;
     pub const ECHO_SCRATCH: u8 = 0x20;

@@ -187,6 +187,24 @@ pub fn transfer(script: Script, to: Hash, amount: u64) -> Script {
     script.with_data(&to.0, |s, to| s.call(op::TRANSFER, &[to, Value(amount)]))
 }
 
+/// `amount` of [`TOKEN`] from the running probe to `to`.
+pub fn transfer_token(script: Script, to: Hash, amount: u64) -> Script {
+    script.with_data(&to.0, |s, to| {
+        s.with_data(&TOKEN.0, |s, token| {
+            s.call(op::TRANSFER_ASSET, &[to, token, Value(amount)])
+        })
+    })
+}
+
+/// The [`TOKEN`] balance of `account`.
+pub fn token_balance_of(script: Script, account: Hash) -> Script {
+    script.with_data(&account.0, |s, account| {
+        s.with_data(&TOKEN.0, |s, token| {
+            s.call(op::ASSET_BALANCE, &[account, token])
+        })
+    })
+}
+
 pub fn balance_of(script: Script, account: Hash) -> Script {
     script.with_data(&account.0, |s, account| s.call(op::GET_BALANCE, &[account]))
 }

@@ -86,6 +86,13 @@ uint64_t entrypoint(const uint8_t *input, uint64_t input_len) {
         case 27: r = tos_get_call_depth(); break;
         case 28: r = tos_get_call_value(); break;
         case 29: r = tos_get_self_balance(); break;
+        case 0x30: r = tos_get_code_hash((uint8_t *)a[0]); break;
+        case 0x31: r = tos_get_asset_balance((const uint8_t *)a[0], (const uint8_t *)a[1]); break;
+        case 0x32: r = tos_transfer_asset((const uint8_t *)a[0], (const uint8_t *)a[1], a[2]); break;
+        case 0x33: r = tos_get_deposit_count(); break;
+        case 0x34: r = tos_get_deposit(a[0], (uint8_t *)a[1]); break;
+        case 0x35: r = tos_get_deposit_amount((const uint8_t *)a[0]); break;
+        case 0x36: r = tos_create_contract((const uint8_t *)a[0], (const uint8_t *)a[1], (const uint8_t *)a[2], a[3], (uint8_t *)a[4]); break;
         case 0x21: r = PROBE_VARIANT; break;
         case 0x22: /* store an address at scratch[a0]: lets a script build a slice table */
             for (int i = 0; i < 8; i++) scratch[(a[0] + i) & 0x1FF] = (uint8_t)(a[1] >> (8 * i));

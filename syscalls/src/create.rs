@@ -1,0 +1,116 @@
+//! Factories: a contract creating an instance of already-deployed code
+//! (`tos_create_contract`). The new contract's address is
+//! [`create_address`](tos_program_runtime::create_address)`(creator, salt)`: the creating
+//! contract chooses the salt, so it knows the address in advance and nobody else can take it.
+//! The new instance's constructor runs at once as a nested call (fresh frame, the shared
+//! compute meter, a journal checkpoint); if it fails, the instance is not created.
+
+use tos_program_runtime::{
+    create_address, executor,
+    limits::{MAX_CONTRACT_CALL_DEPTH, MAX_INPUT_LEN},
+    memory,
+    solana_sbpf::declare_builtin_function,
+    Frame, InvokeContext, RuntimeError,
+};
+use tos_storage::{Hash, StorageError};
+
+use crate::{invoke::is_store_failure, SyscallError, SyscallSpec};
+
+/// Fixed part of a creation (address derivation, instance record, frame setup).
+pub const CREATE_BASE_COST: u64 = 2_000;
+
+/// `tos_create_contract` statuses at or above this value come from the VM.
+pub const CREATE_ERROR_BASE: u64 = 0xFFFF_FFFE_0000_0000;
+/// A contract already lives at the derived address (the salt was used before).
+pub const CREATE_ADDRESS_TAKEN: u64 = CREATE_ERROR_BASE | 1;
+/// No code with that hash is deployed.
+pub const CREATE_CODE_NOT_FOUND: u64 = CREATE_ERROR_BASE | 2;
+/// [`MAX_CONTRACT_CALL_DEPTH`] contracts are already on the call stack.
+pub const CREATE_DEPTH_EXCEEDED: u64 = CREATE_ERROR_BASE | 3;
+/// The constructor returned a non-zero status or was stopped by the VM (the reason is
+/// logged): nothing of the creation stands.
+pub const CREATE_CONSTRUCTOR_FAILED: u64 = CREATE_ERROR_BASE | 4;
+
+pub const TOS_CREATE_CONTRACT: SyscallSpec = SyscallSpec {
+    name: "tos_create_contract",
+    family: "create",
+    cost: "2000 + input_len + constructor's compute",
+};
+
+declare_builtin_function!(
+    /// `tos_create_contract(code_hash[32], salt[32], input, input_len, address_out[32]) ->
+    /// status`: creates an instance of the deployed code `code_hash` at
+    /// `create_address(running contract, salt)`, runs its constructor with `input` and writes
+    /// the new address to `address_out`. 0 on success, else a `CREATE_*` status (nothing
+    /// created, `address_out` all zeros).
+    SyscallCreateContract,
+    fn rust(
+        context: &mut InvokeContext<'static>,
+        code_hash_addr: u64,
+        salt_addr: u64,
+        input_addr: u64,
+        input_len: u64,
+        address_out: u64,
+    ) -> Result<u64, SyscallError> {
+        if input_len > MAX_INPUT_LEN as u64 {
+            return Err(SyscallError::InputTooLong { len: input_len, limit: MAX_INPUT_LEN });
+        }
+        context.charge(CREATE_BASE_COST.saturating_add(input_len))?;
+        let code_hash = Hash(memory::read_array::<32>(context.memory(), code_hash_addr)?);
+        let salt = Hash(memory::read_array::<32>(context.memory(), salt_addr)?);
+        let input = memory::read_bytes(context.memory(), input_addr, input_len, MAX_INPUT_LEN)?;
+        // Fail on a read-only or unmapped output before anything is created.
+        memory::write_bytes(context.memory(), address_out, &[0; 32])?;
+        let programs = context.programs().ok_or(SyscallError::InvokeUnavailable)?;
+        if context.depth() >= MAX_CONTRACT_CALL_DEPTH {
+            return Ok(CREATE_DEPTH_EXCEEDED);
+        }
+        let creator = context.contract;
+        let address = create_address(&creator, &salt);
+        if !context.journal.provider().has_code(&code_hash)? {
+            return Ok(CREATE_CODE_NOT_FOUND);
+        }
+        let executable = programs.cache.load_code(
+            context.journal.provider(),
+            &address,
+            &code_hash,
+            programs.engine,
+        )?;
+
+        let checkpoint = context.journal.checkpoint();
+        let events_before = context.events().len();
+        match context.journal.create_contract(address, code_hash) {
+            Ok(()) => {}
+            Err(StorageError::ContractExists(_)) => {
+                context.journal.revert_to(checkpoint)?;
+                return Ok(CREATE_ADDRESS_TAKEN);
+            }
+            Err(other) => return Err(other.into()),
+        }
+        context.clear_return_data();
+        context.push_frame(Frame { contract: address, code_hash, caller: creator, value: 0 });
+        let outcome = executor::execute(&executable, &input, context, programs.engine);
+        context.pop_frame();
+
+        let failure = match outcome.result {
+            Ok(0) => {
+                context.journal.commit_checkpoint(checkpoint)?;
+                memory::write_bytes(context.memory(), address_out, &address.0)?;
+                return Ok(0);
+            }
+            Ok(status) => format!("returned {status}"),
+            // The constructor used up the shared budget: nothing is left for the creator.
+            Err(error) if context.meter.remaining() == 0 => return Err(SyscallError::Runtime(error)),
+            Err(RuntimeError::State(error)) => return Err(error.into()),
+            Err(error) if is_store_failure(&error) => return Err(SyscallError::Runtime(error)),
+            Err(error) => format!("aborted: {error}"),
+        };
+        context.journal.revert_to(checkpoint)?;
+        context.truncate_events(events_before);
+        // Best effort: a full log budget must not turn a handled failure into an abort.
+        let _ = context.push_log(format!(
+            "tos_create_contract: constructor of {address} {failure}"
+        ));
+        Ok(CREATE_CONSTRUCTOR_FAILED)
+    }
+);
