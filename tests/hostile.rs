@@ -2314,6 +2314,11 @@ fn security_doc_matches_the_code() {
             "MAX_LOG_BYTES_PER_INVOKE",
             limits::MAX_LOG_BYTES_PER_INVOKE as u64,
         ),
+        (
+            "MAX_LOG_ENTRIES_PER_INVOKE",
+            limits::MAX_LOG_ENTRIES_PER_INVOKE as u64,
+        ),
+        ("MAX_COMPUTE_BUDGET", limits::MAX_COMPUTE_BUDGET),
         ("NULL_GUARD_SIZE", limits::NULL_GUARD_SIZE as u64),
         (
             "MAX_CONTRACT_CALL_DEPTH",

@@ -197,8 +197,15 @@ type Ending = fn(Script) -> Vec<u8>;
 
 #[test]
 fn a_failing_callee_is_reverted_and_the_caller_keeps_its_own_writes() {
-    let endings: [(Ending, u64); 3] = [
+    let endings: [(Ending, u64); 5] = [
         (|s| s.build(7), 7),
+        // A callee cannot forge the VM's statuses (issue 18.2): "not found" from a callee that
+        // exists is reported as a callee failure with a reserved status.
+        (
+            |s| s.build(codes::INVOKE_NOT_FOUND),
+            codes::INVOKE_CALLEE_RESERVED_STATUS,
+        ),
+        (|s| s.build(u64::MAX), codes::INVOKE_CALLEE_RESERVED_STATUS),
         (
             |s| {
                 s.with_data(b"oops", |s, m| s.call(op::PANIC, &[m, Value(4)]))

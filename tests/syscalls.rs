@@ -101,6 +101,28 @@ fn log_flooding_hits_the_per_invoke_limit() {
 }
 
 #[test]
+fn empty_log_messages_count_against_the_per_invoke_limit() {
+    // Zero-length messages carry no bytes; the entry count still bounds them (issue 18.11).
+    let mut script = Script::new();
+    for _ in 0..=tos_vm::runtime::limits::MAX_LOG_ENTRIES_PER_INVOKE {
+        script = script.call(op::LOG, &[Value(RODATA), Value(0)]);
+    }
+    Harness::new()
+        .with_budget(1_000_000)
+        .deploy_named("probe", probe::elf())
+        .invoke(&script.build(0))
+        .expect(&[
+            Check::aborted_with(|e| {
+                matches!(
+                    e,
+                    Abort::Syscall(SyscallError::LogEntriesExceeded { limit: 1024 })
+                )
+            }),
+            Check::unchanged(),
+        ]);
+}
+
+#[test]
 fn panic_aborts_with_its_message() {
     run(Script::new()
         .with_data(b"kkvv", |s, kv| {
@@ -416,6 +438,40 @@ fn storage_refuses_bad_pointers() {
     .expect(&access_violation());
 }
 
+// ---- crypto -------------------------------------------------------------------------------
+
+#[test]
+fn hash_input_limit_is_checked_over_all_slices_before_any_charge() {
+    // Two slices of 600 KiB each: together over the 1 MiB limit, and each longer than the heap
+    // it points at. The call is refused for its size before anything is charged or read
+    // (issue 18.12), not with an access violation after ~300,000 units.
+    const SLICE: u64 = 600 * 1024;
+    let heap = 0x3_0000_0000u64;
+    let script = Script::new()
+        .call(op::STORE_ADDRESS, &[Value(0), Value(heap)])
+        .call(op::STORE_ADDRESS, &[Value(8), Value(SLICE)])
+        .call(op::STORE_ADDRESS, &[Value(16), Value(heap)])
+        .call(op::STORE_ADDRESS, &[Value(24), Value(SLICE)])
+        .call(op::SHA256, &[Scratch(0), Value(2), Scratch(64)]);
+    let refused = run(script.build(0));
+    refused.expect(&[
+        Check::aborted_with(|e| {
+            matches!(
+                e,
+                Abort::Syscall(SyscallError::HashInputTooLong { len, limit: 1_048_576 })
+                    if *len == 2 * SLICE
+            )
+        }),
+        Check::unchanged(),
+    ]);
+    // The probe's own instructions cost a few thousand units; the slices would cost 307,200.
+    assert!(
+        refused.compute_used < 20_000,
+        "charged {} units before refusing",
+        refused.compute_used
+    );
+}
+
 // ---- failure discards everything ----------------------------------------------------------
 
 fn write_and_transfer() -> Script {
@@ -562,5 +618,28 @@ proptest! {
             );
             prop_assert!(expected, "unexpected abort {abort:?}");
         }
+    }
+}
+
+// ---- budget -------------------------------------------------------------------------------
+
+#[test]
+fn huge_budgets_run_the_same_under_both_engines() {
+    // Budgets near u64::MAX used to end a JIT run at once (whole budget reported used) while
+    // the interpreter ran it (issue 18.3): budgets are lowered to MAX_COMPUTE_BUDGET.
+    for budget in [
+        u64::MAX,
+        u64::MAX - 500,
+        tos_vm::runtime::limits::MAX_COMPUTE_BUDGET + 1,
+    ] {
+        Harness::new()
+            .with_budget(budget)
+            .deploy_named("probe", probe::elf())
+            .invoke(
+                &Script::new()
+                    .with_data(b"big budget", |s, msg| s.call(op::LOG, &[msg, Value(10)]))
+                    .build(0),
+            )
+            .expect(&[Check::success(), Check::log("big budget")]);
     }
 }

@@ -1,6 +1,6 @@
 //! Compute metering: one unit per executed BPF instruction plus each syscall's own cost.
 
-use crate::error::RuntimeError;
+use crate::{error::RuntimeError, limits::MAX_COMPUTE_BUDGET};
 
 /// Remaining compute of one invoke. solana-sbpf charges executed instructions through
 /// `ContextObject::consume`; syscalls charge their cost with [`ComputeMeter::charge`].
@@ -11,7 +11,10 @@ pub struct ComputeMeter {
 }
 
 impl ComputeMeter {
+    /// A meter of `budget` units, at most [`MAX_COMPUTE_BUDGET`] (larger budgets are lowered to
+    /// it, the same way for both engines).
     pub fn new(budget: u64) -> Self {
+        let budget = budget.min(MAX_COMPUTE_BUDGET);
         ComputeMeter {
             budget,
             remaining: budget,
@@ -68,6 +71,16 @@ mod tests {
         ));
         assert_eq!(meter.remaining(), 0);
         assert_eq!(meter.used(), 10);
+    }
+
+    #[test]
+    fn budgets_past_the_maximum_are_lowered_to_it() {
+        assert_eq!(ComputeMeter::new(u64::MAX).budget(), MAX_COMPUTE_BUDGET);
+        assert_eq!(
+            ComputeMeter::new(MAX_COMPUTE_BUDGET).budget(),
+            MAX_COMPUTE_BUDGET
+        );
+        assert_eq!(ComputeMeter::new(5).budget(), 5);
     }
 
     #[test]

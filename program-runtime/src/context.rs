@@ -224,12 +224,17 @@ impl<'a> InvokeContext<'a> {
         self.contract = self.frame().contract;
     }
 
-    /// Records a log line; enforces the per-invoke log budget.
+    /// Records a log line; enforces the per-invoke log budget (bytes and entries).
     pub fn push_log(&mut self, message: String) -> Result<(), LogLimitExceeded> {
         let total = self.log_bytes.saturating_add(message.len());
         if total > limits::MAX_LOG_BYTES_PER_INVOKE {
-            return Err(LogLimitExceeded {
+            return Err(LogLimitExceeded::Bytes {
                 limit: limits::MAX_LOG_BYTES_PER_INVOKE,
+            });
+        }
+        if self.logs.len() >= limits::MAX_LOG_ENTRIES_PER_INVOKE {
+            return Err(LogLimitExceeded::Entries {
+                limit: limits::MAX_LOG_ENTRIES_PER_INVOKE,
             });
         }
         self.log_bytes = total;
@@ -308,10 +313,12 @@ impl<'a> InvokeContext<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventLimitExceeded;
 
-/// The invoke already wrote [`limits::MAX_LOG_BYTES_PER_INVOKE`] bytes of logs.
+/// The invoke already wrote [`limits::MAX_LOG_BYTES_PER_INVOKE`] bytes of logs or
+/// [`limits::MAX_LOG_ENTRIES_PER_INVOKE`] messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLimitExceeded {
-    pub limit: usize,
+pub enum LogLimitExceeded {
+    Bytes { limit: usize },
+    Entries { limit: usize },
 }
 
 impl ContextObject for InvokeContext<'_> {
@@ -333,15 +340,39 @@ impl ContextObject for InvokeContext<'_> {
 fn empty_mapping() -> MemoryMapping {
     let config = Config::default();
     // SAFETY: no regions, so no host memory is referenced. The default handler refuses every
-    // access. An empty region list always initializes.
-    unsafe {
-        let mut mapping = MemoryMapping::new_uninitialized(
+    // access.
+    let mut mapping = unsafe {
+        MemoryMapping::new_uninitialized(
             Vec::new(),
             &config,
             SBPFVersion::V3,
             Box::new(default_access_violation_handler),
-        );
-        let _ = mapping.initialize();
-        mapping
+        )
+    };
+    // An empty region list has nothing to sort or overlap: initializing it cannot fail, and the
+    // test below checks that it does not.
+    if mapping.initialize().is_err() {
+        unreachable!("an empty memory mapping always initializes");
+    }
+    mapping
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solana_sbpf::{ebpf, memory_region::AccessType};
+
+    #[test]
+    fn the_empty_mapping_initializes_and_refuses_every_access() {
+        let mapping = empty_mapping();
+        for address in [
+            0,
+            ebpf::MM_STACK_START,
+            ebpf::MM_HEAP_START,
+            ebpf::MM_INPUT_START,
+        ] {
+            assert!(mapping.map(AccessType::Load, address, 1).is_err());
+            assert!(mapping.map(AccessType::Store, address, 1).is_err());
+        }
     }
 }

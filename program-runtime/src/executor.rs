@@ -178,6 +178,20 @@ fn read_only_region(executable: &TosExecutable) -> MemoryRegion {
     }
 }
 
+/// Puts the caller's memory mapping back into the context when dropped.
+struct MappingGuard<'c, 'a> {
+    context: &'c mut InvokeContext<'a>,
+    previous: Option<MemoryMapping>,
+}
+
+impl Drop for MappingGuard<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            drop(self.context.swap_memory_mapping(previous));
+        }
+    }
+}
+
 fn run(
     executable: &TosExecutable,
     input: &[u8],
@@ -207,16 +221,23 @@ fn run(
     // taken back out of the context below.
     let mapping = unsafe { MemoryMapping::new(regions, config, sbpf_version) }
         .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+    // From here until the guard drops, the context points into this function's buffers. The
+    // guard swaps the caller's mapping back on every way out, a panic in a syscall included,
+    // and it drops before the buffers do (locals drop in reverse order).
     let previous = context.swap_memory_mapping(mapping);
+    let guard = MappingGuard {
+        context,
+        previous: Some(previous),
+    };
 
-    let budget = context.meter.budget();
+    let budget = guard.context.meter.budget();
     let max_call_depth = config.max_call_depth;
     let (result, _instructions) = {
         // SAFETY: syscalls are registered for `InvokeContext<'static>`; the VM and every
         // reference derived from it are dropped at the end of this block, before `context`'s
         // real lifetime can end, so no `'static` reference escapes.
         let static_context: &mut InvokeContext<'static> =
-            unsafe { std::mem::transmute::<&mut InvokeContext<'_>, _>(&mut *context) };
+            unsafe { std::mem::transmute::<&mut InvokeContext<'_>, _>(&mut *guard.context) };
         let mut vm = EbpfVm::new(
             executable.get_loader().clone(),
             sbpf_version,
@@ -234,7 +255,81 @@ fn run(
         (Result::from(result), instructions)
     };
     // Nothing may point into this function's buffers once it returns.
-    drop(context.swap_memory_mapping(previous));
+    drop(guard);
     memory.give_back();
     result.map_err(|e| RuntimeError::from_ebpf(e, budget, max_call_depth))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solana_sbpf::{
+        assembler::assemble,
+        declare_builtin_function,
+        memory_region::AccessType,
+        program::{BuiltinFunctionDefinition, BuiltinProgram},
+    };
+    use tos_storage::{Hash, Journal, MemoryStorage};
+
+    use crate::context::{BlockContext, TransactionContext};
+
+    declare_builtin_function!(
+        /// A host bug stand-in: a syscall that panics.
+        SyscallThatPanics,
+        fn rust(
+            _context: &mut InvokeContext<'static>,
+            _a: u64,
+            _b: u64,
+            _c: u64,
+            _d: u64,
+            _e: u64,
+        ) -> Result<u64, Box<dyn std::error::Error>> {
+            panic!("host bug inside a syscall");
+        }
+    );
+
+    #[test]
+    fn a_panicking_syscall_leaves_no_mapping_into_freed_memory() {
+        let mut loader = BuiltinProgram::new_loader(vm_config());
+        loader
+            .register_definition::<SyscallThatPanics>("test_panic")
+            .unwrap();
+        let executable =
+            assemble::<InvokeContext<'static>>("syscall test_panic\nexit", Arc::new(loader))
+                .unwrap();
+        let store = MemoryStorage::default();
+        let block = BlockContext::default();
+        let transaction = TransactionContext::default();
+        // Interpreter only: a panic cannot unwind through JIT-compiled frames (the process
+        // aborts), which is why tos-syscalls catches panics inside every syscall.
+        {
+            let engine = Engine::Interpreter;
+            let mut context = InvokeContext::new(
+                Journal::new(&store),
+                &block,
+                &transaction,
+                Hash([1; 32]),
+                1000,
+            );
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                execute(&executable, b"input", &mut context, engine)
+            }));
+            assert!(panicked.is_err(), "{engine:?}: the syscall panics");
+            // The stack and heap of the call are gone: the context must not map them.
+            let stack = context
+                .memory()
+                .map(AccessType::Load, ebpf::MM_STACK_START, 8);
+            assert!(
+                stack.is_err(),
+                "{engine:?}: stack still mapped after the panic"
+            );
+            let input = context
+                .memory()
+                .map(AccessType::Load, ebpf::MM_INPUT_START, 5);
+            assert!(
+                input.is_err(),
+                "{engine:?}: input still mapped after the panic"
+            );
+        }
+    }
 }

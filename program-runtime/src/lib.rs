@@ -44,8 +44,8 @@ pub use address::{create_address, deploy_address};
 pub use cache::{code_hash, CacheStats, ExecutableCache, DEFAULT_CACHE_BUDGET};
 pub use compute::ComputeMeter;
 pub use context::{
-    BlockContext, Event, FinishedInvoke, Frame, InvokeContext, LogEntry, ProgramAccess, ReturnData,
-    TransactionContext,
+    BlockContext, Event, FinishedInvoke, Frame, InvokeContext, LogEntry, LogLimitExceeded,
+    ProgramAccess, ReturnData, TransactionContext,
 };
 pub use effects::{BalanceChange, CreatedContract, Effects, StorageChange, Transfer};
 pub use error::RuntimeError;

@@ -106,6 +106,7 @@ extern "C" {
 #define TOS_INVOKE_DEPTH_EXCEEDED (TOS_INVOKE_ERROR_BASE | 3)    /* 8 contracts deep already */
 #define TOS_INVOKE_ABORTED (TOS_INVOKE_ERROR_BASE | 4)           /* callee stopped by the VM */
 #define TOS_INVOKE_INSUFFICIENT_VALUE (TOS_INVOKE_ERROR_BASE | 5)/* caller cannot pay value */
+#define TOS_INVOKE_CALLEE_RESERVED_STATUS (TOS_INVOKE_ERROR_BASE | 6) /* callee returned a status >= BASE */
 
 #define TOS_NORETURN __attribute__((noreturn))
 

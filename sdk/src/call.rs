@@ -25,6 +25,9 @@ pub enum CallError {
     Aborted,
     /// This contract cannot pay the value sent.
     InsufficientValue,
+    /// The callee failed with a status of the VM's reserved range (`>= INVOKE_ERROR_BASE`),
+    /// which the VM does not pass on; its effects were reverted.
+    CalleeReservedStatus,
     /// A VM status this SDK does not know.
     Other(u64),
 }
@@ -39,6 +42,7 @@ impl CallError {
             s if s == INVOKE_ERROR_BASE | 3 => CallError::DepthExceeded,
             s if s == INVOKE_ERROR_BASE | 4 => CallError::Aborted,
             s if s == INVOKE_ERROR_BASE | 5 => CallError::InsufficientValue,
+            s if s == INVOKE_ERROR_BASE | 6 => CallError::CalleeReservedStatus,
             s => CallError::Other(s),
         }
     }
@@ -53,6 +57,7 @@ impl CallError {
             CallError::DepthExceeded => INVOKE_ERROR_BASE | 3,
             CallError::Aborted => INVOKE_ERROR_BASE | 4,
             CallError::InsufficientValue => INVOKE_ERROR_BASE | 5,
+            CallError::CalleeReservedStatus => INVOKE_ERROR_BASE | 6,
         }
     }
 
@@ -134,7 +139,7 @@ mod status_tests {
     fn status_round_trips_through_from_status() {
         for status in [1, 4, 1004, INVOKE_ERROR_BASE - 1]
             .into_iter()
-            .chain((1..=6).map(|n| INVOKE_ERROR_BASE | n))
+            .chain((1..=7).map(|n| INVOKE_ERROR_BASE | n))
         {
             assert_eq!(CallError::from_status(status).status(), status);
         }

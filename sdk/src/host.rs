@@ -386,6 +386,7 @@ pub mod syscalls {
 
     const MAX_LOG_LEN: u64 = 10_000;
     const MAX_LOG_BYTES: usize = 64 * 1024;
+    const MAX_LOG_ENTRIES: usize = 1024;
     const MAX_KEY_LEN: u64 = 256;
     const MAX_VALUE_LEN: u64 = 65_536;
     const MAX_RETURN_DATA_LEN: u64 = 1024;
@@ -401,6 +402,8 @@ pub mod syscalls {
     const INVOKE_DEPTH_EXCEEDED: u64 = 0xFFFF_FFFF_0000_0003;
     const INVOKE_ABORTED: u64 = 0xFFFF_FFFF_0000_0004;
     const INVOKE_INSUFFICIENT_VALUE: u64 = 0xFFFF_FFFF_0000_0005;
+    const INVOKE_CALLEE_RESERVED_STATUS: u64 = 0xFFFF_FFFF_0000_0006;
+    const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
 
     unsafe fn bytes<'a>(ptr: *const u8, len: u64) -> &'a [u8] {
         if len == 0 {
@@ -432,7 +435,7 @@ pub mod syscalls {
         let text = String::from_utf8_lossy(unsafe { bytes(msg, len) }).into_owned();
         let over = with_state(|s| {
             s.log_bytes += len as usize;
-            if s.log_bytes > MAX_LOG_BYTES {
+            if s.log_bytes > MAX_LOG_BYTES || s.logs.len() >= MAX_LOG_ENTRIES {
                 return true;
             }
             s.logs.push(text);
@@ -676,6 +679,8 @@ pub mod syscalls {
         let result = catch_unwind(AssertUnwindSafe(|| entry(&input)));
         let status = match status_of(result) {
             Status::Success => 0,
+            // As the VM does: a callee cannot forge a status of the VM's reserved range.
+            Status::Failed { code } if code >= INVOKE_ERROR_BASE => INVOKE_CALLEE_RESERVED_STATUS,
             Status::Failed { code } => code,
             Status::Panicked { message } | Status::Aborted { reason: message } => {
                 with_state(|s| s.logs.push(format!("nested call aborted: {message}")));

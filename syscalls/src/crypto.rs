@@ -45,7 +45,7 @@ pub const TOS_ED25519_VERIFY: SyscallSpec = SyscallSpec {
     cost: "2000 + msg_len / 2",
 };
 
-/// Reads the slice list and the slices, charging as it goes (limits first).
+/// Reads the slice list, checks the total against the limit, charges, then reads the slices.
 fn read_slices(
     context: &mut InvokeContext<'static>,
     slices_addr: u64,
@@ -64,22 +64,34 @@ fn read_slices(
         count * 16,
         MAX_HASH_SLICES * 16,
     )?;
-    let mut slices = Vec::with_capacity(table.len() / 16);
-    let mut total: u64 = 0;
-    for pair in table.chunks_exact(16) {
-        let mut addr = [0u8; 8];
-        let mut len = [0u8; 8];
-        addr.copy_from_slice(&pair[..8]);
-        len.copy_from_slice(&pair[8..]);
-        let (addr, len) = (u64::from_le_bytes(addr), u64::from_le_bytes(len));
-        total = total.saturating_add(len);
-        if total > MAX_HASH_BYTES as u64 {
-            return Err(SyscallError::HashInputTooLong {
-                len: total,
-                limit: MAX_HASH_BYTES,
-            });
-        }
-        context.charge(len / HASH_BYTES_PER_UNIT)?;
+    let pairs: Vec<(u64, u64)> = table
+        .chunks_exact(16)
+        .map(|pair| {
+            let mut addr = [0u8; 8];
+            let mut len = [0u8; 8];
+            addr.copy_from_slice(&pair[..8]);
+            len.copy_from_slice(&pair[8..]);
+            (u64::from_le_bytes(addr), u64::from_le_bytes(len))
+        })
+        .collect();
+    // The limit holds for the whole call and is checked before any byte is charged or read,
+    // so an oversized call fails the same way whatever its slices point at.
+    let total = pairs
+        .iter()
+        .fold(0u64, |total, &(_, len)| total.saturating_add(len));
+    if total > MAX_HASH_BYTES as u64 {
+        return Err(SyscallError::HashInputTooLong {
+            len: total,
+            limit: MAX_HASH_BYTES,
+        });
+    }
+    let byte_cost = pairs
+        .iter()
+        .map(|&(_, len)| len / HASH_BYTES_PER_UNIT)
+        .sum::<u64>();
+    context.charge(byte_cost)?;
+    let mut slices = Vec::with_capacity(pairs.len());
+    for (addr, len) in pairs {
         slices.push(memory::read_bytes(
             context.memory(),
             addr,

@@ -13,6 +13,10 @@ pub enum SyscallError {
     LogMessageTooLong { len: u64, limit: usize },
     #[error("log budget of {limit} bytes per invoke exhausted")]
     LogLimitExceeded { limit: usize },
+    #[error("log budget of {limit} messages per invoke exhausted")]
+    LogEntriesExceeded { limit: usize },
+    #[error("a syscall of the host panicked (a tos-vm bug; the invoke is void): {message}")]
+    HostPanic { message: String },
     #[error("contract panicked: {message}")]
     ContractPanicked { message: String },
     #[error("storage key of {len} bytes exceeds the limit of {limit} bytes")]

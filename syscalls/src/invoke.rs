@@ -40,6 +40,9 @@ pub const INVOKE_DEPTH_EXCEEDED: u64 = INVOKE_ERROR_BASE | 3;
 pub const INVOKE_ABORTED: u64 = INVOKE_ERROR_BASE | 4;
 /// The caller's balance does not cover the value sent.
 pub const INVOKE_INSUFFICIENT_VALUE: u64 = INVOKE_ERROR_BASE | 5;
+/// The callee failed with a status inside the VM's reserved range (at or above
+/// [`INVOKE_ERROR_BASE`]). Its own status is not passed on: it would read as a verdict of the VM.
+pub const INVOKE_CALLEE_RESERVED_STATUS: u64 = INVOKE_ERROR_BASE | 6;
 
 pub const TOS_INVOKE: SyscallSpec = SyscallSpec {
     name: "tos_invoke",
@@ -127,7 +130,12 @@ declare_builtin_function!(
             Ok(status) => {
                 context.journal.revert_to(checkpoint)?;
                 context.truncate_events(events_before);
-                Ok(status)
+                // A callee cannot speak for the VM: statuses of the reserved range are the VM's.
+                if status >= INVOKE_ERROR_BASE {
+                    Ok(INVOKE_CALLEE_RESERVED_STATUS)
+                } else {
+                    Ok(status)
+                }
             }
             // The callee used up the shared budget: nothing is left for the caller either.
             Err(error) if context.meter.remaining() == 0 => Err(SyscallError::Runtime(error)),

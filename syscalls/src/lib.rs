@@ -105,12 +105,45 @@ pub fn syscall_names() -> Vec<&'static str> {
 
 type Context = InvokeContext<'static>;
 
+/// Runs syscall `S` with panics caught: a bug in a syscall ends the invoke with
+/// [`SyscallError::HostPanic`] under both engines instead of unwinding through the engine
+/// (which the JIT's frames cannot do: the process would abort).
+pub struct PanicsAsErrors<S>(std::marker::PhantomData<S>);
+
+impl<S: BuiltinFunctionDefinition<Context>> BuiltinFunctionDefinition<Context>
+    for PanicsAsErrors<S>
+{
+    type Error = Box<dyn std::error::Error>;
+
+    fn rust(
+        context: &mut Context,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+        e: u64,
+    ) -> Result<u64, Self::Error> {
+        let run = std::panic::AssertUnwindSafe(|| S::rust(context, a, b, c, d, e));
+        match std::panic::catch_unwind(run) {
+            Ok(result) => result.map_err(Into::into),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(Box::new(SyscallError::HostPanic { message }))
+            }
+        }
+    }
+}
+
 fn register<S: BuiltinFunctionDefinition<Context>>(
     program: &mut BuiltinProgram<Context>,
     spec: &SyscallSpec,
 ) {
     // Names are distinct constants of this crate; a clash is a bug caught by the tests.
-    if let Err(error) = program.register_definition::<S>(spec.name) {
+    if let Err(error) = program.register_definition::<PanicsAsErrors<S>>(spec.name) {
         panic!("registering syscall {}: {error}", spec.name);
     }
 }
@@ -160,4 +193,69 @@ pub fn runtime_environment() -> RuntimeEnvironment {
     let mut program = BuiltinProgram::new_loader(vm_config());
     register_syscalls(&mut program);
     Arc::new(program)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tos_program_runtime::{
+        executor, solana_sbpf::assembler::assemble, solana_sbpf::declare_builtin_function,
+        BlockContext, Engine, RuntimeError, TransactionContext,
+    };
+    use tos_storage::{Hash, Journal, MemoryStorage};
+
+    declare_builtin_function!(
+        /// Stands in for a host bug.
+        SyscallThatPanics,
+        fn rust(
+            _context: &mut InvokeContext<'static>,
+            _a: u64,
+            _b: u64,
+            _c: u64,
+            _d: u64,
+            _e: u64,
+        ) -> Result<u64, SyscallError> {
+            panic!("bug in a syscall");
+        }
+    );
+
+    #[test]
+    fn a_panicking_syscall_ends_the_invoke_with_a_typed_error_under_both_engines() {
+        let mut loader = BuiltinProgram::new_loader(executor::vm_config());
+        register::<SyscallThatPanics>(
+            &mut loader,
+            &SyscallSpec {
+                name: "test_panic",
+                family: "test",
+                cost: "0",
+            },
+        );
+        let executable =
+            assemble::<InvokeContext<'static>>("syscall test_panic\nexit", Arc::new(loader))
+                .unwrap();
+        executor::compile(&executable).unwrap();
+        let store = MemoryStorage::default();
+        let (block, transaction) = (BlockContext::default(), TransactionContext::default());
+        for engine in [Engine::Interpreter, Engine::Jit] {
+            let mut context = InvokeContext::new(
+                Journal::new(&store),
+                &block,
+                &transaction,
+                Hash([1; 32]),
+                100,
+            );
+            let outcome = executor::execute(&executable, b"", &mut context, engine);
+            match outcome.result {
+                Err(RuntimeError::Syscall(error)) => assert!(
+                    matches!(
+                        error.downcast_ref::<SyscallError>(),
+                        Some(SyscallError::HostPanic { message }) if message == "bug in a syscall"
+                    ),
+                    "{engine:?}: {error}"
+                ),
+                other => panic!("{engine:?}: {other:?}"),
+            }
+        }
+    }
 }

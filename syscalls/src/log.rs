@@ -2,6 +2,7 @@
 
 use tos_program_runtime::{
     limits::MAX_LOG_MESSAGE_LEN, memory, solana_sbpf::declare_builtin_function, InvokeContext,
+    LogLimitExceeded,
 };
 
 use crate::{SyscallError, SyscallSpec};
@@ -51,9 +52,10 @@ declare_builtin_function!(
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
         let message = read_message(context, message_addr, len)?;
-        context
-            .push_log(message)
-            .map_err(|e| SyscallError::LogLimitExceeded { limit: e.limit })?;
+        context.push_log(message).map_err(|e| match e {
+            LogLimitExceeded::Bytes { limit } => SyscallError::LogLimitExceeded { limit },
+            LogLimitExceeded::Entries { limit } => SyscallError::LogEntriesExceeded { limit },
+        })?;
         Ok(0)
     }
 );
