@@ -1411,13 +1411,13 @@ fn exec_cases() -> Vec<Case> {
         case(
             "exec_log_flood",
             EXEC,
-            "Syscall(LogLimitExceeded { limit: 65536 })",
+            "Syscall(LogEntriesExceeded { limit: 1024 })",
             poker_action(9, 0, 0),
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::LogLimitExceeded {
-                        limit: limits::MAX_LOG_BYTES_PER_INVOKE
+                    Some(VmError::Syscall(SyscallError::LogEntriesExceeded {
+                        limit: limits::MAX_LOG_ENTRIES_PER_INVOKE
                     }))
                 )
             },
