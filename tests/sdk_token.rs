@@ -303,3 +303,71 @@ fn host_mode_suite_passes() {
         "unexpected output:\n{stdout}"
     );
 }
+
+/// Issue 17: one token code deployed twice is two tokens — two names, two supplies, two
+/// independent ledgers — sharing one stored ELF (under both engines, through the harness).
+#[test]
+fn the_token_deploys_twice_as_two_independent_tokens() {
+    let elf = elf();
+    let mut chain = tos_test_harness::Harness::new();
+    let dmo = chain.deploy_contract(&elf);
+    let xyz = chain.deploy_contract(&elf);
+    assert_ne!(dmo, xyz);
+    let run =
+        |chain: &mut tos_test_harness::Harness, token: Hash, sender: Hash, ix: &Instruction| {
+            let mut call = chain.call(&borsh::to_vec(ix).unwrap());
+            call.contract = token;
+            call.sender = sender;
+            chain.invoke_call(call)
+        };
+    for (token, name, supply) in [(dmo, "Demo", 1_000u64), (xyz, "Xyz", 5u64)] {
+        let init = Instruction::Init {
+            name: name.into(),
+            symbol: name.to_uppercase(),
+            decimals: 2,
+            initial_supply: supply,
+        };
+        run(&mut chain, token, ALICE, &init).expect(&[tos_test_harness::Check::success()]);
+    }
+    run(
+        &mut chain,
+        dmo,
+        ALICE,
+        &Instruction::Transfer {
+            to: BOB.0,
+            amount: 300,
+        },
+    )
+    .expect(&[tos_test_harness::Check::success()]);
+    // XYZ cannot move what only DMO holds.
+    run(
+        &mut chain,
+        xyz,
+        ALICE,
+        &Instruction::Transfer {
+            to: BOB.0,
+            amount: 300,
+        },
+    )
+    .expect(&[tos_test_harness::Check::error(INSUFFICIENT_FUNDS)]);
+    let amount = |chain: &mut tos_test_harness::Harness, token: Hash, ix: &Instruction| {
+        let invocation = run(chain, token, CAROL, ix);
+        let data = invocation.return_data.as_ref().expect("return data");
+        u64::try_from_slice(&data.data).unwrap()
+    };
+    assert_eq!(amount(&mut chain, dmo, &Instruction::TotalSupply), 1_000);
+    assert_eq!(amount(&mut chain, xyz, &Instruction::TotalSupply), 5);
+    assert_eq!(
+        amount(&mut chain, dmo, &Instruction::BalanceOf { owner: BOB.0 }),
+        300
+    );
+    assert_eq!(
+        amount(&mut chain, xyz, &Instruction::BalanceOf { owner: BOB.0 }),
+        0
+    );
+    assert_eq!(
+        amount(&mut chain, xyz, &Instruction::BalanceOf { owner: ALICE.0 }),
+        5
+    );
+    assert_eq!(chain.store().code_hashes().len(), 1);
+}

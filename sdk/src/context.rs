@@ -1,7 +1,50 @@
-//! [`Context`]: what a call knows about its chain, transaction and caller, and the native
-//! balance operations.
+//! [`Context`]: what a call knows about its chain, transaction and caller, its deposits, and
+//! balance operations in any asset (the native asset's have short names).
 
 use crate::{syscalls, Address, Amount, Hash};
+
+/// An asset id: 32 bytes; the native asset (TOS) is all zeros ([`NATIVE_ASSET`]).
+pub type Asset = Hash;
+
+/// The chain's native asset.
+pub const NATIVE_ASSET: Asset = Hash([0; 32]);
+
+/// Why [`Context::create_contract`] created nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateError {
+    /// A contract already lives at the address of this salt.
+    AddressTaken,
+    /// No code with that hash is deployed.
+    CodeNotFound,
+    /// Too many contracts on the call stack.
+    DepthExceeded,
+    /// The constructor returned non-zero or was stopped (the reason is logged).
+    ConstructorFailed,
+    /// A status this SDK does not know.
+    Unknown(u64),
+}
+
+/// `tos_create_contract` statuses (the VM's).
+pub const CREATE_ADDRESS_TAKEN: u64 = 0xFFFF_FFFE_0000_0001;
+/// See [`CreateError::CodeNotFound`].
+pub const CREATE_CODE_NOT_FOUND: u64 = 0xFFFF_FFFE_0000_0002;
+/// See [`CreateError::DepthExceeded`].
+pub const CREATE_DEPTH_EXCEEDED: u64 = 0xFFFF_FFFE_0000_0003;
+/// See [`CreateError::ConstructorFailed`].
+pub const CREATE_CONSTRUCTOR_FAILED: u64 = 0xFFFF_FFFE_0000_0004;
+
+impl CreateError {
+    /// The error of a non-zero `tos_create_contract` status.
+    pub fn from_status(status: u64) -> CreateError {
+        match status {
+            CREATE_ADDRESS_TAKEN => CreateError::AddressTaken,
+            CREATE_CODE_NOT_FOUND => CreateError::CodeNotFound,
+            CREATE_DEPTH_EXCEEDED => CreateError::DepthExceeded,
+            CREATE_CONSTRUCTOR_FAILED => CreateError::ConstructorFailed,
+            other => CreateError::Unknown(other),
+        }
+    }
+}
 
 /// The environment of the running call, handed to the contract's `process` function.
 ///
@@ -42,9 +85,14 @@ impl Context {
         Address(get32!(syscalls::tos_get_caller))
     }
 
-    /// The running contract's address (its code hash) (cost 50).
+    /// The running contract's address: its own instance, not its code (cost 50).
     pub fn contract(&self) -> Address {
         Address(get32!(syscalls::tos_get_contract_hash))
+    }
+
+    /// The code hash the running contract runs, shared by every instance of it (cost 50).
+    pub fn code_hash(&self) -> Hash {
+        Hash(get32!(syscalls::tos_get_code_hash))
     }
 
     /// The transaction's hash (cost 50).
@@ -92,6 +140,72 @@ impl Context {
     pub fn balance_of(&self, account: &Address) -> Amount {
         // SAFETY: `account` is 32 readable bytes.
         Amount(unsafe { syscalls::tos_get_balance(account.0.as_ptr()) })
+    }
+
+    /// The balance of any account in any asset (cost 200).
+    pub fn asset_balance_of(&self, account: &Address, asset: &Asset) -> Amount {
+        // SAFETY: both are 32 readable bytes.
+        Amount(unsafe { syscalls::tos_get_asset_balance(account.0.as_ptr(), asset.0.as_ptr()) })
+    }
+
+    /// Moves `amount` of `asset` from this contract to `recipient` (cost 1000); aborts like
+    /// [`Context::transfer`].
+    pub fn transfer_asset(&self, recipient: &Address, asset: &Asset, amount: Amount) {
+        // SAFETY: both are 32 readable bytes.
+        unsafe {
+            syscalls::tos_transfer_asset(recipient.0.as_ptr(), asset.0.as_ptr(), amount.0);
+        }
+    }
+
+    /// Number of assets deposited with this call (cost 50).
+    pub fn deposit_count(&self) -> u64 {
+        // SAFETY: no arguments.
+        unsafe { syscalls::tos_get_deposit_count() }
+    }
+
+    /// The `index`-th deposit of this call, in ascending asset order, or `None` past the end
+    /// (cost 150: the count, then the deposit).
+    pub fn deposit(&self, index: u64) -> Option<(Asset, Amount)> {
+        if index >= self.deposit_count() {
+            return None;
+        }
+        let mut asset = [0u8; 32];
+        // SAFETY: `asset` is 32 writable bytes; the index is in range.
+        let amount = unsafe { syscalls::tos_get_deposit(index, asset.as_mut_ptr()) };
+        Some((Hash(asset), Amount(amount)))
+    }
+
+    /// Amount of `asset` deposited with this call; already in the contract's balance
+    /// (cost 100).
+    pub fn deposit_of(&self, asset: &Asset) -> Amount {
+        // SAFETY: `asset` is 32 readable bytes.
+        Amount(unsafe { syscalls::tos_get_deposit_amount(asset.0.as_ptr()) })
+    }
+
+    /// Creates an instance of the deployed code `code_hash` at the address this contract and
+    /// `salt` determine, running its constructor with `input`; returns the new address
+    /// (cost 2000 + input length + the constructor's compute).
+    pub fn create_contract(
+        &self,
+        code_hash: &Hash,
+        salt: &Hash,
+        input: &[u8],
+    ) -> Result<Address, CreateError> {
+        let mut address = [0u8; 32];
+        // SAFETY: 32-byte inputs, `input` readable, `address` 32 writable bytes.
+        let status = unsafe {
+            syscalls::tos_create_contract(
+                code_hash.0.as_ptr(),
+                salt.0.as_ptr(),
+                input.as_ptr(),
+                input.len() as u64,
+                address.as_mut_ptr(),
+            )
+        };
+        match status {
+            0 => Ok(Address(address)),
+            other => Err(CreateError::from_status(other)),
+        }
     }
 
     /// Moves `amount` of the native asset from this contract to `recipient` (cost 1000).

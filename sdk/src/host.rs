@@ -126,7 +126,16 @@ pub struct TestEnv {
     pub block_hash: Hash,
     /// Timestamp of the current block, seconds since the Unix epoch.
     pub block_timestamp: u64,
-    contracts: BTreeMap<Address, EntryFn>,
+    contracts: BTreeMap<Address, Instance>,
+    /// Code registered for factories ([`TestEnv::register_code`]), by code hash.
+    code: BTreeMap<Hash, EntryFn>,
+}
+
+/// A contract instance of the host chain: its entry point and the code hash it runs.
+#[derive(Clone, Copy)]
+struct Instance {
+    entry: EntryFn,
+    code_hash: Hash,
 }
 
 impl Default for TestEnv {
@@ -152,6 +161,7 @@ impl TestEnv {
             block_hash: Hash([0xB1; 32]),
             block_timestamp: 1_700_000_000,
             contracts: BTreeMap::new(),
+            code: BTreeMap::new(),
         }
     }
 
@@ -162,14 +172,54 @@ impl TestEnv {
     }
 
     /// Registers `entry` as the contract at `address`, so [`crate::call::invoke`] can reach it.
+    /// Its code hash (`Context::code_hash`) is all zeros; use [`TestEnv::register_code`] and
+    /// [`TestEnv::deploy_instance`] to give instances a shared code hash.
     pub fn deploy(&mut self, address: Address, entry: EntryFn) {
-        self.contracts.insert(address, entry);
+        self.contracts.insert(
+            address,
+            Instance {
+                entry,
+                code_hash: Hash([0; 32]),
+            },
+        );
+    }
+
+    /// Registers `entry` as the code `code_hash`, so [`TestEnv::deploy_instance`] and
+    /// factories (`Context::create_contract`) can create instances of it.
+    pub fn register_code(&mut self, code_hash: Hash, entry: EntryFn) {
+        self.code.insert(code_hash, entry);
+    }
+
+    /// Creates an instance of the registered code `code_hash` at `address` (no constructor).
+    /// Returns `false`, changing nothing, if the code is unknown or the address taken.
+    pub fn deploy_instance(&mut self, address: Address, code_hash: Hash) -> bool {
+        match self.code.get(&code_hash) {
+            Some(&entry) if !self.contracts.contains_key(&address) => {
+                self.contracts
+                    .insert(address, Instance { entry, code_hash });
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Sets a native balance.
     pub fn set_balance(&mut self, account: Address, amount: u64) {
         self.storage
             .set_balance(StoreHash(account.0), NATIVE_ASSET, amount);
+    }
+
+    /// Sets a balance in `asset`.
+    pub fn set_asset_balance(&mut self, account: Address, asset: Hash, amount: u64) {
+        self.storage
+            .set_balance(StoreHash(account.0), StoreHash(asset.0), amount);
+    }
+
+    /// A balance in `asset`.
+    pub fn asset_balance(&self, account: &Address, asset: &Hash) -> u64 {
+        self.storage
+            .read_balance(&StoreHash(account.0), &StoreHash(asset.0))
+            .unwrap_or(0)
     }
 
     /// A native balance.
@@ -208,17 +258,51 @@ impl TestEnv {
     /// Calls the contract's entry point with `input`, moving `value` native units from the
     /// sender to the contract first (as part of the call: a failed call does not move them).
     pub fn invoke_with_value(&mut self, entry: EntryFn, input: &[u8], value: u64) -> Outcome {
+        let deposits: &[(Hash, u64)] = if value > 0 {
+            &[(Hash([0; 32]), value)]
+        } else {
+            &[]
+        };
+        self.invoke_with_deposits(entry, input, deposits)
+    }
+
+    /// Calls the contract's entry point with `input`, moving `deposits` (asset, amount) from
+    /// the sender to the contract first, all or none (as the VM: a failed call moves none; at
+    /// most 255, one per asset, none of 0).
+    pub fn invoke_with_deposits(
+        &mut self,
+        entry: EntryFn,
+        input: &[u8],
+        deposits: &[(Hash, u64)],
+    ) -> Outcome {
         let input = input.to_vec();
-        self.run(value, move || entry(&input))
+        let mut map = BTreeMap::new();
+        let mut duplicate = false;
+        for (asset, amount) in deposits {
+            duplicate |= map.insert(*asset, *amount).is_some();
+        }
+        self.run(map, duplicate, move || entry(&input))
     }
 
     /// Runs `f` as the body of a call to the contract (no input, no value): handy to test
     /// one function of the contract, or SDK calls, directly.
     pub fn call(&mut self, f: impl FnOnce(&Context) -> Result<(), ContractError>) -> Outcome {
-        self.run(0, move || crate::__private::status(f(&Context::new())))
+        self.run(BTreeMap::new(), false, move || {
+            crate::__private::status(f(&Context::new()))
+        })
     }
 
-    fn run(&mut self, value: u64, body: impl FnOnce() -> u64) -> Outcome {
+    fn run(
+        &mut self,
+        deposits: BTreeMap<Hash, u64>,
+        duplicate: bool,
+        body: impl FnOnce() -> u64,
+    ) -> Outcome {
+        let value = deposits.get(&Hash([0; 32])).copied().unwrap_or(0);
+        let code_hash = self
+            .contracts
+            .get(&self.contract)
+            .map_or(Hash([0; 32]), |instance| instance.code_hash);
         let state = HostState {
             storage: self.storage.clone(),
             sender: self.sender,
@@ -228,9 +312,12 @@ impl TestEnv {
             block_timestamp: self.block_timestamp,
             frames: vec![Frame {
                 contract: self.contract,
+                code_hash,
                 caller: self.sender,
                 value,
             }],
+            deposits: deposits.clone(),
+            code: self.code.clone(),
             logs: Vec::new(),
             log_bytes: 0,
             events: Vec::new(),
@@ -250,10 +337,19 @@ impl TestEnv {
             installed,
             "tos-sdk host: TestEnv calls cannot be nested (use call::invoke between contracts)"
         );
-        let moved = if value > 0 {
-            with_state(|s| s.move_value(self.sender, self.contract, value))
+        let (sender, contract) = (self.sender, self.contract);
+        let moved = if duplicate {
+            Err("an asset is deposited twice".to_owned())
+        } else if deposits.len() > MAX_DEPOSITS {
+            Err(format!("TooManyDeposits: {}", deposits.len()))
+        } else if let Some((asset, _)) = deposits.iter().find(|(_, amount)| **amount == 0) {
+            Err(format!("ZeroDeposit: {asset}"))
         } else {
-            Ok(())
+            with_state(|s| {
+                deposits
+                    .iter()
+                    .try_for_each(|(asset, amount)| s.move_asset(sender, contract, *asset, *amount))
+            })
         };
         let result = match moved {
             Ok(()) => catch_unwind(AssertUnwindSafe(body)),
@@ -266,6 +362,7 @@ impl TestEnv {
         let success = status == Status::Success;
         if success {
             self.storage = state.storage;
+            self.contracts = state.contracts;
         }
         Outcome {
             status,
@@ -307,8 +404,12 @@ fn abort_syscall(reason: String) -> ! {
     resume_unwind(Box::new(HostAbort::Syscall(reason)))
 }
 
+/// Most deposits one call may carry (the VM's `MAX_DEPOSITS`).
+const MAX_DEPOSITS: usize = 255;
+
 struct Frame {
     contract: Address,
+    code_hash: Hash,
     caller: Address,
     value: u64,
 }
@@ -326,7 +427,10 @@ struct HostState {
     events: Vec<(Vec<u8>, Vec<u8>)>,
     event_bytes: usize,
     return_data: Option<(Address, Vec<u8>)>,
-    contracts: BTreeMap<Address, EntryFn>,
+    contracts: BTreeMap<Address, Instance>,
+    code: BTreeMap<Hash, EntryFn>,
+    /// The deposits of the top-level call.
+    deposits: BTreeMap<Hash, u64>,
 }
 
 impl HostState {
@@ -335,16 +439,42 @@ impl HostState {
     }
 
     fn balance(&self, account: Address) -> u64 {
+        self.asset_balance(account, Hash([0; 32]))
+    }
+
+    fn asset_balance(&self, account: Address, asset: Hash) -> u64 {
         self.storage
-            .read_balance(&StoreHash(account.0), &NATIVE_ASSET)
+            .read_balance(&StoreHash(account.0), &StoreHash(asset.0))
             .unwrap_or(0)
     }
 
+    /// The running frame's deposits: the transaction's at depth 1, else its native value.
+    fn frame_deposits(&self) -> BTreeMap<Hash, u64> {
+        if self.frames.len() <= 1 {
+            return self.deposits.clone();
+        }
+        let mut deposits = BTreeMap::new();
+        if self.frame().value > 0 {
+            deposits.insert(Hash([0; 32]), self.frame().value);
+        }
+        deposits
+    }
+
     fn move_value(&mut self, from: Address, to: Address, amount: u64) -> Result<(), String> {
+        self.move_asset(from, to, Hash([0; 32]), amount)
+    }
+
+    fn move_asset(
+        &mut self,
+        from: Address,
+        to: Address,
+        asset: Hash,
+        amount: u64,
+    ) -> Result<(), String> {
         if amount == 0 {
             return Err("ZeroAmount: transfer of 0".to_owned());
         }
-        let from_old = self.balance(from);
+        let from_old = self.asset_balance(from, asset);
         let from_new = from_old
             .checked_sub(amount)
             .ok_or_else(|| format!("InsufficientBalance: {from} has {from_old}, needs {amount}"))?;
@@ -352,13 +482,13 @@ impl HostState {
             return Ok(());
         }
         let to_new = self
-            .balance(to)
+            .asset_balance(to, asset)
             .checked_add(amount)
             .ok_or_else(|| format!("BalanceOverflow: {to}"))?;
         self.storage
-            .set_balance(StoreHash(from.0), NATIVE_ASSET, from_new);
+            .set_balance(StoreHash(from.0), StoreHash(asset.0), from_new);
         self.storage
-            .set_balance(StoreHash(to.0), NATIVE_ASSET, to_new);
+            .set_balance(StoreHash(to.0), StoreHash(asset.0), to_new);
         Ok(())
     }
 }
@@ -404,6 +534,10 @@ pub mod syscalls {
     const INVOKE_INSUFFICIENT_VALUE: u64 = 0xFFFF_FFFF_0000_0005;
     const INVOKE_CALLEE_RESERVED_STATUS: u64 = 0xFFFF_FFFF_0000_0006;
     const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
+    use crate::context::{
+        CREATE_ADDRESS_TAKEN, CREATE_CODE_NOT_FOUND, CREATE_CONSTRUCTOR_FAILED,
+        CREATE_DEPTH_EXCEEDED,
+    };
 
     unsafe fn bytes<'a>(ptr: *const u8, len: u64) -> &'a [u8] {
         if len == 0 {
@@ -484,6 +618,145 @@ pub mod syscalls {
         let value = with_state(|s| s.frame().contract.0);
         // SAFETY: forwarded.
         unsafe { write32(out, value) }
+    }
+
+    pub unsafe fn tos_get_code_hash(out: *mut u8) -> u64 {
+        let value = with_state(|s| s.frame().code_hash.0);
+        // SAFETY: forwarded.
+        unsafe { write32(out, value) }
+    }
+
+    pub unsafe fn tos_get_asset_balance(address: *const u8, asset: *const u8) -> u64 {
+        // SAFETY: forwarded.
+        let (account, asset) = unsafe { (read32(address), read32(asset)) };
+        with_state(|s| s.asset_balance(account, Hash(asset.0)))
+    }
+
+    pub unsafe fn tos_transfer_asset(recipient: *const u8, asset: *const u8, amount: u64) -> u64 {
+        // SAFETY: forwarded.
+        let (to, asset) = unsafe { (read32(recipient), read32(asset)) };
+        let result = with_state(|s| {
+            let from = s.frame().contract;
+            s.move_asset(from, to, Hash(asset.0), amount)
+        });
+        match result {
+            Ok(()) => 0,
+            Err(reason) => abort_syscall(reason),
+        }
+    }
+
+    pub unsafe fn tos_get_deposit_count() -> u64 {
+        with_state(|s| s.frame_deposits().len() as u64)
+    }
+
+    pub unsafe fn tos_get_deposit(index: u64, asset_out: *mut u8) -> u64 {
+        let found = with_state(|s| {
+            let deposits = s.frame_deposits();
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| deposits.into_iter().nth(i))
+        });
+        let Some((asset, amount)) = found else {
+            abort_syscall(format!("DepositIndexOutOfRange: {index}"));
+        };
+        // SAFETY: forwarded.
+        unsafe { write32(asset_out, asset.0) };
+        amount
+    }
+
+    pub unsafe fn tos_get_deposit_amount(asset: *const u8) -> u64 {
+        // SAFETY: forwarded.
+        let asset = Hash(unsafe { read32(asset) }.0);
+        with_state(|s| s.frame_deposits().get(&asset).copied().unwrap_or(0))
+    }
+
+    pub unsafe fn tos_create_contract(
+        code_hash: *const u8,
+        salt: *const u8,
+        input: *const u8,
+        input_len: u64,
+        address_out: *mut u8,
+    ) -> u64 {
+        if input_len > MAX_INPUT_LEN {
+            abort_syscall(format!("InputTooLong: {input_len} bytes"));
+        }
+        // SAFETY: forwarded.
+        let (code_hash, salt, input) = unsafe {
+            (
+                Hash(read32(code_hash).0),
+                read32(salt),
+                bytes(input, input_len).to_vec(),
+            )
+        };
+        // SAFETY: forwarded.
+        unsafe { write32(address_out, [0; 32]) };
+        enum Next {
+            Status(u64),
+            Run(EntryFn, Address, MemoryStorage),
+        }
+        let next = with_state(|s| {
+            if s.frames.len() >= MAX_CALL_DEPTH {
+                return Next::Status(CREATE_DEPTH_EXCEEDED);
+            }
+            let creator = s.frame().contract;
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(b"tos-vm/create-address/v1");
+            hasher.update(&creator.0);
+            hasher.update(&salt.0);
+            let address = Address(*hasher.finalize().as_bytes());
+            let Some(&entry) = s.code.get(&code_hash) else {
+                return Next::Status(CREATE_CODE_NOT_FOUND);
+            };
+            if s.contracts.contains_key(&address) {
+                return Next::Status(CREATE_ADDRESS_TAKEN);
+            }
+            let checkpoint = s.storage.clone();
+            s.contracts.insert(address, Instance { entry, code_hash });
+            s.return_data = None;
+            s.frames.push(Frame {
+                contract: address,
+                code_hash,
+                caller: creator,
+                value: 0,
+            });
+            Next::Run(entry, address, checkpoint)
+        });
+        let (entry, address, checkpoint) = match next {
+            Next::Status(status) => return status,
+            Next::Run(entry, address, checkpoint) => (entry, address, checkpoint),
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| entry(&input)));
+        let ok = match status_of(result) {
+            Status::Success => true,
+            Status::Failed { code } => {
+                with_state(|s| {
+                    s.logs.push(format!(
+                        "tos_create_contract: constructor of {address} returned {code}"
+                    ))
+                });
+                false
+            }
+            Status::Panicked { message } | Status::Aborted { reason: message } => {
+                with_state(|s| {
+                    s.logs.push(format!(
+                        "tos_create_contract: constructor of {address} aborted: {message}"
+                    ))
+                });
+                false
+            }
+        };
+        with_state(|s| {
+            s.frames.pop();
+            if !ok {
+                s.storage = checkpoint;
+                s.contracts.remove(&address);
+            }
+        });
+        if !ok {
+            return CREATE_CONSTRUCTOR_FAILED;
+        }
+        // SAFETY: forwarded.
+        unsafe { write32(address_out, address.0) }
     }
 
     pub unsafe fn tos_get_caller(out: *mut u8) -> u64 {
@@ -647,19 +920,21 @@ pub mod syscalls {
         let (callee, input) = unsafe { (read32(contract), bytes(input, input_len).to_vec()) };
         enum Next {
             Status(u64),
-            Run(EntryFn, MemoryStorage),
+            Run(EntryFn, (MemoryStorage, BTreeMap<Address, Instance>)),
         }
         let next = with_state(|s| {
-            let Some(entry) = s.contracts.get(&callee).copied() else {
+            let Some(instance) = s.contracts.get(&callee).copied() else {
                 return Next::Status(INVOKE_NOT_FOUND);
             };
+            let entry = instance.entry;
             if s.frames.iter().any(|f| f.contract == callee) {
                 return Next::Status(INVOKE_REENTRANCY);
             }
             if s.frames.len() >= MAX_CALL_DEPTH {
                 return Next::Status(INVOKE_DEPTH_EXCEEDED);
             }
-            let checkpoint = s.storage.clone();
+            // Contracts the callee creates are reverted with its storage.
+            let checkpoint = (s.storage.clone(), s.contracts.clone());
             let caller = s.frame().contract;
             if value > 0 && s.move_value(caller, callee, value).is_err() {
                 return Next::Status(INVOKE_INSUFFICIENT_VALUE);
@@ -667,6 +942,7 @@ pub mod syscalls {
             s.return_data = None;
             s.frames.push(Frame {
                 contract: callee,
+                code_hash: instance.code_hash,
                 caller,
                 value,
             });
@@ -690,7 +966,7 @@ pub mod syscalls {
         with_state(|s| {
             s.frames.pop();
             if status != 0 {
-                s.storage = checkpoint;
+                (s.storage, s.contracts) = checkpoint;
             }
         });
         status
@@ -833,7 +1109,7 @@ pub mod syscalls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Amount;
+    use crate::{Amount, CreateError};
 
     fn echo_sender(_: &[u8]) -> u64 {
         let ctx = Context::new();
@@ -924,5 +1200,73 @@ mod tests {
             Ok(())
         });
         assert!(outcome.is_success(), "{outcome:?}");
+    }
+
+    /// A constructor that stores its input under `owner`; fails on an empty input.
+    fn owned(input: &[u8]) -> u64 {
+        if input.is_empty() {
+            return 4;
+        }
+        crate::storage::write(b"owner", input);
+        0
+    }
+
+    #[test]
+    fn host_factories_and_deposits_mirror_the_vm() {
+        let code = Hash([0xCD; 32]);
+        let mut env = TestEnv::new();
+        env.register_code(code, owned);
+        assert!(env.deploy_instance(env.contract, code));
+        assert!(!env.deploy_instance(env.contract, code), "address taken");
+        let gold = Hash([0x60; 32]);
+        env.set_asset_balance(env.sender, gold, 10);
+        env.set_balance(env.sender, 10);
+        let salt = Hash([1; 32]);
+        let outcome = env.call(|ctx| {
+            assert_eq!(ctx.code_hash(), Hash([0xCD; 32]));
+            let child = ctx
+                .create_contract(&code, &salt, b"me")
+                .map_err(|_| ContractError::NotFound)?;
+            let mut expected = blake3::Hasher::new();
+            expected.update(b"tos-vm/create-address/v1");
+            expected.update(&ctx.contract().0);
+            expected.update(&salt.0);
+            assert_eq!(child.0, *expected.finalize().as_bytes());
+            assert_eq!(
+                ctx.create_contract(&code, &salt, b"me"),
+                Err(CreateError::AddressTaken)
+            );
+            assert_eq!(
+                ctx.create_contract(&Hash([9; 32]), &Hash([2; 32]), b"x"),
+                Err(CreateError::CodeNotFound)
+            );
+            assert_eq!(
+                ctx.create_contract(&code, &Hash([3; 32]), b""),
+                Err(CreateError::ConstructorFailed)
+            );
+            Ok(())
+        });
+        assert!(outcome.is_success(), "{outcome:?}");
+        let outcome = env.invoke_with_deposits(
+            |_| {
+                let ctx = Context::new();
+                let ok = ctx.deposit_count() == 2
+                    && ctx.deposit(0) == Some((crate::NATIVE_ASSET, Amount(3)))
+                    && ctx.deposit(1) == Some((Hash([0x60; 32]), Amount(4)))
+                    && ctx.deposit(2).is_none()
+                    && ctx.deposit_of(&Hash([0x60; 32])) == Amount(4)
+                    && ctx.call_value() == Amount(3);
+                u64::from(!ok)
+            },
+            b"",
+            &[(gold, 4), (crate::NATIVE_ASSET, 3)],
+        );
+        assert!(outcome.is_success(), "{outcome:?}");
+        assert_eq!(env.asset_balance(&env.contract, &gold), 4);
+        // Not covered in one asset: nothing moves.
+        let refused = env.invoke_with_deposits(|_| 0, b"", &[(gold, 7), (crate::NATIVE_ASSET, 1)]);
+        assert!(!refused.is_success());
+        assert_eq!(env.asset_balance(&env.sender, &gold), 6);
+        assert_eq!(env.balance(&env.sender), 7);
     }
 }

@@ -62,7 +62,7 @@ pub mod syscalls;
 mod types;
 
 pub use borsh;
-pub use context::Context;
+pub use context::{Asset, Context, CreateError, NATIVE_ASSET};
 pub use error::ContractError;
 pub use log::{decimal, log, log_bytes, LogLine, MAX_LOG_LEN};
 pub use tos_sdk_macros::entrypoint;

@@ -52,8 +52,12 @@ extern "C" {
     pub fn tos_get_tx_hash(out: *mut u8) -> u64;
     /// Writes the transaction sender's address to `out[0..32]`. Returns 0. Cost 50.
     pub fn tos_get_tx_sender(out: *mut u8) -> u64;
-    /// Writes the running contract's hash (its address) to `out[0..32]`. Returns 0. Cost 50.
+    /// Writes the running contract's address (its instance) to `out[0..32]`. Returns 0.
+    /// Cost 50.
     pub fn tos_get_contract_hash(out: *mut u8) -> u64;
+    /// Writes the code hash the running contract runs (shared by every instance of it) to
+    /// `out[0..32]`. Returns 0. Cost 50.
+    pub fn tos_get_code_hash(out: *mut u8) -> u64;
     /// Writes the caller (the tx sender at depth 1, else the calling contract) to
     /// `out[0..32]`. Returns 0. Cost 50.
     pub fn tos_get_caller(out: *mut u8) -> u64;
@@ -70,6 +74,34 @@ extern "C" {
     /// Moves `amount` of the native asset from the contract to `recipient`. Returns 0; a zero,
     /// insufficient or overflowing amount aborts the invoke. Cost 1000.
     pub fn tos_transfer(recipient: *const u8, amount: u64) -> u64;
+    /// Returns the balance of the 32-byte `address` in the 32-byte `asset`. Cost 200.
+    pub fn tos_get_asset_balance(address: *const u8, asset: *const u8) -> u64;
+    /// Moves `amount` of `asset` from the contract to `recipient`. Returns 0; refused like
+    /// `tos_transfer`. Cost 1000.
+    pub fn tos_transfer_asset(recipient: *const u8, asset: *const u8, amount: u64) -> u64;
+
+    // ---- deposits --------------------------------------------------------------------
+    /// Returns the number of assets deposited with this call. Cost 50.
+    pub fn tos_get_deposit_count() -> u64;
+    /// Writes the `index`-th deposit's asset (ascending asset order) to `asset_out[0..32]` and
+    /// returns its amount; an index past the count aborts the invoke. Cost 100.
+    pub fn tos_get_deposit(index: u64, asset_out: *mut u8) -> u64;
+    /// Returns the amount of the 32-byte `asset` deposited with this call (0 if none).
+    /// Cost 100.
+    pub fn tos_get_deposit_amount(asset: *const u8) -> u64;
+
+    // ---- create ----------------------------------------------------------------------
+    /// Creates an instance of the deployed code `code_hash` at
+    /// blake3("tos-vm/create-address/v1" || this contract || salt), runs its constructor with
+    /// the input and writes the new address to `address_out[0..32]`. Returns 0 or a
+    /// `CREATE_*` status (nothing created). Cost 2000 + input_len + the constructor's.
+    pub fn tos_create_contract(
+        code_hash: *const u8,
+        salt: *const u8,
+        input: *const u8,
+        input_len: u64,
+        address_out: *mut u8,
+    ) -> u64;
 
     // ---- storage ---------------------------------------------------------------------
     /// Copies `min(out_len, value length)` bytes of the value under the key into `out`;

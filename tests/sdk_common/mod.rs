@@ -109,6 +109,16 @@ impl Chain {
         }
     }
 
+    pub fn set_asset_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
+        for (_, store) in &mut self.engines {
+            store.set_balance(account, asset, amount);
+        }
+    }
+
+    pub fn asset_balance(&self, account: &Hash, asset: &Hash) -> u64 {
+        self.engines[0].1.read_balance(account, asset).unwrap()
+    }
+
     pub fn balance(&self, account: &Hash) -> u64 {
         self.engines[0]
             .1
@@ -127,6 +137,16 @@ impl Chain {
 
     /// Calls the contract from `sender` with `input`, moving `value` native units first.
     pub fn call(&mut self, sender: Hash, input: &[u8], value: u64) -> Step {
+        self.call_with_deposits(sender, input, tos_vm::native_deposit(value))
+    }
+
+    /// Calls the contract from `sender` with `input`, moving `deposits` first (all or none).
+    pub fn call_with_deposits(
+        &mut self,
+        sender: Hash,
+        input: &[u8],
+        deposits: tos_vm::Deposits,
+    ) -> Step {
         self.tx += 1;
         let mut tx_hash = [0x7A; 32];
         tx_hash[..8].copy_from_slice(&self.tx.to_le_bytes());
@@ -135,7 +155,7 @@ impl Chain {
             input: input.to_vec(),
             sender,
             tx_hash: Hash(tx_hash),
-            deposits: tos_vm::native_deposit(value),
+            deposits,
             compute_limit: None,
         };
         let mut outcomes = Vec::new();

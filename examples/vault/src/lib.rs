@@ -1,20 +1,28 @@
-//! vault: holds native TOS and releases it on a condition.
+//! vault: holds deposits in any assets and releases them on a condition.
 //!
-//! `Deposit` locks the value sent with the call for a beneficiary until a block height;
-//! `Withdraw`, sent by the beneficiary at or after that height, moves the amount out of the
-//! contract's own balance with `tos_transfer`. Each deposit gets an id (0, 1, ...), returned as
-//! return data (borsh `u64`). Errors: `ZeroDeposit` (status 1001), `TooEarly` (1002),
-//! `Unauthorized` (3), `NotFound` (6).
+//! `Deposit` locks everything deposited with the call (native TOS and any other assets, up to
+//! [`MAX_ASSETS`]) for a beneficiary until a block height; `Withdraw`, sent by the beneficiary
+//! at or after that height, moves every asset of the lock out of the contract's own balance
+//! with `tos_transfer_asset`. Each deposit gets an id (0, 1, ...), returned as return data
+//! (borsh `u64`). Errors: `ZeroDeposit` (status 1001), `TooEarly` (1002), `TooManyAssets`
+//! (1003), `Unauthorized` (3), `NotFound` (6).
 
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use tos_sdk::call::set_return_value;
 use tos_sdk::prelude::*;
+use tos_sdk::Asset;
+
+/// Most assets one lock holds.
+pub const MAX_ASSETS: u64 = 8;
 
 /// What a call asks for.
 #[derive(BorshSerialize, BorshDeserialize, Debug, Clone, PartialEq, Eq)]
 pub enum Instruction {
-    /// Locks the call's value for `beneficiary` until block `unlock_height`.
+    /// Locks the call's deposits for `beneficiary` until block `unlock_height`.
     Deposit {
         beneficiary: Address,
         unlock_height: u64,
@@ -30,17 +38,20 @@ pub enum Instruction {
 pub struct Lock {
     pub depositor: Address,
     pub beneficiary: Address,
-    pub amount: Amount,
+    /// Every asset deposited, in ascending asset order.
+    pub assets: Vec<(Asset, Amount)>,
     pub unlock_height: u64,
 }
 
 /// Errors of this contract (status 1000 + n).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VaultError {
-    /// A deposit must carry value.
+    /// A deposit must carry at least one asset.
     ZeroDeposit = 1,
     /// The unlock height has not been reached.
     TooEarly = 2,
+    /// More than [`MAX_ASSETS`] assets in one deposit.
+    TooManyAssets = 3,
 }
 
 impl From<VaultError> for ContractError {
@@ -61,15 +72,18 @@ pub fn process(ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
             beneficiary,
             unlock_height,
         } => {
-            let amount = ctx.call_value();
-            require(!amount.is_zero(), VaultError::ZeroDeposit)?;
+            let count = ctx.deposit_count();
+            require(count > 0, VaultError::ZeroDeposit)?;
+            require(count <= MAX_ASSETS, VaultError::TooManyAssets)?;
+            // The deposits are already in this contract's balance.
+            let assets: Vec<(Asset, Amount)> = (0..count).filter_map(|i| ctx.deposit(i)).collect();
             let id = NEXT_ID.get_or_default()?;
             LOCKS.set(
                 &id,
                 &Lock {
                     depositor: ctx.caller(),
                     beneficiary,
-                    amount,
+                    assets,
                     unlock_height,
                 },
             )?;
@@ -86,15 +100,24 @@ pub fn process(ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
                 ctx.block_height() >= lock.unlock_height,
                 VaultError::TooEarly,
             )?;
-            require(
-                ctx.balance() >= lock.amount,
-                ContractError::InsufficientFunds,
-            )?;
+            let this = ctx.contract();
+            for (asset, amount) in &lock.assets {
+                require(
+                    ctx.asset_balance_of(&this, asset) >= *amount,
+                    ContractError::InsufficientFunds,
+                )?;
+            }
             // Forget the lock before paying (a failed transfer reverts both anyway).
             LOCKS.remove(&id)?;
-            ctx.transfer(&lock.beneficiary, lock.amount);
-            let mut line = LogLine::<64>::new();
-            line.str("released ").u64(lock.amount.get()).log();
+            for (asset, amount) in &lock.assets {
+                ctx.transfer_asset(&lock.beneficiary, asset, *amount);
+                let mut line = LogLine::<64>::new();
+                line.str("released ").u64(amount.get());
+                if *asset != tos_sdk::NATIVE_ASSET {
+                    line.str(" of asset ").hex(&asset.0[..4]);
+                }
+                line.log();
+            }
             Ok(())
         }
         Instruction::Get { id } => {

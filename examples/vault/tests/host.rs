@@ -30,7 +30,7 @@ fn deposit_then_withdraw_after_the_unlock_height() {
         .invoke(entrypoint, &input(&Instruction::Get { id: 0 }))
         .return_value::<Lock>()
         .unwrap();
-    assert_eq!(lock.amount, Amount(400));
+    assert_eq!(lock.assets, vec![(tos_sdk::NATIVE_ASSET, Amount(400))]);
 
     let withdraw = input(&Instruction::Withdraw { id: 0 });
     env.sender = HEIR;
@@ -66,4 +66,38 @@ fn a_deposit_needs_value() {
         }),
     );
     assert_eq!(outcome.error(), Some(ContractError::Custom(1)));
+}
+
+#[test]
+fn two_assets_in_one_deposit_are_released_together() {
+    let gold = tos_sdk::Hash([0x60; 32]);
+    let silver = tos_sdk::Hash([0x51; 32]);
+    let mut env = TestEnv::new();
+    let vault = env.contract;
+    env.set_asset_balance(DEPOSITOR, gold, 100);
+    env.set_asset_balance(DEPOSITOR, silver, 70);
+    env.sender = DEPOSITOR;
+    let deposit = input(&Instruction::Deposit {
+        beneficiary: HEIR,
+        unlock_height: 0,
+    });
+    let outcome = env.invoke_with_deposits(entrypoint, &deposit, &[(gold, 60), (silver, 25)]);
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(env.asset_balance(&vault, &gold), 60);
+    // One asset not covered: neither moves.
+    let refused = env.invoke_with_deposits(entrypoint, &deposit, &[(gold, 41), (silver, 1)]);
+    assert!(!refused.is_success());
+    assert_eq!(env.asset_balance(&DEPOSITOR, &silver), 45);
+    env.sender = HEIR;
+    let outcome = env.invoke(entrypoint, &input(&Instruction::Withdraw { id: 0 }));
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(
+        outcome.logs,
+        [
+            "released 25 of asset 51515151",
+            "released 60 of asset 60606060"
+        ]
+    );
+    assert_eq!(env.asset_balance(&HEIR, &gold), 60);
+    assert_eq!(env.asset_balance(&HEIR, &silver), 25);
 }
