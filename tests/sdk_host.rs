@@ -34,5 +34,5 @@ fn counter_host_suite_passes() {
 
 #[test]
 fn vault_host_suite_passes() {
-    host_suite("vault", "test result: ok. 2 passed");
+    host_suite("vault", "test result: ok. 3 passed");
 }
