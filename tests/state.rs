@@ -281,6 +281,103 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
     }
 }
 
+/// Stack and heap are exposed lazily and zeroed on first touch (docs/performance.md): deep
+/// frames, later heap pages and pages first reached by a syscall must read as zero on every
+/// call, whatever an earlier call wrote there, and the end of each region still faults.
+#[test]
+fn lazily_exposed_pages_start_zeroed_and_end_where_the_buffer_ends() {
+    use tos_test_harness::elf::assemble;
+    let dirty = assemble(
+        "lddw r1, 0x300000000\n\
+         mov64 r2, 0x5a5a\n\
+         stxdw [r1+64], r2\n\
+         stxdw [r1+20000], r2\n\
+         stxdw [r1+28672], r2\n\
+         stxdw [r10-8], r2\n\
+         call deeper\n\
+         mov64 r0, 0\n\
+         exit\n\
+         deeper:\n\
+         mov64 r2, 0x5a5a\n\
+         stxdw [r10-8], r2\n\
+         stxdw [r10-4000], r2\n\
+         exit",
+    )
+    .unwrap();
+    let reads_zeros = assemble(
+        "lddw r1, 0x300000000\n\
+         ldxdw r0, [r1+64]\n\
+         ldxdw r2, [r1+20000]\n\
+         or64 r0, r2\n\
+         ldxdw r2, [r10-8]\n\
+         or64 r0, r2\n\
+         call deeper\n\
+         or64 r0, r3\n\
+         exit\n\
+         deeper:\n\
+         ldxdw r3, [r10-8]\n\
+         ldxdw r4, [r10-4000]\n\
+         or64 r3, r4\n\
+         exit",
+    )
+    .unwrap();
+    // A syscall writes the block hash into a heap page the contract never touched.
+    let syscall_first = assemble(
+        "lddw r1, 0x300007000\n\
+         syscall tos_get_block_hash\n\
+         lddw r1, 0x300007000\n\
+         ldxdw r0, [r1+0]\n\
+         exit",
+    )
+    .unwrap();
+    let past_heap_end = assemble(
+        "lddw r1, 0x300000008\n\
+         ldxdw r0, [r1+32760]\n\
+         exit",
+    )
+    .unwrap();
+    let block = BlockContext {
+        hash: tos_vm::Hash([1; 32]),
+        ..BlockContext::default()
+    };
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let vm = Vm::new(VmConfig {
+            engine,
+            compute_budget: 10_000,
+        });
+        let mut store = tos_vm::MemoryStorage::default();
+        let mut deploy = |elf: &[u8]| {
+            let address = tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf));
+            vm.deploy(elf, address, &mut store).unwrap()
+        };
+        let [dirty, reads_zeros, syscall_first, past_heap_end] =
+            [&dirty, &reads_zeros, &syscall_first, &past_heap_end].map(|elf| deploy(elf));
+        let run = |contract| {
+            vm.execute(&ContractCall::new(contract, vec![]), &block, &store)
+                .unwrap()
+        };
+        for round in 0..3 {
+            assert!(run(dirty).status.is_success(), "{engine:?} round {round}");
+            let read = run(reads_zeros);
+            assert!(
+                read.status.is_success(),
+                "{engine:?} round {round}: saw {:?}",
+                read.status
+            );
+            assert!(run(dirty).status.is_success());
+            match run(syscall_first).status {
+                InvokeStatus::Failed { code } => assert_eq!(code, 0x0101_0101_0101_0101),
+                other => panic!("{engine:?}: {other:?}"),
+            }
+            assert!(run(dirty).status.is_success());
+            assert!(
+                matches!(run(past_heap_end).status, InvokeStatus::Aborted(_)),
+                "{engine:?}: the heap ends at 32 KiB"
+            );
+        }
+    }
+}
+
 /// A cached executable is not a deployed contract: a store that does not hold the code
 /// refuses the call even when the VM has compiled it for another store.
 #[test]

@@ -181,8 +181,8 @@ impl<'a> InvokeContext<'a> {
     }
 
     /// The guest memory of the running contract.
-    pub fn memory(&self) -> &MemoryMapping {
-        &self.memory_mapping
+    pub fn memory(&mut self) -> &mut MemoryMapping {
+        &mut self.memory_mapping
     }
 
     /// Installs the mapping the executor built; returns the previous one.

@@ -6,7 +6,7 @@ use solana_sbpf::{
     aligned_memory::AlignedMemory,
     ebpf,
     elf::Executable,
-    memory_region::{MemoryMapping, MemoryRegion},
+    memory_region::{AccessViolationHandler, MemoryMapping, MemoryRegion},
     program::{BuiltinProgram, SBPFVersion},
     verifier::RequisiteVerifier,
     vm::{CallFrame, Config, EbpfVm, ExecutionMode},
@@ -114,6 +114,12 @@ pub fn execute(
 }
 
 /// The stack and heap of one call.
+///
+/// Both are exposed to the contract lazily: the mapping starts with the stack's first frame and
+/// an empty heap, and [`expose_on_first_touch`] grows a region, page by page, when the contract
+/// (or a syscall on its behalf) reaches past what is exposed, zeroing the new pages first. So a
+/// call pays for zeroing only the memory it uses, and every byte it can see is zero until it
+/// writes it, whatever an earlier call left in the reused buffers.
 struct CallMemory {
     stack: AlignedMemory<{ ebpf::HOST_ALIGN }>,
     heap: AlignedMemory<{ ebpf::HOST_ALIGN }>,
@@ -131,17 +137,20 @@ thread_local! {
 /// Most buffer pairs kept per thread: one per possible nested frame.
 const POOLED_CALL_MEMORY: usize = limits::MAX_CONTRACT_CALL_DEPTH;
 
+/// Granularity of lazy exposure: one stack frame, and heap pages of the same size.
+const EXPOSE_GRANULE: usize = limits::STACK_FRAME_SIZE;
+
 impl CallMemory {
-    /// Zeroed memory for a call: every call starts from zeros, so nothing of an earlier call
-    /// can leak into it or make it behave differently.
+    /// Buffers for a call, with the stack's first frame zeroed (it is exposed from the start:
+    /// the frame pointer begins at its top). The rest is zeroed when exposed.
     fn take(stack_size: usize) -> CallMemory {
         let reused = CALL_MEMORY.with(|pool| pool.borrow_mut().pop());
         match reused {
             Some(mut memory)
                 if memory.stack.len() == stack_size && memory.heap.len() == limits::HEAP_SIZE =>
             {
-                memory.stack.as_slice_mut().fill(0);
-                memory.heap.as_slice_mut().fill(0);
+                let first_frame = EXPOSE_GRANULE.min(stack_size);
+                memory.stack.as_slice_mut()[..first_frame].fill(0);
                 memory
             }
             _ => CallMemory {
@@ -178,6 +187,46 @@ fn read_only_region(executable: &TosExecutable) -> MemoryRegion {
     }
 }
 
+/// The access-violation handler of a call's mapping: an access past the exposed part of the
+/// stack or heap region, but inside its buffer, exposes the pages up to and including the
+/// access, zeroed. Anything else (past the buffer, another region) stays an access violation.
+fn expose_on_first_touch(stack: *mut [u8], heap: *mut [u8]) -> AccessViolationHandler {
+    Box::new(
+        move |region: &mut MemoryRegion, _max_len, _access, vm_addr, len| {
+            let start = region.vm_addr_range().start;
+            let buffer = match start {
+                ebpf::MM_STACK_START => stack,
+                ebpf::MM_HEAP_START => heap,
+                _ => return,
+            };
+            let capacity = buffer.len() as u64;
+            let exposed = region.len() as u64;
+            let Some(end) = vm_addr.checked_add(len) else {
+                return;
+            };
+            let needed = end.saturating_sub(start);
+            if needed <= exposed || needed > capacity {
+                return;
+            }
+            let granule = EXPOSE_GRANULE as u64;
+            let new_len = needed
+                .div_ceil(granule)
+                .saturating_mul(granule)
+                .min(capacity);
+            let base = buffer as *mut u8;
+            // SAFETY: `exposed..new_len` lies inside the buffer (new_len <= capacity), which the
+            // executor keeps alive for as long as this mapping exists; the guest is suspended.
+            unsafe {
+                std::ptr::write_bytes(base.add(exposed as usize), 0, (new_len - exposed) as usize);
+            }
+            *region = MemoryRegion::new(
+                std::ptr::slice_from_raw_parts_mut(base, new_len as usize),
+                start,
+            );
+        },
+    )
+}
+
 /// Puts the caller's memory mapping back into the context when dropped.
 struct MappingGuard<'c, 'a> {
     context: &'c mut InvokeContext<'a>,
@@ -210,17 +259,34 @@ fn run(
     let CallMemory { stack, heap } = &mut memory;
     let stack_len = stack.len();
     let input_memory = AlignedMemory::<{ ebpf::HOST_ALIGN }>::from_slice(input);
+    let first_frame = EXPOSE_GRANULE.min(stack_len);
+    let stack_buffer = stack.as_slice_mut() as *mut [u8];
+    let heap_buffer = heap.as_slice_mut() as *mut [u8];
     let regions = vec![
         read_only_region(executable),
-        MemoryRegion::new(stack, ebpf::MM_STACK_START),
-        MemoryRegion::new(heap, ebpf::MM_HEAP_START),
+        // SAFETY (all three): the pointers stay inside their buffers, which outlive the mapping.
+        MemoryRegion::new(
+            std::ptr::slice_from_raw_parts_mut(stack_buffer as *mut u8, first_frame),
+            ebpf::MM_STACK_START,
+        ),
+        MemoryRegion::new(
+            std::ptr::slice_from_raw_parts_mut(heap_buffer as *mut u8, 0),
+            ebpf::MM_HEAP_START,
+        ),
         // Input is read-only: a contract that wants to change it copies it to its stack or heap.
         MemoryRegion::new(input_memory.as_slice() as *const [u8], ebpf::MM_INPUT_START),
     ];
     // SAFETY: stack, heap and input live until the end of this function, after the mapping is
     // taken back out of the context below.
-    let mapping = unsafe { MemoryMapping::new(regions, config, sbpf_version) }
-        .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+    let mapping = unsafe {
+        MemoryMapping::new_with_access_violation_handler(
+            regions,
+            config,
+            sbpf_version,
+            expose_on_first_touch(stack_buffer, heap_buffer),
+        )
+    }
+    .map_err(|e| RuntimeError::Fault(e.to_string()))?;
     // From here until the guard drops, the context points into this function's buffers. The
     // guard swaps the caller's mapping back on every way out, a panic in a syscall included,
     // and it drops before the buffers do (locals drop in reverse order).

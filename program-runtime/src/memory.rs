@@ -14,7 +14,7 @@ use solana_sbpf::{
 use crate::error::RuntimeError;
 
 fn translate(
-    mapping: &MemoryMapping,
+    mapping: &mut MemoryMapping,
     access: AccessType,
     vm_addr: u64,
     len: u64,
@@ -24,7 +24,9 @@ fn translate(
             "{access:?} of {len} bytes at {vm_addr:#x} wraps around the address space"
         )));
     }
-    match mapping.map(access, vm_addr, len) {
+    // The same path as the contract's own loads and stores, so a syscall can reach stack and
+    // heap pages the contract has not touched yet (they are exposed, zeroed, on first use).
+    match mapping.map_with_access_violation_handler(access, vm_addr, len) {
         StableResult::Ok(buffer) => Ok(buffer),
         StableResult::Err(error) => Err(RuntimeError::AccessViolation(error.to_string())),
     }
@@ -32,7 +34,7 @@ fn translate(
 
 /// Copies `len` guest bytes at `vm_addr` into a new vector. `limit` bounds `len` first.
 pub fn read_bytes(
-    mapping: &MemoryMapping,
+    mapping: &mut MemoryMapping,
     vm_addr: u64,
     len: u64,
     limit: usize,
@@ -54,7 +56,7 @@ pub fn read_bytes(
 
 /// Reads a fixed-size array (hashes, addresses).
 pub fn read_array<const N: usize>(
-    mapping: &MemoryMapping,
+    mapping: &mut MemoryMapping,
     vm_addr: u64,
 ) -> Result<[u8; N], RuntimeError> {
     let bytes = read_bytes(mapping, vm_addr, N as u64, N)?;
@@ -64,7 +66,11 @@ pub fn read_array<const N: usize>(
 }
 
 /// Copies `data` into guest memory at `vm_addr`; the whole range must be writable.
-pub fn write_bytes(mapping: &MemoryMapping, vm_addr: u64, data: &[u8]) -> Result<(), RuntimeError> {
+pub fn write_bytes(
+    mapping: &mut MemoryMapping,
+    vm_addr: u64,
+    data: &[u8],
+) -> Result<(), RuntimeError> {
     if data.is_empty() {
         return Ok(());
     }
@@ -83,7 +89,11 @@ pub fn write_bytes(mapping: &MemoryMapping, vm_addr: u64, data: &[u8]) -> Result
 
 /// Checks that a whole guest range is writable without writing to it, so a syscall can refuse
 /// a bad output buffer before it changes any state.
-pub fn check_writable(mapping: &MemoryMapping, vm_addr: u64, len: u64) -> Result<(), RuntimeError> {
+pub fn check_writable(
+    mapping: &mut MemoryMapping,
+    vm_addr: u64,
+    len: u64,
+) -> Result<(), RuntimeError> {
     if len == 0 {
         return Ok(());
     }
@@ -101,16 +111,16 @@ mod tests {
     use super::*;
     use solana_sbpf::{memory_region::MemoryRegion, program::SBPFVersion, vm::Config};
 
-    fn with_mapping<R>(f: impl FnOnce(&MemoryMapping) -> R) -> R {
+    fn with_mapping<R>(f: impl FnOnce(&mut MemoryMapping) -> R) -> R {
         let mut writable = vec![0u8; 16];
         let readonly = vec![7u8; 8];
         let regions = vec![
             MemoryRegion::new(readonly.as_slice() as *const [u8], 0x1000),
             MemoryRegion::new(writable.as_mut_slice() as *mut [u8], 0x2000),
         ];
-        let mapping =
+        let mut mapping =
             unsafe { MemoryMapping::new(regions, &Config::default(), SBPFVersion::V3) }.unwrap();
-        f(&mapping)
+        f(&mut mapping)
     }
 
     #[test]

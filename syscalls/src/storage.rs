@@ -53,7 +53,7 @@ fn check_key_len(key_len: u64) -> Result<(), SyscallError> {
 }
 
 fn read_key(
-    context: &InvokeContext<'static>,
+    context: &mut InvokeContext<'static>,
     key_addr: u64,
     key_len: u64,
 ) -> Result<Vec<u8>, SyscallError> {
