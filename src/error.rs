@@ -22,6 +22,9 @@ pub enum VmError {
     /// A deploy was refused (bad payload, bad code, failed constructor); nothing was stored.
     #[error("deploy refused: {0}")]
     Deploy(#[from] DeployError),
+    /// `execute_block_with_hashes` needs exactly one hash per transaction; nothing ran.
+    #[error("{hashes} transaction hashes given for {transactions} transactions")]
+    TransactionHashCount { transactions: usize, hashes: usize },
 }
 
 impl VmError {

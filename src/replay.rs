@@ -666,15 +666,14 @@ pub fn execute_block<S: StorageProvider + Sync + ?Sized>(
         .enumerate()
         .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
         .collect();
-    execute_block_with_hashes(vm, context, transactions, &hashes, state, options)
+    execute_hashed(vm, context, transactions, &hashes, state, options)
 }
 
 /// [`execute_block`] with the chain's own transaction hashes (what `tos_get_tx_hash` returns),
 /// one per transaction.
 ///
-/// # Panics
-///
-/// If `hashes` and `transactions` differ in length.
+/// `Err(VmError::TransactionHashCount)` if `hashes` and `transactions` differ in length (nothing
+/// runs), `Err(VmError::Storage)` when the store fails.
 pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
     vm: &Vm,
     context: &BlockContext,
@@ -682,8 +681,32 @@ pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
     hashes: &[Hash],
     state: &S,
     options: &ReplayOptions,
+) -> Result<BlockExecution, VmError> {
+    if transactions.len() != hashes.len() {
+        return Err(VmError::TransactionHashCount {
+            transactions: transactions.len(),
+            hashes: hashes.len(),
+        });
+    }
+    Ok(execute_hashed(
+        vm,
+        context,
+        transactions,
+        hashes,
+        state,
+        options,
+    )?)
+}
+
+/// [`execute_block_with_hashes`] once `hashes` has one hash per transaction.
+fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    hashes: &[Hash],
+    state: &S,
+    options: &ReplayOptions,
 ) -> Result<BlockExecution, StorageError> {
-    assert_eq!(transactions.len(), hashes.len(), "one hash per transaction");
     let targets = resolve_targets(transactions, hashes);
     let batch = Batch {
         context,

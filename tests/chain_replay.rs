@@ -498,3 +498,32 @@ proptest! {
         prop_assert_eq!(a.state_root().unwrap(), b.state_root().unwrap());
     }
 }
+
+#[test]
+fn a_hash_per_transaction_is_checked_not_assumed() {
+    let universe = Universe::new(2);
+    let vm = jit();
+    let mut base = MemoryStorage::default();
+    base.commit(&universe.genesis()).unwrap();
+    let context = Block::default().context(1);
+    let calls = mixed_calls(&universe, 3, 1, true);
+    for given in [0, 2, 4] {
+        let result = tos_vm::execute_block_with_hashes(
+            &vm,
+            &context,
+            &calls,
+            &vec![Hash([1; 32]); given],
+            &base,
+            &ReplayOptions::sequential(),
+        );
+        assert!(
+            matches!(
+                result,
+                Err(tos_vm::VmError::TransactionHashCount { transactions: 3, hashes })
+                    if hashes == given
+            ),
+            "{:?}",
+            result.err()
+        );
+    }
+}
