@@ -50,8 +50,9 @@ pub use payload::{
 };
 pub use pending::PendingState;
 pub use replay::{
-    execute_block, execute_block_with_hashes, replay_block, Block, BlockExecution, CallTarget,
-    ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
+    execute_block, execute_block_with_hashes, read_file_within, replay_block, Block,
+    BlockExecution, CallTarget, ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
+    MAX_BLOCK_FILE_LEN,
 };
 pub use tos_program_runtime::{native_deposit, CacheStats, Deposits, DEFAULT_CACHE_BUDGET};
 pub use vm::{

@@ -151,6 +151,38 @@ pub enum BlockFileError {
     Borsh { reason: String },
     #[error("transaction {index}: {what}")]
     Invalid { index: usize, what: String },
+    #[error("{path} is larger than {limit} bytes")]
+    TooLarge { path: String, limit: usize },
+}
+
+/// Largest block file [`Block::from_file`] reads: a block of deploys of the largest code,
+/// hex-encoded in JSON.
+pub const MAX_BLOCK_FILE_LEN: usize = 256 * 1024 * 1024;
+
+/// Reads `path` if it holds at most `limit` bytes; `Ok(None)` when it holds more. At most
+/// `limit + 1` bytes are read, so an endless file (`/dev/zero`) is refused at once instead of
+/// filling memory.
+pub fn read_file_within(path: &Path, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() <= limit).then_some(bytes))
+}
+
+/// [`read_file_within`] with the block file's errors.
+fn read_block_input(path: &Path, limit: usize) -> Result<Vec<u8>, BlockFileError> {
+    let display = || path.display().to_string();
+    read_file_within(path, limit)
+        .map_err(|source| BlockFileError::Io {
+            path: display(),
+            source,
+        })?
+        .ok_or_else(|| BlockFileError::TooLarge {
+            path: display(),
+            limit,
+        })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -278,10 +310,7 @@ impl Block {
     /// Reads a block file: JSON when its first non-blank byte is `{`, else borsh. Relative
     /// `code_file` paths of a JSON block are relative to the file.
     pub fn from_file(path: &Path) -> Result<Block, BlockFileError> {
-        let bytes = std::fs::read(path).map_err(|source| BlockFileError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = read_block_input(path, MAX_BLOCK_FILE_LEN)?;
         match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') => {
                 let text = String::from_utf8(bytes).map_err(|e| BlockFileError::Borsh {
@@ -324,11 +353,7 @@ impl Block {
                     .map_err(|e| invalid(format!("`{field}` is not hex: {e}")))
             };
             let file = |name: &str| -> Result<Vec<u8>, BlockFileError> {
-                let path = base_dir.join(name);
-                std::fs::read(&path).map_err(|source| BlockFileError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })
+                read_block_input(&base_dir.join(name), crate::MAX_CODE_LEN)
             };
             transactions.push(match tx {
                 JsonTransaction::Deploy(deploy) => {

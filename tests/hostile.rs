@@ -2363,6 +2363,7 @@ fn security_doc_matches_the_code() {
         ),
         ("MAX_DEPOSITS", limits::MAX_DEPOSITS as u64),
         ("DEFAULT_CACHE_BUDGET", tos_vm::DEFAULT_CACHE_BUDGET as u64),
+        ("MAX_BLOCK_FILE_LEN", tos_vm::MAX_BLOCK_FILE_LEN as u64),
     ];
     let mut problems = Vec::new();
     for (name, value) in limits {

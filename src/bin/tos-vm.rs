@@ -14,6 +14,39 @@ use tos_vm::{
     ReplayOptions, StateListing, StorageProvider, TxStatus, Vm, VmConfig, NATIVE_ASSET,
 };
 
+/// Prints a line to stdout. A reader that went away (`tos-vm invoke ... | head -1`) or any
+/// other write failure must not turn a committed call into a crash: the rest of the output is
+/// dropped and the exit code stays the command's own.
+macro_rules! out {
+    () => {
+        print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        print_line(format_args!($($arg)*))
+    };
+}
+
+/// Whether stdout failed once: later lines are not attempted.
+static STDOUT_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn print_line(line: std::fmt::Arguments<'_>) {
+    use std::{io::Write, sync::atomic::Ordering};
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("warning: output lost: {error}");
+        }
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "tos-vm", version, about = "TOS smart-contract VM")]
 struct Cli {
@@ -26,7 +59,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a C or Rust contract directory into an SBPF executable.
+    /// Build a C or Rust contract directory into an SBPF executable. A Rust contract builds
+    /// into `$CARGO_TARGET_DIR` when set, else into its own `target/`.
     Build {
         dir: PathBuf,
         #[arg(short, long)]
@@ -68,6 +102,12 @@ enum Command {
         /// The sender's compute limit for this call; the budget (--budget) is the ceiling.
         #[arg(long)]
         compute_limit: Option<u64>,
+        /// Height of the block the call runs in (above the store's height; default: the next).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Timestamp of the block the call runs in, in seconds since the Unix epoch.
+        #[arg(long, default_value_t = 0)]
+        timestamp: u64,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -159,7 +199,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             sender,
             constructor,
         } => {
-            let elf = read_file(&file)?;
+            let elf = read_code_file(&file)?;
             let sender = match sender {
                 Some(text) => parse_hash(&text, "--sender")?,
                 None => Hash::default(),
@@ -173,7 +213,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut store = open_store(&cli.store)?;
             let vm = Vm::new(VmConfig::default());
             let address = deploy(&vm, &mut store, elf, sender, constructor)?;
-            println!("{address}");
+            out!("{address}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Invoke {
@@ -185,6 +225,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             value,
             deposits,
             compute_limit,
+            height,
+            timestamp,
             json,
         } => {
             let config = VmConfig {
@@ -197,6 +239,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 sender: sender.as_deref(),
                 deposits,
                 compute_limit,
+                height,
+                timestamp,
                 json,
             };
             invoke(&cli.store, &contract, config, request)
@@ -240,12 +284,35 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+/// Reads an executable: at most `MAX_CODE_LEN + 1` bytes, so a huge or endless file
+/// (`/dev/zero`) is refused at once.
+fn read_code_file(path: &Path) -> Result<Vec<u8>, String> {
+    tos_vm::read_file_within(path, tos_vm::MAX_CODE_LEN)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?
+        .ok_or_else(|| {
+            format!(
+                "{} is larger than an executable may be ({} bytes)",
+                path.display(),
+                tos_vm::MAX_CODE_LEN
+            )
+        })
 }
 
+/// Opens the store, creating it if there is none: for the commands that write.
 fn open_store(dir: &Path) -> Result<DiskStorage, String> {
     DiskStorage::open(dir).map_err(|e| format!("opening store {}: {e}", dir.display()))
+}
+
+/// Opens an existing store: commands that only read never create one, so a mistyped `--store`
+/// is reported as such instead of as a missing contract in a new empty store.
+fn open_existing_store(dir: &Path) -> Result<DiskStorage, String> {
+    if !DiskStorage::exists(dir) {
+        return Err(format!(
+            "no store at {} (deploy, fund, invoke FILE and replay create one)",
+            dir.display()
+        ));
+    }
+    open_store(dir)
 }
 
 /// Where `sdk/c/tos.h` lives: `TOS_SDK_C_DIR` at run time, else this source tree's copy.
@@ -259,7 +326,10 @@ fn build(dir: &Path, output: Option<PathBuf>) -> Result<ExitCode, String> {
     let syscalls = tos_vm::syscalls::syscall_names();
     let options = BuildOptions {
         syscalls: &syscalls,
-        target_dir: None,
+        // As cargo: CARGO_TARGET_DIR (relative to the working directory) when set.
+        target_dir: std::env::var_os("CARGO_TARGET_DIR")
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from),
         sdk_include: sdk_include_dir(),
     };
     let elf = toolchain::build_contract(dir, &options).map_err(|e| e.to_string())?;
@@ -271,7 +341,7 @@ fn build(dir: &Path, output: Option<PathBuf>) -> Result<ExitCode, String> {
         dir.join(format!("{name}.so"))
     });
     std::fs::write(&output, &elf).map_err(|e| format!("writing {}: {e}", output.display()))?;
-    println!(
+    out!(
         "{} ({} bytes, code hash {})",
         output.display(),
         elf.len(),
@@ -281,24 +351,25 @@ fn build(dir: &Path, output: Option<PathBuf>) -> Result<ExitCode, String> {
 }
 
 fn inspect(file: &Path, list_functions: bool) -> Result<ExitCode, String> {
-    let elf = read_file(file)?;
+    let elf = read_code_file(file)?;
     let syscalls = tos_vm::syscalls::syscall_names();
     let info = tos_vm::loader::validate_executable(&elf, &syscalls).map_err(|e| e.to_string())?;
-    println!("file          {}", file.display());
-    println!("code hash     {}", tos_vm::code_hash(&elf));
-    println!("size          {} bytes", elf.len());
-    println!("sbpf version  V{}", info.sbpf_version);
-    println!(
+    out!("file          {}", file.display());
+    out!("code hash     {}", tos_vm::code_hash(&elf));
+    out!("size          {} bytes", elf.len());
+    out!("sbpf version  V{}", info.sbpf_version);
+    out!(
         "text          {} bytes, {} instructions",
-        info.text_bytes, info.instruction_count
+        info.text_bytes,
+        info.instruction_count
     );
-    println!("rodata        {} bytes", info.rodata_bytes);
-    println!("entry pc      {}", info.entry_pc);
-    println!("syscalls      {}", info.syscalls_used.join(", "));
-    println!("functions     {}", info.functions.len());
+    out!("rodata        {} bytes", info.rodata_bytes);
+    out!("entry pc      {}", info.entry_pc);
+    out!("syscalls      {}", info.syscalls_used.join(", "));
+    out!("functions     {}", info.functions.len());
     if list_functions {
         for (name, pc) in &info.functions {
-            println!("  {name} @ {pc}");
+            out!("  {name} @ {pc}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -315,7 +386,7 @@ fn state(
     json: bool,
 ) -> Result<ExitCode, String> {
     let contract = parse_hash(contract, "the contract")?;
-    let store = open_store(store_dir)?;
+    let store = open_existing_store(store_dir)?;
     let height = match at {
         Some(height) => height,
         None => store.block_height().map_err(|e| e.to_string())?,
@@ -328,17 +399,17 @@ fn state(
             .iter()
             .map(|(key, value)| json!({ "key": hex::encode(key), "value": hex::encode(value) }))
             .collect();
-        println!(
+        out!(
             "{}",
             json!({ "contract": contract.to_hex(), "height": height, "entries": entries })
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("contract  {contract}");
-    println!("height    {height}");
-    println!("keys      {}", entries.len());
+    out!("contract  {contract}");
+    out!("height    {height}");
+    out!("keys      {}", entries.len());
     for (key, value) in &entries {
-        println!(
+        out!(
             "  {}  {}",
             readable(&hex::encode(key)),
             readable(&hex::encode(value))
@@ -400,13 +471,13 @@ fn balance(
 ) -> Result<ExitCode, String> {
     let address = parse_hash(address, "the address")?;
     let asset = parse_asset(asset)?;
-    let store = open_store(store_dir)?;
+    let store = open_existing_store(store_dir)?;
     let amount = match at {
         Some(height) => store.read_balance_at(&address, &asset, height),
         None => store.read_balance(&address, &asset),
     }
     .map_err(|e| e.to_string())?;
-    println!("{amount}");
+    out!("{amount}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -431,7 +502,7 @@ fn fund(
     store
         .commit_block(height, &changes)
         .map_err(|e| e.to_string())?;
-    println!("{address}  {current} -> {new}  (block {height})");
+    out!("{address}  {current} -> {new}  (block {height})");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -485,6 +556,8 @@ struct InvokeRequest<'a> {
     sender: Option<&'a str>,
     deposits: tos_vm::Deposits,
     compute_limit: Option<u64>,
+    height: Option<u64>,
+    timestamp: u64,
     json: bool,
 }
 
@@ -499,6 +572,8 @@ fn invoke(
         sender,
         deposits,
         compute_limit,
+        height,
+        timestamp,
         json,
     } = request;
     let input = hex::decode(input_hex.trim_start_matches("0x"))
@@ -508,19 +583,30 @@ fn invoke(
         None => Hash::default(),
     };
     let vm = Vm::new(config);
-    let mut store = open_store(store_dir)?;
-    let contract = match Hash::from_hex(contract) {
-        Some(hash) => hash,
+    let (mut store, contract) = match Hash::from_hex(contract) {
+        // Calling an address needs a store that has it.
+        Some(hash) => (open_existing_store(store_dir)?, hash),
         None => {
-            let elf = read_file(Path::new(contract))?;
-            deploy(&vm, &mut store, elf, sender, None)?
+            let elf = read_code_file(Path::new(contract))?;
+            let mut store = open_store(store_dir)?;
+            let address = deploy(&vm, &mut store, elf, sender, None)?;
+            (store, address)
         }
     };
-    let height = store.block_height().map_err(|e| e.to_string())? + 1;
+    let tip = store.block_height().map_err(|e| e.to_string())?;
+    let height = match height {
+        Some(height) if height <= tip => {
+            return Err(format!(
+                "--height {height} is not above the store's height {tip}"
+            ))
+        }
+        Some(height) => height,
+        None => tip + 1,
+    };
     let block = BlockContext {
         height,
         hash: derived_hash(&[b"block", &height.to_le_bytes()]),
-        timestamp: 0,
+        timestamp,
     };
     let call = ContractCall {
         contract,
@@ -538,7 +624,7 @@ fn invoke(
         .commit_with_height(&outcome.changes, height)
         .map_err(|e| e.to_string())?;
     if json {
-        println!("{}", outcome_json(&call, config.engine, height, &outcome));
+        out!("{}", outcome_json(&call, config.engine, height, &outcome));
     } else {
         print_outcome(&call, config.engine, height, &outcome);
     }
@@ -552,8 +638,18 @@ fn invoke(
 fn status_parts(status: &InvokeStatus) -> (&'static str, Option<u64>, Option<String>) {
     match status {
         InvokeStatus::Success => ("success", Some(0), None),
-        InvokeStatus::Failed { code } => ("failed", Some(*code), None),
+        InvokeStatus::Failed { code } => ("failed", Some(*code), Some(failure_name(*code))),
         InvokeStatus::Aborted(error) => ("aborted", None, Some(error.to_string())),
+    }
+}
+
+/// What a contract's non-zero status means: the SDK's error name (`Unauthorized`,
+/// `Custom(3)`) when the code is one of its codes, else the bare status.
+fn failure_name(code: u64) -> String {
+    match tos_sdk::ContractError::from_code(code) {
+        Some(tos_sdk::ContractError::Custom(n)) => format!("Custom({n})"),
+        Some(error) => error.name().to_owned(),
+        None => format!("status {code}"),
     }
 }
 
@@ -606,30 +702,31 @@ fn readable(hex_text: &str) -> String {
 
 fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &InvokeOutcome) {
     let (status, return_value, error) = status_parts(&outcome.status);
-    println!("contract  {}", call.contract);
-    println!(
+    out!("contract  {}", call.contract);
+    out!(
         "engine    {}   block {height}",
         format!("{engine:?}").to_lowercase()
     );
     match (return_value, error) {
-        (_, Some(error)) => println!("status    {status}: {error}"),
-        (Some(value), None) => println!("status    {status} (returned {value})"),
-        (None, None) => println!("status    {status}"),
+        (Some(value), Some(error)) => out!("status    {status} (returned {value}: {error})"),
+        (_, Some(error)) => out!("status    {status}: {error}"),
+        (Some(value), None) => out!("status    {status} (returned {value})"),
+        (None, None) => out!("status    {status}"),
     }
-    println!("compute   {} units", outcome.compute_used);
-    println!("logs      {}", outcome.logs.len());
+    out!("compute   {} units", outcome.compute_used);
+    out!("logs      {}", outcome.logs.len());
     for log in &outcome.logs {
-        println!("  | {}", log.message);
+        out!("  | {}", log.message);
     }
     for event in &outcome.events {
-        println!(
+        out!(
             "event     {}  {}",
             readable(&hex::encode(&event.topic)),
             readable(&hex::encode(&event.data))
         );
     }
     if let Some(data) = &outcome.return_data {
-        println!(
+        out!(
             "returned  {} (set by {})",
             readable(&hex::encode(&data.data)),
             data.contract
@@ -637,12 +734,12 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
     }
     let effects = &outcome.effects;
     if effects.is_empty() {
-        println!("effects   none");
+        out!("effects   none");
         return;
     }
-    println!("effects");
+    out!("effects");
     for change in &effects.storage {
-        println!(
+        out!(
             "  storage  {}  {} -> {}",
             readable(&change.key),
             change
@@ -658,15 +755,19 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
         );
     }
     for change in &effects.balances {
-        println!(
+        out!(
             "  balance  {}  {} -> {}",
-            change.account, change.old, change.new
+            change.account,
+            change.old,
+            change.new
         );
     }
     for transfer in &effects.transfers {
-        println!(
+        out!(
             "  transfer {} -> {}  {}",
-            transfer.from, transfer.to, transfer.amount
+            transfer.from,
+            transfer.to,
+            transfer.amount
         );
     }
 }
@@ -687,7 +788,12 @@ fn replay(
 ) -> Result<ExitCode, String> {
     let block = tos_vm::Block::from_file(block_file).map_err(|e| e.to_string())?;
     let vm = Vm::new(config);
-    let mut store = open_store(store_dir)?;
+    // Only a replay that commits may create the store.
+    let mut store = if request.dry_run || request.height.is_some() {
+        open_existing_store(store_dir)?
+    } else {
+        open_store(store_dir)?
+    };
     let tip = store.block_height().map_err(|e| e.to_string())?;
     let parent = request.height.unwrap_or(tip);
     if parent > tip {
@@ -728,7 +834,7 @@ fn replay(
         cache: vm.cache_stats(),
     };
     if request.json {
-        println!("{}", summary.json());
+        out!("{}", summary.json());
     } else {
         summary.print(request.logs);
     }
@@ -747,7 +853,7 @@ struct ReplaySummary<'a> {
 fn status_text(status: &TxStatus) -> String {
     match status {
         TxStatus::Success => "success".into(),
-        TxStatus::Failed { code } => format!("failed (returned {code})"),
+        TxStatus::Failed { code } => format!("failed (returned {code}: {})", failure_name(*code)),
         TxStatus::Aborted { error } => format!("aborted: {error}"),
         TxStatus::Rejected { error } => format!("rejected: {error}"),
     }
@@ -803,14 +909,14 @@ impl ReplaySummary<'_> {
         let execution = self.execution;
         let context = &execution.context;
         let stats = &execution.stats;
-        println!(
+        out!(
             "block {} (parent {})  hash {}  timestamp {}",
             context.height,
             self.parent,
             short(&context.hash),
             context.timestamp
         );
-        println!(
+        out!(
             "engine {}, {} thread(s): {} segment(s) of calls, {} in parallel ({} groups, {} regroup(s)), {} fallback(s) to sequential",
             format!("{:?}", self.engine).to_lowercase(),
             stats.threads,
@@ -820,13 +926,19 @@ impl ReplaySummary<'_> {
             stats.regroups,
             stats.fallbacks
         );
-        println!();
-        println!(
+        out!();
+        out!(
             "{:>5}  {:<6}  {:<12}  {:<12}  {:>10}  {:>10}  {:>9}  status",
-            "#", "kind", "contract", "sender", "deposits", "compute", "time"
+            "#",
+            "kind",
+            "contract",
+            "sender",
+            "deposits",
+            "compute",
+            "time"
         );
         for tx in &execution.transactions {
-            println!(
+            out!(
                 "{:>5}  {:<6}  {:<12}  {:<12}  {:>10}  {:>10}  {:>9}  {}",
                 tx.index,
                 match tx.kind {
@@ -842,12 +954,12 @@ impl ReplaySummary<'_> {
             );
             if with_logs {
                 for log in &tx.logs {
-                    println!("{:>7}| {}", "", log.message);
+                    out!("{:>7}| {}", "", log.message);
                 }
             }
         }
-        println!();
-        println!(
+        out!();
+        out!(
             "transactions  {} ({} success, {} failed, {} aborted, {} rejected)",
             execution.transactions.len(),
             self.count("success"),
@@ -855,8 +967,8 @@ impl ReplaySummary<'_> {
             self.count("aborted"),
             self.count("rejected")
         );
-        println!("compute       {} units", execution.compute_used());
-        println!(
+        out!("compute       {} units", execution.compute_used());
+        out!(
             "time          execution {} ({:.0} tx/s){}",
             duration_text(execution.elapsed),
             self.rate(),
@@ -865,7 +977,7 @@ impl ReplaySummary<'_> {
                 None => String::new(),
             }
         );
-        println!(
+        out!(
             "cache         {} hit(s), {} miss(es), {} eviction(s); {} executable(s), {} of {}",
             self.cache.hits,
             self.cache.misses,
@@ -875,7 +987,7 @@ impl ReplaySummary<'_> {
             mib(self.cache.budget)
         );
         let changes = &execution.changes;
-        println!(
+        out!(
             "changes       {} storage key(s), {} balance(s), {} contract(s); hash {}",
             changes.storage.len(),
             changes.balances.len(),
@@ -884,10 +996,10 @@ impl ReplaySummary<'_> {
         );
         match self.state_root {
             Some(root) => {
-                println!("state root    {root}");
-                println!("committed     as height {}", context.height);
+                out!("state root    {root}");
+                out!("committed     as height {}", context.height);
             }
-            None => println!("committed     no (dry run)"),
+            None => out!("committed     no (dry run)"),
         }
     }
 
@@ -899,7 +1011,7 @@ impl ReplaySummary<'_> {
             .map(|tx| {
                 let (code, error) = match &tx.status {
                     TxStatus::Success => (Some(0), None),
-                    TxStatus::Failed { code } => (Some(*code), None),
+                    TxStatus::Failed { code } => (Some(*code), Some(failure_name(*code))),
                     TxStatus::Aborted { error } | TxStatus::Rejected { error } => {
                         (None, Some(error.clone()))
                     }

@@ -305,6 +305,12 @@ fn collect_pruned<T: ReadableTable<&'static [u8], &'static [u8]>>(
 }
 
 impl DiskStorage {
+    /// Whether `dir` holds a store ([`open`](Self::open) creates one where none is): tools that
+    /// only read check this first, so a mistyped directory is reported instead of created.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(STATE_FILE).is_file()
+    }
+
     /// Opens the state in directory `dir`, creating the directory and `dir/state.redb` if
     /// needed.
     ///
