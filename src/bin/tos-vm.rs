@@ -756,19 +756,37 @@ fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &Inv
     }
     for change in &effects.balances {
         out!(
-            "  balance  {}  {} -> {}",
+            "  balance  {}  {} -> {}{}",
             change.account,
             change.old,
-            change.new
+            change.new,
+            asset_suffix(&change.asset)
         );
     }
     for transfer in &effects.transfers {
         out!(
-            "  transfer {} -> {}  {}",
+            "  transfer {} -> {}  {}{}",
             transfer.from,
             transfer.to,
-            transfer.amount
+            transfer.amount,
+            asset_suffix(&transfer.asset)
         );
+    }
+    for created in &effects.contracts_created {
+        out!(
+            "  created  {}  (code {})",
+            created.address,
+            created.code_hash
+        );
+    }
+}
+
+/// ` of asset <hex>` for an asset other than the native one (hex as in `Effects`).
+fn asset_suffix(asset_hex: &str) -> String {
+    if asset_hex == NATIVE_ASSET.to_hex() {
+        String::new()
+    } else {
+        format!(" of asset {asset_hex}")
     }
 }
 
