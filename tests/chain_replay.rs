@@ -99,6 +99,15 @@ fn a_thousand_mixed_calls_give_the_same_state_with_a_cold_and_a_warm_cache() {
         .transactions
         .iter()
         .any(|t| !t.deposits.is_empty() && t.status.is_success()));
+    // Deposits in a second asset, landed and refused, are in the mix.
+    assert!(execution
+        .transactions
+        .iter()
+        .any(|t| t.deposits.contains_key(&TOKEN) && t.status.is_success()));
+    assert!(execution
+        .transactions
+        .iter()
+        .any(|t| t.deposits.contains_key(&TOKEN) && matches!(t.status, TxStatus::Aborted { .. })));
     assert!(execution.compute_used() > 0);
     if execution.stats.threads > 1 {
         assert!(
@@ -120,6 +129,17 @@ fn a_thousand_mixed_calls_give_the_same_state_with_a_cold_and_a_warm_cache() {
     assert!(sequential.execution.same_as(execution));
     assert_eq!(sequential.execution.stats.parallel_segments, 0);
     assert_eq!(sequential_store.state_root().unwrap(), root);
+
+    // And 4 threads, whatever the machine has.
+    let (_four_dir, mut four_store) = deployed_disk_store(&universe, &jit());
+    let four = replay_block(&jit(), &block, &mut four_store, &ReplayOptions::parallel(4)).unwrap();
+    assert!(four.execution.same_as(execution));
+    assert!(
+        four.execution.stats.parallel_segments >= 1,
+        "{:?}",
+        four.execution.stats
+    );
+    assert_eq!(four_store.state_root().unwrap(), root);
 
     // And so does the interpreter.
     let (_interp_dir, mut interp_store) = deployed_disk_store(&universe, &jit());

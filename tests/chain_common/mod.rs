@@ -287,6 +287,9 @@ pub fn mixed_calls_with(
     spin: bool,
 ) -> Vec<Transaction> {
     let mut rng = Rng::new(seed);
+    // Asset choices draw from their own generator, so the rest of a seed's block is what it
+    // was before assets were in the mix.
+    let mut assets = Rng::new(seed ^ 0xA55E7);
     let contracts = universe.contracts();
     let probes = universe.probe_ids();
     let shared = universe.shared_senders();
@@ -302,6 +305,12 @@ pub fn mixed_calls_with(
         let value = match rng.below(6) {
             0 => 1 + rng.below(100),
             1 if !conflict_free => FUNDS * 10, // more than the sender holds: aborted
+            _ => 0,
+        };
+        // A deposit in a second asset now and then (all deposits move or none).
+        let token = match assets.below(12) {
+            0 | 1 => 1 + assets.below(50),
+            2 if !conflict_free => FUNDS * 10, // not covered: aborted, the native one stays too
             _ => 0,
         };
         let input = if target < 2 {
@@ -323,7 +332,11 @@ pub fn mixed_calls_with(
                         } else {
                             *rng.pick(&[shared[0], shared[1], universe.counter_id(), probes[0]])
                         };
-                        transfer(script, to, 1 + rng.below(10))
+                        if assets.below(2) == 0 {
+                            transfer(script, to, 1 + rng.below(10))
+                        } else {
+                            transfer_token(script, to, 1 + rng.below(10))
+                        }
                     }
                     6 => balance_of(
                         script,
@@ -361,7 +374,7 @@ pub fn mixed_calls_with(
             sender,
             contract: contract.into(),
             input,
-            deposits: tos_vm::native_deposit(value),
+            deposits: deposits(value, token),
             compute_limit: None,
         });
     }
