@@ -257,3 +257,74 @@ fn a_factory_creates_instances_and_is_refused_on_a_taken_address() {
     let run = chain.invoke(&create(Script::new(), code, other, &constructor).build(3));
     run.expect(&[Check::error(3), Check::unchanged()]);
 }
+
+/// Bad pointers and indexes to the new syscalls abort the call with a typed error and
+/// change nothing (no instance created, no balance moved) under both engines.
+#[test]
+fn bad_arguments_to_the_model_syscalls_abort_and_change_nothing() {
+    let elf = probe::elf();
+    let code = tos_vm::code_hash(&elf);
+    let mut chain = Harness::new();
+    let factory = chain.deploy_contract(&elf);
+    chain.set_asset_balance(factory, TOKEN, 10);
+    let mut chain = chain.target(factory);
+    // The new address written to read-only memory (the input): nothing is created.
+    let script = Script::new().with_data(&code.0, |s, code_arg| {
+        s.with_data(&[7u8; 32], |s, salt| {
+            s.call(
+                op::CREATE_CONTRACT,
+                &[code_arg, salt, Value(0), Value(0), code_arg],
+            )
+        })
+    });
+    chain
+        .invoke(&script.build(0))
+        .expect(&[Check::access_violation(), Check::unchanged()]);
+    // Asset and code hash pointers outside any region.
+    for script in [
+        Script::new().with_data(&BOB.0, |s, to| {
+            s.call(op::TRANSFER_ASSET, &[to, Value(0x10), Value(1)])
+        }),
+        Script::new().call(
+            op::CREATE_CONTRACT,
+            &[
+                Value(u64::MAX - 8),
+                Scratch(0),
+                Value(0),
+                Value(0),
+                Scratch(32),
+            ],
+        ),
+        Script::new().call(op::DEPOSIT_AMOUNT, &[Value(0x10)]),
+        Script::new().call(op::CODE_HASH, &[Value(0x4_0000_0000)]),
+    ] {
+        chain
+            .invoke(&script.build(0))
+            .expect(&[Check::access_violation(), Check::unchanged()]);
+    }
+    // A deposit index far past the count.
+    chain
+        .invoke(
+            &Script::new()
+                .call(op::DEPOSIT, &[Value(u64::MAX), Scratch(0)])
+                .build(0),
+        )
+        .expect(&[Check::abort("DepositIndexOutOfRange"), Check::unchanged()]);
+    // Constructor input over the limit: refused before anything is read or created.
+    chain
+        .invoke(
+            &Script::new()
+                .call(
+                    op::CREATE_CONTRACT,
+                    &[
+                        Scratch(0),
+                        Scratch(32),
+                        Scratch(64),
+                        Value(64 * 1024 + 1),
+                        Scratch(96),
+                    ],
+                )
+                .build(0),
+        )
+        .expect(&[Check::abort("InputTooLong"), Check::unchanged()]);
+}

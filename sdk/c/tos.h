@@ -156,7 +156,8 @@ uint64_t tos_get_tx_hash(uint8_t out[32]);
 uint64_t tos_get_tx_sender(uint8_t out[32]);
 
 /**
- * Write the hash (address) of the running contract into out[0..32]. Returns 0.
+ * Write the address of the running contract instance into out[0..32] (not its code: see
+ * tos_get_code_hash). Returns 0.
  * Cost: 50 units.
  */
 uint64_t tos_get_contract_hash(uint8_t out[32]);
