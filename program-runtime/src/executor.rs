@@ -330,10 +330,8 @@ fn run(
 mod tests {
     use super::*;
     use solana_sbpf::{
-        assembler::assemble,
-        declare_builtin_function,
-        memory_region::AccessType,
-        program::{BuiltinFunctionDefinition, BuiltinProgram},
+        assembler::assemble, declare_builtin_function, memory_region::AccessType,
+        program::BuiltinProgram,
     };
     use tos_storage::{Hash, Journal, MemoryStorage};
 
