@@ -49,6 +49,14 @@ enum Op {
         s: i128,
         t: i128,
     },
+    Plain {
+        a: u64,
+        b: u64,
+        c: i64,
+        d: i64,
+        e: u32,
+        f: u32,
+    },
 }
 
 const BUDGET: u64 = 2_000_000;
@@ -521,4 +529,51 @@ fn the_heap_is_bounded_by_the_region() {
     let status = format!("{:?}", run.outcome.status);
     assert!(status.contains("Panicked"), "{status} {:?}", run.logs());
     run.assert_unchanged();
+}
+
+/// The contract's `Plain` op, natively: panics where the contract must abort.
+fn plain(a: u64, b: u64, c: i64, d: i64, e: u32, f: u32) -> Vec<i64> {
+    vec![
+        (a + b) as i64,
+        (a - b) as i64,
+        (a * b) as i64,
+        c + d,
+        c - d,
+        c * d,
+        i64::from(e + f),
+        i64::from(e * f),
+    ]
+}
+
+/// Contracts are built with overflow checks, as host tests are: `u64::MAX + 2` panics in both
+/// instead of giving 1 on the chain.
+#[test]
+fn plain_arithmetic_overflows_the_same_on_the_host_and_in_the_vm() {
+    let elf = elf();
+    let fine = (1u64 << 40, 3u64, -(1i64 << 40), 7i64, 60_000u32, 60_000u32);
+    let (a, b, c, d, e, f) = fine;
+    let got: Vec<i64> = out(&elf, &Op::Plain { a, b, c, d, e, f });
+    assert_eq!(got, plain(a, b, c, d, e, f));
+    let overflowing = [
+        (u64::MAX, 2, 0, 0, 0, 0, "add"),
+        (0, 1, 0, 0, 0, 0, "subtract"),
+        (1 << 33, 1 << 31, 0, 0, 0, 0, "multiply"),
+        (1, 0, i64::MAX, 1, 0, 0, "add"),
+        (1, 0, i64::MIN, 1, 0, 0, "subtract"),
+        (1, 0, 1 << 40, 1 << 30, 0, 0, "multiply"),
+        (1, 0, 0, 0, u32::MAX, 1, "add"),
+        (1, 0, 0, 0, 1 << 16, 1 << 16, "multiply"),
+    ];
+    for (a, b, c, d, e, f, what) in overflowing {
+        let native = std::panic::catch_unwind(|| plain(a, b, c, d, e, f));
+        assert!(native.is_err(), "host: {what} overflow must panic");
+        let run = run(&elf, &Op::Plain { a, b, c, d, e, f });
+        let status = format!("{:?}", run.outcome.status);
+        assert!(
+            matches!(run.outcome.status, InvokeStatus::Aborted(_))
+                && status.contains(&format!("attempt to {what} with overflow")),
+            "{what}: {status} {:?}",
+            run.logs()
+        );
+    }
 }

@@ -304,7 +304,9 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
         ("CARGO_PROFILE_RELEASE_PANIC", "abort".into()),
         ("CARGO_PROFILE_RELEASE_DEBUG", "false".into()),
         ("CARGO_PROFILE_RELEASE_INCREMENTAL", "false".into()),
-        // Overflow checks stay as the contract's manifest says (off in release by default).
+        // Overflow checks on, whatever the manifest says: `cargo test` (host mode) builds with
+        // them, so `u64::MAX + 2` must panic in the VM too instead of giving 1.
+        ("CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS", "true".into()),
         ("CARGO_TERM_COLOR", "never".into()),
     ];
     let mut command = Command::new(&cargo);

@@ -4,10 +4,12 @@
 use crate::{syscalls, Address, Amount, ContractError};
 
 /// Largest return data, in bytes.
-pub const MAX_RETURN_DATA_LEN: usize = 1024;
+pub const MAX_RETURN_DATA_LEN: usize = tos_abi::limits::MAX_RETURN_DATA_LEN;
 
-/// `tos_invoke` statuses at or above this value come from the VM, not from the callee.
-pub const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
+pub use tos_abi::invoke::{
+    INVOKE_ABORTED, INVOKE_CALLEE_RESERVED_STATUS, INVOKE_DEPTH_EXCEEDED, INVOKE_ERROR_BASE,
+    INVOKE_INSUFFICIENT_VALUE, INVOKE_NOT_FOUND, INVOKE_REENTRANCY,
+};
 
 /// How a call to another contract ended, when it did not succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,12 +39,12 @@ impl CallError {
     pub const fn from_status(status: u64) -> CallError {
         match status {
             s if s < INVOKE_ERROR_BASE => CallError::Failed(s),
-            s if s == INVOKE_ERROR_BASE | 1 => CallError::NotFound,
-            s if s == INVOKE_ERROR_BASE | 2 => CallError::Reentrancy,
-            s if s == INVOKE_ERROR_BASE | 3 => CallError::DepthExceeded,
-            s if s == INVOKE_ERROR_BASE | 4 => CallError::Aborted,
-            s if s == INVOKE_ERROR_BASE | 5 => CallError::InsufficientValue,
-            s if s == INVOKE_ERROR_BASE | 6 => CallError::CalleeReservedStatus,
+            INVOKE_NOT_FOUND => CallError::NotFound,
+            INVOKE_REENTRANCY => CallError::Reentrancy,
+            INVOKE_DEPTH_EXCEEDED => CallError::DepthExceeded,
+            INVOKE_ABORTED => CallError::Aborted,
+            INVOKE_INSUFFICIENT_VALUE => CallError::InsufficientValue,
+            INVOKE_CALLEE_RESERVED_STATUS => CallError::CalleeReservedStatus,
             s => CallError::Other(s),
         }
     }
@@ -52,12 +54,12 @@ impl CallError {
     pub const fn status(self) -> u64 {
         match self {
             CallError::Failed(status) | CallError::Other(status) => status,
-            CallError::NotFound => INVOKE_ERROR_BASE | 1,
-            CallError::Reentrancy => INVOKE_ERROR_BASE | 2,
-            CallError::DepthExceeded => INVOKE_ERROR_BASE | 3,
-            CallError::Aborted => INVOKE_ERROR_BASE | 4,
-            CallError::InsufficientValue => INVOKE_ERROR_BASE | 5,
-            CallError::CalleeReservedStatus => INVOKE_ERROR_BASE | 6,
+            CallError::NotFound => INVOKE_NOT_FOUND,
+            CallError::Reentrancy => INVOKE_REENTRANCY,
+            CallError::DepthExceeded => INVOKE_DEPTH_EXCEEDED,
+            CallError::Aborted => INVOKE_ABORTED,
+            CallError::InsufficientValue => INVOKE_INSUFFICIENT_VALUE,
+            CallError::CalleeReservedStatus => INVOKE_CALLEE_RESERVED_STATUS,
         }
     }
 

@@ -25,13 +25,13 @@ pub enum CreateError {
 }
 
 /// `tos_create_contract` statuses (the VM's).
-pub const CREATE_ADDRESS_TAKEN: u64 = 0xFFFF_FFFE_0000_0001;
+pub use tos_abi::create::CREATE_ADDRESS_TAKEN;
 /// See [`CreateError::CodeNotFound`].
-pub const CREATE_CODE_NOT_FOUND: u64 = 0xFFFF_FFFE_0000_0002;
-/// See [`CreateError::DepthExceeded`].
-pub const CREATE_DEPTH_EXCEEDED: u64 = 0xFFFF_FFFE_0000_0003;
+pub use tos_abi::create::CREATE_CODE_NOT_FOUND;
 /// See [`CreateError::ConstructorFailed`].
-pub const CREATE_CONSTRUCTOR_FAILED: u64 = 0xFFFF_FFFE_0000_0004;
+pub use tos_abi::create::CREATE_CONSTRUCTOR_FAILED;
+/// See [`CreateError::DepthExceeded`].
+pub use tos_abi::create::CREATE_DEPTH_EXCEEDED;
 
 impl CreateError {
     /// The error of a non-zero `tos_create_contract` status.

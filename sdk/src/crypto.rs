@@ -5,7 +5,7 @@ use crate::syscalls::{self, SliceRef};
 use crate::{Hash, PublicKey};
 
 /// Most slices one hash call takes.
-pub const MAX_HASH_SLICES: usize = 256;
+pub const MAX_HASH_SLICES: usize = tos_abi::limits::MAX_HASH_SLICES;
 /// Slice lists up to this length are built on the stack.
 const INLINE_SLICES: usize = 8;
 

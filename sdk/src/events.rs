@@ -3,9 +3,9 @@
 use crate::{syscalls, ContractError};
 
 /// Longest topic, in bytes.
-pub const MAX_TOPIC_LEN: usize = 64;
+pub const MAX_TOPIC_LEN: usize = tos_abi::limits::MAX_EVENT_TOPIC_LEN;
 /// Largest event data, in bytes.
-pub const MAX_EVENT_DATA_LEN: usize = 1024;
+pub const MAX_EVENT_DATA_LEN: usize = tos_abi::limits::MAX_EVENT_DATA_LEN;
 
 /// Emits an event with raw data. A topic over [`MAX_TOPIC_LEN`] or data over
 /// [`MAX_EVENT_DATA_LEN`] bytes aborts the call. Cost 100 + 2 × (topic + data length).

@@ -12,7 +12,7 @@ use core::alloc::{GlobalAlloc, Layout};
 /// Start of the heap region (`MM_HEAP_START` of the VM: `3 << 32`).
 pub const HEAP_START: usize = 0x3_0000_0000;
 /// Size of the heap region (the VM's `HEAP_SIZE`: 32 KiB).
-pub const HEAP_LEN: usize = 32 * 1024;
+pub const HEAP_LEN: usize = tos_abi::limits::HEAP_SIZE;
 /// Bytes at the start of the region the allocator keeps for its cursor.
 pub const HEADER_LEN: usize = 8;
 

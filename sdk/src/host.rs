@@ -404,8 +404,8 @@ fn abort_syscall(reason: String) -> ! {
     resume_unwind(Box::new(HostAbort::Syscall(reason)))
 }
 
-/// Most deposits one call may carry (the VM's `MAX_DEPOSITS`).
-const MAX_DEPOSITS: usize = 255;
+/// Most deposits one call may carry.
+const MAX_DEPOSITS: usize = tos_abi::limits::MAX_DEPOSITS;
 
 struct Frame {
     contract: Address,
@@ -514,26 +514,25 @@ pub mod syscalls {
     use super::*;
     use crate::syscalls::SliceRef;
 
-    const MAX_LOG_LEN: u64 = 10_000;
-    const MAX_LOG_BYTES: usize = 64 * 1024;
-    const MAX_LOG_ENTRIES: usize = 1024;
-    const MAX_KEY_LEN: u64 = 256;
-    const MAX_VALUE_LEN: u64 = 65_536;
-    const MAX_RETURN_DATA_LEN: u64 = 1024;
-    const MAX_TOPIC_LEN: u64 = 64;
-    const MAX_EVENT_DATA_LEN: u64 = 1024;
-    const MAX_EVENTS: usize = 256;
-    const MAX_EVENT_BYTES: usize = 64 * 1024;
-    const MAX_MEM_OP_LEN: u64 = 1024 * 1024;
-    const MAX_INPUT_LEN: u64 = 64 * 1024;
-    const MAX_CALL_DEPTH: usize = 8;
-    const INVOKE_NOT_FOUND: u64 = 0xFFFF_FFFF_0000_0001;
-    const INVOKE_REENTRANCY: u64 = 0xFFFF_FFFF_0000_0002;
-    const INVOKE_DEPTH_EXCEEDED: u64 = 0xFFFF_FFFF_0000_0003;
-    const INVOKE_ABORTED: u64 = 0xFFFF_FFFF_0000_0004;
-    const INVOKE_INSUFFICIENT_VALUE: u64 = 0xFFFF_FFFF_0000_0005;
-    const INVOKE_CALLEE_RESERVED_STATUS: u64 = 0xFFFF_FFFF_0000_0006;
-    const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
+    // The VM's own numbers (tos-abi): host mode refuses exactly what the VM refuses.
+    use tos_abi::invoke::{
+        INVOKE_ABORTED, INVOKE_DEPTH_EXCEEDED, INVOKE_INSUFFICIENT_VALUE, INVOKE_NOT_FOUND,
+        INVOKE_REENTRANCY,
+    };
+    use tos_abi::limits;
+    const MAX_LOG_LEN: u64 = limits::MAX_LOG_MESSAGE_LEN as u64;
+    const MAX_LOG_BYTES: usize = limits::MAX_LOG_BYTES_PER_INVOKE;
+    const MAX_LOG_ENTRIES: usize = limits::MAX_LOG_ENTRIES_PER_INVOKE;
+    const MAX_KEY_LEN: u64 = limits::MAX_STORAGE_KEY_LEN as u64;
+    const MAX_VALUE_LEN: u64 = limits::MAX_STORAGE_VALUE_LEN as u64;
+    const MAX_RETURN_DATA_LEN: u64 = limits::MAX_RETURN_DATA_LEN as u64;
+    const MAX_TOPIC_LEN: u64 = limits::MAX_EVENT_TOPIC_LEN as u64;
+    const MAX_EVENT_DATA_LEN: u64 = limits::MAX_EVENT_DATA_LEN as u64;
+    const MAX_EVENTS: usize = limits::MAX_EVENTS_PER_INVOKE;
+    const MAX_EVENT_BYTES: usize = limits::MAX_EVENT_BYTES_PER_INVOKE;
+    const MAX_MEM_OP_LEN: u64 = limits::MAX_MEM_OP_LEN as u64;
+    const MAX_INPUT_LEN: u64 = limits::MAX_INPUT_LEN as u64;
+    const MAX_CALL_DEPTH: usize = limits::MAX_CONTRACT_CALL_DEPTH;
     use crate::context::{
         CREATE_ADDRESS_TAKEN, CREATE_CODE_NOT_FOUND, CREATE_CONSTRUCTOR_FAILED,
         CREATE_DEPTH_EXCEEDED,
@@ -956,8 +955,7 @@ pub mod syscalls {
         let status = match status_of(result) {
             Status::Success => 0,
             // As the VM does: a callee cannot forge a status of the VM's reserved range.
-            Status::Failed { code } if code >= INVOKE_ERROR_BASE => INVOKE_CALLEE_RESERVED_STATUS,
-            Status::Failed { code } => code,
+            Status::Failed { code } => tos_abi::invoke::callee_failure_status(code),
             Status::Panicked { message } | Status::Aborted { reason: message } => {
                 with_state(|s| s.logs.push(format!("nested call aborted: {message}")));
                 INVOKE_ABORTED
@@ -1085,7 +1083,7 @@ pub mod syscalls {
         msg_len: u64,
         signature: *const u8,
     ) -> u64 {
-        if msg_len > 64 * 1024 {
+        if msg_len > tos_abi::limits::MAX_SIGNED_MESSAGE_LEN as u64 {
             abort_syscall(format!("HashInputTooLong: {msg_len} bytes"));
         }
         // SAFETY: forwarded.

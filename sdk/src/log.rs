@@ -4,7 +4,7 @@
 use crate::syscalls;
 
 /// Largest log message, in bytes; a longer message aborts the invoke.
-pub const MAX_LOG_LEN: usize = 10_000;
+pub const MAX_LOG_LEN: usize = tos_abi::limits::MAX_LOG_MESSAGE_LEN;
 
 /// Appends `msg` to the invoke's log (at most [`MAX_LOG_LEN`] bytes). Cost 100 + length.
 #[inline]

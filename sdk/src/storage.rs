@@ -29,9 +29,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use crate::{syscalls, ContractError};
 
 /// Largest key, in bytes.
-pub const MAX_KEY_LEN: usize = 256;
+pub const MAX_KEY_LEN: usize = tos_abi::limits::MAX_STORAGE_KEY_LEN;
 /// Largest value, in bytes.
-pub const MAX_VALUE_LEN: usize = 65_536;
+pub const MAX_VALUE_LEN: usize = tos_abi::limits::MAX_STORAGE_VALUE_LEN;
 /// Values up to this size are (de)serialised through a stack buffer, without allocating.
 pub const INLINE_VALUE_LEN: usize = 256;
 /// Returned by the raw `tos_storage_read` when the key is absent.

@@ -19,17 +19,11 @@ use crate::{invoke::is_store_failure, SyscallError, SyscallSpec};
 /// Fixed part of a creation (address derivation, instance record, frame setup).
 pub const CREATE_BASE_COST: u64 = 2_000;
 
-/// `tos_create_contract` statuses at or above this value come from the VM.
-pub const CREATE_ERROR_BASE: u64 = 0xFFFF_FFFE_0000_0000;
-/// A contract already lives at the derived address (the salt was used before).
-pub const CREATE_ADDRESS_TAKEN: u64 = CREATE_ERROR_BASE | 1;
-/// No code with that hash is deployed.
-pub const CREATE_CODE_NOT_FOUND: u64 = CREATE_ERROR_BASE | 2;
-/// [`MAX_CONTRACT_CALL_DEPTH`] contracts are already on the call stack.
-pub const CREATE_DEPTH_EXCEEDED: u64 = CREATE_ERROR_BASE | 3;
-/// The constructor returned a non-zero status or was stopped by the VM (the reason is
-/// logged): nothing of the creation stands.
-pub const CREATE_CONSTRUCTOR_FAILED: u64 = CREATE_ERROR_BASE | 4;
+/// `tos_create_contract`'s statuses, shared with the SDK.
+pub use tos_abi::create::{
+    CREATE_ADDRESS_TAKEN, CREATE_CODE_NOT_FOUND, CREATE_CONSTRUCTOR_FAILED, CREATE_DEPTH_EXCEEDED,
+    CREATE_ERROR_BASE,
+};
 
 pub const TOS_CREATE_CONTRACT: SyscallSpec = SyscallSpec {
     name: "tos_create_contract",

@@ -16,13 +16,13 @@ pub const HASH_BASE_COST: u64 = 100;
 /// One unit per this many hashed bytes.
 pub const HASH_BYTES_PER_UNIT: u64 = 2;
 /// Most slices one hash call may take.
-pub const MAX_HASH_SLICES: usize = 256;
+pub const MAX_HASH_SLICES: usize = tos_abi::limits::MAX_HASH_SLICES;
 /// Most bytes one hash call may hash.
-pub const MAX_HASH_BYTES: usize = 1024 * 1024;
+pub const MAX_HASH_BYTES: usize = tos_abi::limits::MAX_HASH_BYTES;
 /// An ed25519 verification: one double-scalar multiplication, plus hashing the message.
 pub const ED25519_VERIFY_BASE_COST: u64 = 2_000;
 /// Longest message `tos_ed25519_verify` checks.
-pub const MAX_SIGNED_MESSAGE_LEN: usize = 64 * 1024;
+pub const MAX_SIGNED_MESSAGE_LEN: usize = tos_abi::limits::MAX_SIGNED_MESSAGE_LEN;
 
 pub const TOS_SHA256: SyscallSpec = SyscallSpec {
     name: "tos_sha256",

@@ -28,21 +28,11 @@ pub const INVOKE_BASE_COST: u64 = 1_000;
 /// Setting or reading return data.
 pub const RETURN_DATA_BASE_COST: u64 = 100;
 
-/// `tos_invoke` statuses at or above this value come from the VM, not from the callee.
-pub const INVOKE_ERROR_BASE: u64 = 0xFFFF_FFFF_0000_0000;
-/// No contract instance at that address.
-pub const INVOKE_NOT_FOUND: u64 = INVOKE_ERROR_BASE | 1;
-/// The callee is already on the call stack.
-pub const INVOKE_REENTRANCY: u64 = INVOKE_ERROR_BASE | 2;
-/// [`MAX_CONTRACT_CALL_DEPTH`] contracts are already on the call stack.
-pub const INVOKE_DEPTH_EXCEEDED: u64 = INVOKE_ERROR_BASE | 3;
-/// The callee was stopped by the VM (panic, fault, syscall error); the reason is logged.
-pub const INVOKE_ABORTED: u64 = INVOKE_ERROR_BASE | 4;
-/// The caller's balance does not cover the value sent.
-pub const INVOKE_INSUFFICIENT_VALUE: u64 = INVOKE_ERROR_BASE | 5;
-/// The callee failed with a status inside the VM's reserved range (at or above
-/// [`INVOKE_ERROR_BASE`]). Its own status is not passed on: it would read as a verdict of the VM.
-pub const INVOKE_CALLEE_RESERVED_STATUS: u64 = INVOKE_ERROR_BASE | 6;
+/// `tos_invoke`'s statuses, shared with the SDK.
+pub use tos_abi::invoke::{
+    callee_failure_status, INVOKE_ABORTED, INVOKE_CALLEE_RESERVED_STATUS, INVOKE_DEPTH_EXCEEDED,
+    INVOKE_ERROR_BASE, INVOKE_INSUFFICIENT_VALUE, INVOKE_NOT_FOUND, INVOKE_REENTRANCY,
+};
 
 pub const TOS_INVOKE: SyscallSpec = SyscallSpec {
     name: "tos_invoke",
@@ -131,11 +121,7 @@ declare_builtin_function!(
                 context.journal.revert_to(checkpoint)?;
                 context.truncate_events(events_before);
                 // A callee cannot speak for the VM: statuses of the reserved range are the VM's.
-                if status >= INVOKE_ERROR_BASE {
-                    Ok(INVOKE_CALLEE_RESERVED_STATUS)
-                } else {
-                    Ok(status)
-                }
+                Ok(callee_failure_status(status))
             }
             // The callee used up the shared budget: nothing is left for the caller either.
             Err(error) if context.meter.remaining() == 0 => Err(SyscallError::Runtime(error)),

@@ -13,7 +13,7 @@ pub const MEM_OP_BASE_COST: u64 = 10;
 /// One extra unit per this many bytes.
 pub const MEM_OP_BYTES_PER_UNIT: u64 = 64;
 /// Longest range one call may touch (larger than any region a contract has).
-pub const MAX_MEM_OP_LEN: usize = 1024 * 1024;
+pub const MAX_MEM_OP_LEN: usize = tos_abi::limits::MAX_MEM_OP_LEN;
 
 pub const TOS_MEMCPY: SyscallSpec = SyscallSpec {
     name: "tos_memcpy",

@@ -2,7 +2,7 @@
 //!
 //! Two levels: within one process every contract is built (or read) once; across processes
 //! and runs the ELF is kept under `target/tos-fixtures/<name>-<source hash>.so`, where the
-//! hash covers the contract's directory, the SDKs (`sdk/`, `sdk-macros/`) and the link step
+//! hash covers the contract's directory, the SDKs (`sdk/`, `sdk-macros/`, `abi/`) and the link step
 //! (`loader/src`). Older builds of the same contract are removed when a new one is written.
 
 use std::{
@@ -63,6 +63,7 @@ fn source_hash(dir: &Path) -> String {
         dir.to_path_buf(),
         root.join("sdk"),
         root.join("sdk-macros"),
+        root.join("abi"),
         root.join("loader").join("src"),
     ] {
         hash_tree(&mut hasher, &tree);

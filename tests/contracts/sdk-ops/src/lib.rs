@@ -56,6 +56,16 @@ pub enum Op {
         s: i128,
         t: i128,
     },
+    /// Plain `+`, `-`, `*` (no `checked_`/`wrapping_`): with overflow checks on, as in host
+    /// tests, an overflow panics instead of wrapping.
+    Plain {
+        a: u64,
+        b: u64,
+        c: i64,
+        d: i64,
+        e: u32,
+        f: u32,
+    },
 }
 
 entrypoint!(process);
@@ -119,6 +129,19 @@ fn process(_ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
             s,
             t,
         } => wide(a, b, c, d, x, y, s, t),
+        Op::Plain { a, b, c, d, e, f } => store(
+            [
+                (a + b) as i64,
+                (a - b) as i64,
+                (a * b) as i64,
+                c + d,
+                c - d,
+                c * d,
+                i64::from(e + f),
+                i64::from(e * f),
+            ]
+            .into_iter(),
+        ),
     }
 }
 
