@@ -52,7 +52,7 @@ const ALREADY_INITIALIZED: u64 = 7;
 const NOT_INITIALIZED: u64 = 8;
 
 /// Documented in docs/contracts.md ("Example contracts"); this test keeps them honest.
-const MAX_TOKEN_ELF_BYTES: usize = 64 * 1024;
+const MAX_TOKEN_ELF_BYTES: usize = 80 * 1024;
 const MAX_TRANSFER_COMPUTE: u64 = 10_000;
 
 fn elf() -> Vec<u8> {
