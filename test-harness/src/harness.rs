@@ -286,9 +286,16 @@ impl Harness {
         self
     }
 
+    /// The block every following call runs in.
     pub fn with_block(mut self, block: BlockContext) -> Self {
-        self.block = block;
+        self.set_block(block);
         self
+    }
+
+    /// Moves the chain to `block` between calls (a later height, another timestamp): what
+    /// time-dependent contracts need to be tested.
+    pub fn set_block(&mut self, block: BlockContext) {
+        self.block = block;
     }
 
     pub fn with_sender(mut self, sender: Hash) -> Self {

@@ -33,6 +33,11 @@
 //! chain.invoke(b"").expect(&[Check::log("count = 2")]);
 //! ```
 
+// The code in docs/testing.md compiles (`cargo test --doc -p tos-test-harness`).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing.md")]
+pub struct TestingGuide;
+
 mod abort;
 pub mod bench;
 mod check;
@@ -54,6 +59,6 @@ pub use harness::{
 };
 pub use report::{CheckReport, EngineMismatch};
 
-pub use tos_program_runtime::{Engine, RuntimeError};
+pub use tos_program_runtime::{BlockContext, ContractCall, Engine, RuntimeError};
 pub use tos_storage::{Hash, NATIVE_ASSET};
 pub use tos_syscalls::SyscallError;

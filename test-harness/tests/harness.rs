@@ -3,8 +3,8 @@
 //! compute-unit report.
 
 use tos_test_harness::{
-    elf, Abort, Check, CuBench, Engine, EngineMismatch, Engines, Harness, Hash, RuntimeError,
-    SyscallError,
+    default_block, elf, Abort, BlockContext, Check, CuBench, Engine, EngineMismatch, Engines,
+    Harness, Hash, RuntimeError, SyscallError,
 };
 
 /// Writes key "\0" = value "\0" (the heap is zeroed), logs "hi" from the stack, returns r6.
@@ -260,4 +260,22 @@ fn the_compute_report_records_named_cases() {
     assert!(std::fs::read_to_string(&path)
         .unwrap()
         .contains("| write and log | 1 123 | = | success |"));
+}
+
+/// Time-dependent contracts are tested across blocks: the block changes between calls, and a
+/// call built by hand (`ContractCall`, exported) runs in it.
+#[test]
+fn the_block_can_change_between_calls() {
+    // Returns the block height as its status.
+    let mut chain = Harness::new().deploy(program("syscall tos_get_block_height\nexit"));
+    chain
+        .invoke(b"")
+        .expect(&[Check::error(default_block().height)]);
+    chain.set_block(BlockContext {
+        height: 1_000,
+        ..chain.block().clone()
+    });
+    chain.invoke(b"").expect(&[Check::error(1_000)]);
+    let call: tos_test_harness::ContractCall = chain.call(b"");
+    chain.invoke_call(call).expect(&[Check::error(1_000)]);
 }
