@@ -5,13 +5,16 @@
 //!
 //! ```text
 //! <!-- tos-cu-report:begin examples -->
-//! | case | compute units | change | status |
+//! | case | compute units | status |
 //! ...
 //! <!-- tos-cu-report:end examples -->
 //! ```
 //!
-//! [`CuBench::write`] reads the previous table from between the markers, writes the new one
-//! (with each case's change against the previous run) in its place and returns the changes.
+//! [`CuBench::write`] reads the previous table from between the markers, writes the new one in
+//! its place and returns the changes against the previous run (for the caller to print: the
+//! table itself holds no comparison, so regenerating an unchanged report changes no byte).
+//! [`CuBench::check`] is what a test uses instead: it fails with a readable diff when the
+//! committed table no longer matches what the cases measure.
 //!
 //! ```no_run
 //! use tos_test_harness::{CuBench, Harness};
@@ -29,7 +32,7 @@ use std::{collections::BTreeMap, fmt, fs, io, path::Path};
 
 use crate::{
     harness::{Harness, Invocation, Status},
-    report::group,
+    report::{diff_lines, group},
 };
 
 /// One named case of a report.
@@ -129,38 +132,52 @@ impl CuBench {
         )
     }
 
-    /// The table (with its markers), comparing with `previous` (case → units).
-    pub fn markdown(&self, previous: &BTreeMap<String, u64>) -> String {
+    /// The table (with its markers). It holds only what the cases measured, never a
+    /// comparison with an earlier run, so regenerating an unchanged report rewrites nothing
+    /// and a test can check the committed table byte for byte.
+    pub fn markdown(&self) -> String {
         let (begin, end) = self.markers();
-        let mut out = format!(
-            "{begin}\n| case | compute units | change since the previous run | status |\n|---|---:|---:|---|\n"
-        );
+        let mut out = format!("{begin}\n| case | compute units | status |\n|---|---:|---|\n");
         for case in &self.cases {
-            let change = match previous.get(&case.name) {
-                Some(&before) => delta(before, case.compute_units),
-                None => "new".into(),
-            };
             out.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
+                "| {} | {} | {} |\n",
                 case.name,
                 group(case.compute_units),
-                change,
                 case.status
-            ));
-        }
-        let gone: Vec<&String> = previous
-            .keys()
-            .filter(|name| !self.cases.iter().any(|c| &c.name == *name))
-            .collect();
-        if !gone.is_empty() {
-            let names: Vec<&str> = gone.iter().map(|n| n.as_str()).collect();
-            out.push_str(&format!(
-                "\nCases gone since the previous run: {}.\n",
-                names.join(", ")
             ));
         }
         out.push_str(&end);
         out
+    }
+
+    /// Whether `document` holds exactly this report's table. `Err` carries a readable account
+    /// for a test failure: the cases whose units changed, then a line diff of the table
+    /// (`-` committed, `+` measured now).
+    pub fn check(&self, document: &str) -> Result<(), String> {
+        let (begin, end) = self.markers();
+        let expected = self.markdown();
+        let committed = match (document.find(&begin), document.find(&end)) {
+            (Some(start), Some(stop)) if stop > start => &document[start..stop + end.len()],
+            _ => "",
+        };
+        if committed == expected {
+            return Ok(());
+        }
+        let mut report = String::new();
+        let changes = self.changes(&self.previous(document));
+        if !changes.is_empty() {
+            report.push_str("compute units changed:\n");
+            for change in &changes {
+                report.push_str(&format!("  {change}\n"));
+            }
+        }
+        report.push_str("table diff (- committed, + measured now):\n");
+        let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+        for line in diff_lines(&lines(committed), &lines(&expected), false) {
+            report.push_str(&line);
+            report.push('\n');
+        }
+        Err(report)
     }
 
     /// Reads the previous table of this report from `document` (case → units).
@@ -172,7 +189,7 @@ impl CuBench {
         let mut previous = BTreeMap::new();
         for line in block.lines() {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            // "", case, units, change, status, ""
+            // "", case, units, status, ""
             if cells.len() < 4 || cells[1] == "case" || cells[1].starts_with("---") {
                 continue;
             }
@@ -211,7 +228,7 @@ impl CuBench {
     /// `document` with this report's table replaced (or appended when it has none yet).
     pub fn update(&self, document: &str) -> String {
         let (begin, end) = self.markers();
-        let table = self.markdown(&self.previous(document));
+        let table = self.markdown();
         match (document.find(&begin), document.find(&end)) {
             (Some(start), Some(stop)) if stop > start => format!(
                 "{}{}{}",
@@ -286,11 +303,14 @@ mod tests {
         let first = bench(&[("a", 1000), ("b", 20)]);
         let document = first.update("# Title\n\nprose\n");
         assert!(document.starts_with("# Title\n\nprose\n\n<!-- tos-cu-report:begin t -->"));
-        assert!(document.contains("| a | 1 000 | new | success |"));
+        assert!(document.contains("| a | 1 000 | success |"));
         assert_eq!(
             first.previous(&document),
             BTreeMap::from([("a".to_string(), 1000), ("b".to_string(), 20)])
         );
+        assert_eq!(first.check(&document), Ok(()));
+        // Regenerating an unchanged report is a fixed point: a fresh clone stays clean.
+        assert_eq!(first.update(&document), document);
 
         let second = bench(&[("a", 1100), ("c", 5)]);
         let previous = second.previous(&document);
@@ -309,12 +329,30 @@ mod tests {
         );
         let updated = second.update(&document);
         assert!(updated.starts_with("# Title\n\nprose\n\n"));
-        assert!(updated.contains("| a | 1 100 | +100 (+10.0%) | success |"));
-        assert!(updated.contains("Cases gone since the previous run: b."));
+        assert!(updated.contains("| a | 1 100 | success |"));
+        assert!(!updated.contains("| b |"));
         assert_eq!(updated.matches("tos-cu-report:begin").count(), 1);
-        // Unchanged numbers: "=".
-        assert!(second
-            .update(&updated)
-            .contains("| a | 1 100 | = | success |"));
+        assert_eq!(second.check(&updated), Ok(()));
+    }
+
+    #[test]
+    fn a_stale_table_fails_the_check_with_a_diff() {
+        let committed = bench(&[("a", 1000), ("b", 20)]).update("prose\n");
+        let now = bench(&[("a", 1100), ("b", 20)]);
+        let report = now.check(&committed).unwrap_err();
+        assert_eq!(
+            report,
+            "compute units changed:\n  a: 1 000 → 1 100 (+100 (+10.0%))\n\
+             table diff (- committed, + measured now):\n\
+             \x20 <!-- tos-cu-report:begin t -->\n\
+             \x20 | case | compute units | status |\n\
+             \x20 |---|---:|---|\n\
+             + | a | 1 100 | success |\n\
+             - | a | 1 000 | success |\n\
+             \x20 | b | 20 | success |\n\
+             \x20 <!-- tos-cu-report:end t -->\n"
+        );
+        // A document without the table is stale too.
+        assert!(now.check("prose\n").is_err());
     }
 }

@@ -4,6 +4,12 @@
 
 use crate::{bench::CuBench, fixtures, harness::Harness};
 
+/// Where the report lives, relative to the workspace root.
+pub const DOCUMENT: &str = "docs/compute-units.md";
+
+/// The one command that regenerates [`DOCUMENT`]; the test that checks it names it on failure.
+pub const REGENERATE: &str = "cargo run -p tos-test-harness --bin tos-cu-report";
+
 /// Budget of every reported call: the default, so the numbers are what a chain would see.
 fn chain(example: &str) -> Harness {
     Harness::new().deploy_example(example)

@@ -81,7 +81,7 @@ pub fn line_diff(expected: &[String], actual: &[String]) -> Vec<String> {
     diff_lines(expected, actual, true)
 }
 
-fn diff_lines(expected: &[String], actual: &[String], quote: bool) -> Vec<String> {
+pub(crate) fn diff_lines(expected: &[String], actual: &[String], quote: bool) -> Vec<String> {
     let show = |line: &String| {
         if quote {
             format!("{line:?}")

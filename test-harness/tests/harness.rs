@@ -250,16 +250,15 @@ fn the_compute_report_records_named_cases() {
     assert_eq!(changes.len(), 2, "both cases are new");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
-        text.contains("| write and log | 1 123 | new | success |"),
+        text.contains("| write and log | 1 123 | success |"),
         "{text}"
     );
     assert!(
         bench.write(&path).unwrap().is_empty(),
         "nothing changed since"
     );
-    assert!(std::fs::read_to_string(&path)
-        .unwrap()
-        .contains("| write and log | 1 123 | = | success |"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(bench.check(&text), Ok(()));
 }
 
 /// Time-dependent contracts are tested across blocks: the block changes between calls, and a
