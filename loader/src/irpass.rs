@@ -33,6 +33,11 @@
 //!   amount that loop (and ordinary code) uses become calls of compiler_builtins' `__ashlti3`
 //!   and friends in the backend, so they are rewritten into helpers too.
 //!
+//! - **Traps.** `llvm.trap` (Rust's `core::intrinsics::abort`, which `slice::sort_unstable`
+//!   reaches) becomes a call of the backend's `__bpf_trap`, which no SBPF program can call.
+//!   Each call of `llvm.trap` becomes a call of a helper that aborts the invoke through
+//!   `tos_panic` with the message "abort (core::intrinsics::abort, llvm.trap)".
+//!
 //! The helpers are `alwaysinline`; the build runs `opt -passes=always-inline,globaldce` on the
 //! result. Whatever this step misses still reaches `llc`, which then fails with its own error:
 //! the build never accepts a failed backend run, so a miss is a loud build error, never wrong
@@ -55,6 +60,8 @@ pub(crate) struct Stats {
     pub multiplications: usize,
     /// Definitions of `memcpy`/`memmove`/`memset`/`memcmp`/`bcmp` whose body now calls a syscall.
     pub mem_functions: usize,
+    /// `llvm.trap` calls turned into an abort through `tos_panic`.
+    pub traps: usize,
 }
 
 /// The rewritten module text and what changed.
@@ -130,7 +137,23 @@ const SYSCALL_DECLS: &[(&str, &str)] = &[
     ("tos_memmove", "declare ptr @tos_memmove(ptr, ptr, i64)"),
     ("tos_memset", "declare ptr @tos_memset(ptr, i64, i64)"),
     ("tos_memcmp", "declare i64 @tos_memcmp(ptr, ptr, i64)"),
+    ("tos_panic", "declare void @tos_panic(ptr, i64)"),
 ];
+
+/// What `llvm.trap` becomes: an abort of the invoke with a message naming it.
+const TRAP_HELPER: &str = "\
+@__tos_rt_trap_message = private unnamed_addr constant [42 x i8] c\"abort (core::intrinsics::abort, llvm.trap)\"
+define internal void @__tos_rt_trap() unnamed_addr alwaysinline noreturn nounwind {
+  call void @tos_panic(ptr @__tos_rt_trap_message, i64 42)
+  unreachable
+}
+";
+
+/// A call of `llvm.trap` redirected to [`TRAP_HELPER`].
+fn rewrite_trap(line: &str) -> Option<String> {
+    line.contains("call void @llvm.trap()")
+        .then(|| line.replacen("@llvm.trap()", "@__tos_rt_trap()", 1))
+}
 
 /// Rewrites a module; see the module documentation. Errors name the offending line.
 pub(crate) fn rewrite(ir: &str) -> Result<Rewritten, String> {
@@ -197,6 +220,13 @@ pub(crate) fn rewrite(ir: &str) -> Result<Rewritten, String> {
             shift_helpers.insert(op);
             continue;
         }
+        if let Some(rewritten) = rewrite_trap(line) {
+            out.push_str(&rewritten);
+            out.push('\n');
+            stats.traps += 1;
+            syscalls_used.insert("tos_panic");
+            continue;
+        }
         if let Some((rewritten, helper)) = rewrite_wide_multiplication(line) {
             out.push_str(&rewritten);
             out.push('\n');
@@ -234,6 +264,9 @@ pub(crate) fn rewrite(ir: &str) -> Result<Rewritten, String> {
     }
     for op in &shift_helpers {
         helpers.push_str(&shift_helper(op));
+    }
+    if stats.traps > 0 {
+        helpers.push_str(TRAP_HELPER);
     }
     for (name, decl) in SYSCALL_DECLS {
         if syscalls_used.contains(name) && !declares(ir, name) {

@@ -484,7 +484,54 @@ impl LlvmTools {
             "-o",
             "-",
         ]);
-        Ok(run_with_input(&mut llc, &self.llc, &optimized)?.stdout)
+        run_with_input(&mut llc, &self.llc, &optimized)
+            .map(|output| output.stdout)
+            .map_err(explain_backend_error)
+    }
+}
+
+/// Backend refusals of ordinary Rust that the build cannot make compile, with the construct
+/// that causes them and what to write instead (docs/contracts.md, "Limits that remain").
+const BACKEND_REFUSALS: &[(&str, &str)] = &[
+    (
+        "too many arguments",
+        "tos-vm: a function with more than 5 arguments was not inlined (BPF passes arguments \
+         in r1-r5). Known causes: `slice::sort`, `sort_by`, `sort_by_key` (use \
+         `sort_unstable`, `sort_unstable_by`, `sort_unstable_by_key`) and `format!`/`write!` \
+         with `{:?}` or a width, fill or precision (use `{}` without padding, or \
+         `tos_sdk::LogLine`).",
+    ),
+    (
+        "stack limit",
+        "tos-vm: a function needs more than the 4 KiB stack frame. Known cause: `slice::sort` \
+         (its merge buffer; use `sort_unstable`); else move large locals to the heap (`Vec`, \
+         `Box`).",
+    ),
+    (
+        "__multi3",
+        "tos-vm: 128-bit multiplication through compiler_builtins' `__multi3`, which the \
+         backend cannot call. Known cause: formatting a `u128`/`i128` (`{}`); format it as \
+         two `u64` halves (`x / 10_000_000_000_000_000_000` and the remainder) instead.",
+    ),
+];
+
+/// Adds to a backend error what a known refusal means and what to write instead.
+fn explain_backend_error(error: ToolchainError) -> ToolchainError {
+    match error {
+        ToolchainError::CompileFailed { command, stderr } => {
+            let hints: Vec<&str> = BACKEND_REFUSALS
+                .iter()
+                .filter(|(needle, _)| stderr.contains(needle))
+                .map(|(_, hint)| *hint)
+                .collect();
+            let stderr = if hints.is_empty() {
+                stderr
+            } else {
+                format!("{stderr}\n{}", hints.join("\n"))
+            };
+            ToolchainError::CompileFailed { command, stderr }
+        }
+        other => other,
     }
 }
 

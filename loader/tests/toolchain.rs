@@ -259,3 +259,92 @@ fn empty_directory_is_not_a_contract() {
         Err(ToolchainError::NotAContract { .. })
     ));
 }
+
+/// A Rust contract whose `process` runs `body` on `input` (with `alloc` available).
+fn rust_contract_with(dir: &Path, body: &str) {
+    rust_contract(
+        dir,
+        &format!(
+            "extern crate alloc;\nuse alloc::vec::Vec;\n\
+             fn process(_ctx: &tos_sdk::Context, input: &[u8]) -> Result<(), tos_sdk::ContractError> {{\n\
+             {body}\nOk(())\n}}"
+        ),
+    );
+}
+
+/// The backend error of a contract that must not build, with tos-vm's explanation.
+fn refused(body: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    rust_contract_with(dir.path(), body);
+    match build_contract(dir.path(), &options(Some(rust_target_dir()))) {
+        Err(ToolchainError::CompileFailed { stderr, .. }) => stderr,
+        other => panic!("expected a build error, got {other:?}"),
+    }
+}
+
+#[test]
+fn sort_unstable_builds_its_traps_abort_through_tos_panic() {
+    skip_if!(rust_missing());
+    let dir = tempfile::tempdir().unwrap();
+    rust_contract_with(
+        dir.path(),
+        "let mut v: Vec<u64> = input.iter().map(|&b| u64::from(b) * 7 % 11).collect();\n\
+         v.sort_unstable();\n\
+         tos_sdk::storage::write_u64(b\"min\", v.first().copied().unwrap_or(0));",
+    );
+    let elf = build_contract(dir.path(), &options(Some(rust_target_dir()))).unwrap();
+    check_executable(&elf);
+}
+
+#[test]
+fn debug_formatting_and_padding_build() {
+    skip_if!(rust_missing());
+    for body in [
+        "let text = alloc::format!(\"{:?}\", input);\ntos_sdk::log(&text);",
+        "#[derive(Debug)] struct P { a: u64, b: Vec<u8> }\n\
+         let text = alloc::format!(\"{:?}\", P { a: input.len() as u64, b: input.to_vec() });\n\
+         tos_sdk::log(&text);",
+        "let text = alloc::format!(\"{:>8}|{:08.3}\", input.len(), input.len());\n\
+         tos_sdk::log(&text);",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        rust_contract_with(dir.path(), body);
+        let elf = build_contract(dir.path(), &options(Some(rust_target_dir())))
+            .unwrap_or_else(|error| panic!("{body}: {error}"));
+        check_executable(&elf);
+    }
+}
+
+#[test]
+fn stable_sort_and_u128_formatting_are_refused_naming_the_alternative() {
+    skip_if!(rust_missing());
+    for (body, construct, alternative) in [
+        (
+            "let mut v: Vec<u64> = input.iter().map(|&b| u64::from(b)).collect();\n\
+             v.sort();\n\
+             tos_sdk::storage::write_u64(b\"min\", v.first().copied().unwrap_or(0));",
+            "slice::sort",
+            "sort_unstable",
+        ),
+        (
+            "let mut v: Vec<i64> = input.iter().map(|&b| i64::from(b) - 9).collect();\n\
+             v.sort();\n\
+             tos_sdk::storage::write_u64(b\"min\", v.first().copied().unwrap_or(0) as u64);",
+            "slice::sort",
+            "sort_unstable",
+        ),
+        (
+            "let x = u128::from(input.len() as u64) << 70;\n\
+             let text = alloc::format!(\"{}\", x);\n\
+             tos_sdk::log(&text);",
+            "u128",
+            "two `u64` halves",
+        ),
+    ] {
+        let stderr = refused(body);
+        assert!(
+            stderr.contains(construct) && stderr.contains(alternative),
+            "{construct}: {stderr}"
+        );
+    }
+}
