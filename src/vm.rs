@@ -8,7 +8,7 @@ use tos_storage::{ChangeSet, Hash, StorageProvider};
 
 pub use tos_program_runtime::{code_hash, create_address, deploy_address, ContractCall};
 
-use tos_program_runtime::Effects;
+use tos_program_runtime::LazyEffects;
 
 use crate::error::VmError;
 
@@ -52,8 +52,9 @@ pub struct InvokeOutcome {
     pub compute_used: u64,
     /// Logs are kept whatever the status: they explain failures.
     pub logs: Vec<LogEntry>,
-    /// Net effects; empty unless the call succeeded.
-    pub effects: Effects,
+    /// Net effects (hex, for people and APIs); empty unless the call succeeded. Built on first
+    /// access: committing `changes` never pays for them.
+    pub effects: LazyEffects,
     /// The change set to commit; empty unless the call succeeded.
     pub changes: ChangeSet,
     /// Events of a successful call, in emission order.
@@ -175,7 +176,7 @@ impl Vm {
             status,
             compute_used: outcome.compute_used,
             logs: outcome.logs,
-            effects: Effects::from_journal(&outcome.journal),
+            effects: LazyEffects::new(outcome.journal),
             changes: outcome.changes,
             events: outcome.events,
             return_data: outcome.return_data,

@@ -47,7 +47,7 @@ pub use context::{
     BlockContext, Event, FinishedInvoke, Frame, InvokeContext, LogEntry, LogLimitExceeded,
     ProgramAccess, ReturnData, TransactionContext,
 };
-pub use effects::{BalanceChange, CreatedContract, Effects, StorageChange, Transfer};
+pub use effects::{BalanceChange, CreatedContract, Effects, LazyEffects, StorageChange, Transfer};
 pub use error::RuntimeError;
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
 pub use invoke::{
