@@ -151,21 +151,6 @@ impl Effects {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_string_writes_what_hex_encode_writes() {
-        let all_bytes: Vec<u8> = (0..=255).collect();
-        for input in [&[][..], &[0x00], &[0xAB, 0x0F], &all_bytes[..]] {
-            assert_eq!(hex_string(input), hex::encode(input));
-        }
-        let hash = Hash(core::array::from_fn(|i| (i * 37) as u8));
-        assert_eq!(hash.to_hex(), hex::encode(hash.0));
-    }
-}
-
 /// The [`Effects`] of a journal, built on first access (it derefs to them) and kept.
 #[derive(Default, Clone)]
 pub struct LazyEffects {
@@ -226,7 +211,16 @@ impl Serialize for LazyEffects {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tos_storage::Hash;
+
+    #[test]
+    fn hex_string_writes_what_hex_encode_writes() {
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        for input in [&[][..], &[0x00], &[0xAB, 0x0F], &all_bytes[..]] {
+            assert_eq!(hex_string(input), hex::encode(input));
+        }
+        let hash = Hash(core::array::from_fn(|i| (i * 37) as u8));
+        assert_eq!(hash.to_hex(), hex::encode(hash.0));
+    }
 
     #[test]
     fn lazy_effects_equal_the_eager_ones() {
@@ -248,7 +242,10 @@ mod tests {
         assert_eq!(lazy.journal(), &journal[..]);
         assert_eq!(*lazy, Effects::from_journal(&journal));
         assert_eq!(lazy.storage.len(), 1);
-        assert_eq!(format!("{lazy:?}"), format!("{:?}", Effects::from_journal(&journal)));
+        assert_eq!(
+            format!("{lazy:?}"),
+            format!("{:?}", Effects::from_journal(&journal))
+        );
         assert!(LazyEffects::default().is_empty());
     }
 }

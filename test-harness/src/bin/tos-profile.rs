@@ -49,7 +49,9 @@ fn main() {
         Some("interp") => Engine::Interpreter,
         Some(other) => panic!("engine `{other}`: jit or interp"),
     };
-    let transfers: u64 = args.next().map_or(1000, |n| n.parse().expect("transfer count"));
+    let transfers: u64 = args
+        .next()
+        .map_or(1000, |n| n.parse().expect("transfer count"));
     let elf = fixtures::example_elf("token");
     let cache = ExecutableCache::new(tos_syscalls::runtime_environment());
     let mut store = MemoryStorage::default();
@@ -85,7 +87,12 @@ fn main() {
         .collect();
     let mut changed = 0;
     for i in 0..transfers {
-        changed += invoke(&cache, &mut store, &call(token, inputs[(i % 1024) as usize].clone()), config);
+        changed += invoke(
+            &cache,
+            &mut store,
+            &call(token, inputs[(i % 1024) as usize].clone()),
+            config,
+        );
     }
     println!("{transfers} transfers, {changed} journal entries");
 }
