@@ -73,3 +73,18 @@ impl From<RuntimeError> for VmError {
         }
     }
 }
+
+// Every error of the public API can cross threads and async tasks and be kept as a
+// `Box<dyn Error + Send + Sync>`: a node's executor needs all three.
+const _: () = {
+    const fn send_sync<T: std::error::Error + Send + Sync + 'static>() {}
+    send_sync::<VmError>();
+    send_sync::<RuntimeError>();
+    send_sync::<SyscallError>();
+    send_sync::<StorageError>();
+    send_sync::<LoaderError>();
+    send_sync::<tos_loader::toolchain::ToolchainError>();
+    send_sync::<DeployError>();
+    send_sync::<crate::InvokePayloadError>();
+    send_sync::<crate::replay::BlockFileError>();
+};

@@ -5,6 +5,9 @@ use thiserror::Error;
 ///
 /// Syscall failures arrive as [`RuntimeError::Syscall`] carrying the syscall crate's own typed
 /// error (boxed, because this crate sits below `tos-syscalls`); the facade downcasts it.
+///
+/// `Send + Sync + 'static` like every error of the public API: a node moves errors between
+/// threads and async tasks (asserted at compile time below).
 #[derive(Debug, Error)]
 pub enum RuntimeError {
     #[error("invalid executable: {0}")]
@@ -28,7 +31,7 @@ pub enum RuntimeError {
     #[error("division overflow")]
     DivideOverflow,
     #[error("syscall failed: {0}")]
-    Syscall(Box<dyn std::error::Error>),
+    Syscall(Box<dyn std::error::Error + Send + Sync>),
     #[error("no contract at address {0}")]
     ContractNotFound(tos_storage::Hash),
     #[error("code stored under {expected} hashes to {actual}")]
@@ -46,11 +49,45 @@ pub enum RuntimeError {
     Fault(String),
 }
 
+const _: () = {
+    const fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<RuntimeError>();
+};
+
+/// A syscall's typed error on its way through the engine. solana-sbpf carries syscall errors
+/// as `Box<dyn Error>` (not `Send`); a syscall wraps its error in this before handing it to
+/// the engine, and [`RuntimeError::from_ebpf`] unwraps it, so the typed, `Send + Sync` error
+/// comes out on the other side.
+#[derive(Debug)]
+pub struct SyscallFailure(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for SyscallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SyscallFailure {}
+
+impl SyscallFailure {
+    /// `error` boxed the way the engine wants it, ready for [`RuntimeError::from_ebpf`].
+    pub fn boxed(
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Box<dyn std::error::Error> {
+        Box::new(SyscallFailure(error.into()))
+    }
+}
+
 impl RuntimeError {
     /// Maps the engine's error to ours; both engines report the same `EbpfError` kinds.
     pub fn from_ebpf(error: EbpfError, budget: u64, max_call_depth: usize) -> RuntimeError {
         match error {
-            EbpfError::SyscallError(inner) => RuntimeError::Syscall(inner),
+            EbpfError::SyscallError(inner) => match inner.downcast::<SyscallFailure>() {
+                Ok(failure) => RuntimeError::Syscall(failure.0),
+                // Only a syscall registered outside tos-syscalls (a test's) returns an
+                // unwrapped error; it is not `Send`, so it travels as its message.
+                Err(other) => RuntimeError::Fault(format!("syscall failed: {other}")),
+            },
             EbpfError::ExceededMaxInstructions => RuntimeError::ComputeBudgetExceeded { budget },
             EbpfError::CallDepthExceeded => RuntimeError::CallDepthExceeded {
                 max: max_call_depth,

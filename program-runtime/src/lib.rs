@@ -48,7 +48,7 @@ pub use context::{
     ProgramAccess, ReturnData, TransactionContext,
 };
 pub use effects::{BalanceChange, CreatedContract, Effects, LazyEffects, StorageChange, Transfer};
-pub use error::RuntimeError;
+pub use error::{RuntimeError, SyscallFailure};
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
 pub use invoke::{
     check_deposits, execute_call, native_deposit, CallConfig, CallOutcome, ContractCall, Deposits,

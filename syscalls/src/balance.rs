@@ -5,7 +5,7 @@
 use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
 use tos_storage::{Hash, NATIVE_ASSET};
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// A balance read is one state lookup.
 pub const GET_BALANCE_COST: u64 = 200;
@@ -15,12 +15,12 @@ pub const TRANSFER_COST: u64 = 1_000;
 pub const TOS_GET_BALANCE: SyscallSpec = SyscallSpec {
     name: "tos_get_balance",
     family: "balance",
-    cost: "200",
+    cost: Cost::flat(GET_BALANCE_COST),
 };
 pub const TOS_TRANSFER: SyscallSpec = SyscallSpec {
     name: "tos_transfer",
     family: "balance",
-    cost: "1000",
+    cost: Cost::flat(TRANSFER_COST),
 };
 
 declare_builtin_function!(
@@ -65,7 +65,7 @@ declare_builtin_function!(
 pub const TOS_GET_SELF_BALANCE: SyscallSpec = SyscallSpec {
     name: "tos_get_self_balance",
     family: "balance",
-    cost: "200",
+    cost: Cost::flat(GET_BALANCE_COST),
 };
 
 declare_builtin_function!(
@@ -88,12 +88,12 @@ declare_builtin_function!(
 pub const TOS_GET_ASSET_BALANCE: SyscallSpec = SyscallSpec {
     name: "tos_get_asset_balance",
     family: "balance",
-    cost: "200",
+    cost: Cost::flat(GET_BALANCE_COST),
 };
 pub const TOS_TRANSFER_ASSET: SyscallSpec = SyscallSpec {
     name: "tos_transfer_asset",
     family: "balance",
-    cost: "1000",
+    cost: Cost::flat(TRANSFER_COST),
 };
 
 declare_builtin_function!(

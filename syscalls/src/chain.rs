@@ -2,7 +2,7 @@
 
 use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Every chain getter costs the same: it copies at most 32 bytes of data the host already has.
 pub const CHAIN_GETTER_COST: u64 = 50;
@@ -10,27 +10,27 @@ pub const CHAIN_GETTER_COST: u64 = 50;
 pub const TOS_GET_BLOCK_HASH: SyscallSpec = SyscallSpec {
     name: "tos_get_block_hash",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_BLOCK_HEIGHT: SyscallSpec = SyscallSpec {
     name: "tos_get_block_height",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_TX_HASH: SyscallSpec = SyscallSpec {
     name: "tos_get_tx_hash",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_TX_SENDER: SyscallSpec = SyscallSpec {
     name: "tos_get_tx_sender",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_CONTRACT_HASH: SyscallSpec = SyscallSpec {
     name: "tos_get_contract_hash",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 
 fn write_hash(
@@ -123,7 +123,7 @@ declare_builtin_function!(
 pub const TOS_GET_CODE_HASH: SyscallSpec = SyscallSpec {
     name: "tos_get_code_hash",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 
 declare_builtin_function!(
@@ -145,22 +145,22 @@ declare_builtin_function!(
 pub const TOS_GET_BLOCK_TIMESTAMP: SyscallSpec = SyscallSpec {
     name: "tos_get_block_timestamp",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_CALLER: SyscallSpec = SyscallSpec {
     name: "tos_get_caller",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_CALL_DEPTH: SyscallSpec = SyscallSpec {
     name: "tos_get_call_depth",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 pub const TOS_GET_CALL_VALUE: SyscallSpec = SyscallSpec {
     name: "tos_get_call_value",
     family: "chain",
-    cost: "50",
+    cost: Cost::flat(CHAIN_GETTER_COST),
 };
 
 fn read_number(

@@ -14,7 +14,7 @@ use tos_program_runtime::{
 };
 use tos_storage::{Hash, StorageError};
 
-use crate::{invoke::is_store_failure, SyscallError, SyscallSpec};
+use crate::{invoke::is_store_failure, Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of a creation (address derivation, instance record, frame setup).
 pub const CREATE_BASE_COST: u64 = 2_000;
@@ -28,7 +28,7 @@ pub use tos_abi::create::{
 pub const TOS_CREATE_CONTRACT: SyscallSpec = SyscallSpec {
     name: "tos_create_contract",
     family: "create",
-    cost: "2000 + input_len + constructor's compute",
+    cost: Cost::per_byte(CREATE_BASE_COST, "input_len", 1).plus("constructor's compute"),
 };
 
 declare_builtin_function!(

@@ -9,7 +9,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::Digest;
 use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of every hash call.
 pub const HASH_BASE_COST: u64 = 100;
@@ -27,22 +27,22 @@ pub const MAX_SIGNED_MESSAGE_LEN: usize = tos_abi::limits::MAX_SIGNED_MESSAGE_LE
 pub const TOS_SHA256: SyscallSpec = SyscallSpec {
     name: "tos_sha256",
     family: "crypto",
-    cost: "100 + bytes / 2",
+    cost: Cost::per_unit(HASH_BASE_COST, "bytes", HASH_BYTES_PER_UNIT),
 };
 pub const TOS_KECCAK256: SyscallSpec = SyscallSpec {
     name: "tos_keccak256",
     family: "crypto",
-    cost: "100 + bytes / 2",
+    cost: Cost::per_unit(HASH_BASE_COST, "bytes", HASH_BYTES_PER_UNIT),
 };
 pub const TOS_BLAKE3: SyscallSpec = SyscallSpec {
     name: "tos_blake3",
     family: "crypto",
-    cost: "100 + bytes / 2",
+    cost: Cost::per_unit(HASH_BASE_COST, "bytes", HASH_BYTES_PER_UNIT),
 };
 pub const TOS_ED25519_VERIFY: SyscallSpec = SyscallSpec {
     name: "tos_ed25519_verify",
     family: "crypto",
-    cost: "2000 + msg_len / 2",
+    cost: Cost::per_unit(ED25519_VERIFY_BASE_COST, "msg_len", HASH_BYTES_PER_UNIT),
 };
 
 /// Reads the slice list, checks the total against the limit, charges, then reads the slices.
@@ -85,11 +85,9 @@ fn read_slices(
             limit: MAX_HASH_BYTES,
         });
     }
-    let byte_cost = pairs
-        .iter()
-        .map(|&(_, len)| len / HASH_BYTES_PER_UNIT)
-        .sum::<u64>();
-    context.charge(byte_cost)?;
+    // On the total, as documented (`bytes / 2`): per slice, rounding down each odd slice
+    // made many one-byte slices free.
+    context.charge(total / HASH_BYTES_PER_UNIT)?;
     let mut slices = Vec::with_capacity(pairs.len());
     for (addr, len) in pairs {
         slices.push(memory::read_bytes(

@@ -5,7 +5,7 @@
 use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
 use tos_storage::Hash;
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Reading the deposit count.
 pub const DEPOSIT_COUNT_COST: u64 = 50;
@@ -15,17 +15,17 @@ pub const DEPOSIT_READ_COST: u64 = 100;
 pub const TOS_GET_DEPOSIT_COUNT: SyscallSpec = SyscallSpec {
     name: "tos_get_deposit_count",
     family: "deposits",
-    cost: "50",
+    cost: Cost::flat(DEPOSIT_COUNT_COST),
 };
 pub const TOS_GET_DEPOSIT: SyscallSpec = SyscallSpec {
     name: "tos_get_deposit",
     family: "deposits",
-    cost: "100",
+    cost: Cost::flat(DEPOSIT_READ_COST),
 };
 pub const TOS_GET_DEPOSIT_AMOUNT: SyscallSpec = SyscallSpec {
     name: "tos_get_deposit_amount",
     family: "deposits",
-    cost: "100",
+    cost: Cost::flat(DEPOSIT_READ_COST),
 };
 
 declare_builtin_function!(

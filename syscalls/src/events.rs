@@ -8,7 +8,7 @@ use tos_program_runtime::{
     InvokeContext,
 };
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of an event.
 pub const EVENT_BASE_COST: u64 = 100;
@@ -18,7 +18,7 @@ pub const EVENT_BYTE_COST: u64 = 2;
 pub const TOS_EMIT_EVENT: SyscallSpec = SyscallSpec {
     name: "tos_emit_event",
     family: "events",
-    cost: "100 + 2 * (topic_len + data_len)",
+    cost: Cost::per_byte(EVENT_BASE_COST, "topic_len + data_len", EVENT_BYTE_COST),
 };
 
 declare_builtin_function!(

@@ -21,7 +21,7 @@ use tos_program_runtime::{
 };
 use tos_storage::{Hash, StorageError, NATIVE_ASSET};
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of a nested call (frame setup, loading from the cache).
 pub const INVOKE_BASE_COST: u64 = 1_000;
@@ -37,17 +37,17 @@ pub use tos_abi::invoke::{
 pub const TOS_INVOKE: SyscallSpec = SyscallSpec {
     name: "tos_invoke",
     family: "invoke",
-    cost: "1000 + input_len + callee's compute",
+    cost: Cost::per_byte(INVOKE_BASE_COST, "input_len", 1).plus("callee's compute"),
 };
 pub const TOS_SET_RETURN_DATA: SyscallSpec = SyscallSpec {
     name: "tos_set_return_data",
     family: "invoke",
-    cost: "100 + len",
+    cost: Cost::per_byte(RETURN_DATA_BASE_COST, "len", 1),
 };
 pub const TOS_GET_RETURN_DATA: SyscallSpec = SyscallSpec {
     name: "tos_get_return_data",
     family: "invoke",
-    cost: "100 + copied_len",
+    cost: Cost::per_byte(RETURN_DATA_BASE_COST, "copied_len", 1),
 };
 
 declare_builtin_function!(

@@ -44,7 +44,7 @@ use std::sync::Arc;
 use tos_program_runtime::{
     executor::{vm_config, RuntimeEnvironment},
     solana_sbpf::program::{BuiltinFunctionDefinition, BuiltinProgram},
-    InvokeContext,
+    InvokeContext, SyscallFailure,
 };
 
 pub use error::SyscallError;
@@ -54,8 +54,114 @@ pub use error::SyscallError;
 pub struct SyscallSpec {
     pub name: &'static str,
     pub family: &'static str,
-    /// Cost formula in compute units, e.g. `100 + len`.
-    pub cost: &'static str,
+    /// What a call is charged, built from the same constants the syscall charges with: the
+    /// docs row is its [`Cost::formula`], and `tests/syscall_costs.rs` runs every syscall and
+    /// checks the charge against [`Cost::units`].
+    pub cost: Cost,
+}
+
+/// A syscall's charge in compute units: `base`, plus a part that grows with the bytes the
+/// call handles (`bytes` names them, e.g. `key_len + value_len`), plus, for calls that run
+/// other code, that code's own compute (`plus`, charged by the engine as it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    pub base: u64,
+    /// The byte count the per-byte part is charged on, as the docs name it ("" when none).
+    pub bytes: &'static str,
+    pub per_byte: PerByte,
+    /// Compute charged on top by other code the call runs, e.g. "callee's compute".
+    pub plus: Option<&'static str>,
+}
+
+/// How the per-byte part of a [`Cost`] grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerByte {
+    /// No per-byte part.
+    Nothing,
+    /// This many units per byte.
+    Units(u64),
+    /// One unit per this many bytes (rounded down).
+    BytesPerUnit(u64),
+}
+
+impl Cost {
+    /// A fixed charge.
+    pub const fn flat(base: u64) -> Cost {
+        Cost {
+            base,
+            bytes: "",
+            per_byte: PerByte::Nothing,
+            plus: None,
+        }
+    }
+
+    /// `base + units * bytes`.
+    pub const fn per_byte(base: u64, bytes: &'static str, units: u64) -> Cost {
+        Cost {
+            base,
+            bytes,
+            per_byte: PerByte::Units(units),
+            plus: None,
+        }
+    }
+
+    /// `base + bytes / bytes_per_unit`.
+    pub const fn per_unit(base: u64, bytes: &'static str, bytes_per_unit: u64) -> Cost {
+        Cost {
+            base,
+            bytes,
+            per_byte: PerByte::BytesPerUnit(bytes_per_unit),
+            plus: None,
+        }
+    }
+
+    /// The same cost plus other code's compute, e.g. `"callee's compute"`.
+    pub const fn plus(self, what: &'static str) -> Cost {
+        Cost {
+            plus: Some(what),
+            ..self
+        }
+    }
+
+    /// The per-byte part for `bytes` bytes (saturating: a huge length cannot wrap to cheap).
+    pub fn byte_units(&self, bytes: u64) -> u64 {
+        match self.per_byte {
+            PerByte::Nothing => 0,
+            PerByte::Units(units) => bytes.saturating_mul(units),
+            PerByte::BytesPerUnit(per) => bytes / per.max(1),
+        }
+    }
+
+    /// The whole charge of a call handling `bytes` bytes (not counting [`Cost::plus`]).
+    pub fn units(&self, bytes: u64) -> u64 {
+        self.base.saturating_add(self.byte_units(bytes))
+    }
+
+    /// The formula as `docs/syscalls.md` shows it, e.g. `1000 + 4 * (key_len + value_len)`.
+    pub fn formula(&self) -> String {
+        let bytes = if self.bytes.contains(' ') {
+            format!("({})", self.bytes)
+        } else {
+            self.bytes.to_string()
+        };
+        let mut out = self.base.to_string();
+        match self.per_byte {
+            PerByte::Nothing => {}
+            PerByte::Units(1) => out.push_str(&format!(" + {}", self.bytes)),
+            PerByte::Units(units) => out.push_str(&format!(" + {units} * {bytes}")),
+            PerByte::BytesPerUnit(per) => out.push_str(&format!(" + {bytes} / {per}")),
+        }
+        if let Some(plus) = self.plus {
+            out.push_str(&format!(" + {plus}"));
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Cost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.formula())
+    }
 }
 
 /// Every syscall tos-vm offers. `docs/syscalls.md` is checked against this table by a test.
@@ -110,8 +216,9 @@ type Context = InvokeContext<'static>;
 /// (which the JIT's frames cannot do: the process would abort).
 pub struct PanicsAsErrors<S>(std::marker::PhantomData<S>);
 
-impl<S: BuiltinFunctionDefinition<Context>> BuiltinFunctionDefinition<Context>
-    for PanicsAsErrors<S>
+impl<S: BuiltinFunctionDefinition<Context>> BuiltinFunctionDefinition<Context> for PanicsAsErrors<S>
+where
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Error = Box<dyn std::error::Error>;
 
@@ -125,14 +232,15 @@ impl<S: BuiltinFunctionDefinition<Context>> BuiltinFunctionDefinition<Context>
     ) -> Result<u64, Self::Error> {
         let run = std::panic::AssertUnwindSafe(|| S::rust(context, a, b, c, d, e));
         match std::panic::catch_unwind(run) {
-            Ok(result) => result.map_err(Into::into),
+            // Wrapped so the engine's untyped box unwraps to the typed, `Send` error again.
+            Ok(result) => result.map_err(SyscallFailure::boxed),
             Err(payload) => {
                 let message = payload
                     .downcast_ref::<&str>()
                     .map(|text| (*text).to_owned())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                Err(Box::new(SyscallError::HostPanic { message }))
+                Err(SyscallFailure::boxed(SyscallError::HostPanic { message }))
             }
         }
     }
@@ -141,7 +249,9 @@ impl<S: BuiltinFunctionDefinition<Context>> BuiltinFunctionDefinition<Context>
 fn register<S: BuiltinFunctionDefinition<Context>>(
     program: &mut BuiltinProgram<Context>,
     spec: &SyscallSpec,
-) {
+) where
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     // Names are distinct constants of this crate; a clash is a bug caught by the tests.
     if let Err(error) = program.register_definition::<PanicsAsErrors<S>>(spec.name) {
         panic!("registering syscall {}: {error}", spec.name);
@@ -228,7 +338,7 @@ mod tests {
             &SyscallSpec {
                 name: "test_panic",
                 family: "test",
-                cost: "0",
+                cost: Cost::flat(0),
             },
         );
         let executable =

@@ -5,7 +5,7 @@ use tos_program_runtime::{
     LogLimitExceeded,
 };
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of every log call.
 pub const LOG_BASE_COST: u64 = 100;
@@ -15,12 +15,12 @@ pub const LOG_BYTE_COST: u64 = 1;
 pub const TOS_LOG: SyscallSpec = SyscallSpec {
     name: "tos_log",
     family: "log",
-    cost: "100 + len",
+    cost: Cost::per_byte(LOG_BASE_COST, "len", LOG_BYTE_COST),
 };
 pub const TOS_PANIC: SyscallSpec = SyscallSpec {
     name: "tos_panic",
     family: "log",
-    cost: "100 + len",
+    cost: Cost::per_byte(LOG_BASE_COST, "len", LOG_BYTE_COST),
 };
 
 fn read_message(

@@ -6,7 +6,7 @@
 
 use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of every memory operation.
 pub const MEM_OP_BASE_COST: u64 = 10;
@@ -18,22 +18,22 @@ pub const MAX_MEM_OP_LEN: usize = tos_abi::limits::MAX_MEM_OP_LEN;
 pub const TOS_MEMCPY: SyscallSpec = SyscallSpec {
     name: "tos_memcpy",
     family: "mem",
-    cost: "10 + n / 64",
+    cost: Cost::per_unit(MEM_OP_BASE_COST, "n", MEM_OP_BYTES_PER_UNIT),
 };
 pub const TOS_MEMMOVE: SyscallSpec = SyscallSpec {
     name: "tos_memmove",
     family: "mem",
-    cost: "10 + n / 64",
+    cost: Cost::per_unit(MEM_OP_BASE_COST, "n", MEM_OP_BYTES_PER_UNIT),
 };
 pub const TOS_MEMSET: SyscallSpec = SyscallSpec {
     name: "tos_memset",
     family: "mem",
-    cost: "10 + n / 64",
+    cost: Cost::per_unit(MEM_OP_BASE_COST, "n", MEM_OP_BYTES_PER_UNIT),
 };
 pub const TOS_MEMCMP: SyscallSpec = SyscallSpec {
     name: "tos_memcmp",
     family: "mem",
-    cost: "10 + n / 64",
+    cost: Cost::per_unit(MEM_OP_BASE_COST, "n", MEM_OP_BYTES_PER_UNIT),
 };
 
 fn charge_and_check(context: &mut InvokeContext<'static>, len: u64) -> Result<(), SyscallError> {

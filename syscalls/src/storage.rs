@@ -8,7 +8,7 @@ use tos_program_runtime::{
     InvokeContext,
 };
 
-use crate::{SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Returned by `tos_storage_read` when the key has no value.
 pub const NOT_FOUND: u64 = u64::MAX;
@@ -27,17 +27,25 @@ pub const STORAGE_WRITE_BYTE_COST: u64 = 4;
 pub const TOS_STORAGE_READ: SyscallSpec = SyscallSpec {
     name: "tos_storage_read",
     family: "storage",
-    cost: "200 + key_len + value_len",
+    cost: Cost::per_byte(
+        STORAGE_READ_BASE_COST,
+        "key_len + value_len",
+        STORAGE_READ_BYTE_COST,
+    ),
 };
 pub const TOS_STORAGE_WRITE: SyscallSpec = SyscallSpec {
     name: "tos_storage_write",
     family: "storage",
-    cost: "1000 + 4 * (key_len + value_len)",
+    cost: Cost::per_byte(
+        STORAGE_WRITE_BASE_COST,
+        "key_len + value_len",
+        STORAGE_WRITE_BYTE_COST,
+    ),
 };
 pub const TOS_STORAGE_DELETE: SyscallSpec = SyscallSpec {
     name: "tos_storage_delete",
     family: "storage",
-    cost: "500 + key_len",
+    cost: Cost::per_byte(STORAGE_DELETE_BASE_COST, "key_len", STORAGE_READ_BYTE_COST),
 };
 
 /// Limits are checked before anything is charged or translated: an oversized length is

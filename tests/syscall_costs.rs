@@ -1,0 +1,240 @@
+//! Cost strings cannot drift: every syscall runs from hand-written assembly (whose executed
+//! instructions are counted exactly) with sample arguments, and the compute it used must be the
+//! instructions plus what its `SyscallSpec::cost` (the formula docs/syscalls.md shows) gives for
+//! those arguments. Per-byte syscalls run at two or more sizes, so base and slope are both
+//! checked. A syscall without a sample here fails the test.
+
+use std::collections::BTreeSet;
+
+use tos_test_harness::{elf, Harness, Status, DEFAULT_SENDER, NATIVE_ASSET};
+
+/// Stack buffers (each 512 bytes) the samples point at: below the frame pointer `r10`.
+const A: i64 = -2048;
+const B: i64 = -1536;
+const C: i64 = -1024;
+const D: i64 = -512;
+
+fn ptr(reg: u8, offset: i64) -> String {
+    format!("mov64 r{reg}, r10\nadd64 r{reg}, {offset}\n")
+}
+
+fn val(reg: u8, value: u64) -> String {
+    format!("mov64 r{reg}, {value}\n")
+}
+
+/// One `syscall` with its argument setup; `bytes` is what the cost formula counts.
+struct Call {
+    setup: String,
+    name: &'static str,
+    bytes: u64,
+}
+
+fn call(name: &'static str, bytes: u64, setup: String) -> Call {
+    Call { setup, name, bytes }
+}
+
+/// A straight-line program of `calls`, then `return 0` (unless a call aborts it).
+struct Sample {
+    calls: Vec<Call>,
+    aborts: bool,
+    /// Whether the contract needs native balance and a deposit.
+    funded: bool,
+}
+
+fn sample(calls: Vec<Call>) -> Sample {
+    Sample {
+        calls,
+        aborts: false,
+        funded: false,
+    }
+}
+
+fn hash_slices(name: &'static str, lengths: &[u64]) -> Call {
+    // The slice table at A: (address, length) pairs, each slice inside buffer C.
+    let mut setup = String::new();
+    for (i, len) in lengths.iter().enumerate() {
+        let at = A + 16 * i as i64;
+        setup += &ptr(3, C);
+        setup += &format!("stxdw [r10{at}], r3\n");
+        setup += &val(3, *len);
+        setup += &format!("stxdw [r10{}], r3\n", at + 8);
+    }
+    setup += &ptr(1, A);
+    setup += &val(2, lengths.len() as u64);
+    setup += &ptr(3, D);
+    call(name, lengths.iter().sum(), setup)
+}
+
+fn samples() -> Vec<Sample> {
+    let out = |name: &'static str| call(name, 0, ptr(1, A));
+    let mut samples = Vec::new();
+    for len in [0, 1, 300] {
+        samples.push(sample(vec![call("tos_log", len, ptr(1, C) + &val(2, len))]));
+    }
+    samples.push(Sample {
+        aborts: true,
+        ..sample(vec![call("tos_panic", 77, ptr(1, C) + &val(2, 77))])
+    });
+    for name in [
+        "tos_get_block_hash",
+        "tos_get_block_height",
+        "tos_get_block_timestamp",
+        "tos_get_tx_hash",
+        "tos_get_tx_sender",
+        "tos_get_contract_hash",
+        "tos_get_code_hash",
+        "tos_get_caller",
+        "tos_get_call_depth",
+        "tos_get_call_value",
+        "tos_get_balance",
+        "tos_get_self_balance",
+        "tos_get_deposit_count",
+        "tos_get_deposit_amount",
+    ] {
+        samples.push(sample(vec![out(name)]));
+    }
+    samples.push(sample(vec![call(
+        "tos_get_asset_balance",
+        0,
+        ptr(1, A) + &ptr(2, B),
+    )]));
+    samples.push(Sample {
+        funded: true,
+        ..sample(vec![
+            call("tos_transfer", 0, ptr(1, A) + &val(2, 5)),
+            call("tos_transfer_asset", 0, ptr(1, A) + &ptr(2, B) + &val(3, 5)),
+            call("tos_get_deposit", 0, val(1, 0) + &ptr(2, A)),
+        ])
+    });
+    for len in [0, 100] {
+        samples.push(sample(vec![call(
+            "tos_create_contract",
+            len,
+            ptr(1, A) + &ptr(2, B) + &ptr(3, C) + &val(4, len) + &ptr(5, D),
+        )]));
+        samples.push(sample(vec![call(
+            "tos_invoke",
+            len,
+            ptr(1, A) + &ptr(2, C) + &val(3, len) + &val(4, 0),
+        )]));
+    }
+    for (key, value) in [(1, 0), (5, 20), (64, 300)] {
+        let key_and =
+            |name, bytes, rest: String| call(name, bytes, ptr(1, A) + &val(2, key) + &rest);
+        samples.push(sample(vec![
+            // Absent: only the key is charged.
+            key_and("tos_storage_read", key, ptr(3, B) + &val(4, 512)),
+            key_and("tos_storage_write", key + value, ptr(3, C) + &val(4, value)),
+            key_and("tos_storage_read", key + value, ptr(3, B) + &val(4, 512)),
+            key_and("tos_storage_delete", key, String::new()),
+        ]));
+    }
+    for len in [0, 63, 64, 500] {
+        samples.push(sample(vec![
+            call("tos_memcpy", len, ptr(1, A) + &ptr(2, C) + &val(3, len)),
+            call("tos_memmove", len, ptr(1, A) + &ptr(2, A) + &val(3, len)),
+            call("tos_memset", len, ptr(1, A) + &val(2, 7) + &val(3, len)),
+            call("tos_memcmp", len, ptr(1, A) + &ptr(2, C) + &val(3, len)),
+        ]));
+    }
+    for len in [0, 40, 300] {
+        samples.push(sample(vec![
+            call("tos_set_return_data", len, ptr(1, C) + &val(2, len)),
+            // Copies min(out_len, len): 10 bytes at most here.
+            call(
+                "tos_get_return_data",
+                len.min(10),
+                ptr(1, A) + &val(2, 10) + &val(3, 0),
+            ),
+        ]));
+    }
+    for (topic, data) in [(0, 0), (1, 0), (8, 200)] {
+        samples.push(sample(vec![call(
+            "tos_emit_event",
+            topic + data,
+            ptr(1, A) + &val(2, topic) + &ptr(3, C) + &val(4, data),
+        )]));
+    }
+    for name in ["tos_sha256", "tos_keccak256", "tos_blake3"] {
+        // Odd slices: the per-byte part is on the total, not rounded per slice.
+        for lengths in [&[][..], &[1], &[3, 3, 3], &[1; 8], &[400, 101]] {
+            samples.push(sample(vec![hash_slices(name, lengths)]));
+        }
+    }
+    for len in [0, 3, 300] {
+        samples.push(sample(vec![call(
+            "tos_ed25519_verify",
+            len,
+            ptr(1, A) + &ptr(2, C) + &val(3, len) + &ptr(4, B),
+        )]));
+    }
+    samples
+}
+
+fn spec(name: &str) -> tos_syscalls::SyscallSpec {
+    *tos_syscalls::SYSCALLS
+        .iter()
+        .find(|spec| spec.name == name)
+        .unwrap_or_else(|| panic!("{name} is not a syscall"))
+}
+
+#[test]
+fn every_syscall_charges_its_documented_formula() {
+    let mut covered = BTreeSet::new();
+    let mut failures = Vec::new();
+    for sample in samples() {
+        let mut source = String::new();
+        let mut expected = 0;
+        let mut described = Vec::new();
+        for call in &sample.calls {
+            source += &call.setup;
+            source += &format!("syscall {}\n", call.name);
+            let cost = spec(call.name).cost;
+            expected += cost.units(call.bytes);
+            described.push(format!("{}({} bytes): {}", call.name, call.bytes, cost));
+            covered.insert(call.name);
+        }
+        if !sample.aborts {
+            source += "mov64 r0, 0\nexit\n";
+        }
+        // Straight-line code: every line is one executed instruction (`lddw` is not used).
+        expected += source.lines().count() as u64;
+        let elf = elf::assemble(&source).unwrap_or_else(|e| panic!("{e}\n{source}"));
+        let mut chain = Harness::new().deploy(elf);
+        if sample.funded {
+            let contract = chain.contract();
+            chain = chain
+                .with_balance(contract, 1_000)
+                .with_balance(DEFAULT_SENDER, 1_000)
+                .with_deposits(&[(NATIVE_ASSET, 9)]);
+        }
+        let run = chain.invoke(b"");
+        let budget_ran_out = matches!(&run.status, Status::Aborted(abort)
+            if abort.kind() == "ComputeBudgetExceeded");
+        if run.compute_used != expected
+            || budget_ran_out
+            || sample.aborts != matches!(run.status, Status::Aborted(_))
+        {
+            failures.push(format!(
+                "{}\n  expected {expected} units, used {} ({:?})",
+                described.join("\n  "),
+                run.compute_used,
+                run.status
+            ));
+        }
+    }
+    let missing: Vec<&str> = tos_syscalls::SYSCALLS
+        .iter()
+        .map(|spec| spec.name)
+        .filter(|name| !covered.contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "syscalls without a cost sample: {missing:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "charges differ from the documented formulas:\n{}",
+        failures.join("\n")
+    );
+}
