@@ -11,6 +11,8 @@ use solana_sbpf::{
     memory_region::{AccessType, MemoryMapping},
 };
 
+use tos_storage::Hash;
+
 use crate::error::RuntimeError;
 
 fn translate(
@@ -63,6 +65,11 @@ pub fn read_array<const N: usize>(
     let mut array = [0u8; N];
     array.copy_from_slice(&bytes);
     Ok(array)
+}
+
+/// Reads a 32-byte hash (an address, an asset, a code hash).
+pub fn read_hash(mapping: &mut MemoryMapping, vm_addr: u64) -> Result<Hash, RuntimeError> {
+    read_array::<32>(mapping, vm_addr).map(Hash)
 }
 
 /// Copies `data` into guest memory at `vm_addr`; the whole range must be writable.

@@ -12,6 +12,48 @@ pub const GET_BALANCE_COST: u64 = 200;
 /// A transfer reads and writes two balances.
 pub const TRANSFER_COST: u64 = 1_000;
 
+/// The asset at `asset_addr`, or the native asset for the native-only syscalls.
+fn read_asset(
+    context: &mut InvokeContext<'static>,
+    asset_addr: Option<u64>,
+) -> Result<Hash, SyscallError> {
+    Ok(match asset_addr {
+        Some(addr) => memory::read_hash(context.memory(), addr)?,
+        None => NATIVE_ASSET,
+    })
+}
+
+/// `tos_get_balance` and `tos_get_asset_balance`: charge, then read the account and the asset.
+fn balance_of(
+    context: &mut InvokeContext<'static>,
+    address_addr: u64,
+    asset_addr: Option<u64>,
+) -> Result<u64, SyscallError> {
+    context.charge(GET_BALANCE_COST)?;
+    let account = memory::read_hash(context.memory(), address_addr)?;
+    let asset = read_asset(context, asset_addr)?;
+    Ok(context.journal.balance(&account, &asset)?)
+}
+
+/// `tos_transfer` and `tos_transfer_asset`: charge, read the recipient and the asset, then move
+/// `amount` from the running contract. The journal refuses zero, insufficient and overflowing
+/// amounts, changing nothing.
+fn transfer_out(
+    context: &mut InvokeContext<'static>,
+    recipient_addr: u64,
+    asset_addr: Option<u64>,
+    amount: u64,
+) -> Result<u64, SyscallError> {
+    context.charge(TRANSFER_COST)?;
+    let recipient = memory::read_hash(context.memory(), recipient_addr)?;
+    let asset = read_asset(context, asset_addr)?;
+    let sender = context.contract;
+    context
+        .journal
+        .transfer(&sender, &recipient, &asset, amount)?;
+    Ok(0)
+}
+
 pub const TOS_GET_BALANCE: SyscallSpec = SyscallSpec {
     name: "tos_get_balance",
     family: "balance",
@@ -34,9 +76,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        context.charge(GET_BALANCE_COST)?;
-        let account = Hash(memory::read_array::<32>(context.memory(), address_addr)?);
-        Ok(context.journal.balance(&account, &NATIVE_ASSET)?)
+        balance_of(context, address_addr, None)
     }
 );
 
@@ -53,12 +93,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        context.charge(TRANSFER_COST)?;
-        let recipient = Hash(memory::read_array::<32>(context.memory(), recipient_addr)?);
-        let sender = context.contract;
-        // The journal refuses zero, insufficient and overflowing amounts, changing nothing.
-        context.journal.transfer(&sender, &recipient, &NATIVE_ASSET, amount)?;
-        Ok(0)
+        transfer_out(context, recipient_addr, None, amount)
     }
 );
 
@@ -107,10 +142,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        context.charge(GET_BALANCE_COST)?;
-        let account = Hash(memory::read_array::<32>(context.memory(), address_addr)?);
-        let asset = Hash(memory::read_array::<32>(context.memory(), asset_addr)?);
-        Ok(context.journal.balance(&account, &asset)?)
+        balance_of(context, address_addr, Some(asset_addr))
     }
 );
 
@@ -126,11 +158,6 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        context.charge(TRANSFER_COST)?;
-        let recipient = Hash(memory::read_array::<32>(context.memory(), recipient_addr)?);
-        let asset = Hash(memory::read_array::<32>(context.memory(), asset_addr)?);
-        let sender = context.contract;
-        context.journal.transfer(&sender, &recipient, &asset, amount)?;
-        Ok(0)
+        transfer_out(context, recipient_addr, Some(asset_addr), amount)
     }
 );

@@ -12,7 +12,7 @@ use tos_program_runtime::{
     solana_sbpf::declare_builtin_function,
     Frame, InvokeContext, RuntimeError,
 };
-use tos_storage::{Hash, StorageError};
+use tos_storage::StorageError;
 
 use crate::{invoke::is_store_failure, Cost, SyscallError, SyscallSpec};
 
@@ -50,8 +50,8 @@ declare_builtin_function!(
             return Err(SyscallError::InputTooLong { len: input_len, limit: MAX_INPUT_LEN });
         }
         context.charge(CREATE_BASE_COST.saturating_add(input_len))?;
-        let code_hash = Hash(memory::read_array::<32>(context.memory(), code_hash_addr)?);
-        let salt = Hash(memory::read_array::<32>(context.memory(), salt_addr)?);
+        let code_hash = memory::read_hash(context.memory(), code_hash_addr)?;
+        let salt = memory::read_hash(context.memory(), salt_addr)?;
         let input = memory::read_bytes(context.memory(), input_addr, input_len, MAX_INPUT_LEN)?;
         // Fail on a read-only or unmapped output before anything is created.
         memory::write_bytes(context.memory(), address_out, &[0; 32])?;

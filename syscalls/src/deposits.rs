@@ -3,7 +3,6 @@
 //! order); a nested call (`tos_invoke`) has its native value, if any.
 
 use tos_program_runtime::{memory, solana_sbpf::declare_builtin_function, InvokeContext};
-use tos_storage::Hash;
 
 use crate::{Cost, SyscallError, SyscallSpec};
 
@@ -81,7 +80,7 @@ declare_builtin_function!(
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
         context.charge(DEPOSIT_READ_COST)?;
-        let asset = Hash(memory::read_array::<32>(context.memory(), asset_addr)?);
+        let asset = memory::read_hash(context.memory(), asset_addr)?;
         Ok(context.deposits().get(&asset).copied().unwrap_or(0))
     }
 );

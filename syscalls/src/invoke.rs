@@ -66,7 +66,7 @@ declare_builtin_function!(
             return Err(SyscallError::InputTooLong { len: input_len, limit: MAX_INPUT_LEN });
         }
         context.charge(INVOKE_BASE_COST.saturating_add(input_len))?;
-        let callee = Hash(memory::read_array::<32>(context.memory(), contract_addr)?);
+        let callee = memory::read_hash(context.memory(), contract_addr)?;
         let input = memory::read_bytes(context.memory(), input_addr, input_len, MAX_INPUT_LEN)?;
         let programs = context.programs().ok_or(SyscallError::InvokeUnavailable)?;
         if context.depth() >= MAX_CONTRACT_CALL_DEPTH {
