@@ -6,6 +6,10 @@
 //! (contracts and its host mode) all read them from here, so a host-mode test cannot silently
 //! disagree with the VM. `no_std`, no dependencies: it builds for BPF inside every contract.
 //!
+//! With the `interface` feature (host tools: the loader, the CLI, the SDK's macros), the
+//! `interface` module reads, validates and uses a contract's interface description
+//! (docs/interface.md): method selectors, and JSON arguments to borsh and back.
+//!
 //! ```
 //! use tos_abi::{invoke, limits};
 //!
@@ -18,7 +22,11 @@
 //! );
 //! ```
 
-#![no_std]
+// `no_std` for contracts; the `interface` feature (host tools only) needs std for serde_json.
+#![cfg_attr(not(feature = "interface"), no_std)]
+
+#[cfg(feature = "interface")]
+pub mod interface;
 
 /// Resource limits of one invoke. Each is a named constant so docs, tests and the chain agree.
 pub mod limits {
