@@ -5,69 +5,100 @@
 mod sdk_common;
 
 use sdk_common::Chain;
+use serde_json::json;
+use tos_vm::loader::Interface;
 use tos_vm::Hash;
 
 const USER: Hash = Hash([0x11; 32]);
 
-fn set(key: &[u8], value: &[u8]) -> Vec<u8> {
-    let mut input = vec![b'S', key.len() as u8];
-    input.extend_from_slice(key);
-    input.extend_from_slice(value);
-    input
-}
-
-fn op(code: u8, key: &[u8]) -> Vec<u8> {
-    let mut input = vec![code];
-    input.extend_from_slice(key);
-    input
+/// Call input for a kv-store method, encoded through the interface embedded in its ELF.
+fn call(interface: &Interface, method: &str, args: serde_json::Value) -> Vec<u8> {
+    interface
+        .encode_call(method, &args)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn kv_store_sets_gets_and_deletes() {
-    let mut chain = Chain::deploy(&tos_test_harness::fixtures::example_elf("kv-store"));
+    let elf = tos_test_harness::fixtures::example_elf("kv-store");
+    let interface = tos_vm::loader::interface_of(&elf)
+        .expect("valid interface")
+        .expect("kv-store carries its interface.json");
+    assert_eq!(interface.name, "kv-store");
+    let mut chain = Chain::deploy(&elf);
     let count = |chain: &mut Chain| {
-        let step = chain.call(USER, b"N", 0);
-        u64::from_le_bytes(step.return_data().unwrap().try_into().unwrap())
+        let step = chain.call(USER, &call(&interface, "count", json!({})), 0);
+        let data = step.return_data().expect("count returns");
+        interface
+            .decode_return("count", &data)
+            .expect("decodes")
+            .and_then(|v| v.as_u64())
+            .expect("a u64")
     };
     assert_eq!(count(&mut chain), 0);
 
-    let step = chain.call(USER, &set(b"alpha", b"first value"), 0);
+    let set = |key: &str, value: &str| call(&interface, "set", json!({"key": key, "value": value}));
+    let step = chain.call(USER, &set("alpha", "first value"), 0);
     assert!(
         step.is_success(),
         "{:?} {:?}",
         step.outcome.status,
         step.logs()
     );
-    assert_eq!(step.events(), vec![(b"set".to_vec(), b"alpha".to_vec())]);
+    let events = step.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, b"set".to_vec());
+    assert_eq!(
+        interface.decode_event("set", &events[0].1).expect("decodes"),
+        json!({"key": "alpha"})
+    );
     assert_eq!(chain.storage(b"k:alpha"), Some(b"first value".to_vec()));
-    let long_key = vec![b'x'; 200];
-    let long_value = vec![7u8; 3000];
-    assert!(chain
-        .call(USER, &set(&long_key, &long_value), 0)
-        .is_success());
-    assert!(chain.call(USER, &set(b"alpha", b"second"), 0).is_success());
+    let long_key = "x".repeat(200);
+    let long_value = "\u{7}".repeat(3000);
+    assert!(chain.call(USER, &set(&long_key, &long_value), 0).is_success());
+    assert!(chain.call(USER, &set("alpha", "second"), 0).is_success());
     assert_eq!(count(&mut chain), 2);
 
-    let step = chain.call(USER, &op(b'G', b"alpha"), 0);
-    assert_eq!(step.return_data(), Some(b"second".to_vec()));
-    let step = chain.call(USER, &op(b'G', &long_key), 0);
+    let get = |key: &str| call(&interface, "get", json!({"key": key}));
+    let step = chain.call(USER, &get("alpha"), 0);
     assert_eq!(
-        step.return_data(),
-        Some(vec![7u8; 1024]),
-        "truncated to 1 KiB"
+        interface
+            .decode_return("get", &step.return_data().expect("data"))
+            .expect("decodes"),
+        Some(json!("second"))
+    );
+    let step = chain.call(USER, &get(&long_key), 0);
+    assert_eq!(
+        interface
+            .decode_return("get", &step.return_data().expect("data"))
+            .expect("decodes"),
+        Some(json!("\u{7}".repeat(1020))),
+        "truncated to the 1 KiB of return data"
     );
 
-    assert!(chain.call(USER, &op(b'D', b"alpha"), 0).is_success());
-    assert_eq!(chain.call(USER, &op(b'G', b"alpha"), 0).code(), Some(6));
-    assert_eq!(chain.call(USER, &op(b'D', b"alpha"), 0).code(), Some(6));
+    let delete = call(&interface, "delete", json!({"key": "alpha"}));
+    assert!(chain.call(USER, &delete, 0).is_success());
+    assert_eq!(chain.call(USER, &get("alpha"), 0).code(), Some(6));
+    assert_eq!(chain.call(USER, &delete, 0).code(), Some(6));
     assert_eq!(count(&mut chain), 1);
 
-    for bad in [&b""[..], b"S", b"S\x05ab", b"G", b"Q"] {
-        assert_eq!(chain.call(USER, bad, 0).code(), Some(1), "{bad:?}");
+    // Malformed: no selector, an unknown selector, a short argument, trailing bytes, an empty
+    // key, a key over 200 bytes.
+    let mut trailing = get("beta");
+    trailing.push(0);
+    let mut short = get("beta");
+    short.pop();
+    for bad in [
+        vec![],
+        vec![1, 2, 3],
+        vec![0xde, 0xad, 0xbe, 0xef],
+        short,
+        trailing,
+        get(""),
+        get(&"k".repeat(201)),
+    ] {
+        assert_eq!(chain.call(USER, &bad, 0).code(), Some(1), "{bad:?}");
     }
-    let mut too_long = vec![b'S', 201];
-    too_long.extend_from_slice(&[b'k'; 201]);
-    assert_eq!(chain.call(USER, &too_long, 0).code(), Some(1));
 }
 
 #[test]

@@ -299,6 +299,22 @@ pub enum LoaderError {
         what: String,
     },
 
+    /// The `.tos.interface` section does not hold a valid interface description
+    /// (docs/interface.md): too large, not JSON, a bad name, a selector that does not match
+    /// its method, ... The inner error names the problem.
+    #[error("invalid contract interface (section `.tos.interface`): {0}")]
+    InvalidInterface(Box<tos_abi::interface::InterfaceError>),
+
+    /// The `.tos.interface` section itself is misplaced: loadable or executable, of the wrong
+    /// type, given twice, outside the file, or referred to by code.
+    #[error("`{object}`: interface section `.tos.interface`: {what}")]
+    InterfaceSection {
+        /// Object name, or `<executable>` / the interface file's name.
+        object: String,
+        /// What is wrong.
+        what: String,
+    },
+
     /// solana-sbpf's `Executable::load` refused the executable.
     #[error("solana-sbpf refused to load the executable: {message}")]
     SbpfLoad {
@@ -307,9 +323,22 @@ pub enum LoaderError {
     },
 }
 
+impl From<tos_abi::interface::InterfaceError> for LoaderError {
+    fn from(e: tos_abi::interface::InterfaceError) -> Self {
+        LoaderError::InvalidInterface(Box::new(e))
+    }
+}
+
 impl LoaderError {
     pub(crate) fn malformed(object: &str, what: impl Into<String>) -> Self {
         LoaderError::Malformed {
+            object: object.to_string(),
+            what: what.into(),
+        }
+    }
+
+    pub(crate) fn interface_section(object: &str, what: impl Into<String>) -> Self {
+        LoaderError::InterfaceSection {
             object: object.to_string(),
             what: what.into(),
         }

@@ -8,15 +8,21 @@
 //! 0x40  program headers: [PF_R PT_LOAD vaddr 0 (rodata)] PF_X PT_LOAD vaddr 1<<32 (text)
 //!       rodata segment  (only if there is read-only data; size a multiple of 8)
 //!       text segment    (size a multiple of 8)
-//!       .symtab, .strtab, .shstrtab
-//!       section header table: NULL, [.rodata], .text, .symtab, .strtab, .shstrtab
+//!       .symtab, .strtab, .shstrtab, [.tos.interface]
+//!       section header table: NULL, [.rodata], .text, .symtab, .strtab, .shstrtab,
+//!                             [.tos.interface]
 //! ```
+//!
+//! `.tos.interface` (the contract's interface JSON, docs/interface.md) is a non-loaded section:
+//! no program header covers it, so neither solana-sbpf (whose strict V3 parser reads only the
+//! file and program headers) nor the VM ever maps it.
 
 use crate::bytes::{cstr, slice, u16_at, u32_at, u64_at, u8_at};
 use crate::error::LoaderError;
 use crate::input::{EHDR_SIZE, SHDR_SIZE, SYM_SIZE};
 use object::elf;
 use solana_sbpf::ebpf;
+use tos_abi::interface::{MAX_INTERFACE_LEN, SECTION_NAME as INTERFACE_SECTION};
 
 pub(crate) const PHDR_SIZE: u64 = 56;
 /// `e_flags` value selecting SBPF V3.
@@ -90,6 +96,7 @@ pub(crate) fn write(
     text: &[u8],
     entry_offset: u64,
     symbols: &[OutSymbol],
+    interface: Option<&[u8]>,
 ) -> Vec<u8> {
     let has_rodata = !rodata.is_empty();
     let phnum: u16 = if has_rodata { 2 } else { 1 };
@@ -103,7 +110,7 @@ pub(crate) fn write(
     let symtab_idx = text_idx + 1;
     let strtab_idx = text_idx + 2;
     let shstrtab_idx = text_idx + 3;
-    let shnum = text_idx + 4;
+    let shnum = text_idx + 4 + u16::from(interface.is_some());
 
     // .symtab and .strtab
     let mut strtab = StrTab::new();
@@ -132,6 +139,7 @@ pub(crate) fn write(
     let n_symtab = shstrtab.add(b".symtab");
     let n_strtab = shstrtab.add(b".strtab");
     let n_shstrtab = shstrtab.add(b".shstrtab");
+    let n_interface = shstrtab.add(INTERFACE_SECTION.as_bytes());
 
     let mut out = Vec::with_capacity(
         text_off as usize + text.len() + symtab.len() + strtab.bytes.len() + 512,
@@ -198,6 +206,10 @@ pub(crate) fn write(
     out.extend_from_slice(&strtab.bytes);
     let shstrtab_off = out.len() as u64;
     out.extend_from_slice(&shstrtab.bytes);
+    let interface_off = out.len() as u64;
+    if let Some(json) = interface {
+        out.extend_from_slice(json);
+    }
     pad_to(&mut out, 8);
     let shoff = out.len() as u64;
 
@@ -275,8 +287,22 @@ pub(crate) fn write(
         align: 1,
         entsize: 0,
     });
+    if let Some(json) = interface {
+        shdrs.push(Shdr {
+            name: n_interface,
+            sh_type: elf::SHT_PROGBITS,
+            flags: 0, // not SHF_ALLOC: never loaded
+            addr: 0,
+            offset: interface_off,
+            size: json.len() as u64,
+            link: 0,
+            info: 0,
+            align: 1,
+            entsize: 0,
+        });
+    }
     debug_assert_eq!(shdrs.len(), usize::from(shnum));
-    debug_assert_eq!(usize::from(symtab_idx), shdrs.len() - 3);
+    debug_assert_eq!(usize::from(shstrtab_idx), usize::from(symtab_idx) + 2);
     for s in &shdrs {
         push_u32(&mut out, s.name);
         push_u32(&mut out, s.sh_type);
@@ -535,4 +561,78 @@ fn read_functions(bytes: &[u8], ph_end: u64, text_len: u64) -> Option<Vec<(Strin
     }
     out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     Some(out)
+}
+
+/// The bytes of the `.tos.interface` section of a finished executable, `None` when it has none.
+///
+/// The section table is optional (solana-sbpf never reads it); when there is none, or its
+/// header fields or name table are unreadable, the executable has no interface — which only
+/// costs tools their decoding, never changes what runs. A section that *is* named
+/// `.tos.interface` must be well-formed: `SHT_PROGBITS`, not loadable, writable or executable,
+/// inside the file, at most [`MAX_INTERFACE_LEN`] bytes, and the only one.
+pub(crate) fn interface_section(bytes: &[u8]) -> Result<Option<&[u8]>, LoaderError> {
+    const OBJECT: &str = "<executable>";
+    let (Some(shoff), Some(shentsize), Some(shnum), Some(shstrndx)) = (
+        u64_at(bytes, 40),
+        u16_at(bytes, 58),
+        u16_at(bytes, 60),
+        u16_at(bytes, 62),
+    ) else {
+        return Ok(None);
+    };
+    let (shentsize, shnum, shstrndx) = (u64::from(shentsize), u64::from(shnum), u64::from(shstrndx));
+    if shnum == 0 || shentsize != SHDR_SIZE {
+        return Ok(None);
+    }
+    let header = |i: u64| -> Option<(u32, u32, u64, u64, u64)> {
+        let base = shoff.checked_add(i.checked_mul(SHDR_SIZE)?)?;
+        Some((
+            u32_at(bytes, base)?,      // name
+            u32_at(bytes, base + 4)?,  // type
+            u64_at(bytes, base + 8)?,  // flags
+            u64_at(bytes, base + 24)?, // offset
+            u64_at(bytes, base + 32)?, // size
+        ))
+    };
+    let Some(shstrtab) = header(shstrndx).and_then(|(_, _, _, off, size)| slice(bytes, off, size))
+    else {
+        return Ok(None);
+    };
+    let mut found: Option<&[u8]> = None;
+    for i in 0..shnum {
+        let Some((name, sh_type, flags, offset, size)) = header(i) else {
+            return Ok(None);
+        };
+        if cstr(shstrtab, u64::from(name)) != Some(INTERFACE_SECTION.as_bytes()) {
+            continue;
+        }
+        let bad = |what: String| LoaderError::interface_section(OBJECT, what);
+        if found.is_some() {
+            return Err(bad("the executable has two of them".to_string()));
+        }
+        if sh_type != elf::SHT_PROGBITS {
+            return Err(bad(format!("section type {sh_type}, expected SHT_PROGBITS (1)")));
+        }
+        let forbidden = u64::from(elf::SHF_ALLOC | elf::SHF_WRITE | elf::SHF_EXECINSTR);
+        if flags & forbidden != 0 {
+            return Err(bad(format!(
+                "flags {flags:#x}: the section must not be loaded, writable or executable"
+            )));
+        }
+        if size > MAX_INTERFACE_LEN as u64 {
+            return Err(tos_abi::interface::InterfaceError::TooLarge {
+                size: usize::try_from(size).unwrap_or(usize::MAX),
+                max: MAX_INTERFACE_LEN,
+            }
+            .into());
+        }
+        let data = slice(bytes, offset, size).ok_or_else(|| {
+            bad(format!(
+                "{size} bytes at offset {offset:#x} run past the end of the {}-byte file",
+                bytes.len()
+            ))
+        })?;
+        found = Some(data);
+    }
+    Ok(found)
 }

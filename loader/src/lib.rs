@@ -18,6 +18,9 @@
 //!   `solana_sbpf::elf::Executable::load` accepts (plus a symbol table for tools).
 //! - [`validate_executable`] is the deploy-time check of any finished executable, ours or
 //!   hand-made.
+//! - The contract's interface (docs/interface.md) rides in a non-loaded `.tos.interface`
+//!   section: [`link`] carries it from an object, [`link_with_interface`] embeds a JSON file,
+//!   both validate it, and [`interface_of`] reads it back. It is never mapped into VM memory.
 //!
 //! Addresses in the linked program: read-only data at `0..` (`MM_RODATA_START`), code at
 //! `1<<32..` (`MM_BYTECODE_START`). A function pointer is `1<<32 + 8 * pc`, which is what a V3
@@ -55,6 +58,8 @@ mod validate;
 use std::collections::HashMap;
 
 pub use error::{LoaderError, Location};
+/// The interface format the `.tos.interface` section holds (docs/interface.md).
+pub use tos_abi::interface::{self, Interface};
 pub use link::{BUILTIN_ALIASES, RODATA_NULL_GUARD};
 
 /// Largest executable [`link`] writes and [`validate_executable`] accepts, in bytes.
@@ -99,6 +104,8 @@ pub struct ExecutableInfo {
     /// Function symbols (name, pc) from the symbol table, sorted by pc; empty when the
     /// executable carries no symbol table.
     pub functions: Vec<(String, usize)>,
+    /// The contract's interface (the validated `.tos.interface` section), if it has one.
+    pub interface: Option<Interface>,
 }
 
 /// Links relocatable BPF objects into an SBPF V3 executable.
@@ -106,7 +113,40 @@ pub struct ExecutableInfo {
 /// See the crate documentation for what is accepted. The result always passes
 /// [`validate_executable`] with the same syscall list.
 pub fn link(objects: &[ObjectFile<'_>], options: &LinkOptions<'_>) -> Result<Vec<u8>, LoaderError> {
-    link::link(objects, options)
+    link::link(objects, options, None)
+}
+
+/// [`link`], embedding `interface` (the JSON of docs/interface.md, e.g. a C contract's
+/// `interface.json`; `name` is used in messages) as the executable's `.tos.interface` section.
+///
+/// The JSON is validated first ([`LoaderError::InvalidInterface`] names the problem). An input
+/// object that already carries a `.tos.interface` section (the Rust SDK's `#[contract]`) is
+/// carried the same way by [`link`]; giving both is refused.
+pub fn link_with_interface(
+    objects: &[ObjectFile<'_>],
+    options: &LinkOptions<'_>,
+    name: &str,
+    interface: &[u8],
+) -> Result<Vec<u8>, LoaderError> {
+    link::link(objects, options, Some((name, interface)))
+}
+
+/// The validated interface of an executable (`Ok(None)` when it carries none).
+///
+/// Reads the `.tos.interface` section after the strict V3 header check; the code itself is not
+/// verified here (deploy did that: [`validate_executable`] refuses a bad interface too).
+pub fn interface_of(elf: &[u8]) -> Result<Option<Interface>, LoaderError> {
+    if elf.len() > MAX_ELF_SIZE {
+        return Err(LoaderError::TooLarge {
+            size: elf.len(),
+            max: MAX_ELF_SIZE,
+        });
+    }
+    exe::parse(elf)?;
+    match exe::interface_section(elf)? {
+        Some(json) => Ok(Some(Interface::parse(json)?)),
+        None => Ok(None),
+    }
 }
 
 /// Deploy-time check of a finished executable (ours or hand-made).
@@ -118,6 +158,10 @@ pub fn link(objects: &[ObjectFile<'_>], options: &LinkOptions<'_>) -> Result<Vec
 /// solana-sbpf's `RequisiteVerifier` and `LocalVerifier`; every `call` with src=0 is the hash of
 /// a name in `syscalls` and every internal `call` lands on an instruction; and finally
 /// solana-sbpf's own `Executable::load` accepts the bytes.
+///
+/// A `.tos.interface` section, if present, must be a valid interface (docs/interface.md) in a
+/// well-formed, non-loaded section ([`LoaderError::InvalidInterface`],
+/// [`LoaderError::InterfaceSection`]); an executable without one is valid.
 ///
 /// Stricter than solana-sbpf in two places: exactly 1 or 2 program headers, and `e_type` must
 /// be `ET_EXEC` or `ET_DYN`. A section header table is optional; function names are read from

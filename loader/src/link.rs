@@ -70,11 +70,17 @@ struct Linker<'a, 'o> {
     text: Vec<u8>,
     rodata: Vec<u8>,
     map: TextMap,
+    /// The `.tos.interface` section of an input object: (object name, bytes).
+    interface: Option<(&'a str, &'a [u8])>,
 }
 
+/// `interface`: an interface JSON given by the build (a C contract's `interface.json`), as
+/// (file name for messages, bytes). An input object may carry the section instead (the Rust
+/// SDK's `#[contract]`); both at once is refused.
 pub(crate) fn link(
     objects: &[ObjectFile<'_>],
     options: &LinkOptions<'_>,
+    interface: Option<(&str, &[u8])>,
 ) -> Result<Vec<u8>, LoaderError> {
     if objects.is_empty() {
         return Err(LoaderError::NoObjects);
@@ -92,6 +98,7 @@ pub(crate) fn link(
         text: Vec::new(),
         rodata: vec![0; RODATA_NULL_GUARD as usize],
         map: TextMap::default(),
+        interface: None,
     };
     linker.refuse_writable_data()?;
     linker.collect_globals()?;
@@ -122,7 +129,26 @@ pub(crate) fn link(
         rodata.push(0);
     }
     let symbols = linker.output_symbols();
-    let elf_bytes = exe::write(&rodata, &linker.text, entry, &symbols);
+    let interface = match (linker.interface, interface) {
+        (Some((object, _)), Some((file, _))) => {
+            return Err(LoaderError::interface_section(
+                object,
+                format!("the object carries an interface and the build gives `{file}` too: keep one"),
+            ))
+        }
+        (from_object, from_file) => from_object.or(from_file),
+    };
+    if let Some((_, json)) = interface {
+        // Refused here with the build's own message, before any deploy could see it.
+        tos_abi::interface::Interface::parse(json)?;
+    }
+    let elf_bytes = exe::write(
+        &rodata,
+        &linker.text,
+        entry,
+        &symbols,
+        interface.map(|(_, json)| json),
+    );
     if elf_bytes.len() > MAX_ELF_SIZE {
         return Err(LoaderError::TooLarge {
             size: elf_bytes.len(),
@@ -132,6 +158,10 @@ pub(crate) fn link(
     // Self-check: whatever we write must pass the deploy-time validation.
     crate::validate_executable(&elf_bytes, options.syscalls)?;
     Ok(elf_bytes)
+}
+
+fn is_interface(name: &str) -> bool {
+    name == tos_abi::interface::SECTION_NAME
 }
 
 fn is_relro(name: &str) -> bool {
@@ -165,7 +195,7 @@ impl<'a> Linker<'a, '_> {
     fn refuse_writable_data(&self) -> Result<(), LoaderError> {
         for obj in &self.objects {
             for (si, s) in obj.sections.iter().enumerate() {
-                if !s.is_alloc() || !s.is_write() || is_relro(&s.name) {
+                if !s.is_alloc() || !s.is_write() || is_relro(&s.name) || is_interface(&s.name) {
                     continue;
                 }
                 let symbol = symbol_in_section(obj, si);
@@ -227,6 +257,7 @@ impl<'a> Linker<'a, '_> {
     fn lay_out(&mut self) -> Result<(), LoaderError> {
         let limit = MAX_ELF_SIZE as u64;
         let mut placements = Vec::with_capacity(self.objects.len());
+        let mut interface: Option<(&'a str, &'a [u8])> = None;
         for obj in &self.objects {
             // Function symbols per section, for locating instructions in messages.
             let mut functions_by_section: HashMap<usize, Vec<(u64, u64, String)>> = HashMap::new();
@@ -238,7 +269,30 @@ impl<'a> Linker<'a, '_> {
             }
             let mut obj_placements = Vec::with_capacity(obj.sections.len());
             for (si, s) in obj.sections.iter().enumerate() {
-                let placement = if !s.is_alloc() {
+                let placement = if is_interface(&s.name) {
+                    // Carried into the output as a non-loaded section, whatever flags the
+                    // compiler gave it (rustc marks a `#[link_section]` static allocated).
+                    let bad = |what: String| LoaderError::interface_section(obj.name, what);
+                    if s.sh_type != elf::SHT_PROGBITS {
+                        return Err(bad(format!(
+                            "section type {}, expected SHT_PROGBITS (1)",
+                            s.sh_type
+                        )));
+                    }
+                    if s.is_exec() {
+                        return Err(bad("the section is executable".to_string()));
+                    }
+                    if let Some((first, _)) = interface {
+                        return Err(bad(format!(
+                            "a second interface section (`{first}` has one already)"
+                        )));
+                    }
+                    // A C string literal ends in NUL and a compiler may pad the section:
+                    // the JSON is the bytes before the trailing zeros.
+                    let end = s.data.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+                    interface = Some((obj.name, s.data.get(..end).unwrap_or_default()));
+                    Placement::NotLoaded
+                } else if !s.is_alloc() {
                     Placement::NotLoaded
                 } else if s.is_exec() {
                     if s.sh_type != elf::SHT_PROGBITS {
@@ -302,6 +356,7 @@ impl<'a> Linker<'a, '_> {
             placements.push(obj_placements);
         }
         self.placements = placements;
+        self.interface = interface;
         Ok(())
     }
 

@@ -125,6 +125,10 @@ pub(crate) fn validate(elf: &[u8], syscalls: &[&str]) -> Result<ExecutableInfo, 
     let syscalls_used = check_calls(parsed.text, &table, &map)?;
     run_verifiers(parsed.text, syscalls, &map)?;
     sbpf_load(elf)?;
+    let interface = match exe::interface_section(elf)? {
+        Some(json) => Some(tos_abi::interface::Interface::parse(json)?),
+        None => None,
+    };
 
     let mut functions: Vec<(String, usize)> = parsed
         .functions
@@ -140,6 +144,7 @@ pub(crate) fn validate(elf: &[u8], syscalls: &[&str]) -> Result<ExecutableInfo, 
         entry_pc: parsed.entry_pc,
         syscalls_used,
         functions,
+        interface,
     })
 }
 

@@ -348,3 +348,68 @@ fn stable_sort_and_u128_formatting_are_refused_naming_the_alternative() {
         );
     }
 }
+
+#[test]
+fn c_interface_file_is_embedded_and_its_header_generated() {
+    skip_if!(clang_missing());
+    use tos_loader::interface::selector;
+    let dir = tempfile::tempdir().unwrap();
+    let json = format!(
+        r#"{{"format": 1, "name": "echo", "methods": [
+            {{"name": "echo", "selector": {}, "readonly": true, "args": [{{"name": "x", "type": "u64"}}], "returns": "u64"}},
+            {{"name": "bump_all", "selector": {}, "readonly": false}}],
+            "errors": [{{"code": 1001, "name": "TooBig"}}]}}"#,
+        selector("echo"),
+        selector("bump_all")
+    );
+    std::fs::write(dir.path().join("interface.json"), &json).unwrap();
+    // The contract compares against the generated constants: a wrong or missing header
+    // fails the build.
+    std::fs::write(
+        dir.path().join("echo.c"),
+        "#include \"tos.h\"\n\
+         #include \"tos_interface.h\"\n\
+         _Static_assert(TOS_ERROR_TOO_BIG == 1001u, \"error constant\");\n\
+         static uint64_t process(const uint8_t *input, uint64_t len) {\n\
+             uint32_t selector;\n\
+             tos_args args;\n\
+             if (!tos_call_begin(input, len, &selector, &args)) return 1;\n\
+             if (selector == TOS_SELECTOR_BUMP_ALL) return 2;\n\
+             if (selector != TOS_SELECTOR_ECHO) return 3;\n\
+             uint64_t x = tos_args_u64(&args);\n\
+             if (!tos_args_end(&args)) return 4;\n\
+             return tos_return_u64(x);\n\
+         }\n\
+         TOS_ENTRYPOINT(process)\n",
+    )
+    .unwrap();
+    let mut syscalls = SYSCALLS.to_vec();
+    syscalls.push("tos_set_return_data");
+    let opts = BuildOptions::new(&syscalls, default_sdk_include());
+    let elf = build_contract(dir.path(), &opts).unwrap_or_else(|e| panic!("{e}"));
+    let info = tos_loader::validate_executable(&elf, &syscalls).unwrap();
+    assert!(info.interface.is_some());
+    let interface = tos_loader::interface_of(&elf).unwrap().expect("embedded");
+    assert_eq!(interface.name, "echo");
+    assert_eq!(
+        interface.to_json(),
+        tos_loader::Interface::parse(json.as_bytes()).unwrap().to_json()
+    );
+    let header = tos_loader::toolchain::interface_header(&interface);
+    assert!(header.contains(&format!("#define TOS_SELECTOR_ECHO 0x{:08x}u", selector("echo"))));
+    assert!(header.contains("#define TOS_SELECTOR_BUMP_ALL "));
+
+    // A lying interface file fails the build with the file's name and the problem.
+    std::fs::write(
+        dir.path().join("interface.json"),
+        json.replacen(&selector("echo").to_string(), "7", 1),
+    )
+    .unwrap();
+    match build_contract(dir.path(), &opts) {
+        Err(ToolchainError::Interface { path, source }) => {
+            assert!(path.ends_with("interface.json"));
+            assert!(source.to_string().contains("`echo`"), "{source}");
+        }
+        other => panic!("expected an interface error, got {:?}", other.map(|e| e.len())),
+    }
+}

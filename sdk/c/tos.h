@@ -479,6 +479,146 @@ static inline uint64_t tos_storage_write_u64(const uint8_t *key, uint64_t key_le
     return tos_storage_write(key, key_len, buf, 8);
 }
 
+/* ---- calls by method name (docs/interface.md) -------------------------------
+
+ * A contract with an interface.json beside its sources is called by method:
+ * input = selector (u32, little-endian) ++ borsh of the arguments in order.
+ * `tos-vm build` generates tos_interface.h from interface.json with
+ * TOS_SELECTOR_<METHOD> for every method and TOS_ERROR_<NAME> for every error:
+ *
+ *     #include "tos.h"
+ *     #include "tos_interface.h"
+ *
+ *     static uint64_t process(const uint8_t *input, uint64_t len) {
+ *         uint32_t selector;
+ *         tos_args args;
+ *         if (!tos_call_begin(input, len, &selector, &args)) return 1;
+ *         switch (selector) {
+ *         case TOS_SELECTOR_ADD: {
+ *             uint64_t by = tos_args_u64(&args);
+ *             if (!tos_args_end(&args)) return 1;   (malformed arguments)
+ *             ...
+ *             return tos_return_u64(total);
+ *         }
+ *         default: return 1;
+ *         }
+ *     }
+ *
+ * The readers never read past the input: a short or malformed argument clears
+ * `ok` and yields zeros / NULL, so one tos_args_end check after the last
+ * argument covers them all.
+ */
+
+/** A cursor over borsh-encoded arguments (inside the read-only input). */
+typedef struct {
+    const uint8_t *data;
+    uint64_t len;
+    uint64_t pos;
+    int ok;
+} tos_args;
+
+/**
+ * Split call input into the method selector and a cursor over the arguments.
+ * Returns 0 when the input is shorter than a selector.
+ */
+static inline int tos_call_begin(const uint8_t *input, uint64_t len, uint32_t *selector,
+                                 tos_args *args) {
+    if (len < 4) {
+        *selector = 0;
+        args->data = input;
+        args->len = 0;
+        args->pos = 0;
+        args->ok = 0;
+        return 0;
+    }
+    *selector = (uint32_t)input[0] | ((uint32_t)input[1] << 8) | ((uint32_t)input[2] << 16) |
+                ((uint32_t)input[3] << 24);
+    args->data = input + 4;
+    args->len = len - 4;
+    args->pos = 0;
+    args->ok = 1;
+    return 1;
+}
+
+/** The next n bytes of the arguments, or NULL (and ok = 0) if fewer are left. */
+static inline const uint8_t *tos_args_take(tos_args *a, uint64_t n) {
+    if (!a->ok || n > a->len - a->pos) {
+        a->ok = 0;
+        return (const uint8_t *)0;
+    }
+    const uint8_t *p = a->data + a->pos;
+    a->pos += n;
+    return p;
+}
+
+/** Little-endian unsigned integer of n <= 8 bytes. */
+static inline uint64_t tos_args_uint(tos_args *a, uint64_t n) {
+    const uint8_t *p = tos_args_take(a, n);
+    uint64_t v = 0;
+    if (p) {
+        for (uint64_t i = n; i > 0; i--) {
+            v = (v << 8) | p[i - 1];
+        }
+    }
+    return v;
+}
+
+static inline uint8_t tos_args_u8(tos_args *a) { return (uint8_t)tos_args_uint(a, 1); }
+static inline uint32_t tos_args_u32(tos_args *a) { return (uint32_t)tos_args_uint(a, 4); }
+static inline uint64_t tos_args_u64(tos_args *a) { return tos_args_uint(a, 8); }
+
+/** A borsh bool: one byte, 0 or 1 (anything else clears ok). */
+static inline int tos_args_bool(tos_args *a) {
+    uint8_t b = tos_args_u8(a);
+    if (b > 1) {
+        a->ok = 0;
+        return 0;
+    }
+    return b;
+}
+
+/** An `address` or `hash`: 32 bytes, returned in place (NULL if short). */
+static inline const uint8_t *tos_args_address(tos_args *a) { return tos_args_take(a, 32); }
+
+/**
+ * A `string` or `bytes`: u32 length, then the bytes, returned in place with
+ * *out_len set (NULL and *out_len = 0 if malformed). Strings are not checked
+ * for UTF-8 here.
+ */
+static inline const uint8_t *tos_args_bytes(tos_args *a, uint64_t *out_len) {
+    uint64_t n = tos_args_uint(a, 4);
+    const uint8_t *p = tos_args_take(a, n);
+    *out_len = p ? n : 0;
+    return p;
+}
+
+/** 1 when every argument was well-formed and no byte is left over. */
+static inline int tos_args_end(const tos_args *a) { return a->ok && a->pos == a->len; }
+
+/** Set the return data to a borsh u64. Returns 0 (success) for `return tos_return_u64(v);`. */
+static inline uint64_t tos_return_u64(uint64_t v) {
+    uint8_t buf[8];
+    tos_store_u64_le(buf, v);
+    tos_set_return_data(buf, 8);
+    return 0;
+}
+
+/**
+ * Set the return data to a borsh `string` / `bytes` (u32 length ++ bytes);
+ * len must be at most TOS_MAX_RETURN_DATA_LEN - 4 (else the call aborts).
+ * Returns 0 (success).
+ */
+static inline uint64_t tos_return_bytes(const uint8_t *p, uint64_t len) {
+    uint8_t buf[TOS_MAX_RETURN_DATA_LEN];
+    if (len > TOS_MAX_RETURN_DATA_LEN - 4) {
+        tos_panic_str("return data too long");
+    }
+    tos_store_u64_le(buf, len); /* the low 4 bytes are the u32 length */
+    memcpy(buf + 4, p, len);
+    tos_set_return_data(buf, 4 + len);
+    return 0;
+}
+
 /**
  * Define the contract's entry point:
  *
