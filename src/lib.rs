@@ -56,8 +56,8 @@ pub use replay::{
 };
 pub use tos_program_runtime::{native_deposit, CacheStats, Deposits, DEFAULT_CACHE_BUDGET};
 pub use vm::{
-    code_hash, create_address, deploy_address, ContractCall, InvokeOutcome, InvokeStatus, Vm,
-    VmConfig,
+    code_hash, create_address, deploy_address, ContractCall, InvokeOutcome, InvokeStatus,
+    QueryOutcome, Vm, VmConfig,
 };
 
 pub use tos_loader as loader;

@@ -1,7 +1,7 @@
 //! Deploy and invoke: the whole path from an ELF in the store to committed effects.
 
 use tos_program_runtime::{
-    execute_call, limits::DEFAULT_COMPUTE_BUDGET, BlockContext, CacheStats, CallConfig, Engine,
+    execute_call, execute_query, limits::DEFAULT_COMPUTE_BUDGET, limits::MAX_COMPUTE_BUDGET, BlockContext, CacheStats, CallConfig, Engine,
     Event, ExecutableCache, LogEntry, ReturnData, DEFAULT_CACHE_BUDGET,
 };
 use tos_storage::{ChangeSet, Hash, StorageProvider};
@@ -59,6 +59,20 @@ pub struct InvokeOutcome {
     pub changes: ChangeSet,
     /// Events of a successful call, in emission order.
     pub events: Vec<Event>,
+    /// The last return data set during the call, and by which contract.
+    pub return_data: Option<ReturnData>,
+}
+
+/// What a read-only call ([`Vm::query`]) produced. A query changes nothing, so there are no
+/// effects or events to report.
+#[derive(Debug)]
+pub struct QueryOutcome {
+    /// `Success` with the answer in `return_data`, the contract's failure status, or why the
+    /// VM stopped it: a write attempt stops it with
+    /// [`RuntimeError::WriteInReadOnlyCall`](tos_program_runtime::RuntimeError::WriteInReadOnlyCall).
+    pub status: InvokeStatus,
+    pub compute_used: u64,
+    pub logs: Vec<LogEntry>,
     /// The last return data set during the call, and by which contract.
     pub return_data: Option<ReturnData>,
 }
@@ -179,6 +193,39 @@ impl Vm {
             effects: LazyEffects::new(outcome.journal),
             changes: outcome.changes,
             events: outcome.events,
+            return_data: outcome.return_data,
+        })
+    }
+
+    /// Runs a read-only call for an RPC or a tool: `storage` is read at its current state (pass
+    /// `store.at(height)?` to read a sealed height of a versioned store), nothing is committed
+    /// and no block is made. Every writing syscall — storage write or delete, transfer, event,
+    /// contract creation, an invoke carrying value — fails with
+    /// [`RuntimeError::WriteInReadOnlyCall`](tos_program_runtime::RuntimeError::WriteInReadOnlyCall)
+    /// and changes nothing; a `call` carrying deposits fails the same way before the contract
+    /// runs. `compute_budget` (capped at `MAX_COMPUTE_BUDGET`) replaces the VM's own budget,
+    /// lowered further by the call's `compute_limit` if it has one.
+    pub fn query(
+        &self,
+        storage: &dyn StorageProvider,
+        call: &ContractCall,
+        block: &BlockContext,
+        compute_budget: u64,
+    ) -> Result<QueryOutcome, VmError> {
+        let config = CallConfig {
+            engine: self.config.engine,
+            compute_budget: compute_budget.min(MAX_COMPUTE_BUDGET),
+        };
+        let outcome = execute_query(&self.cache, call, block, storage, config)?;
+        let status = match outcome.result {
+            Ok(0) => InvokeStatus::Success,
+            Ok(code) => InvokeStatus::Failed { code },
+            Err(error) => InvokeStatus::Aborted(VmError::from(error)),
+        };
+        Ok(QueryOutcome {
+            status,
+            compute_used: outcome.compute_used,
+            logs: outcome.logs,
             return_data: outcome.return_data,
         })
     }

@@ -102,6 +102,8 @@ pub struct InvokeContext<'a> {
     memory_mapping: MemoryMapping,
     /// The deposits of the transaction's call (the first frame), by asset.
     call_deposits: crate::Deposits,
+    /// A query: every writing syscall fails ([`InvokeContext::require_writable`]).
+    read_only: bool,
 }
 
 impl<'a> InvokeContext<'a> {
@@ -132,6 +134,29 @@ impl<'a> InvokeContext<'a> {
             programs: None,
             memory_mapping: empty_mapping(),
             call_deposits: crate::Deposits::new(),
+            read_only: false,
+        }
+    }
+
+    /// Makes the call read-only (a query): every syscall that would write state, move value,
+    /// emit an event or create a contract fails with [`RuntimeError::WriteInReadOnlyCall`]
+    /// before it does anything, nested calls included (they share this context).
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Whether this is a read-only call.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The check every writing syscall makes first: `Err` in a read-only call.
+    pub fn require_writable(&self, operation: &'static str) -> Result<(), RuntimeError> {
+        if self.read_only {
+            Err(RuntimeError::WriteInReadOnlyCall { operation })
+        } else {
+            Ok(())
         }
     }
 

@@ -47,6 +47,10 @@ pub enum RuntimeError {
     State(#[from] tos_storage::StorageError),
     #[error("contract fault: {0}")]
     Fault(String),
+    /// A write inside a read-only call (a query): storage writes and deletes, transfers,
+    /// deposits, events, contract creation and value-carrying invokes are refused there.
+    #[error("{operation} refused: the call is read-only (a query changes nothing)")]
+    WriteInReadOnlyCall { operation: &'static str },
 }
 
 const _: () = {

@@ -115,6 +115,9 @@ impl CallOutcome {
 /// refusal (limits, insufficient balance, overflow) stops; the caller discards the journal.
 fn move_deposits(context: &mut InvokeContext<'_>, call: &ContractCall) -> Result<(), RuntimeError> {
     check_deposits(&call.deposits)?;
+    if !call.deposits.is_empty() {
+        context.require_writable("a deposit")?;
+    }
     for (asset, amount) in &call.deposits {
         context
             .journal
@@ -134,6 +137,30 @@ pub fn execute_call(
     storage: &dyn StorageProvider,
     config: CallConfig,
 ) -> Result<CallOutcome, RuntimeError> {
+    run_call(cache, call, block, storage, config, false)
+}
+
+/// [`execute_call`] as a read-only call (a query): any storage write or delete, transfer,
+/// deposit, event, contract creation or value-carrying invoke fails at its syscall with
+/// [`RuntimeError::WriteInReadOnlyCall`], so the outcome never holds a change.
+pub fn execute_query(
+    cache: &ExecutableCache,
+    call: &ContractCall,
+    block: &BlockContext,
+    storage: &dyn StorageProvider,
+    config: CallConfig,
+) -> Result<CallOutcome, RuntimeError> {
+    run_call(cache, call, block, storage, config, true)
+}
+
+fn run_call(
+    cache: &ExecutableCache,
+    call: &ContractCall,
+    block: &BlockContext,
+    storage: &dyn StorageProvider,
+    config: CallConfig,
+    read_only: bool,
+) -> Result<CallOutcome, RuntimeError> {
     let (executable, code_hash) = cache
         .load_contract(storage, &call.contract, config.engine)?
         .ok_or(RuntimeError::ContractNotFound(call.contract))?;
@@ -151,6 +178,9 @@ pub fn execute_call(
     .with_programs(cache, config.engine)
     .with_code_hash(code_hash)
     .with_call_deposits(call.deposits.clone());
+    if read_only {
+        context = context.read_only();
+    }
     // The deposits move before the contract runs, inside the same journal: a failed call
     // (including a deposit the sender cannot cover) moves none of them.
     let execution = match move_deposits(&mut context, call) {

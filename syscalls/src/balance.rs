@@ -44,6 +44,7 @@ fn transfer_out(
     asset_addr: Option<u64>,
     amount: u64,
 ) -> Result<u64, SyscallError> {
+    context.require_writable("a transfer")?;
     context.charge(TRANSFER_COST)?;
     let recipient = memory::read_hash(context.memory(), recipient_addr)?;
     let asset = read_asset(context, asset_addr)?;

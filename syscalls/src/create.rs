@@ -46,6 +46,7 @@ declare_builtin_function!(
         input_len: u64,
         address_out: u64,
     ) -> Result<u64, SyscallError> {
+        context.require_writable("tos_create_contract")?;
         if input_len > MAX_INPUT_LEN as u64 {
             return Err(SyscallError::InputTooLong { len: input_len, limit: MAX_INPUT_LEN });
         }

@@ -32,6 +32,7 @@ declare_builtin_function!(
         data_len: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
+        context.require_writable("tos_emit_event")?;
         if topic_len > MAX_EVENT_TOPIC_LEN as u64 {
             return Err(SyscallError::EventTooLarge { what: "topic", len: topic_len, limit: MAX_EVENT_TOPIC_LEN });
         }

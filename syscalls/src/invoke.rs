@@ -62,6 +62,9 @@ declare_builtin_function!(
         value: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
+        if value > 0 {
+            context.require_writable("tos_invoke with value")?;
+        }
         if input_len > MAX_INPUT_LEN as u64 {
             return Err(SyscallError::InputTooLong { len: input_len, limit: MAX_INPUT_LEN });
         }

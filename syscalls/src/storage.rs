@@ -111,6 +111,7 @@ declare_builtin_function!(
         value_len: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
+        context.require_writable("tos_storage_write")?;
         check_key_len(key_len)?;
         if value_len > MAX_STORAGE_VALUE_LEN as u64 {
             return Err(SyscallError::ValueTooLong { len: value_len, limit: MAX_STORAGE_VALUE_LEN });
@@ -136,6 +137,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
+        context.require_writable("tos_storage_delete")?;
         check_key_len(key_len)?;
         context.charge(STORAGE_DELETE_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
         let key = read_key(context, key_addr, key_len)?;
