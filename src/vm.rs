@@ -1,8 +1,9 @@
 //! Deploy and invoke: the whole path from an ELF in the store to committed effects.
 
 use tos_program_runtime::{
-    execute_call, execute_query, limits::DEFAULT_COMPUTE_BUDGET, limits::MAX_COMPUTE_BUDGET, BlockContext, CacheStats, CallConfig, Engine,
-    Event, ExecutableCache, LogEntry, ReturnData, DEFAULT_CACHE_BUDGET,
+    execute_call, execute_query, limits::DEFAULT_COMPUTE_BUDGET, limits::MAX_COMPUTE_BUDGET,
+    BlockContext, CacheStats, CallConfig, Engine, Event, ExecutableCache, LogEntry, ReturnData,
+    DEFAULT_CACHE_BUDGET,
 };
 use tos_storage::{ChangeSet, Hash, StorageProvider};
 

@@ -4,8 +4,8 @@
 
 use tos_vm::loader::{interface::InterfaceError, LoaderError};
 use tos_vm::{
-    deploy_address, BlockContext, ContractCall, Engine, Hash, MemoryStorage, StorageProvider,
-    Vm, VmConfig, VmError,
+    deploy_address, BlockContext, ContractCall, Engine, Hash, MemoryStorage, StorageProvider, Vm,
+    VmConfig, VmError,
 };
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -34,7 +34,9 @@ fn a_tampered_interface_is_refused_at_deploy_and_nothing_is_stored() {
             other => panic!("expected an interface refusal, got {other:?}"),
         }
         assert!(store.read_contract(&address).expect("reads").is_none());
-        assert!(!store.has_code(&tos_vm::code_hash(&tampered)).expect("reads"));
+        assert!(!store
+            .has_code(&tos_vm::code_hash(&tampered))
+            .expect("reads"));
     }
 }
 
@@ -45,7 +47,11 @@ fn a_contract_without_an_interface_deploys_and_runs() {
     let vm = Vm::new(VmConfig::default());
     let mut store = MemoryStorage::default();
     let address = vm
-        .deploy(&elf, deploy_address(&Hash([1; 32]), &Hash([3; 32])), &mut store)
+        .deploy(
+            &elf,
+            deploy_address(&Hash([1; 32]), &Hash([3; 32])),
+            &mut store,
+        )
         .expect("deploys");
     let outcome = vm
         .invoke(

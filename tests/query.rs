@@ -30,10 +30,7 @@ fn setup() -> (MemoryStorage, Hash) {
     store.set_balance(probe_address, NATIVE_ASSET, 1000);
     let write = Script::new()
         .with_data(b"kv0", |s, d| {
-            s.call(
-                op::STORAGE_WRITE,
-                &[d, Value(1), offset(d, 1), Value(2)],
-            )
+            s.call(op::STORAGE_WRITE, &[d, Value(1), offset(d, 1), Value(2)])
         })
         .build(0);
     let outcome = vm
@@ -77,12 +74,19 @@ fn query_both(store: &dyn StorageProvider, call: &ContractCall) -> QueryOutcome 
     interpreted
 }
 
-fn snapshot(store: &MemoryStorage, probe: &Hash) -> (Option<Vec<u8>>, u64, u64, Vec<(Vec<u8>, Vec<u8>)>) {
+fn snapshot(
+    store: &MemoryStorage,
+    probe: &Hash,
+) -> (Option<Vec<u8>>, u64, u64, Vec<(Vec<u8>, Vec<u8>)>) {
     (
         store.read_storage(probe, b"k").expect("reads"),
         store.read_balance(probe, &NATIVE_ASSET).expect("reads"),
-        store.read_balance(&RECIPIENT, &NATIVE_ASSET).expect("reads"),
-        store.list_storage_at(probe, store.block_height()).expect("lists"),
+        store
+            .read_balance(&RECIPIENT, &NATIVE_ASSET)
+            .expect("reads"),
+        store
+            .list_storage_at(probe, store.block_height())
+            .expect("lists"),
     )
 }
 
@@ -100,10 +104,7 @@ fn a_query_reads_and_answers() {
         .build(0);
     let outcome = query_both(&store, &ContractCall::new(probe_address, read));
     assert!(outcome.status.is_success(), "{:?}", outcome.status);
-    assert_eq!(
-        outcome.return_data.map(|r| r.data),
-        Some(b"v0".to_vec())
-    );
+    assert_eq!(outcome.return_data.map(|r| r.data), Some(b"v0".to_vec()));
     assert!(outcome.compute_used > 0);
 }
 
@@ -236,7 +237,9 @@ fn a_query_reads_a_sealed_height() {
             )
             .expect("runs");
         assert!(outcome.status.is_success());
-        store.commit_block(height, &outcome.changes).expect("commits");
+        store
+            .commit_block(height, &outcome.changes)
+            .expect("commits");
     }
     let read = Script::new()
         .with_data(b"k", |s, key| {

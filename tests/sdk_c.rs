@@ -49,13 +49,17 @@ fn kv_store_sets_gets_and_deletes() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, b"set".to_vec());
     assert_eq!(
-        interface.decode_event("set", &events[0].1).expect("decodes"),
+        interface
+            .decode_event("set", &events[0].1)
+            .expect("decodes"),
         json!({"key": "alpha"})
     );
     assert_eq!(chain.storage(b"k:alpha"), Some(b"first value".to_vec()));
     let long_key = "x".repeat(200);
     let long_value = "\u{7}".repeat(3000);
-    assert!(chain.call(USER, &set(&long_key, &long_value), 0).is_success());
+    assert!(chain
+        .call(USER, &set(&long_key, &long_value), 0)
+        .is_success());
     assert!(chain.call(USER, &set("alpha", "second"), 0).is_success());
     assert_eq!(count(&mut chain), 2);
 

@@ -580,7 +580,8 @@ pub(crate) fn interface_section(bytes: &[u8]) -> Result<Option<&[u8]>, LoaderErr
     ) else {
         return Ok(None);
     };
-    let (shentsize, shnum, shstrndx) = (u64::from(shentsize), u64::from(shnum), u64::from(shstrndx));
+    let (shentsize, shnum, shstrndx) =
+        (u64::from(shentsize), u64::from(shnum), u64::from(shstrndx));
     if shnum == 0 || shentsize != SHDR_SIZE {
         return Ok(None);
     }
@@ -611,7 +612,9 @@ pub(crate) fn interface_section(bytes: &[u8]) -> Result<Option<&[u8]>, LoaderErr
             return Err(bad("the executable has two of them".to_string()));
         }
         if sh_type != elf::SHT_PROGBITS {
-            return Err(bad(format!("section type {sh_type}, expected SHT_PROGBITS (1)")));
+            return Err(bad(format!(
+                "section type {sh_type}, expected SHT_PROGBITS (1)"
+            )));
         }
         let forbidden = u64::from(elf::SHF_ALLOC | elf::SHF_WRITE | elf::SHF_EXECINSTR);
         if flags & forbidden != 0 {

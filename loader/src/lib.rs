@@ -58,9 +58,9 @@ mod validate;
 use std::collections::HashMap;
 
 pub use error::{LoaderError, Location};
+pub use link::{BUILTIN_ALIASES, RODATA_NULL_GUARD};
 /// The interface format the `.tos.interface` section holds (docs/interface.md).
 pub use tos_abi::interface::{self, Interface};
-pub use link::{BUILTIN_ALIASES, RODATA_NULL_GUARD};
 
 /// Largest executable [`link`] writes and [`validate_executable`] accepts, in bytes.
 pub const MAX_ELF_SIZE: usize = 1024 * 1024;

@@ -328,10 +328,7 @@ fn generate_interface_header(dir: &Path) -> Result<Option<GeneratedInclude>> {
         return Ok(None);
     };
     let seq = BUILD_SEQ.fetch_add(1, Ordering::Relaxed);
-    let include = std::env::temp_dir().join(format!(
-        "tos-vm-include-{}-{seq}",
-        std::process::id()
-    ));
+    let include = std::env::temp_dir().join(format!("tos-vm-include-{}-{seq}", std::process::id()));
     std::fs::create_dir_all(&include).map_err(|source| io_error(&include, source))?;
     let guard = GeneratedInclude(include);
     let header = guard.0.join(INTERFACE_HEADER);
@@ -382,10 +379,7 @@ fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<
         if let Some(include) = &generated {
             command.arg("-I").arg(&include.0);
         }
-        command
-            .arg("-c")
-            .arg(&source)
-            .args(["-o", "-"]);
+        command.arg("-c").arg(&source).args(["-o", "-"]);
         let bitcode = run(&mut command, &clang, &[])?.stdout;
         let stem = source
             .file_stem()

@@ -104,7 +104,10 @@ fn an_embedded_interface_is_carried_validated_and_never_loaded() {
     assert_eq!(elf[64..loaded_end], plain[64..loaded_end]);
     assert_eq!(run(&elf, b"abc"), run(&plain, b"abc"));
     let (header, offset, size) = section_range(&elf, SECTION_NAME).expect("section present");
-    assert!(offset >= loaded_end, "the section lies outside the loaded segments");
+    assert!(
+        offset >= loaded_end,
+        "the section lies outside the loaded segments"
+    );
     assert_eq!(&elf[offset..offset + size], json.as_bytes());
     let flags = u64::from_le_bytes(elf[header + 8..header + 16].try_into().unwrap());
     assert_eq!(flags, 0, "not SHF_ALLOC");
@@ -136,7 +139,10 @@ fn the_link_step_refuses_a_bad_interface_file() {
         InterfaceError::NotUtf8 { .. }
     ));
     let wrong_type = interface_json(&[("get", selector("get"))]).replace("\"u64\"", "42");
-    assert!(matches!(inner(link_log(wrong_type.as_bytes())), InterfaceError::Json { .. }));
+    assert!(matches!(
+        inner(link_log(wrong_type.as_bytes())),
+        InterfaceError::Json { .. }
+    ));
     let duplicated = interface_json(&[("get", selector("get")), ("get", selector("get"))]);
     assert!(matches!(
         inner(link_log(duplicated.as_bytes())),
@@ -149,7 +155,10 @@ fn the_link_step_refuses_a_bad_interface_file() {
         "{err:?}"
     );
     let message = LoaderError::from(err).to_string();
-    assert!(message.contains(".tos.interface") && message.contains("`get`"), "{message}");
+    assert!(
+        message.contains(".tos.interface") && message.contains("`get`"),
+        "{message}"
+    );
 }
 
 /// Overwrites the section's JSON in place (same length) and returns the patched executable.
@@ -186,7 +195,11 @@ fn deploy_validation_refuses_a_tampered_interface() {
     let bad = patched(&elf, |j| {
         j.replacen("\"put\"", "\"get\"", 1).replacen(
             &selector("put").to_string(),
-            &format!("{:0width$}", selector("get"), width = selector("put").to_string().len()),
+            &format!(
+                "{:0width$}",
+                selector("get"),
+                width = selector("put").to_string().len()
+            ),
             1,
         )
     });
@@ -205,7 +218,10 @@ fn deploy_validation_refuses_a_tampered_interface() {
     let (header, _, _) = section_range(&elf, SECTION_NAME).expect("section");
     let mut alloc = elf.clone();
     alloc[header + 8] = 2; // SHF_ALLOC
-    assert!(matches!(refused(&alloc), LoaderError::InterfaceSection { .. }));
+    assert!(matches!(
+        refused(&alloc),
+        LoaderError::InterfaceSection { .. }
+    ));
     let mut long = elf.clone();
     long[header + 32..header + 40].copy_from_slice(&(1u64 << 40).to_le_bytes());
     assert!(matches!(
@@ -214,7 +230,10 @@ fn deploy_validation_refuses_a_tampered_interface() {
     ));
     let mut past = elf.clone();
     past[header + 24..header + 32].copy_from_slice(&(elf.len() as u64 - 4).to_le_bytes());
-    assert!(matches!(refused(&past), LoaderError::InterfaceSection { .. }));
+    assert!(matches!(
+        refused(&past),
+        LoaderError::InterfaceSection { .. }
+    ));
 }
 
 #[test]
@@ -236,7 +255,11 @@ fn an_interface_section_of_an_object_is_carried() {
     assert!(interface.method("ping").is_some_and(|m| m.readonly));
     // Not loaded: no rodata at all besides the log message.
     let info = validate_executable(&elf, SYSCALLS).expect("valid");
-    assert!(info.rodata_bytes < 64, "{} bytes of rodata", info.rodata_bytes);
+    assert!(
+        info.rodata_bytes < 64,
+        "{} bytes of rodata",
+        info.rodata_bytes
+    );
     assert_eq!(run(&elf, b"xy").log, vec![b"pong".to_vec()]);
 
     // An object's interface and a file's at once, or two objects' interfaces, are refused.
@@ -249,7 +272,10 @@ fn an_interface_section_of_an_object_is_carried() {
         "interface.json",
         interface_json(&[]).as_bytes(),
     );
-    assert!(matches!(both, Err(LoaderError::InterfaceSection { .. })), "{both:?}");
+    assert!(
+        matches!(both, Err(LoaderError::InterfaceSection { .. })),
+        "{both:?}"
+    );
     let lib = compile("interface_lib.c", &[]);
     let two = link(
         &[

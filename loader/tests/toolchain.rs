@@ -393,10 +393,15 @@ fn c_interface_file_is_embedded_and_its_header_generated() {
     assert_eq!(interface.name, "echo");
     assert_eq!(
         interface.to_json(),
-        tos_loader::Interface::parse(json.as_bytes()).unwrap().to_json()
+        tos_loader::Interface::parse(json.as_bytes())
+            .unwrap()
+            .to_json()
     );
     let header = tos_loader::toolchain::interface_header(&interface);
-    assert!(header.contains(&format!("#define TOS_SELECTOR_ECHO 0x{:08x}u", selector("echo"))));
+    assert!(header.contains(&format!(
+        "#define TOS_SELECTOR_ECHO 0x{:08x}u",
+        selector("echo")
+    )));
     assert!(header.contains("#define TOS_SELECTOR_BUMP_ALL "));
 
     // A lying interface file fails the build with the file's name and the problem.
@@ -410,6 +415,9 @@ fn c_interface_file_is_embedded_and_its_header_generated() {
             assert!(path.ends_with("interface.json"));
             assert!(source.to_string().contains("`echo`"), "{source}");
         }
-        other => panic!("expected an interface error, got {:?}", other.map(|e| e.len())),
+        other => panic!(
+            "expected an interface error, got {:?}",
+            other.map(|e| e.len())
+        ),
     }
 }
