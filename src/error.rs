@@ -86,5 +86,5 @@ const _: () = {
     send_sync::<tos_loader::toolchain::ToolchainError>();
     send_sync::<DeployError>();
     send_sync::<crate::InvokePayloadError>();
-    send_sync::<crate::replay::BlockFileError>();
+    send_sync::<crate::block::BlockFileError>();
 };

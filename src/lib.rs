@@ -36,12 +36,21 @@
 //! inside a block against a [`PendingState`]; [`execute_block`] / [`replay_block`] run a whole
 //! block, calls on disjoint contracts in parallel with the result of sequential execution.
 
+pub mod block;
 mod error;
 mod payload;
 mod pending;
-pub mod replay;
 mod vm;
 
+/// The block module's former name, kept so existing embedders (`tos_vm::replay::Transaction`)
+/// still build.
+pub use block as replay;
+
+pub use block::{
+    execute_block, execute_block_with_hashes, read_file_within, replay_block, Block,
+    BlockExecution, CallTarget, ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
+    MAX_BLOCK_FILE_LEN,
+};
 pub use error::VmError;
 pub use payload::{
     ConstructorPayload, DeployContractPayload, DeployError, DeployOutcome, InvokeContractPayload,
@@ -49,11 +58,6 @@ pub use payload::{
     MAX_INVOKE_PAYLOAD_LEN, MAX_PAYLOAD_LEN, NO_COMPUTE_LIMIT,
 };
 pub use pending::PendingState;
-pub use replay::{
-    execute_block, execute_block_with_hashes, read_file_within, replay_block, Block,
-    BlockExecution, CallTarget, ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
-    MAX_BLOCK_FILE_LEN,
-};
 pub use tos_program_runtime::{native_deposit, CacheStats, Deposits, DEFAULT_CACHE_BUDGET};
 pub use vm::{
     code_hash, create_address, deploy_address, ContractCall, InvokeOutcome, InvokeStatus,
@@ -69,7 +73,9 @@ pub use tos_program_runtime::{
     BalanceChange, BlockContext, Effects, Engine, Event, LogEntry, ReturnData, StorageChange,
     TransactionContext, Transfer,
 };
+#[cfg(feature = "disk")]
+pub use tos_storage::DiskStorage;
 pub use tos_storage::{
-    ChangeSet, ContractInfo, DiskStorage, Hash, MemoryStorage, StorageError, StorageProvider,
-    VersionedStorage, NATIVE_ASSET,
+    ChangeSet, ContractInfo, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
+    NATIVE_ASSET,
 };

@@ -165,6 +165,8 @@ impl StorageError {
         )
     }
 
+    // Only the disk store (feature `disk`) and the tests build these.
+    #[cfg_attr(not(feature = "disk"), allow(dead_code))]
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> StorageError {
         StorageError::Io {
             context: context.into(),
@@ -172,10 +174,13 @@ impl StorageError {
         }
     }
 
+    // Only the disk store (feature `disk`) and the tests build these.
+    #[cfg_attr(not(feature = "disk"), allow(dead_code))]
     pub(crate) fn corrupt(what: impl Into<String>) -> StorageError {
         StorageError::Corrupt { what: what.into() }
     }
 
+    #[cfg(feature = "disk")]
     /// Maps any redb error into a `StorageError`, keeping `context` (what the store was doing).
     pub(crate) fn from_redb(context: &str, error: impl Into<redb::Error>) -> StorageError {
         let error: redb::Error = error.into();
@@ -222,6 +227,7 @@ mod tests {
         .is_backend());
     }
 
+    #[cfg(feature = "disk")]
     #[test]
     fn redb_errors_keep_context() {
         let e = StorageError::from_redb(

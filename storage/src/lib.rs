@@ -6,8 +6,8 @@
 //! goes into a [`Journal`] overlay and reaches the provider only as one [`ChangeSet`], applied
 //! atomically by [`StorageProvider::commit`] after the invoke succeeded.
 //!
-//! Adapters: [`MemoryStorage`] (tests) and [`DiskStorage`] (an embedded redb database; see
-//! `docs/storage.md` for why redb). Both keep the state's history by block height
+//! Adapters: [`MemoryStorage`] (tests) and `DiskStorage` (an embedded redb database, feature
+//! `disk`, on by default; see `docs/storage.md` for why redb). Both keep the state's history by block height
 //! ([`VersionedStorage`]): `commit_block(height, &changes)` records a block, `read_*_at` and
 //! [`StateAt`] read the state as of any unpruned height, `prune_below` forgets old versions.
 //!
@@ -32,6 +32,7 @@
 //! ```
 
 mod changes;
+#[cfg(feature = "disk")]
 mod disk;
 mod error;
 mod journal;
@@ -40,6 +41,7 @@ mod types;
 mod versioned;
 
 pub use changes::ChangeSet;
+#[cfg(feature = "disk")]
 pub use disk::{DiskStorage, FORMAT_VERSION};
 pub use error::{describe_format, StorageError};
 pub use journal::{Checkpoint, Journal, JournalEntry};

@@ -1,0 +1,258 @@
+//! `tos-vm`: build, deploy, invoke and inspect TOS contracts against a local on-disk store.
+//!
+//! One file per command family over a shared output layer (`output.rs`, the `out!` macro):
+//! `build.rs` (build, inspect), `deploy.rs`, `invoke.rs`, `state.rs` (state, balance, fund),
+//! `replay.rs`; `args.rs` parses what several commands take, `store.rs` opens the store.
+
+#[macro_use]
+mod output;
+mod args;
+mod build;
+mod deploy;
+mod invoke;
+mod replay;
+mod state;
+mod store;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use tos_vm::{Engine, ReplayOptions, VmConfig};
+
+use crate::{
+    args::parse_deposits,
+    build::{build, inspect},
+    deploy::deploy_command,
+    invoke::{invoke, InvokeRequest},
+    replay::{replay, ReplayRequest},
+    state::{balance, fund, state},
+    store::LOCK_TIMEOUT,
+};
+
+#[derive(Parser)]
+#[command(name = "tos-vm", version, about = "TOS smart-contract VM")]
+struct Cli {
+    /// Directory of the embedded on-disk store.
+    #[arg(long, global = true, default_value = ".tos-vm")]
+    store: PathBuf,
+    /// Seconds to wait for a store another tos-vm process holds before giving up.
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]
+    lock_timeout: f64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a C or Rust contract directory into an SBPF executable. A Rust contract builds
+    /// into `$CARGO_TARGET_DIR` when set, else into its own `target/`.
+    Build {
+        dir: PathBuf,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Deploy an executable as a new contract, in a block of its own; prints the contract's
+    /// address. Deploying the same file again creates another, independent contract.
+    Deploy {
+        file: PathBuf,
+        /// The deployer (64 hex digits); with the deploy's transaction hash it fixes the
+        /// address.
+        #[arg(long)]
+        sender: Option<String>,
+        /// Run the contract's constructor with this input (hex).
+        #[arg(long)]
+        constructor: Option<String>,
+    },
+    /// Call a contract by address (or by file: deployed first).
+    Invoke {
+        contract: String,
+        /// Input bytes as hex.
+        #[arg(long, default_value = "")]
+        input: String,
+        #[arg(long, default_value = "jit")]
+        engine: Engine,
+        /// Compute budget in units.
+        #[arg(long)]
+        budget: Option<u64>,
+        /// Transaction sender (64 hex digits).
+        #[arg(long)]
+        sender: Option<String>,
+        /// Native amount the sender moves to the contract with the call (a native deposit).
+        #[arg(long, default_value_t = 0)]
+        value: u64,
+        /// A deposit moved from the sender to the contract before it runs, as ASSET:AMOUNT
+        /// (ASSET: 64 hex digits); repeatable, one per asset. All move or none.
+        #[arg(long = "deposit", value_name = "ASSET:AMOUNT")]
+        deposits: Vec<String>,
+        /// The sender's compute limit for this call; the budget (--budget) is the ceiling.
+        #[arg(long)]
+        compute_limit: Option<u64>,
+        /// Height of the block the call runs in (above the store's height; default: the next).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Timestamp of the block the call runs in, in seconds since the Unix epoch.
+        #[arg(long, default_value_t = 0)]
+        timestamp: u64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what an executable contains.
+    Inspect {
+        file: PathBuf,
+        /// List every function with its entry pc.
+        #[arg(long)]
+        functions: bool,
+    },
+    /// List a contract's storage (keys and values), now or as of a past height.
+    State {
+        /// Address of the contract (64 hex digits).
+        contract: String,
+        /// Read the state as of this block height.
+        #[arg(long)]
+        at: Option<u64>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Balance of an account (or contract) in an asset (native by default), now or as of a
+    /// past height.
+    Balance {
+        /// Address (64 hex digits).
+        address: String,
+        #[arg(long)]
+        at: Option<u64>,
+        /// The asset (64 hex digits); the native asset by default.
+        #[arg(long)]
+        asset: Option<String>,
+    },
+    /// Local testing: mint balance of an asset (native by default) to an address, as a block
+    /// of its own.
+    Fund {
+        /// Address (64 hex digits).
+        address: String,
+        amount: u64,
+        /// The asset (64 hex digits); the native asset by default.
+        #[arg(long)]
+        asset: Option<String>,
+    },
+    /// Execute a block file (JSON or borsh: deploys and calls with senders and values) against
+    /// the store and commit it as the next height; prints a per-transaction table and totals.
+    Replay {
+        /// The block file.
+        block: PathBuf,
+        #[arg(long, default_value = "jit")]
+        engine: Engine,
+        /// Compute budget of each call, in units.
+        #[arg(long)]
+        budget: Option<u64>,
+        /// Worker threads for calls on disjoint contracts (default: every core; 1 = in order).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Execute against the state as of this height (default: the latest). Below the
+        /// latest height the block is only executed, not committed.
+        #[arg(long)]
+        height: Option<u64>,
+        /// Execute without committing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print each transaction's logs under its row.
+        #[arg(long)]
+        logs: bool,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if !(cli.lock_timeout >= 0.0 && cli.lock_timeout.is_finite()) {
+        eprintln!("error: --lock-timeout must be a number of seconds, 0 or more");
+        return ExitCode::from(2);
+    }
+    LOCK_TIMEOUT.get_or_init(|| std::time::Duration::from_secs_f64(cli.lock_timeout));
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Build { dir, output } => build(&dir, output),
+        Command::Deploy {
+            file,
+            sender,
+            constructor,
+        } => deploy_command(&cli.store, &file, sender, constructor),
+        Command::Invoke {
+            contract,
+            input,
+            engine,
+            budget,
+            sender,
+            value,
+            deposits,
+            compute_limit,
+            height,
+            timestamp,
+            json,
+        } => {
+            let config = VmConfig {
+                engine,
+                compute_budget: budget.unwrap_or(VmConfig::default().compute_budget),
+            };
+            let deposits = parse_deposits(value, &deposits)?;
+            let request = InvokeRequest {
+                input: &input,
+                sender: sender.as_deref(),
+                deposits,
+                compute_limit,
+                height,
+                timestamp,
+                json,
+            };
+            invoke(&cli.store, &contract, config, request)
+        }
+        Command::Inspect { file, functions } => inspect(&file, functions),
+        Command::State { contract, at, json } => state(&cli.store, &contract, at, json),
+        Command::Balance { address, at, asset } => {
+            balance(&cli.store, &address, at, asset.as_deref())
+        }
+        Command::Fund {
+            address,
+            amount,
+            asset,
+        } => fund(&cli.store, &address, amount, asset.as_deref()),
+        Command::Replay {
+            block,
+            engine,
+            budget,
+            threads,
+            height,
+            dry_run,
+            logs,
+            json,
+        } => {
+            let config = VmConfig {
+                engine,
+                compute_budget: budget.unwrap_or(VmConfig::default().compute_budget),
+            };
+            let options = match threads {
+                Some(threads) => ReplayOptions::parallel(threads),
+                None => ReplayOptions::default(),
+            };
+            let request = ReplayRequest {
+                height,
+                dry_run,
+                logs,
+                json,
+            };
+            replay(&cli.store, &block, config, options, request)
+        }
+    }
+}

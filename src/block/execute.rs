@@ -1,0 +1,317 @@
+//! Executing a block: transaction by transaction over a [`PendingState`], with segments of
+//! calls handed to the parallel scheduler (`schedule.rs`) when threads are allowed.
+
+use std::time::{Duration, Instant};
+
+use tos_program_runtime::{BlockContext, TransactionContext};
+use tos_storage::{ChangeSet, Hash, StorageError, StorageProvider};
+
+use super::{
+    hash::transaction_hash,
+    receipt::{BlockExecution, ExecutionStats, TxOutcome, TxStatus},
+    schedule::{run_parallel, Parallel},
+    types::{CallTarget, Transaction},
+};
+use crate::{
+    error::VmError,
+    payload::DeployError,
+    pending::PendingState,
+    vm::{deploy_address, ContractCall, Vm},
+};
+
+/// How to execute a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// Worker threads for segments of calls; 1 executes everything sequentially.
+    pub threads: usize,
+    /// Segments with fewer calls run sequentially (threads cost more than they save).
+    pub min_parallel_calls: usize,
+}
+
+impl ReplayOptions {
+    /// Everything in order, on the calling thread.
+    pub fn sequential() -> Self {
+        ReplayOptions {
+            threads: 1,
+            ..ReplayOptions::default()
+        }
+    }
+
+    /// Up to `threads` workers.
+    pub fn parallel(threads: usize) -> Self {
+        ReplayOptions {
+            threads: threads.max(1),
+            ..ReplayOptions::default()
+        }
+    }
+}
+
+impl Default for ReplayOptions {
+    /// One worker per available core.
+    fn default() -> Self {
+        ReplayOptions {
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            min_parallel_calls: 8,
+        }
+    }
+}
+
+/// Executes `transactions` in the block `context` against `state` without writing to it.
+///
+/// Each transaction sees the effects of the ones before it. Failed transactions have no
+/// effects and do not stop the block; a failure of the store itself (I/O, corruption) does,
+/// with `Err`. With `options.threads > 1`, calls on disjoint contracts run in parallel (see the
+/// module documentation); the result is the same as with one thread.
+///
+/// Transaction hashes are derived with [`transaction_hash`]; a chain with its own hashes calls
+/// [`execute_block_with_hashes`].
+pub fn execute_block<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    state: &S,
+    options: &ReplayOptions,
+) -> Result<BlockExecution, StorageError> {
+    let hashes: Vec<Hash> = transactions
+        .iter()
+        .enumerate()
+        .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
+        .collect();
+    execute_hashed(vm, context, transactions, &hashes, state, options)
+}
+
+/// [`execute_block`] with the chain's own transaction hashes (what `tos_get_tx_hash` returns),
+/// one per transaction.
+///
+/// `Err(VmError::TransactionHashCount)` if `hashes` and `transactions` differ in length (nothing
+/// runs), `Err(VmError::Storage)` when the store fails.
+pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    hashes: &[Hash],
+    state: &S,
+    options: &ReplayOptions,
+) -> Result<BlockExecution, VmError> {
+    if transactions.len() != hashes.len() {
+        return Err(VmError::TransactionHashCount {
+            transactions: transactions.len(),
+            hashes: hashes.len(),
+        });
+    }
+    Ok(execute_hashed(
+        vm,
+        context,
+        transactions,
+        hashes,
+        state,
+        options,
+    )?)
+}
+
+/// [`execute_block_with_hashes`] once `hashes` has one hash per transaction.
+fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    hashes: &[Hash],
+    state: &S,
+    options: &ReplayOptions,
+) -> Result<BlockExecution, StorageError> {
+    let targets = resolve_targets(transactions, hashes);
+    let batch = Batch {
+        context,
+        transactions,
+        hashes,
+        targets: &targets,
+    };
+    let started = Instant::now();
+    let threads = options.threads.max(1);
+    let mut pending = PendingState::new(state);
+    let mut outcomes = Vec::with_capacity(transactions.len());
+    let mut stats = ExecutionStats {
+        threads,
+        ..ExecutionStats::default()
+    };
+    let mut start = 0;
+    while start < transactions.len() {
+        if let Transaction::Deploy { .. } = transactions[start] {
+            outcomes.push(run_transaction(vm, batch, start, &mut pending)?);
+            start += 1;
+            continue;
+        }
+        let calls = transactions[start..]
+            .iter()
+            .take_while(|tx| matches!(tx, Transaction::Call { .. }))
+            .count();
+        let segment = start..start + calls;
+        stats.segments += 1;
+        let parallel = if threads > 1 && calls >= options.min_parallel_calls.max(2) {
+            run_parallel(vm, batch, segment.clone(), &pending, threads)?
+        } else {
+            Parallel::NotTried
+        };
+        match parallel {
+            Parallel::Accepted {
+                outcomes: done,
+                groups,
+                regroups,
+            } => {
+                stats.parallel_segments += 1;
+                stats.parallel_groups += groups;
+                stats.regroups += regroups;
+                for outcome in done {
+                    pending.commit(&outcome.changes)?;
+                    outcomes.push(outcome);
+                }
+            }
+            other => {
+                if matches!(other, Parallel::Conflict) {
+                    stats.fallbacks += 1;
+                }
+                for index in segment {
+                    outcomes.push(run_transaction(vm, batch, index, &mut pending)?);
+                }
+            }
+        }
+        start += calls;
+    }
+    Ok(BlockExecution {
+        context: context.clone(),
+        transactions: outcomes,
+        changes: pending.into_changes(),
+        stats,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The transactions of a block being executed, with their hashes and contracts.
+#[derive(Clone, Copy)]
+pub(super) struct Batch<'a> {
+    pub(super) context: &'a BlockContext,
+    pub(super) transactions: &'a [Transaction],
+    pub(super) hashes: &'a [Hash],
+    /// Per transaction: the contract a deploy creates or a call calls; `Err` for a call whose
+    /// [`CallTarget::DeployedBy`] names no earlier deploy.
+    pub(super) targets: &'a [Result<Hash, String>],
+}
+
+/// The contract of every transaction: a deploy's new address ([`deploy_address`] of its
+/// sender and hash), a call's address or the address of the deploy it names.
+fn resolve_targets(transactions: &[Transaction], hashes: &[Hash]) -> Vec<Result<Hash, String>> {
+    let deployed = |index: usize| match transactions.get(index) {
+        Some(Transaction::Deploy { sender, .. }) => Some(deploy_address(sender, &hashes[index])),
+        _ => None,
+    };
+    transactions
+        .iter()
+        .enumerate()
+        .map(|(index, transaction)| match transaction {
+            Transaction::Deploy { .. } => Ok(deploy_address(&transaction.sender(), &hashes[index])),
+            Transaction::Call { contract, .. } => match *contract {
+                CallTarget::Address(address) => Ok(address),
+                CallTarget::DeployedBy(deploy) => usize::try_from(deploy)
+                    .ok()
+                    .filter(|&deploy| deploy < index)
+                    .and_then(deployed)
+                    .ok_or_else(|| {
+                        format!("`deployed_by` {deploy} is not an earlier deploy of this block")
+                    }),
+            },
+        })
+        .collect()
+}
+
+/// Executes transaction `index` against `state`, committing its effects there if it succeeds.
+pub(super) fn run_transaction(
+    vm: &Vm,
+    batch: Batch<'_>,
+    index: usize,
+    state: &mut dyn StorageProvider,
+) -> Result<TxOutcome, StorageError> {
+    let started = Instant::now();
+    let context = batch.context;
+    let transaction = &batch.transactions[index];
+    let hash = batch.hashes[index];
+    let target = batch.targets[index].clone();
+    let mut outcome = TxOutcome {
+        index,
+        hash,
+        kind: transaction.kind(),
+        sender: transaction.sender(),
+        contract: target.clone().unwrap_or_default(),
+        deposits: transaction.deposits(),
+        status: TxStatus::Success,
+        compute_used: 0,
+        logs: Vec::new(),
+        events: Vec::new(),
+        return_data: None,
+        changes: ChangeSet::default(),
+        elapsed: Duration::ZERO,
+    };
+    match transaction {
+        Transaction::Call {
+            sender,
+            input,
+            deposits,
+            compute_limit,
+            ..
+        } => {
+            let contract = match target {
+                Ok(contract) => contract,
+                Err(error) => {
+                    outcome.status = TxStatus::Rejected { error };
+                    outcome.elapsed = started.elapsed();
+                    return Ok(outcome);
+                }
+            };
+            let call = ContractCall {
+                contract,
+                input: input.clone(),
+                sender: *sender,
+                tx_hash: hash,
+                deposits: deposits.clone(),
+                compute_limit: *compute_limit,
+            };
+            match vm.invoke(&call, context, state) {
+                Ok(invoke) => {
+                    outcome.status = TxStatus::from_invoke(invoke.status)?;
+                    outcome.compute_used = invoke.compute_used;
+                    outcome.logs = invoke.logs;
+                    outcome.events = invoke.events;
+                    outcome.return_data = invoke.return_data;
+                    outcome.changes = invoke.changes;
+                }
+                Err(error) => outcome.status = TxStatus::rejected(error)?,
+            }
+        }
+        Transaction::Deploy { sender, payload } => {
+            let transaction = TransactionContext {
+                hash,
+                sender: *sender,
+            };
+            let address = deploy_address(sender, &hash);
+            match vm.deploy_contract(payload, address, &transaction, context, state) {
+                Ok(deploy) => {
+                    outcome.compute_used = deploy.compute_used();
+                    if let Some(constructor) = deploy.constructor {
+                        outcome.logs = constructor.logs;
+                        outcome.events = constructor.events;
+                        outcome.return_data = constructor.return_data;
+                    }
+                    outcome.changes = deploy.changes;
+                }
+                Err(VmError::Deploy(DeployError::ConstructorFailed(constructor))) => {
+                    let constructor = *constructor;
+                    outcome.status = TxStatus::from_invoke(constructor.status)?;
+                    outcome.compute_used = constructor.compute_used;
+                    outcome.logs = constructor.logs;
+                    outcome.return_data = constructor.return_data;
+                }
+                Err(error) => outcome.status = TxStatus::rejected(error)?,
+            }
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
