@@ -6,17 +6,36 @@ use tos_syscalls::SyscallError;
 
 use crate::payload::DeployError;
 
-/// Why a deploy or an invoke did not succeed.
+/// Why a deploy, an invoke or a block did not produce an outcome.
+///
+/// Two kinds, and a node treats them differently (see `docs/embedding.md`):
+///
+/// * [`VmError::Backend`]: **the store failed** (I/O, database, corruption), before or while
+///   the contract ran, in a nested call too. The state is unknown and nothing was committed:
+///   the node must retry or halt, and must not record the transaction as failed.
+///   [`VmError::is_backend`] tells it apart.
+/// * everything else: **the transaction is refused** (unknown contract, invalid code, a refused
+///   deploy, a sealed height): deterministic, the same on every node.
+///
+/// What a running contract causes (a non-zero status, a fault, compute exhaustion, a refused
+/// syscall) is not an error of the API but an outcome: [`InvokeStatus::Failed`] or
+/// [`InvokeStatus::Aborted`] with an [`AbortReason`], which has no store failure in it.
+///
+/// [`InvokeStatus::Failed`]: crate::InvokeStatus::Failed
+/// [`InvokeStatus::Aborted`]: crate::InvokeStatus::Aborted
 #[derive(Debug, Error)]
 pub enum VmError {
+    /// The store failed ([`StorageError::is_backend`]): no outcome, nothing committed.
+    #[error("the store failed: {0}")]
+    Backend(StorageError),
     #[error("invalid executable: {0}")]
     Loader(#[from] LoaderError),
     #[error(transparent)]
     Runtime(RuntimeError),
-    #[error(transparent)]
-    Syscall(SyscallError),
+    /// A state operation was refused (never a failure of the store: that is `Backend`), e.g.
+    /// a commit into a sealed height or a read-only view.
     #[error("storage: {0}")]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
     #[error("no contract at address {0}")]
     ContractNotFound(Hash),
     /// A deploy was refused (bad payload, bad code, failed constructor); nothing was stored.
@@ -28,48 +47,104 @@ pub enum VmError {
 }
 
 impl VmError {
-    /// The store itself failed (I/O, database, corruption), as opposed to the call: the state
-    /// is unknown, so a node must stop executing the block rather than record a failed call.
-    pub fn backend_error(&self) -> Option<&StorageError> {
-        let storage = match self {
-            VmError::Storage(error)
-            | VmError::Syscall(SyscallError::Storage(error))
-            | VmError::Runtime(RuntimeError::State(error)) => error,
-            _ => return None,
-        };
-        storage.is_backend().then_some(storage)
+    /// Whether the store failed ([`VmError::Backend`]): retry or halt the node; the
+    /// transaction has no outcome.
+    pub fn is_backend(&self) -> bool {
+        matches!(self, VmError::Backend(_))
     }
 
-    /// Splits off a [`backend_error`](Self::backend_error): `Ok` with the store's error, or
-    /// `Err` with `self` when the failure was the call's.
-    pub fn into_backend_error(self) -> Result<StorageError, VmError> {
-        if self.backend_error().is_none() {
-            return Err(self);
-        }
+    /// The store's error when the store failed ([`VmError::Backend`]).
+    pub fn backend_error(&self) -> Option<&StorageError> {
         match self {
-            VmError::Storage(error)
-            | VmError::Syscall(SyscallError::Storage(error))
-            | VmError::Runtime(RuntimeError::State(error)) => Ok(error),
+            VmError::Backend(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Splits off a [`VmError::Backend`]: `Ok` with the store's error, or `Err` with `self`
+    /// when the transaction was refused.
+    pub fn into_backend_error(self) -> Result<StorageError, VmError> {
+        match self {
+            VmError::Backend(error) => Ok(error),
             other => Err(other),
         }
     }
 }
 
+impl From<StorageError> for VmError {
+    /// A failure of the store is [`VmError::Backend`], a refused operation
+    /// [`VmError::Storage`].
+    fn from(error: StorageError) -> Self {
+        if error.is_backend() {
+            VmError::Backend(error)
+        } else {
+            VmError::Storage(error)
+        }
+    }
+}
+
 impl From<RuntimeError> for VmError {
-    /// Syscall failures travel through the engine as boxed errors; recover their type here.
+    /// Why a call could not start (or the store failed under it).
     fn from(error: RuntimeError) -> Self {
+        match AbortReason::from_runtime(error) {
+            Err(store) => VmError::Backend(store),
+            Ok(AbortReason::Loader(loader)) => VmError::Loader(loader),
+            Ok(AbortReason::ContractNotFound(hash)) => VmError::ContractNotFound(hash),
+            Ok(AbortReason::Storage(storage)) => VmError::Storage(storage),
+            Ok(AbortReason::Runtime(runtime)) => VmError::Runtime(runtime),
+            Ok(AbortReason::Syscall(syscall)) => {
+                VmError::Runtime(RuntimeError::Syscall(Box::new(syscall)))
+            }
+        }
+    }
+}
+
+/// Why the VM stopped a running contract ([`InvokeStatus::Aborted`]): something the call
+/// did, the same on every node, under both engines. A failure of the store is never one:
+/// it is `Err(VmError::Backend)` of the API, with no outcome at all.
+///
+/// [`InvokeStatus::Aborted`]: crate::InvokeStatus::Aborted
+#[derive(Debug, Error)]
+pub enum AbortReason {
+    /// The engine stopped the contract: compute exhausted, access violation, division by
+    /// zero, call depth, ... (never [`RuntimeError::Backend`]).
+    #[error(transparent)]
+    Runtime(RuntimeError),
+    /// A syscall refused what the contract asked (a key too long, a log budget spent, a
+    /// transfer without the funds, ...).
+    #[error(transparent)]
+    Syscall(SyscallError),
+    /// A state operation of the call itself was refused: a deposit the sender cannot cover
+    /// (`InsufficientBalance`), a balance that would overflow.
+    #[error("storage: {0}")]
+    Storage(StorageError),
+    /// Code the call reached is not a valid executable.
+    #[error("invalid executable: {0}")]
+    Loader(LoaderError),
+    #[error("no contract at address {0}")]
+    ContractNotFound(Hash),
+}
+
+impl AbortReason {
+    /// Sorts the runtime's error: `Err` with the store's error when the store failed (in a
+    /// syscall, a nested call, loading code), `Ok` with the reason otherwise. Syscall errors
+    /// travel through the engine boxed; their type is recovered here.
+    pub fn from_runtime(error: RuntimeError) -> Result<AbortReason, StorageError> {
         match error {
+            RuntimeError::Backend(store) => Err(store),
             RuntimeError::Syscall(inner) => match inner.downcast::<SyscallError>() {
-                Ok(syscall) => match *syscall {
-                    SyscallError::Runtime(runtime) => VmError::from(runtime),
-                    other => VmError::Syscall(other),
+                Ok(syscall) => match syscall.into_store_failure() {
+                    Err(SyscallError::Runtime(runtime)) => AbortReason::from_runtime(runtime),
+                    Err(other) => Ok(AbortReason::Syscall(other)),
+                    Ok(store) => Err(store),
                 },
-                Err(other) => VmError::Runtime(RuntimeError::Fault(other.to_string())),
+                Err(other) => Ok(AbortReason::Runtime(RuntimeError::Fault(other.to_string()))),
             },
-            RuntimeError::InvalidExecutable(loader) => VmError::Loader(loader),
-            RuntimeError::ContractNotFound(hash) => VmError::ContractNotFound(hash),
-            RuntimeError::State(storage) => VmError::Storage(storage),
-            other => VmError::Runtime(other),
+            RuntimeError::InvalidExecutable(loader) => Ok(AbortReason::Loader(loader)),
+            RuntimeError::ContractNotFound(hash) => Ok(AbortReason::ContractNotFound(hash)),
+            RuntimeError::State(storage) if storage.is_backend() => Err(storage),
+            RuntimeError::State(storage) => Ok(AbortReason::Storage(storage)),
+            other => Ok(AbortReason::Runtime(other)),
         }
     }
 }
@@ -79,6 +154,7 @@ impl From<RuntimeError> for VmError {
 const _: () = {
     const fn send_sync<T: std::error::Error + Send + Sync + 'static>() {}
     send_sync::<VmError>();
+    send_sync::<AbortReason>();
     send_sync::<RuntimeError>();
     send_sync::<SyscallError>();
     send_sync::<StorageError>();

@@ -51,7 +51,7 @@ pub use block::{
     BlockExecution, CallTarget, ReplayOptions, StateListing, Transaction, TxOutcome, TxStatus,
     MAX_BLOCK_FILE_LEN,
 };
-pub use error::VmError;
+pub use error::{AbortReason, VmError};
 pub use payload::{
     ConstructorPayload, DeployContractPayload, DeployError, DeployOutcome, InvokeContractPayload,
     InvokePayloadError, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN, MAX_DEPOSITS_LEN,

@@ -11,7 +11,7 @@ pub use tos_program_runtime::{code_hash, create_address, deploy_address, Contrac
 
 use tos_program_runtime::LazyEffects;
 
-use crate::error::VmError;
+use crate::error::{AbortReason, VmError};
 
 /// How the VM runs contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,8 @@ impl Default for VmConfig {
     }
 }
 
-/// How a call ended.
+/// How a call ended: the contract's verdict, the same on every node. A failure of the store
+/// is never a status (it is `Err(VmError::Backend)`, with no outcome).
 #[derive(Debug)]
 pub enum InvokeStatus {
     /// The contract returned 0; its effects are valid.
@@ -37,7 +38,7 @@ pub enum InvokeStatus {
     /// The contract returned a non-zero status; its effects were discarded.
     Failed { code: u64 },
     /// The VM stopped the contract (syscall error, fault, compute exhausted); effects discarded.
-    Aborted(VmError),
+    Aborted(AbortReason),
 }
 
 impl InvokeStatus {
@@ -171,6 +172,11 @@ impl Vm {
     }
 
     /// Runs a call without committing: the outcome carries the change set.
+    ///
+    /// `Err(VmError::Backend)` when the store failed at any point of the call (loading the
+    /// code, a syscall's read, a nested call's): there is no outcome then, only the store's
+    /// error. Every other `Err` means the call could not start (unknown contract, invalid
+    /// code); what the contract did is in the outcome's status.
     pub fn execute(
         &self,
         call: &ContractCall,
@@ -185,7 +191,12 @@ impl Vm {
         let status = match outcome.result {
             Ok(0) => InvokeStatus::Success,
             Ok(code) => InvokeStatus::Failed { code },
-            Err(error) => InvokeStatus::Aborted(VmError::from(error)),
+            Err(error) => match AbortReason::from_runtime(error) {
+                Ok(reason) => InvokeStatus::Aborted(reason),
+                // `execute_call` returns store failures as its `Err`; kept out of the
+                // statuses here too, by type.
+                Err(store) => return Err(VmError::Backend(store)),
+            },
         };
         Ok(InvokeOutcome {
             status,
@@ -221,7 +232,11 @@ impl Vm {
         let status = match outcome.result {
             Ok(0) => InvokeStatus::Success,
             Ok(code) => InvokeStatus::Failed { code },
-            Err(error) => InvokeStatus::Aborted(VmError::from(error)),
+            Err(error) => match AbortReason::from_runtime(error) {
+                Ok(reason) => InvokeStatus::Aborted(reason),
+                // The store failed under the query: no outcome.
+                Err(store) => return Err(VmError::Backend(store)),
+            },
         };
         Ok(QueryOutcome {
             status,
@@ -231,7 +246,8 @@ impl Vm {
         })
     }
 
-    /// Runs a call and, if it succeeded, commits its effects atomically.
+    /// Runs a call and, if it succeeded, commits its effects atomically. A store failure
+    /// while running or committing is `Err(VmError::Backend)` and commits nothing.
     pub fn invoke(
         &self,
         call: &ContractCall,

@@ -48,7 +48,7 @@ fn syscall_names() -> &'static Vec<&'static str> {
 }
 
 /// The error's variant and the first words of its message: the outcome class.
-fn class_of(error: &VmError) -> String {
+fn class_of(error: &impl std::fmt::Debug) -> String {
     let debug = format!("{error:?}");
     let variant: String = debug
         .split(['{', '"'])

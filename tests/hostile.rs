@@ -31,7 +31,7 @@ use tos_vm::{
     runtime::{limits, RuntimeError},
     storage::StorageError,
     syscalls::{invoke as codes, SyscallError},
-    ChangeSet, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage,
+    AbortReason, ChangeSet, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage,
     StorageProvider, VmError, NATIVE_ASSET,
 };
 
@@ -85,14 +85,14 @@ impl Observed {
             Observed::Deploy(Err(VmError::Loader(e))) | Observed::Link(Err(e)) => Some(e),
             Observed::Invoke(Err(VmError::Loader(e))) => Some(e),
             Observed::Invoke(Ok(outcome)) => match &outcome.status {
-                InvokeStatus::Aborted(VmError::Loader(e)) => Some(e),
+                InvokeStatus::Aborted(AbortReason::Loader(e)) => Some(e),
                 _ => None,
             },
             _ => None,
         }
     }
     /// The error of a call the VM stopped.
-    fn abort(&self) -> Option<&VmError> {
+    fn abort(&self) -> Option<&AbortReason> {
         match self {
             Observed::Invoke(Ok(outcome)) => match &outcome.status {
                 InvokeStatus::Aborted(e) => Some(e),
@@ -1199,7 +1199,7 @@ fn exec_cases() -> Vec<Case> {
     let access_violation = |o: &Observed| {
         matches!(
             o.abort(),
-            Some(VmError::Runtime(RuntimeError::AccessViolation(_)))
+            Some(AbortReason::Runtime(RuntimeError::AccessViolation(_)))
         )
     };
     vec![
@@ -1211,7 +1211,7 @@ fn exec_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::CallDepthExceeded {
+                    Some(AbortReason::Runtime(RuntimeError::CallDepthExceeded {
                         max: 64
                     }))
                 )
@@ -1225,7 +1225,7 @@ fn exec_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::ComputeBudgetExceeded {
+                    Some(AbortReason::Runtime(RuntimeError::ComputeBudgetExceeded {
                         budget: BUDGET
                     }))
                 )
@@ -1392,7 +1392,7 @@ fn exec_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::DivideByZero))
+                    Some(AbortReason::Runtime(RuntimeError::DivideByZero))
                 )
             },
         ),
@@ -1404,7 +1404,9 @@ fn exec_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::ComputeBudgetExceeded { .. }))
+                    Some(AbortReason::Runtime(
+                        RuntimeError::ComputeBudgetExceeded { .. }
+                    ))
                 )
             },
         ),
@@ -1416,7 +1418,7 @@ fn exec_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::LogEntriesExceeded {
+                    Some(AbortReason::Syscall(SyscallError::LogEntriesExceeded {
                         limit: limits::MAX_LOG_ENTRIES_PER_INVOKE
                     }))
                 )
@@ -1427,19 +1429,19 @@ fn exec_cases() -> Vec<Case> {
             EXEC,
             "Syscall(ContractPanicked { message })",
             probe_with(b"boom", |s, msg| s.call(op::PANIC, &[msg, Value(4)])),
-            |o| matches!(o.abort(), Some(VmError::Syscall(SyscallError::ContractPanicked { message })) if message == "boom"),
+            |o| matches!(o.abort(), Some(AbortReason::Syscall(SyscallError::ContractPanicked { message })) if message == "boom"),
         ),
     ]
 }
 
 fn fault(o: &Observed, message: &str) -> bool {
-    matches!(o.abort(), Some(VmError::Runtime(RuntimeError::Fault(m))) if m.contains(message))
+    matches!(o.abort(), Some(AbortReason::Runtime(RuntimeError::Fault(m))) if m.contains(message))
 }
 
 fn access_violation(o: &Observed) -> bool {
     matches!(
         o.abort(),
-        Some(VmError::Runtime(RuntimeError::AccessViolation(_)))
+        Some(AbortReason::Runtime(RuntimeError::AccessViolation(_)))
     )
 }
 
@@ -1530,7 +1532,7 @@ fn args_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::CopyOverlapping))
+                    Some(AbortReason::Syscall(SyscallError::CopyOverlapping))
                 )
             },
         ),
@@ -1556,7 +1558,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::KeyTooLong {
+                    Some(AbortReason::Syscall(SyscallError::KeyTooLong {
                         len: 257,
                         limit: 256
                     }))
@@ -1576,7 +1578,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::KeyTooLong {
+                    Some(AbortReason::Syscall(SyscallError::KeyTooLong {
                         len: u64::MAX,
                         ..
                     }))
@@ -1593,7 +1595,10 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::KeyTooLong { len: 257, .. }))
+                    Some(AbortReason::Syscall(SyscallError::KeyTooLong {
+                        len: 257,
+                        ..
+                    }))
                 )
             },
         ),
@@ -1610,7 +1615,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::ValueTooLong {
+                    Some(AbortReason::Syscall(SyscallError::ValueTooLong {
                         len: 65_537,
                         limit: 65_536
                     }))
@@ -1627,7 +1632,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::ValueTooLong {
+                    Some(AbortReason::Syscall(SyscallError::ValueTooLong {
                         len: u64::MAX,
                         ..
                     }))
@@ -1642,7 +1647,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::LogMessageTooLong {
+                    Some(AbortReason::Syscall(SyscallError::LogMessageTooLong {
                         len: 10_001,
                         limit: 10_000
                     }))
@@ -1664,7 +1669,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::LogLimitExceeded {
+                    Some(AbortReason::Syscall(SyscallError::LogLimitExceeded {
                         limit: 65_536
                     }))
                 )
@@ -1681,7 +1686,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::MemOpTooLong {
+                    Some(AbortReason::Syscall(SyscallError::MemOpTooLong {
                         len: 1_048_577,
                         ..
                     }))
@@ -1696,7 +1701,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::TooManySlices {
+                    Some(AbortReason::Syscall(SyscallError::TooManySlices {
                         count: 257,
                         limit: 256
                     }))
@@ -1716,7 +1721,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::HashInputTooLong {
+                    Some(AbortReason::Syscall(SyscallError::HashInputTooLong {
                         limit: 1_048_576,
                         ..
                     }))
@@ -1734,7 +1739,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::HashInputTooLong {
+                    Some(AbortReason::Syscall(SyscallError::HashInputTooLong {
                         len: 65_537,
                         limit: 65_536
                     }))
@@ -1749,7 +1754,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::ReturnDataTooLong {
+                    Some(AbortReason::Syscall(SyscallError::ReturnDataTooLong {
                         len: 1025,
                         limit: 1024
                     }))
@@ -1772,7 +1777,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::EventTooLarge {
+                    Some(AbortReason::Syscall(SyscallError::EventTooLarge {
                         len: 65,
                         limit: 64,
                         ..
@@ -1796,7 +1801,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::EventTooLarge {
+                    Some(AbortReason::Syscall(SyscallError::EventTooLarge {
                         len: 1025,
                         limit: 1024,
                         ..
@@ -1820,7 +1825,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::EventLimitExceeded))
+                    Some(AbortReason::Syscall(SyscallError::EventLimitExceeded))
                 )
             },
         ),
@@ -1839,7 +1844,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::InputTooLarge {
+                    Some(AbortReason::Runtime(RuntimeError::InputTooLarge {
                         len: 65_537,
                         limit: 65_536
                     }))
@@ -1857,7 +1862,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Syscall(SyscallError::InputTooLong {
+                    Some(AbortReason::Syscall(SyscallError::InputTooLong {
                         len: 65_537,
                         limit: 65_536
                     }))
@@ -1879,7 +1884,7 @@ fn limit_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::ComputeBudgetExceeded {
+                    Some(AbortReason::Runtime(RuntimeError::ComputeBudgetExceeded {
                         budget: 100_000
                     }))
                 )
@@ -1906,7 +1911,9 @@ fn value_cases() -> Vec<Case> {
         })
     };
     let storage_error = |o: &Observed, f: fn(&StorageError) -> bool| match o.abort() {
-        Some(VmError::Syscall(SyscallError::Storage(e))) | Some(VmError::Storage(e)) => f(e),
+        Some(AbortReason::Syscall(SyscallError::Storage(e))) | Some(AbortReason::Storage(e)) => {
+            f(e)
+        }
         _ => false,
     };
     vec![
@@ -2069,7 +2076,9 @@ fn call_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.abort(),
-                    Some(VmError::Runtime(RuntimeError::ComputeBudgetExceeded { .. }))
+                    Some(AbortReason::Runtime(
+                        RuntimeError::ComputeBudgetExceeded { .. }
+                    ))
                 )
             },
         ),

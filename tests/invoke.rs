@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use tos_vm::{
-    runtime::RuntimeError, syscalls::invoke as codes, BlockContext, ContractCall, Engine, Hash,
-    InvokeStatus, MemoryStorage, StorageProvider, Vm, VmConfig, VmError, NATIVE_ASSET,
+    runtime::RuntimeError, syscalls::invoke as codes, AbortReason, BlockContext, ContractCall,
+    Engine, Hash, InvokeStatus, MemoryStorage, StorageProvider, Vm, VmConfig, NATIVE_ASSET,
 };
 
 use tos_test_harness::fixtures::probe_variant_elf;
@@ -356,7 +356,9 @@ fn compute_exhaustion_in_a_callee_aborts_the_whole_invoke() {
     assert!(
         matches!(
             multi.outcome.status,
-            InvokeStatus::Aborted(VmError::Runtime(RuntimeError::ComputeBudgetExceeded { .. }))
+            InvokeStatus::Aborted(AbortReason::Runtime(
+                RuntimeError::ComputeBudgetExceeded { .. }
+            ))
         ),
         "{:?}",
         multi.outcome.status
@@ -466,7 +468,7 @@ fn top_level_value_and_context() {
     assert!(
         matches!(
             outcome.status,
-            InvokeStatus::Aborted(VmError::Storage(
+            InvokeStatus::Aborted(AbortReason::Storage(
                 tos_vm::storage::StorageError::InsufficientBalance { .. }
             ))
         ),
@@ -588,7 +590,7 @@ fn hash_syscalls_refuse_bad_slice_tables() {
     assert!(
         matches!(
             too_many.outcome.status,
-            InvokeStatus::Aborted(VmError::Syscall(
+            InvokeStatus::Aborted(AbortReason::Syscall(
                 tos_vm::syscalls::SyscallError::TooManySlices { .. }
             ))
         ),
@@ -612,7 +614,7 @@ fn hash_syscalls_refuse_bad_slice_tables() {
     assert!(
         matches!(
             bad_slice.outcome.status,
-            InvokeStatus::Aborted(VmError::Runtime(RuntimeError::AccessViolation(_)))
+            InvokeStatus::Aborted(AbortReason::Runtime(RuntimeError::AccessViolation(_)))
         ),
         "{:?}",
         bad_slice.outcome.status
@@ -634,7 +636,7 @@ fn return_data_and_events_respect_their_limits() {
     );
     assert!(matches!(
         long.outcome.status,
-        InvokeStatus::Aborted(VmError::Syscall(
+        InvokeStatus::Aborted(AbortReason::Syscall(
             tos_vm::syscalls::SyscallError::ReturnDataTooLong { .. }
         ))
     ));
@@ -654,7 +656,7 @@ fn return_data_and_events_respect_their_limits() {
     );
     assert!(matches!(
         topic.outcome.status,
-        InvokeStatus::Aborted(VmError::Syscall(
+        InvokeStatus::Aborted(AbortReason::Syscall(
             tos_vm::syscalls::SyscallError::EventTooLarge { .. }
         ))
     ));
@@ -670,7 +672,7 @@ fn return_data_and_events_respect_their_limits() {
     assert!(
         matches!(
             flood.outcome.status,
-            InvokeStatus::Aborted(VmError::Syscall(
+            InvokeStatus::Aborted(AbortReason::Syscall(
                 tos_vm::syscalls::SyscallError::EventLimitExceeded
             ))
         ),

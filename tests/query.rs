@@ -5,8 +5,8 @@
 use tos_test_harness::probe::{self, op, Script, Value};
 use tos_vm::runtime::RuntimeError;
 use tos_vm::{
-    deploy_address, native_deposit, BlockContext, ContractCall, Engine, Hash, InvokeStatus,
-    MemoryStorage, QueryOutcome, StorageProvider, Vm, VmConfig, VmError, NATIVE_ASSET,
+    deploy_address, native_deposit, AbortReason, BlockContext, ContractCall, Engine, Hash,
+    InvokeStatus, MemoryStorage, QueryOutcome, StorageProvider, Vm, VmConfig, NATIVE_ASSET,
 };
 
 const BUDGET: u64 = 200_000;
@@ -172,7 +172,7 @@ fn every_write_in_a_query_is_refused_and_changes_nothing() {
     for (expected, input) in scripts {
         let outcome = query_both(&store, &ContractCall::new(probe_address, input.clone()));
         match &outcome.status {
-            InvokeStatus::Aborted(VmError::Runtime(RuntimeError::WriteInReadOnlyCall {
+            InvokeStatus::Aborted(AbortReason::Runtime(RuntimeError::WriteInReadOnlyCall {
                 operation,
             })) => assert_eq!(*operation, expected),
             other => panic!("{expected}: expected a refused write, got {other:?}"),
@@ -190,7 +190,9 @@ fn every_write_in_a_query_is_refused_and_changes_nothing() {
         assert!(
             !matches!(
                 invoked.status,
-                InvokeStatus::Aborted(VmError::Runtime(RuntimeError::WriteInReadOnlyCall { .. }))
+                InvokeStatus::Aborted(AbortReason::Runtime(
+                    RuntimeError::WriteInReadOnlyCall { .. }
+                ))
             ),
             "{expected}"
         );
@@ -207,7 +209,7 @@ fn a_query_with_deposits_is_refused_before_the_contract_runs() {
     assert!(
         matches!(
             outcome.status,
-            InvokeStatus::Aborted(VmError::Runtime(RuntimeError::WriteInReadOnlyCall {
+            InvokeStatus::Aborted(AbortReason::Runtime(RuntimeError::WriteInReadOnlyCall {
                 operation: "a deposit"
             }))
         ),

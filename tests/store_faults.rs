@@ -1,71 +1,89 @@
-//! Store faults: the store fails under the VM — a read or a commit returns an I/O error, the
-//! disk is full, the state directory is read-only, the file at the store path is damaged or
-//! someone else's, the process is killed during a commit. Each gives a clear error and loses
-//! nothing that was committed; a failed store is never mistaken for a failed contract.
+//! Store faults: the store fails under the VM — a read, a code fetch or a commit returns an I/O
+//! error, the disk is full, the state directory is read-only, the file at the store path is
+//! damaged or someone else's, the process is killed during a commit. Each gives a clear error
+//! and loses nothing that was committed; a failed store is never mistaken for a failed
+//! contract: it is `Err(VmError::Backend)` of the API, never an outcome.
 //!
 //! Fault injection at the provider (`FaultyStore`) is exhaustive: every read of a workload is
-//! failed in turn. Faults of the real disk store run in child processes (this test binary
-//! re-executed with `TOS_STORE_FAULT_CHILD` set) under `prlimit --fsize` (a write past the
-//! limit fails with `EFBIG`, as on a full disk), as an unprivileged user (`setpriv`, when the
-//! tests run as root; permissions are ignored for root), on a tiny tmpfs when the machine lets
-//! us mount one (`ENOSPC`), and under `SIGKILL`.
+//! failed in turn, in a nested call and in a parallel block, under both engines. Faults of the
+//! real disk store run in child processes (this test binary re-executed with
+//! `TOS_STORE_FAULT_CHILD` set) under `prlimit --fsize` (a write past the limit fails with
+//! `EFBIG`, as on a full disk), as an unprivileged user (`setpriv`, when the tests run as root;
+//! permissions are ignored for root), on a tiny tmpfs when the machine lets us mount one
+//! (`ENOSPC`), and under `SIGKILL`.
 
 mod common;
 #[path = "hostile/support.rs"]
 mod support;
 
 use std::{
-    cell::Cell,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
 use common::{op, Script, Value};
-use support::{block, call, disk_snapshot, probe_variant_elf, vm, Rng};
+use support::{block, call, disk_snapshot, outcome_fingerprint, probe_variant_elf, vm, Rng};
 use tos_vm::{
-    storage::StorageError, ChangeSet, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus,
-    MemoryStorage, StorageProvider, VmError, NATIVE_ASSET,
+    execute_block, storage::StorageError, BlockExecution, CallTarget, ChangeSet, Deposits,
+    DiskStorage, Engine, Hash, InvokeOutcome, MemoryStorage, ReplayOptions, StorageProvider,
+    Transaction, VmError, NATIVE_ASSET,
 };
 
 const BUDGET: u64 = 1_400_000;
 
 // ---- fault injection at the provider -------------------------------------------------------
 
-/// A `MemoryStorage` whose `fail_at`-th read (0-based, counting every read of any kind) and
-/// every read after it fail with an I/O error, and whose commits fail when `fail_commit`.
+/// A `MemoryStorage` that fails with an I/O error: from its `fail_read_at`-th read on (0-based,
+/// counting every read of any kind), on its `fail_code_at`-th code fetch (`read_code` only,
+/// the ELF a cold cache loads), and on its `fail_commit_at`-th commit. `Sync`, for parallel
+/// blocks.
 struct FaultyStore {
     inner: MemoryStorage,
-    reads: Cell<u64>,
-    fail_at: Option<u64>,
-    fail_commit: bool,
+    reads: AtomicU64,
+    code_fetches: AtomicU64,
+    commits: AtomicU64,
+    fail_read_at: Option<u64>,
+    fail_code_at: Option<u64>,
+    fail_commit_at: Option<u64>,
     /// Whether a fault was injected.
-    tripped: Cell<bool>,
+    tripped: AtomicBool,
+}
+
+fn injected(what: &str, n: u64) -> StorageError {
+    StorageError::Io {
+        context: format!("{what} (injected fault #{n})"),
+        source: std::io::Error::other("injected I/O error"),
+    }
 }
 
 impl FaultyStore {
     fn new(inner: MemoryStorage) -> Self {
         FaultyStore {
             inner,
-            reads: Cell::new(0),
-            fail_at: None,
-            fail_commit: false,
-            tripped: Cell::new(false),
+            reads: AtomicU64::new(0),
+            code_fetches: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            fail_read_at: None,
+            fail_code_at: None,
+            fail_commit_at: None,
+            tripped: AtomicBool::new(false),
         }
     }
 
     fn read(&self, what: &str) -> Result<(), StorageError> {
-        let n = self.reads.get();
-        self.reads.set(n + 1);
-        if self.fail_at.is_some_and(|at| n >= at) {
-            self.tripped.set(true);
-            return Err(StorageError::Io {
-                context: format!("reading {what} (injected fault #{n})"),
-                source: std::io::Error::other("injected I/O error"),
-            });
+        let n = self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.fail_read_at.is_some_and(|at| n >= at) {
+            self.tripped.store(true, Ordering::SeqCst);
+            return Err(injected(&format!("reading {what}"), n));
         }
         Ok(())
+    }
+
+    fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::SeqCst)
     }
 }
 
@@ -84,6 +102,11 @@ impl StorageProvider for FaultyStore {
     }
     fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
         self.read("code")?;
+        let n = self.code_fetches.fetch_add(1, Ordering::SeqCst);
+        if self.fail_code_at == Some(n) {
+            self.tripped.store(true, Ordering::SeqCst);
+            return Err(injected("fetching code", n));
+        }
         self.inner.read_code(code_hash)
     }
     fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
@@ -91,23 +114,12 @@ impl StorageProvider for FaultyStore {
         self.inner.has_code(code_hash)
     }
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
-        if self.fail_commit {
-            self.tripped.set(true);
-            return Err(StorageError::Io {
-                context: "committing (injected fault)".to_string(),
-                source: std::io::Error::other("injected I/O error"),
-            });
+        let n = self.commits.fetch_add(1, Ordering::SeqCst);
+        if self.fail_commit_at == Some(n) {
+            self.tripped.store(true, Ordering::SeqCst);
+            return Err(injected("committing", n));
         }
         self.inner.commit(changes)
-    }
-}
-
-fn is_backend(error: &VmError) -> bool {
-    match error {
-        VmError::Storage(e) => e.is_backend(),
-        VmError::Syscall(tos_vm::syscalls::SyscallError::Storage(e)) => e.is_backend(),
-        VmError::Runtime(tos_vm::runtime::RuntimeError::State(e)) => e.is_backend(),
-        _ => false,
     }
 }
 
@@ -178,9 +190,50 @@ fn workload(engine: Engine) -> Workload {
     }
 }
 
-/// Every read of the nested workload failed in turn (that read and all after it): the call
-/// never succeeds, the error is a backend error (so a node stops instead of recording a failed
-/// transaction), and nothing is committed.
+/// Checks one run against an injected fault: the API returned `Err(VmError::Backend)` (no
+/// outcome), the store is unchanged, and the same `Vm` then gives `baseline` on a healthy
+/// store, as if nothing had happened.
+fn check_faulted_run(
+    label: &str,
+    result: Result<InvokeOutcome, VmError>,
+    store: &FaultyStore,
+    work: &Workload,
+    vm: &tos_vm::Vm,
+    baseline: &str,
+    problems: &mut Vec<String>,
+) {
+    assert!(store.tripped(), "{label}: no fault was injected");
+    match &result {
+        Err(error) if error.is_backend() => {}
+        Err(error) => problems.push(format!("{label}: not a backend error: {error:?}")),
+        Ok(outcome) => problems.push(format!(
+            "{label}: an outcome instead of the store's error: status {:?}, logs {:?}",
+            outcome.status,
+            outcome.logs.iter().map(|l| &l.message).collect::<Vec<_>>()
+        )),
+    }
+    if store.inner != work.store {
+        problems.push(format!("{label}: the store changed"));
+    }
+    let mut healthy = work.store.clone();
+    match vm.invoke(
+        &call(work.contracts[0], &work.input, 0),
+        &block(),
+        &mut healthy,
+    ) {
+        Ok(outcome) if outcome_fingerprint(&outcome) == baseline => {}
+        Ok(outcome) => problems.push(format!(
+            "{label}: the next call on a healthy store differs:\n{}",
+            outcome_fingerprint(&outcome)
+        )),
+        Err(error) => problems.push(format!("{label}: the next call failed: {error:?}")),
+    }
+}
+
+/// Every read of the nested workload failed in turn (that read and all after it), under both
+/// engines: `Vm::invoke` returns `Err(VmError::Backend)` — never an outcome, never a failed
+/// call status for the caller of the nested call — nothing is committed, and the next call on
+/// a healthy store is exactly the fault-free one.
 #[test]
 fn every_failed_read_ends_the_invoke_with_a_backend_error() {
     for engine in [Engine::Interpreter, Engine::Jit] {
@@ -197,15 +250,16 @@ fn every_failed_read_ends_the_invoke_with_a_backend_error() {
         .expect("warm-up run");
         // The fault-free run: count the reads.
         let mut clean = FaultyStore::new(work.store.clone());
-        let baseline = vm
+        let outcome = vm
             .invoke(
                 &call(work.contracts[0], &work.input, 0),
                 &block(),
                 &mut clean,
             )
             .expect("fault-free run");
-        assert!(baseline.status.is_success(), "{:?}", baseline.status);
-        let reads = clean.reads.get();
+        assert!(outcome.status.is_success(), "{:?}", outcome.status);
+        let baseline = outcome_fingerprint(&outcome);
+        let reads = clean.reads.load(Ordering::SeqCst);
         assert!(
             reads >= 8,
             "the workload reads code, storage and balances ({reads})"
@@ -213,32 +267,14 @@ fn every_failed_read_ends_the_invoke_with_a_backend_error() {
         let mut problems = Vec::new();
         for fail_at in 0..reads {
             let mut store = FaultyStore::new(work.store.clone());
-            store.fail_at = Some(fail_at);
+            store.fail_read_at = Some(fail_at);
             let result = vm.invoke(
                 &call(work.contracts[0], &work.input, 0),
                 &block(),
                 &mut store,
             );
-            assert!(store.tripped.get());
-            let verdict = match &result {
-                Err(error) if is_backend(error) => Ok(()),
-                Ok(InvokeOutcome {
-                    status: InvokeStatus::Aborted(error),
-                    ..
-                }) if is_backend(error) => Ok(()),
-                Ok(outcome) => Err(format!(
-                    "status {:?}, logs {:?}",
-                    outcome.status,
-                    outcome.logs.iter().map(|l| &l.message).collect::<Vec<_>>()
-                )),
-                Err(error) => Err(format!("non-backend error {error:?}")),
-            };
-            if let Err(problem) = verdict {
-                problems.push(format!("read #{fail_at} failed: {problem}"));
-            }
-            if store.inner != work.store {
-                problems.push(format!("read #{fail_at} failed: the store changed"));
-            }
+            let label = format!("read #{fail_at} failed");
+            check_faulted_run(&label, result, &store, &work, &vm, &baseline, &mut problems);
         }
         assert!(
             problems.is_empty(),
@@ -249,30 +285,181 @@ fn every_failed_read_ends_the_invoke_with_a_backend_error() {
     }
 }
 
-/// A commit that fails is reported as the store's error and applies nothing.
+/// A cold cache fetches the caller's ELF and, inside `tos_invoke`, the callee's: each fetch
+/// failed in turn is `Err(VmError::Backend)` under both engines (the callee's too: the caller
+/// never sees it as a failed call), nothing is committed, no failed load is cached, and the
+/// next call on a healthy store is the fault-free one.
+#[test]
+fn a_failed_code_fetch_ends_the_invoke_with_a_backend_error() {
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let work = workload(engine);
+        let mut clean = FaultyStore::new(work.store.clone());
+        let outcome = vm(engine, BUDGET)
+            .invoke(
+                &call(work.contracts[0], &work.input, 0),
+                &block(),
+                &mut clean,
+            )
+            .expect("fault-free run");
+        assert!(outcome.status.is_success(), "{:?}", outcome.status);
+        let baseline = outcome_fingerprint(&outcome);
+        let fetches = clean.code_fetches.load(Ordering::SeqCst);
+        assert_eq!(
+            fetches, 2,
+            "a cold run fetches the caller's and the callee's code"
+        );
+        let mut problems = Vec::new();
+        for fail_at in 0..fetches {
+            let vm = vm(engine, BUDGET);
+            let mut store = FaultyStore::new(work.store.clone());
+            store.fail_code_at = Some(fail_at);
+            let result = vm.invoke(
+                &call(work.contracts[0], &work.input, 0),
+                &block(),
+                &mut store,
+            );
+            let label = format!("code fetch #{fail_at} failed");
+            check_faulted_run(&label, result, &store, &work, &vm, &baseline, &mut problems);
+        }
+        assert!(problems.is_empty(), "{engine:?}:\n{}", problems.join("\n"));
+    }
+}
+
+/// A commit that fails is reported as the store's error and applies nothing; the next
+/// commit goes through.
 #[test]
 fn a_failed_commit_is_a_backend_error_and_applies_nothing() {
-    let work = workload(Engine::Jit);
-    let vm = vm(Engine::Jit, BUDGET);
-    let mut store = FaultyStore::new(work.store.clone());
-    store.fail_commit = true;
-    let result = vm.invoke(
-        &call(work.contracts[0], &work.input, 0),
-        &block(),
-        &mut store,
-    );
-    match result {
-        Err(error) => assert!(is_backend(&error), "{error:?}"),
-        Ok(outcome) => panic!("a failed commit returned {:?}", outcome.status),
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let work = workload(engine);
+        let vm = vm(engine, BUDGET);
+        let mut store = FaultyStore::new(work.store.clone());
+        store.fail_commit_at = Some(0);
+        let result = vm.invoke(
+            &call(work.contracts[0], &work.input, 0),
+            &block(),
+            &mut store,
+        );
+        match result {
+            Err(error) => assert!(error.is_backend(), "{error:?}"),
+            Ok(outcome) => panic!("a failed commit returned {:?}", outcome.status),
+        }
+        assert!(store.tripped());
+        assert_eq!(store.inner, work.store);
+        // `execute` (no commit) still hands the change set back for the caller to retry.
+        let outcome = vm
+            .execute(&call(work.contracts[0], &work.input, 0), &block(), &store)
+            .unwrap();
+        assert!(outcome.status.is_success());
+        assert!(!outcome.changes.is_empty());
+        // The second commit is not failed: the retry commits exactly the fault-free result.
+        let retried = vm
+            .invoke(
+                &call(work.contracts[0], &work.input, 0),
+                &block(),
+                &mut store,
+            )
+            .unwrap();
+        let mut healthy = work.store.clone();
+        let fault_free = vm
+            .invoke(
+                &call(work.contracts[0], &work.input, 0),
+                &block(),
+                &mut healthy,
+            )
+            .unwrap();
+        assert_eq!(
+            outcome_fingerprint(&retried),
+            outcome_fingerprint(&fault_free)
+        );
+        assert_eq!(store.inner, healthy);
     }
-    assert!(store.tripped.get());
-    assert_eq!(store.inner, work.store);
-    // `execute` (no commit) still hands the change set back for the caller to retry.
-    let outcome = vm
-        .execute(&call(work.contracts[0], &work.input, 0), &block(), &store)
-        .unwrap();
-    assert!(outcome.status.is_success());
-    assert!(!outcome.changes.is_empty());
+}
+
+/// A block of calls on both probes (nested calls, value transfers to a shared recipient) run
+/// in parallel over a store whose reads fail from the n-th on, for every n: whenever a fault
+/// was injected, `execute_block` returns the store's error (no receipts, no change set); when
+/// the run did not reach the n-th read, it is exactly the fault-free block. Then the same
+/// `Vm` executes the block on a healthy store exactly as without faults.
+#[test]
+fn a_parallel_block_over_a_failing_store_returns_the_stores_error() {
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let work = workload(engine);
+        let vm = vm(engine, BUDGET);
+        let single = |tag: &'static [u8]| step(Script::new(), tag).build(0);
+        let mut transactions = Vec::new();
+        for round in 0..3u8 {
+            for (index, contract) in work.contracts.iter().enumerate() {
+                let input = if index == 0 && round == 1 {
+                    work.input.clone()
+                } else {
+                    single(if index == 0 { b"left" } else { b"right" })
+                };
+                transactions.push(Transaction::Call {
+                    sender: support::SENDER,
+                    contract: CallTarget::Address(*contract),
+                    input,
+                    deposits: Deposits::new(),
+                    compute_limit: None,
+                });
+            }
+        }
+        let options = ReplayOptions {
+            threads: 2,
+            min_parallel_calls: 2,
+        };
+        let run =
+            |store: &FaultyStore| execute_block(&vm, &block(), &transactions, store, &options);
+        // Everything but the timings.
+        let fingerprint = |execution: &BlockExecution| {
+            let transactions: Vec<_> = execution
+                .transactions
+                .iter()
+                .map(|tx| {
+                    let mut tx = tx.clone();
+                    tx.elapsed = Duration::ZERO;
+                    tx
+                })
+                .collect();
+            format!("{transactions:?}\n{:?}", execution.changes)
+        };
+        let clean = FaultyStore::new(work.store.clone());
+        let baseline = fingerprint(&run(&clean).expect("fault-free block"));
+        assert!(
+            baseline.matches("Success").count() == transactions.len(),
+            "every call of the block succeeds:\n{baseline}"
+        );
+        let reads = clean.reads.load(Ordering::SeqCst);
+        let mut problems = Vec::new();
+        for fail_at in 0..reads {
+            let mut store = FaultyStore::new(work.store.clone());
+            store.fail_read_at = Some(fail_at);
+            let result = run(&store);
+            match (store.tripped(), &result) {
+                (true, Err(error)) if error.is_backend() => {}
+                (true, Err(error)) => {
+                    problems.push(format!("read #{fail_at}: not a backend error: {error:?}"))
+                }
+                (true, Ok(execution)) => problems.push(format!(
+                    "read #{fail_at}: a block execution instead of the store's error:\n{}",
+                    fingerprint(execution)
+                )),
+                (false, Ok(execution)) if fingerprint(execution) == baseline => {}
+                (false, other) => problems.push(format!(
+                    "read #{fail_at} not reached, yet the block differs: {:?}",
+                    other.as_ref().map(fingerprint)
+                )),
+            }
+            let healthy = FaultyStore::new(work.store.clone());
+            match run(&healthy) {
+                Ok(execution) if fingerprint(&execution) == baseline => {}
+                other => problems.push(format!(
+                    "read #{fail_at}: the next block on a healthy store differs: {:?}",
+                    other.as_ref().map(fingerprint)
+                )),
+            }
+        }
+        assert!(problems.is_empty(), "{engine:?}:\n{}", problems.join("\n"));
+    }
 }
 
 // ---- the real disk store, in child processes -----------------------------------------------
@@ -418,7 +605,7 @@ fn child_fill(dir: &Path) {
         return;
     };
     println!("FAILED-AFTER {last_ok} {error:?}");
-    println!("BACKEND {}", error.backend_error().is_some());
+    println!("BACKEND {}", error.is_backend());
     // The handle after a failed commit: another commit fails cleanly or succeeds; no panic.
     match vm.invoke(
         &call(contract, &fill_input(last_ok + 1), 0),

@@ -129,16 +129,17 @@ pub(crate) fn link(
         rodata.push(0);
     }
     let symbols = linker.output_symbols();
-    let interface =
-        match (linker.interface, interface) {
-            (Some((object, _)), Some((file, _))) => return Err(LoaderError::interface_section(
+    let interface = match (linker.interface, interface) {
+        (Some((object, _)), Some((file, _))) => {
+            return Err(LoaderError::interface_section(
                 object,
                 format!(
                     "the object carries an interface and the build gives `{file}` too: keep one"
                 ),
-            )),
-            (from_object, from_file) => from_object.or(from_file),
-        };
+            ))
+        }
+        (from_object, from_file) => from_object.or(from_file),
+    };
     if let Some((_, json)) = interface {
         // Refused here with the build's own message, before any deploy could see it.
         tos_abi::interface::Interface::parse(json)?;

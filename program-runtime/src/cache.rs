@@ -264,7 +264,7 @@ impl ExecutableCache {
         engine: Engine,
     ) -> Result<Arc<TosExecutable>, RuntimeError> {
         let missing = || {
-            RuntimeError::State(tos_storage::StorageError::Corrupt {
+            RuntimeError::Backend(tos_storage::StorageError::Corrupt {
                 what: format!("contract {address} runs code {code_hash}, which is not stored"),
             })
         };

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tos_storage::{
-    ChangeSet, Hash, Journal, JournalEntry, StorageError, StorageProvider, NATIVE_ASSET,
-};
+use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider, NATIVE_ASSET};
 
 use crate::{
     cache::ExecutableCache,
@@ -122,14 +120,16 @@ fn move_deposits(context: &mut InvokeContext<'_>, call: &ContractCall) -> Result
         context
             .journal
             .transfer(&call.sender, &call.contract, asset, *amount)
-            .map_err(|error: StorageError| RuntimeError::State(error))?;
+            .map_err(RuntimeError::from)?;
     }
     Ok(())
 }
 
 /// Runs `call` against `storage` without writing to it. `Err` means the call could not start
-/// (unknown contract, invalid code, unreadable store); everything that happens once the
-/// contract runs is in [`CallOutcome::result`].
+/// (unknown contract, invalid code) or the store failed at any point, before or while the
+/// contract ran, nested calls included ([`RuntimeError::Backend`]: there is no outcome to
+/// record). Everything the contract caused once it runs is in [`CallOutcome::result`], which
+/// is never `Backend`.
 pub fn execute_call(
     cache: &ExecutableCache,
     call: &ContractCall,
@@ -190,15 +190,20 @@ fn run_call(
             compute_used: 0,
         },
     };
+    // The store failed under the contract: no outcome, no logs, no change set.
+    let result = match execution.result {
+        Err(RuntimeError::Backend(error)) => return Err(RuntimeError::Backend(error)),
+        other => other,
+    };
     let finished = context.finish();
-    let success = matches!(execution.result, Ok(0));
+    let success = matches!(result, Ok(0));
     let (changes, entries) = if success {
         finished.journal.into_parts()
     } else {
         (ChangeSet::default(), Vec::new())
     };
     Ok(CallOutcome {
-        result: execution.result,
+        result,
         compute_used: execution.compute_used,
         logs: finished.logs,
         journal: entries,

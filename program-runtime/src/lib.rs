@@ -48,7 +48,7 @@ pub use context::{
     ProgramAccess, ReturnData, TransactionContext,
 };
 pub use effects::{BalanceChange, CreatedContract, Effects, LazyEffects, StorageChange, Transfer};
-pub use error::{RuntimeError, SyscallFailure};
+pub use error::{RuntimeError, StoreFailure, SyscallFailure};
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
 pub use invoke::{
     check_deposits, execute_call, execute_query, native_deposit, CallConfig, CallOutcome,

@@ -40,8 +40,8 @@ impl TxStatus {
         Ok(match status {
             InvokeStatus::Success => TxStatus::Success,
             InvokeStatus::Failed { code } => TxStatus::Failed { code },
-            InvokeStatus::Aborted(error) => TxStatus::Aborted {
-                error: transaction_error(error)?,
+            InvokeStatus::Aborted(reason) => TxStatus::Aborted {
+                error: reason.to_string(),
             },
         })
     }

@@ -14,7 +14,7 @@ use tos_program_runtime::{
 };
 use tos_storage::StorageError;
 
-use crate::{invoke::is_store_failure, Cost, SyscallError, SyscallSpec};
+use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of a creation (address derivation, instance record, frame setup).
 pub const CREATE_BASE_COST: u64 = 2_000;
@@ -88,6 +88,10 @@ declare_builtin_function!(
         context.pop_frame();
 
         let failure = match outcome.result {
+            // The store failed under the constructor: the whole invoke ends with its error.
+            Err(RuntimeError::Backend(error)) => {
+                return Err(SyscallError::Runtime(RuntimeError::Backend(error)))
+            }
             Ok(0) => {
                 context.journal.commit_checkpoint(checkpoint)?;
                 memory::write_bytes(context.memory(), address_out, &address.0)?;
@@ -97,7 +101,6 @@ declare_builtin_function!(
             // The constructor used up the shared budget: nothing is left for the creator.
             Err(error) if context.meter.remaining() == 0 => return Err(SyscallError::Runtime(error)),
             Err(RuntimeError::State(error)) => return Err(error.into()),
-            Err(error) if is_store_failure(&error) => return Err(SyscallError::Runtime(error)),
             Err(error) => format!("aborted: {error}"),
         };
         context.journal.revert_to(checkpoint)?;

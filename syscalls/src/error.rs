@@ -4,6 +4,12 @@ use tos_storage::StorageError;
 
 /// Why a syscall aborted the call. Every variant leaves state untouched: the invoke's
 /// journal is discarded by the caller.
+///
+/// A failure of the store itself (a `Storage` or `Runtime` error for which
+/// [`SyscallError::into_store_failure`] is `Ok`) does not leave the engine as a
+/// `SyscallError`: the syscall layer hands it to the engine as a
+/// [`StoreFailure`](tos_program_runtime::StoreFailure) and it comes out as
+/// [`RuntimeError::Backend`], never as the contract's failure.
 #[derive(Debug, Error)]
 pub enum SyscallError {
     /// Compute exhaustion and bad guest pointers (out of bounds, read-only, wrapping, too long).
@@ -51,4 +57,17 @@ pub enum SyscallError {
     /// `BalanceOverflow`).
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl SyscallError {
+    /// `Ok` with the store's error when the store itself failed (the call has no outcome),
+    /// `Err(self)` for everything the contract caused.
+    pub fn into_store_failure(self) -> Result<StorageError, SyscallError> {
+        match self {
+            SyscallError::Storage(error) if error.is_backend() => Ok(error),
+            SyscallError::Runtime(RuntimeError::Backend(error)) => Ok(error),
+            SyscallError::Runtime(RuntimeError::State(error)) if error.is_backend() => Ok(error),
+            other => Err(other),
+        }
+    }
 }

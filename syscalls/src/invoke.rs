@@ -116,6 +116,10 @@ declare_builtin_function!(
         context.pop_frame();
 
         match outcome.result {
+            // The store failed under the callee (loading its code, a syscall's read or write,
+            // a call it made): the state is unknown, so the whole invoke ends with the store's
+            // error instead of letting the caller carry on as if the callee had failed.
+            Err(RuntimeError::Backend(error)) => Err(SyscallError::Runtime(RuntimeError::Backend(error))),
             Ok(0) => {
                 context.journal.commit_checkpoint(checkpoint)?;
                 Ok(0)
@@ -129,10 +133,6 @@ declare_builtin_function!(
             // The callee used up the shared budget: nothing is left for the caller either.
             Err(error) if context.meter.remaining() == 0 => Err(SyscallError::Runtime(error)),
             Err(RuntimeError::State(error)) => Err(error.into()),
-            // The store failed under the callee (a syscall's read or write): the state is
-            // unknown, so the whole invoke ends with the store's error instead of letting the
-            // caller carry on as if the callee had failed.
-            Err(error) if is_store_failure(&error) => Err(SyscallError::Runtime(error)),
             Err(error) => {
                 context.journal.revert_to(checkpoint)?;
                 context.truncate_events(events_before);
@@ -143,20 +143,6 @@ declare_builtin_function!(
         }
     }
 );
-
-/// Whether `error` is a failure of the store itself (`StorageError::is_backend`), possibly
-/// carried by a syscall of the callee, rather than a failure of the callee.
-pub(crate) fn is_store_failure(error: &RuntimeError) -> bool {
-    match error {
-        RuntimeError::State(error) => error.is_backend(),
-        RuntimeError::Syscall(inner) => match inner.downcast_ref::<SyscallError>() {
-            Some(SyscallError::Storage(error)) => error.is_backend(),
-            Some(SyscallError::Runtime(runtime)) => is_store_failure(runtime),
-            _ => false,
-        },
-        _ => false,
-    }
-}
 
 declare_builtin_function!(
     /// `tos_set_return_data(data, len) -> 0`: replaces the invoke's return data.

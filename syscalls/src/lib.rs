@@ -218,7 +218,7 @@ pub struct PanicsAsErrors<S>(std::marker::PhantomData<S>);
 
 impl<S: BuiltinFunctionDefinition<Context>> BuiltinFunctionDefinition<Context> for PanicsAsErrors<S>
 where
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<SyscallError>,
 {
     type Error = Box<dyn std::error::Error>;
 
@@ -232,8 +232,7 @@ where
     ) -> Result<u64, Self::Error> {
         let run = std::panic::AssertUnwindSafe(|| S::rust(context, a, b, c, d, e));
         match std::panic::catch_unwind(run) {
-            // Wrapped so the engine's untyped box unwraps to the typed, `Send` error again.
-            Ok(result) => result.map_err(SyscallFailure::boxed),
+            Ok(result) => result.map_err(|error| to_engine(error.into())),
             Err(payload) => {
                 let message = payload
                     .downcast_ref::<&str>()
@@ -246,11 +245,22 @@ where
     }
 }
 
+/// A syscall's error boxed for the engine, so that it unwraps to the typed, `Send` error again
+/// on the other side: a failure of the store as a [`StoreFailure`](tos_program_runtime::StoreFailure) (it becomes
+/// `RuntimeError::Backend`, never the contract's failure), anything else as a
+/// [`SyscallFailure`].
+fn to_engine(error: SyscallError) -> Box<dyn std::error::Error> {
+    match error.into_store_failure() {
+        Ok(store) => SyscallFailure::store(store),
+        Err(error) => SyscallFailure::boxed(error),
+    }
+}
+
 fn register<S: BuiltinFunctionDefinition<Context>>(
     program: &mut BuiltinProgram<Context>,
     spec: &SyscallSpec,
 ) where
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<SyscallError>,
 {
     // Names are distinct constants of this crate; a clash is a bug caught by the tests.
     if let Err(error) = program.register_definition::<PanicsAsErrors<S>>(spec.name) {
