@@ -33,7 +33,7 @@
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
 use crate::types::{ContractInfo, Hash};
-use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
+use crate::versioned::{check_new_block, check_readable, StateAt, VersionRows, VersionedStorage};
 use crate::StorageProvider;
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
@@ -59,6 +59,56 @@ const CODE_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("code_
 const CONTRACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contracts");
 const CONTRACT_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("contract_versions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The keys the pending block changed: kind ++ version prefix (see [`PENDING`]).
+const PENDING_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pending");
+
+/// The height of the pending block's versions: `commit` writes there, above every readable
+/// height, and `commit_block` moves them to the block's height (sealing them).
+const PENDING: u64 = u64::MAX;
+const KIND_STORAGE: u8 = 0;
+const KIND_BALANCE: u8 = 1;
+const KIND_CODE: u8 = 2;
+const KIND_CONTRACT: u8 = 3;
+
+/// Sets the pending version of the key whose versions start with `prefix` to `value`, or
+/// removes it when `value` equals the newest sealed version (or is a deletion and there is
+/// none), keeping the pending keys table in step. Returns the height of the key's newest
+/// version afterwards: [`PENDING`], or the newest sealed one's (`None`: no version).
+fn put_pending(
+    versions: &mut redb::Table<&'static [u8], &'static [u8]>,
+    pending: &mut redb::Table<&'static [u8], &'static [u8]>,
+    kind: u8,
+    prefix: &[u8],
+    value: &[u8],
+    is_absent: impl Fn(&[u8]) -> bool,
+) -> Result<Option<u64>, StorageError> {
+    let sealed = newest_version_at(versions, prefix, PENDING - 1, "reading a sealed version")?;
+    let same_as_sealed = match &sealed {
+        Some((_, sealed)) => sealed.as_slice() == value,
+        None => is_absent(value),
+    };
+    let version = with_height(prefix, PENDING);
+    let mut pending_key = Vec::with_capacity(1 + prefix.len());
+    pending_key.push(kind);
+    pending_key.extend_from_slice(prefix);
+    if same_as_sealed {
+        versions
+            .remove(version.as_slice())
+            .map_err(|e| StorageError::from_redb("removing a pending version", e))?;
+        pending
+            .remove(pending_key.as_slice())
+            .map_err(|e| StorageError::from_redb("removing a pending key", e))?;
+        Ok(sealed.map(|(height, _)| height))
+    } else {
+        versions
+            .insert(version.as_slice(), value)
+            .map_err(|e| StorageError::from_redb("writing a pending version", e))?;
+        pending
+            .insert(pending_key.as_slice(), [].as_slice())
+            .map_err(|e| StorageError::from_redb("writing a pending key", e))?;
+        Ok(Some(PENDING))
+    }
+}
 
 const META_MAGIC: &str = "magic";
 const META_VERSION: &str = "format_version";
@@ -230,6 +280,16 @@ fn newest_at<T: ReadableTable<&'static [u8], &'static [u8]>>(
     height: u64,
     what: &str,
 ) -> Result<Option<Vec<u8>>, StorageError> {
+    Ok(newest_version_at(table, prefix, height, what)?.map(|(_, value)| value))
+}
+
+/// [`newest_at`] with the version's height.
+fn newest_version_at<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    table: &T,
+    prefix: &[u8],
+    height: u64,
+    what: &str,
+) -> Result<Option<(u64, Vec<u8>)>, StorageError> {
     let low = with_height(prefix, 0);
     let high = with_height(prefix, height);
     let mut range = table
@@ -237,8 +297,9 @@ fn newest_at<T: ReadableTable<&'static [u8], &'static [u8]>>(
         .map_err(|e| StorageError::from_redb(what, e))?;
     match range.next_back() {
         Some(item) => {
-            let (_, value) = item.map_err(|e| StorageError::from_redb(what, e))?;
-            Ok(Some(value.value().to_vec()))
+            let (key, value) = item.map_err(|e| StorageError::from_redb(what, e))?;
+            let (_, version) = split_height(key.value(), what)?;
+            Ok(Some((version, value.value().to_vec())))
         }
         None => Ok(None),
     }
@@ -440,6 +501,7 @@ impl DiskStorage {
                 (CODE_VERSIONS, "code versions"),
                 (CONTRACTS, "contracts"),
                 (CONTRACT_VERSIONS, "contract versions"),
+                (PENDING_KEYS, "pending keys"),
             ] {
                 txn.open_table(table).map_err(|e| {
                     StorageError::from_redb(&format!("opening the {what} table"), e)
@@ -450,10 +512,11 @@ impl DiskStorage {
             .map_err(|e| StorageError::from_redb("committing the open transaction", e))
     }
 
-    /// Applies `changes` as the block at `height` and makes `height` the block height, in one
-    /// write transaction (see [`VersionedStorage::commit_block`]). Heights strictly increase:
-    /// `height <= block_height()` is [`StorageError::HeightNotIncreasing`] (except for the first
-    /// block of a new state, which may have any height).
+    /// Seals the pending block with `changes` added as the block at `height` and makes
+    /// `height` the block height, in one write transaction (see
+    /// [`VersionedStorage::commit_block`]). A sealed height never changes: `height <=
+    /// block_height()` is [`StorageError::HeightSealed`] (except for the first block of a new
+    /// state, which may have any height below `u64::MAX`).
     pub fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
         self.apply(changes, Some(height))
     }
@@ -465,6 +528,18 @@ impl DiskStorage {
         height: u64,
     ) -> Result<(), StorageError> {
         self.apply(changes, Some(height))
+    }
+
+    /// Whether writes wait in the pending block (plain `commit`s since the last block) that
+    /// the next [`commit_block`](Self::commit_block) seals.
+    pub fn has_pending_changes(&self) -> Result<bool, StorageError> {
+        let txn = self.begin_read()?;
+        let table = txn
+            .open_table(PENDING_KEYS)
+            .map_err(|e| StorageError::from_redb("opening the pending table", e))?;
+        Ok(!table
+            .is_empty()
+            .map_err(|e| StorageError::from_redb("reading the pending table", e))?)
     }
 
     /// Height of the last committed block; 0 before the first block.
@@ -804,14 +879,14 @@ impl DiskStorage {
             .map_err(|e| StorageError::from_redb("beginning a read transaction", e))
     }
 
-    /// One write transaction for the whole change set: with `Some(height)` a new block at that
-    /// height (checked against the block height, which it then becomes), with `None` an addition
-    /// to the block at the current height. Any error drops the transaction before `commit`, which
-    /// aborts it: nothing of `changes` is applied.
+    /// One write transaction for the whole change set: `changes` go into the pending block,
+    /// and with `Some(height)` the pending block is then sealed as the block at that height
+    /// (checked against the block height, which it then becomes). Any error drops the
+    /// transaction before `commit`, which aborts it: nothing of `changes` is applied.
     ///
-    /// Per key: the latest table gets the new value (or loses the row), and a version row at
-    /// the height is written only if the value changed; the latest row is the newest version, so
-    /// comparing with it is enough.
+    /// Per key: the latest table gets the new value (or loses the row), and the pending
+    /// version (at [`PENDING`]) is set — or removed, when the value is back to the newest
+    /// sealed version — so pending versions are exactly the keys the pending block changes.
     fn apply(&mut self, changes: &ChangeSet, block: Option<u64>) -> Result<(), StorageError> {
         let txn = self
             .db
@@ -822,17 +897,14 @@ impl DiskStorage {
                 .open_table(META)
                 .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
             let (tip, _) = read_heights(&meta)?;
-            let height = match (block, tip) {
-                (Some(height), Some(tip)) if height <= tip => {
-                    return Err(StorageError::HeightNotIncreasing { height, tip });
-                }
-                (Some(height), _) => {
-                    meta.insert(META_HEIGHT, height.to_le_bytes().as_slice())
-                        .map_err(|e| StorageError::from_redb("writing the block height", e))?;
-                    height
-                }
-                (None, tip) => tip.unwrap_or(0),
-            };
+            if let Some(height) = block {
+                check_new_block(height, tip)?;
+                meta.insert(META_HEIGHT, height.to_le_bytes().as_slice())
+                    .map_err(|e| StorageError::from_redb("writing the block height", e))?;
+            }
+            let mut pending = txn
+                .open_table(PENDING_KEYS)
+                .map_err(|e| StorageError::from_redb("opening the pending table", e))?;
 
             let mut storage = txn
                 .open_table(STORAGE)
@@ -855,13 +927,14 @@ impl DiskStorage {
                         .is_some(),
                 };
                 if changed {
-                    let version = with_height(&storage_version_prefix(contract, key), height);
-                    storage_versions
-                        .insert(
-                            version.as_slice(),
-                            encode_storage_version(value.as_deref()).as_slice(),
-                        )
-                        .map_err(|e| StorageError::from_redb("writing a storage version", e))?;
+                    let _ = put_pending(
+                        &mut storage_versions,
+                        &mut pending,
+                        KIND_STORAGE,
+                        &storage_version_prefix(contract, key),
+                        &encode_storage_version(value.as_deref()),
+                        |v| v == [TAG_DELETED],
+                    )?;
                 }
             }
 
@@ -887,12 +960,14 @@ impl DiskStorage {
                         .transpose()?
                 };
                 if old.unwrap_or(0) != *amount {
-                    balance_versions
-                        .insert(
-                            with_height(&key, height).as_slice(),
-                            amount.to_le_bytes().as_slice(),
-                        )
-                        .map_err(|e| StorageError::from_redb("writing a balance version", e))?;
+                    let _ = put_pending(
+                        &mut balance_versions,
+                        &mut pending,
+                        KIND_BALANCE,
+                        &key,
+                        &amount.to_le_bytes(),
+                        |v| v == 0u64.to_le_bytes(),
+                    )?;
                 }
             }
 
@@ -924,10 +999,18 @@ impl DiskStorage {
                     None => false,
                 };
                 if !unchanged {
-                    code_versions
-                        .insert(with_height(&hash.0, height).as_slice(), elf.as_slice())
-                        .map_err(|e| StorageError::from_redb("writing code", e))?;
-                    code.insert(hash.0.as_slice(), height.to_le_bytes().as_slice())
+                    let newest = put_pending(
+                        &mut code_versions,
+                        &mut pending,
+                        KIND_CODE,
+                        &hash.0,
+                        elf,
+                        |_| false,
+                    )?
+                    .ok_or_else(|| {
+                        StorageError::corrupt(format!("code {hash} lost its versions"))
+                    })?;
+                    code.insert(hash.0.as_slice(), newest.to_le_bytes().as_slice())
                         .map_err(|e| StorageError::from_redb("writing a code pointer", e))?;
                 }
             }
@@ -945,13 +1028,64 @@ impl DiskStorage {
                     .map(|old| decode_contract(old.value()))
                     .transpose()?;
                 if old != Some(*info) {
-                    contract_versions
-                        .insert(
-                            with_height(&address.0, height).as_slice(),
-                            info.code_hash.0.as_slice(),
-                        )
-                        .map_err(|e| StorageError::from_redb("writing a contract version", e))?;
+                    let _ = put_pending(
+                        &mut contract_versions,
+                        &mut pending,
+                        KIND_CONTRACT,
+                        &address.0,
+                        &info.code_hash.0,
+                        |_| false,
+                    )?;
                 }
+            }
+
+            if let Some(height) = block {
+                // Seal: every pending version moves to `height`.
+                let keys: Vec<Vec<u8>> = {
+                    let iter = pending
+                        .iter()
+                        .map_err(|e| StorageError::from_redb("listing pending keys", e))?;
+                    let mut keys = Vec::new();
+                    for item in iter {
+                        let (key, _) =
+                            item.map_err(|e| StorageError::from_redb("listing pending keys", e))?;
+                        keys.push(key.value().to_vec());
+                    }
+                    keys
+                };
+                for key in keys {
+                    let (kind, prefix) = key
+                        .split_first()
+                        .ok_or_else(|| StorageError::corrupt("an empty pending key"))?;
+                    let table = match *kind {
+                        KIND_STORAGE => &mut storage_versions,
+                        KIND_BALANCE => &mut balance_versions,
+                        KIND_CODE => &mut code_versions,
+                        KIND_CONTRACT => &mut contract_versions,
+                        other => {
+                            return Err(StorageError::corrupt(format!(
+                                "a pending key of unknown kind {other}"
+                            )))
+                        }
+                    };
+                    let value = table
+                        .remove(with_height(prefix, PENDING).as_slice())
+                        .map_err(|e| StorageError::from_redb("reading a pending version", e))?
+                        .map(|value| value.value().to_vec())
+                        .ok_or_else(|| {
+                            StorageError::corrupt("a pending key without its pending version")
+                        })?;
+                    table
+                        .insert(with_height(prefix, height).as_slice(), value.as_slice())
+                        .map_err(|e| StorageError::from_redb("sealing a version", e))?;
+                    if *kind == KIND_CODE {
+                        code.insert(prefix, height.to_le_bytes().as_slice())
+                            .map_err(|e| StorageError::from_redb("writing a code pointer", e))?;
+                    }
+                }
+                pending
+                    .retain(|_, _| false)
+                    .map_err(|e| StorageError::from_redb("clearing the pending keys", e))?;
             }
         }
         txn.commit()
@@ -1056,8 +1190,8 @@ impl StorageProvider for DiskStorage {
         }
     }
 
-    /// Adds `changes` to the block at the current height, in one durable write transaction; the
-    /// block height is left as it is.
+    /// Adds `changes` to the pending block (never to a sealed height), in one durable write
+    /// transaction; the block height is left as it is.
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
         self.apply(changes, None)
     }
@@ -1070,6 +1204,10 @@ impl VersionedStorage for DiskStorage {
 
     fn oldest_height(&self) -> Result<u64, StorageError> {
         DiskStorage::oldest_height(self)
+    }
+
+    fn has_pending_changes(&self) -> Result<bool, StorageError> {
+        DiskStorage::has_pending_changes(self)
     }
 
     fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {

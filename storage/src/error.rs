@@ -99,14 +99,22 @@ pub enum StorageError {
     #[error("amount must be greater than zero")]
     ZeroAmount,
 
-    /// A block was committed at a height that is not above the current block height: heights
-    /// of committed blocks strictly increase. Nothing was changed.
-    #[error("block height {height} is not above the current block height {tip}")]
-    HeightNotIncreasing {
+    /// A block was committed at a height that is sealed (at or below the current block
+    /// height): a committed height never changes, and heights of committed blocks strictly
+    /// increase. Nothing was changed.
+    #[error("block height {height} is sealed: it is not above the current block height {tip}")]
+    HeightSealed {
         /// The height asked for.
         height: u64,
         /// The height of the last committed block.
         tip: u64,
+    },
+
+    /// A block height of `u64::MAX`: reserved for the pending block. Nothing was changed.
+    #[error("block height {height} is out of range (the largest block height is u64::MAX - 1)")]
+    HeightOutOfRange {
+        /// The height asked for.
+        height: u64,
     },
 
     /// A read as of `height` (or a prune) asked for a height above the current block height.
@@ -212,7 +220,8 @@ mod tests {
         assert!(StorageError::corrupt("x").is_backend());
         assert!(StorageError::io("x", std::io::Error::other("boom")).is_backend());
         assert!(!StorageError::ZeroAmount.is_backend());
-        assert!(!StorageError::HeightNotIncreasing { height: 1, tip: 2 }.is_backend());
+        assert!(!StorageError::HeightSealed { height: 1, tip: 2 }.is_backend());
+        assert!(!StorageError::HeightOutOfRange { height: u64::MAX }.is_backend());
         assert!(!StorageError::HeightInFuture { height: 3, tip: 2 }.is_backend());
         assert!(!StorageError::HeightPruned {
             height: 1,

@@ -7,28 +7,33 @@
 //! atomically by [`StorageProvider::commit`] after the invoke succeeded.
 //!
 //! Adapters: [`MemoryStorage`] (tests) and `DiskStorage` (an embedded redb database, feature
-//! `disk`, on by default; see `docs/storage.md` for why redb). Both keep the state's history by block height
-//! ([`VersionedStorage`]): `commit_block(height, &changes)` records a block, `read_*_at` and
-//! [`StateAt`] read the state as of any unpruned height, `prune_below` forgets old versions.
+//! `disk`, on by default; see `docs/storage.md` for why redb). Both keep the state's history
+//! by block height ([`VersionedStorage`]): a plain [`StorageProvider::commit`] goes into the
+//! *pending* block, `commit_block(height, &changes)` seals it (with `changes`) as the block at
+//! `height`, a sealed height never changes again, `read_*_at` and [`StateAt`] read the state as
+//! of any unpruned height, `prune_below` forgets old versions.
 //!
 //! ```
-//! use tos_storage::{ChangeSet, Hash, MemoryStorage, StorageProvider, NATIVE_ASSET};
+//! use tos_storage::{ChangeSet, Hash, MemoryStorage, StorageProvider, VersionedStorage, NATIVE_ASSET};
 //!
 //! let mut store = MemoryStorage::default();
 //! let contract = Hash([7; 32]);
 //! let mut changes = ChangeSet::default();
 //! changes.set_storage(contract, b"count".to_vec(), Some(1u64.to_le_bytes().to_vec()));
 //! changes.set_balance(contract, NATIVE_ASSET, 500);
-//! store.commit(&changes).unwrap();
+//! store.commit(&changes).unwrap(); // the pending block: the latest state sees it
 //! assert_eq!(store.read_storage(&contract, b"count").unwrap(), Some(1u64.to_le_bytes().to_vec()));
 //! assert_eq!(store.read_balance(&contract, &NATIVE_ASSET).unwrap(), 500);
+//! store.commit_block(1, &ChangeSet::default()).unwrap(); // sealed as block 1
 //!
-//! // Block 1 overwrites the counter; the state as of height 0 is still readable.
+//! // Block 2 overwrites the counter; the state as of height 1 is still readable, and a
+//! // sealed height cannot be changed.
 //! let mut block = ChangeSet::default();
 //! block.set_storage(contract, b"count".to_vec(), Some(2u64.to_le_bytes().to_vec()));
-//! store.commit_block(1, &block).unwrap();
-//! assert_eq!(store.read_storage_at(&contract, b"count", 0).unwrap(), Some(1u64.to_le_bytes().to_vec()));
-//! assert_eq!(store.at(1).unwrap().read_storage(&contract, b"count").unwrap(), Some(2u64.to_le_bytes().to_vec()));
+//! store.commit_block(2, &block).unwrap();
+//! assert_eq!(store.read_storage_at(&contract, b"count", 1).unwrap(), Some(1u64.to_le_bytes().to_vec()));
+//! assert_eq!(store.at(2).unwrap().read_storage(&contract, b"count").unwrap(), Some(2u64.to_le_bytes().to_vec()));
+//! assert!(store.commit_block(2, &block).is_err()); // StorageError::HeightSealed
 //! ```
 
 mod changes;
@@ -67,7 +72,7 @@ pub trait StorageProvider {
     /// silently falls back to `read_code`.
     fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError>;
     /// Applies every change of `changes` or none of them. The versioned adapters add the
-    /// changes to the block at the current height and leave the height alone (see
-    /// [`VersionedStorage`]).
+    /// changes to the pending block, which the next `commit_block` seals: a committed height
+    /// never changes (see [`VersionedStorage`]).
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError>;
 }

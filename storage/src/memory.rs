@@ -6,7 +6,11 @@ use crate::error::StorageError;
 use crate::types::{ContractInfo, Hash};
 use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
 use crate::StorageProvider;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where the pending block's versions are kept until `commit_block` seals them at the block's
+/// height: above every readable height (a block height is at most `u64::MAX - 1`).
+const PENDING: u64 = u64::MAX;
 
 /// Whole chain state in `BTreeMap`s: the latest state plus, per key, its versions by height.
 ///
@@ -15,6 +19,9 @@ use std::collections::BTreeMap;
 /// only where a value changes, so two states built by the same blocks compare equal however
 /// each block's writes were split between `commit`s and direct setters, and a write undone in
 /// the same block leaves no trace.
+///
+/// `commit` and the setters write into the *pending* block, which `commit_block` seals at its
+/// height: a sealed height never changes again (see [`VersionedStorage`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemoryStorage {
     storage: BTreeMap<(Hash, Vec<u8>), Vec<u8>>,
@@ -40,10 +47,21 @@ struct History {
     tip: Option<u64>,
     /// Oldest readable height.
     oldest: u64,
+    /// The keys with a version in the pending block (at [`PENDING`]).
+    pending: PendingKeys,
 }
 
-/// Records `value` as the version of one key at `height` (the current tip), dropping it again
-/// when it equals the version below: versions stay exactly the points where the value changes.
+/// The keys the pending block changed, per kind: what `commit_block` seals.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct PendingKeys {
+    storage: BTreeSet<(Hash, Vec<u8>)>,
+    balances: BTreeSet<(Hash, Hash)>,
+    code: BTreeSet<Hash>,
+    contracts: BTreeSet<Hash>,
+}
+
+/// Records `value` as the version of one key at `height`, dropping it again when it equals the
+/// version below: versions stay exactly the points where the value changes.
 fn record<K: Ord + Clone, V: PartialEq>(
     history: &mut BTreeMap<K, BTreeMap<u64, V>>,
     key: &K,
@@ -63,6 +81,43 @@ fn record<K: Ord + Clone, V: PartialEq>(
     }
     if versions.is_empty() {
         history.remove(key);
+    }
+}
+
+/// Records `value` as the pending version of `key`, and whether `key` has one now.
+fn record_pending<K: Ord + Clone, V: PartialEq>(
+    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
+    pending: &mut BTreeSet<K>,
+    key: &K,
+    value: V,
+    absent: impl Fn(&V) -> bool,
+) {
+    record(history, key, PENDING, value, absent);
+    if history
+        .get(key)
+        .is_some_and(|versions| versions.contains_key(&PENDING))
+    {
+        pending.insert(key.clone());
+    } else {
+        pending.remove(key);
+    }
+}
+
+/// Moves every pending version to `height` (above every sealed version).
+fn seal<K: Ord + Clone, V: PartialEq>(
+    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
+    pending: &mut BTreeSet<K>,
+    height: u64,
+    absent: impl Fn(&V) -> bool,
+) {
+    for key in std::mem::take(pending) {
+        let Some(value) = history
+            .get_mut(&key)
+            .and_then(|versions| versions.remove(&PENDING))
+        else {
+            continue;
+        };
+        record(history, &key, height, value, &absent);
     }
 }
 
@@ -126,48 +181,44 @@ impl MemoryStorage {
     }
 
     /// Creates the instance `address` running the code `code_hash` directly (test setup), in
-    /// the block at the current height.
+    /// the pending block.
     pub fn create_contract(&mut self, address: Hash, code_hash: Hash) {
-        let height = self.block_height();
-        self.write_contract(height, address, ContractInfo { code_hash });
+        self.write_contract(address, ContractInfo { code_hash });
     }
 
-    /// Sets a balance directly, bypassing any journal (test setup), in the block at the current
-    /// height. 0 removes the entry.
+    /// Sets a balance directly, bypassing any journal (test setup), in the pending block. 0
+    /// removes the entry.
     pub fn set_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
-        let height = self.block_height();
-        self.write_balance(height, account, asset, amount);
+        self.write_balance(account, asset, amount);
     }
 
-    /// Sets (`Some`) or deletes (`None`) a storage value directly (test setup), in the block at
-    /// the current height.
+    /// Sets (`Some`) or deletes (`None`) a storage value directly (test setup), in the pending
+    /// block.
     pub fn set_storage(&mut self, contract: Hash, key: &[u8], value: Option<&[u8]>) {
-        let height = self.block_height();
-        self.write_storage(height, contract, key, value);
+        self.write_storage(contract, key, value);
     }
 
-    /// Deploys code directly (test setup), in the block at the current height.
+    /// Deploys code directly (test setup), in the pending block.
     pub fn deploy_code(&mut self, hash: Hash, elf: Vec<u8>) {
-        let height = self.block_height();
-        self.write_code(height, hash, elf);
+        self.write_code(hash, elf);
     }
 
-    fn write_balance(&mut self, height: u64, account: Hash, asset: Hash, amount: u64) {
+    fn write_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
         if amount == 0 {
             self.balances.remove(&(account, asset));
         } else {
             self.balances.insert((account, asset), amount);
         }
-        record(
+        record_pending(
             &mut self.history.balances,
+            &mut self.history.pending.balances,
             &(account, asset),
-            height,
             amount,
             |a| *a == 0,
         );
     }
 
-    fn write_storage(&mut self, height: u64, contract: Hash, key: &[u8], value: Option<&[u8]>) {
+    fn write_storage(&mut self, contract: Hash, key: &[u8], value: Option<&[u8]>) {
         let full = (contract, key.to_vec());
         match value {
             Some(value) => {
@@ -177,50 +228,61 @@ impl MemoryStorage {
                 self.storage.remove(&full);
             }
         }
-        record(
+        record_pending(
             &mut self.history.storage,
+            &mut self.history.pending.storage,
             &full,
-            height,
             value.map(<[u8]>::to_vec),
             Option::is_none,
         );
     }
 
-    fn write_code(&mut self, height: u64, hash: Hash, elf: Vec<u8>) {
-        record(
+    fn write_code(&mut self, hash: Hash, elf: Vec<u8>) {
+        record_pending(
             &mut self.history.code,
+            &mut self.history.pending.code,
             &hash,
-            height,
             Some(elf.clone()),
             Option::is_none,
         );
         self.code.insert(hash, elf);
     }
 
-    fn write_contract(&mut self, height: u64, address: Hash, info: ContractInfo) {
-        record(
+    fn write_contract(&mut self, address: Hash, info: ContractInfo) {
+        record_pending(
             &mut self.history.contracts,
+            &mut self.history.pending.contracts,
             &address,
-            height,
             Some(info),
             Option::is_none,
         );
         self.contracts.insert(address, info);
     }
 
-    fn apply(&mut self, height: u64, changes: &ChangeSet) {
+    /// Adds `changes` to the pending block: the latest state and the pending versions.
+    fn apply(&mut self, changes: &ChangeSet) {
         for ((contract, key), value) in &changes.storage {
-            self.write_storage(height, *contract, key, value.as_deref());
+            self.write_storage(*contract, key, value.as_deref());
         }
         for (&(account, asset), &amount) in &changes.balances {
-            self.write_balance(height, account, asset, amount);
+            self.write_balance(account, asset, amount);
         }
         for (hash, elf) in &changes.code {
-            self.write_code(height, *hash, elf.clone());
+            self.write_code(*hash, elf.clone());
         }
         for (address, info) in &changes.contracts {
-            self.write_contract(height, *address, *info);
+            self.write_contract(*address, *info);
         }
+    }
+
+    /// Whether writes wait in the pending block (`commit` or the setters since the last
+    /// `commit_block`) that the next `commit_block` seals.
+    pub fn has_pending_changes(&self) -> bool {
+        let pending = &self.history.pending;
+        !(pending.storage.is_empty()
+            && pending.balances.is_empty()
+            && pending.code.is_empty()
+            && pending.contracts.is_empty())
     }
 
     /// Every `(key, value)` of `contract`, in key order.
@@ -269,15 +331,35 @@ impl MemoryStorage {
         self.history.oldest
     }
 
-    /// Applies `changes` as the block at `height` (see [`VersionedStorage::commit_block`]).
+    /// Seals the pending block with `changes` added as the block at `height` (see
+    /// [`VersionedStorage::commit_block`]).
     pub fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
-        if let Some(tip) = self.history.tip {
-            if height <= tip {
-                return Err(StorageError::HeightNotIncreasing { height, tip });
-            }
-        }
-        self.apply(height, changes);
-        self.history.tip = Some(height);
+        crate::versioned::check_new_block(height, self.history.tip)?;
+        self.apply(changes);
+        let history = &mut self.history;
+        let pending = &mut history.pending;
+        seal(
+            &mut history.storage,
+            &mut pending.storage,
+            height,
+            Option::is_none,
+        );
+        seal(&mut history.balances, &mut pending.balances, height, |a| {
+            *a == 0
+        });
+        seal(
+            &mut history.code,
+            &mut pending.code,
+            height,
+            Option::is_none,
+        );
+        seal(
+            &mut history.contracts,
+            &mut pending.contracts,
+            height,
+            Option::is_none,
+        );
+        history.tip = Some(height);
         Ok(())
     }
 
@@ -416,11 +498,10 @@ impl StorageProvider for MemoryStorage {
         Ok(self.code.contains_key(code_hash))
     }
 
-    /// Adds `changes` to the block at the current height. Cannot fail, so trivially
-    /// all-or-nothing.
+    /// Adds `changes` to the pending block, never to a sealed height. Cannot fail, so
+    /// trivially all-or-nothing.
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
-        let height = self.block_height();
-        self.apply(height, changes);
+        self.apply(changes);
         Ok(())
     }
 }
@@ -432,6 +513,10 @@ impl VersionedStorage for MemoryStorage {
 
     fn oldest_height(&self) -> Result<u64, StorageError> {
         Ok(MemoryStorage::oldest_height(self))
+    }
+
+    fn has_pending_changes(&self) -> Result<bool, StorageError> {
+        Ok(MemoryStorage::has_pending_changes(self))
     }
 
     fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError> {
@@ -558,7 +643,7 @@ mod tests {
         assert_eq!(s.at(3).unwrap().read_code(&B).unwrap(), Some(vec![1]));
         assert!(matches!(
             s.commit_block(3, &ChangeSet::new()),
-            Err(StorageError::HeightNotIncreasing { height: 3, tip: 3 })
+            Err(StorageError::HeightSealed { height: 3, tip: 3 })
         ));
         assert!(matches!(
             s.read_storage_at(&A, b"k", 4),
@@ -589,20 +674,38 @@ mod tests {
         assert_eq!(s.read_code_at(&B, 3).unwrap(), Some(vec![1]));
     }
 
+    /// Issue 16 item 6: a plain commit wrote into the sealed tip height.
     #[test]
-    fn plain_commits_amend_the_tip_and_leave_no_trace_when_undone() {
+    fn plain_commits_go_to_the_pending_block_and_leave_no_trace_when_undone() {
         let mut s = MemoryStorage::new();
         s.commit_block(5, &ChangeSet::new()).unwrap();
         let mut cs = ChangeSet::new();
         cs.set_storage(A, b"k".to_vec(), Some(b"1".to_vec()));
         s.commit(&cs).unwrap();
         assert_eq!(s.block_height(), 5);
-        assert_eq!(s.read_storage_at(&A, b"k", 5).unwrap(), Some(b"1".to_vec()));
+        assert!(s.has_pending_changes());
+        // The latest state sees it, the sealed height 5 does not.
+        assert_eq!(s.read_storage(&A, b"k").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.read_storage_at(&A, b"k", 5).unwrap(), None);
         s.set_storage(A, b"k", None);
+        assert!(!s.has_pending_changes());
         let mut fresh = MemoryStorage::new();
         fresh.commit_block(5, &ChangeSet::new()).unwrap();
         assert_eq!(s, fresh);
         assert_eq!(s.version_rows().total(), 0);
+        // Sealed at the next block's height, with that block's own changes.
+        s.commit(&cs).unwrap();
+        let mut block = ChangeSet::new();
+        block.set_balance(A, NATIVE_ASSET, 7);
+        s.commit_block(8, &block).unwrap();
+        assert!(!s.has_pending_changes());
+        assert_eq!(s.read_storage_at(&A, b"k", 7).unwrap(), None);
+        assert_eq!(s.read_storage_at(&A, b"k", 8).unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.read_balance_at(&A, &NATIVE_ASSET, 8).unwrap(), 7);
+        assert!(matches!(
+            s.commit_block(8, &block),
+            Err(StorageError::HeightSealed { height: 8, tip: 8 })
+        ));
     }
 
     #[test]

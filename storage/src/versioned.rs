@@ -11,17 +11,22 @@ use crate::StorageProvider;
 /// Implemented by [`MemoryStorage`](crate::MemoryStorage) and [`DiskStorage`](crate::DiskStorage),
 /// with the same semantics:
 ///
-/// * **Blocks.** [`commit_block(height, changes)`](VersionedStorage::commit_block) records the
-///   effects of the block at `height`, atomically with the new block height. Heights of committed
-///   blocks strictly increase ([`StorageError::HeightNotIncreasing`] otherwise); the first block
-///   of a new state may have any height, 0 included. Heights may skip (a height without a block
-///   reads like the block below it).
-/// * **The tip is open.** [`StorageProvider::commit`] (what `Vm::deploy` and `Vm::invoke` call)
-///   adds its changes to the block at the current height ([`block_height`]; 0 before the first
-///   block) and leaves the height alone. Heights below the tip never change again.
-/// * **Reads.** [`StorageProvider`]'s reads return the latest state. `read_*_at(.., height)`
-///   return the newest version at or below `height`. Readable heights are
-///   `oldest_height()..=block_height()`: a height above the tip is
+/// * **Committed heights are sealed.** Nothing changes a height once its block is committed:
+///   not a later block, not a plain commit, not a direct setter.
+/// * **The pending block.** [`StorageProvider::commit`] (what `Vm::deploy`, `Vm::invoke` and
+///   `Vm::deploy_contract` call when given the store itself) adds its changes to the *pending*
+///   block, above every sealed height: the latest state sees them, no `read_*_at` does, and the
+///   block height stays where it is. They are durable like any commit and wait for the next
+///   block.
+/// * **Blocks.** [`commit_block(height, changes)`](VersionedStorage::commit_block) seals the
+///   pending block with `changes` added as the block at `height`, atomically with the new block
+///   height. `height` must be above the block height ([`StorageError::HeightSealed`]
+///   otherwise: an attempt to change a sealed height) and below `u64::MAX`
+///   ([`StorageError::HeightOutOfRange`]); the first block of a new state may have any height,
+///   0 included. Heights may skip (a height without a block reads like the block below it).
+/// * **Reads.** [`StorageProvider`]'s reads return the latest state, the pending block
+///   included. `read_*_at(.., height)` return the newest sealed version at or below `height`.
+///   Readable heights are `oldest_height()..=block_height()`: a height above the tip is
 ///   [`StorageError::HeightInFuture`], a pruned one [`StorageError::HeightPruned`].
 /// * **Pruning.** [`prune_below(height)`](VersionedStorage::prune_below) forgets what only heights
 ///   below `height` can see: per key it keeps the newest version at or below `height` (dropped too
@@ -39,9 +44,13 @@ pub trait VersionedStorage: StorageProvider {
     /// pruned).
     fn oldest_height(&self) -> Result<u64, StorageError>;
 
-    /// Applies `changes` as the block at `height` and makes `height` the block height, all or
-    /// nothing. `height` must be above the current block height (any height for the first
-    /// block of a new state).
+    /// Whether the pending block holds changes (plain commits since the last block) that the
+    /// next [`commit_block`](VersionedStorage::commit_block) seals.
+    fn has_pending_changes(&self) -> Result<bool, StorageError>;
+
+    /// Seals the pending block with `changes` added as the block at `height` and makes
+    /// `height` the block height, all or nothing. `height` must be above the current block
+    /// height (any height below `u64::MAX` for the first block of a new state).
     fn commit_block(&mut self, height: u64, changes: &ChangeSet) -> Result<(), StorageError>;
 
     /// Removes the versions no reader at a height `>= height` can see. `height` may not be above
@@ -103,6 +112,18 @@ impl VersionRows {
     /// All versions together.
     pub fn total(&self) -> u64 {
         self.storage + self.balances + self.code + self.contracts
+    }
+}
+
+/// Checks that a new block may be committed at `height` over a state whose last block is at
+/// `tip`: sealed heights never change, and `u64::MAX` is the pending block's.
+pub(crate) fn check_new_block(height: u64, tip: Option<u64>) -> Result<(), StorageError> {
+    if height == u64::MAX {
+        return Err(StorageError::HeightOutOfRange { height });
+    }
+    match tip {
+        Some(tip) if height <= tip => Err(StorageError::HeightSealed { height, tip }),
+        _ => Ok(()),
     }
 }
 

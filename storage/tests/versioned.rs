@@ -1,5 +1,6 @@
-//! State versioned by block height: commit_block / plain commit / prune_below on DiskStorage and
-//! MemoryStorage, checked against a model that is a Vec of full-state snapshots, one per height.
+//! State versioned by block height: commit_block / plain commit (the pending block) /
+//! prune_below on DiskStorage and MemoryStorage, checked against a model that is a Vec of
+//! full-state snapshots, one per sealed height, plus the latest state.
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -122,16 +123,16 @@ fn heights_must_strictly_increase_and_refusals_change_nothing() {
     disk.commit_block(3, &ChangeSet::new()).unwrap();
     for height in [0, 2, 3] {
         match disk.commit_block(height, &block(&[(b"g", Some(b"no"))], Some(1))) {
-            Err(e @ StorageError::HeightNotIncreasing { .. }) => {
+            Err(e @ StorageError::HeightSealed { .. }) => {
                 assert!(!e.is_backend());
-                assert!(e.to_string().contains("not above"), "{e}");
+                assert!(e.to_string().contains("is sealed"), "{e}");
             }
-            other => panic!("expected HeightNotIncreasing, got {other:?}"),
+            other => panic!("expected HeightSealed, got {other:?}"),
         }
     }
     assert!(matches!(
         disk.commit_with_height(&ChangeSet::new(), 1),
-        Err(StorageError::HeightNotIncreasing { height: 1, tip: 3 })
+        Err(StorageError::HeightSealed { height: 1, tip: 3 })
     ));
     assert_eq!(disk.block_height().unwrap(), 3);
     assert_eq!(
@@ -141,39 +142,96 @@ fn heights_must_strictly_increase_and_refusals_change_nothing() {
     assert_eq!(disk.read_balance(&ALICE, &NATIVE_ASSET).unwrap(), 0);
 }
 
+/// Issue 16 item 6: a plain `commit` (what `Vm::invoke` / `Vm::deploy` do on the store itself)
+/// wrote into the already committed tip height, silently changing a finished block. Now it
+/// goes to the pending block, which the next `commit_block` seals; a sealed height never
+/// changes, and trying to is `HeightSealed`. Both stores, the disk one across a reopen.
+fn plain_commits_never_change_a_sealed_height<S: VersionedStorage>(
+    store: &mut S,
+    reopen: &mut dyn FnMut(&mut S),
+) {
+    let k = |store: &S, height| store.read_storage_at(&C1, b"k", height).unwrap();
+    // Before the first block: pending, no height sealed yet.
+    store.commit(&block(&[(b"k", Some(b"0"))], None)).unwrap();
+    assert_eq!(store.block_height().unwrap(), 0);
+    assert!(store.has_pending_changes().unwrap());
+    assert_eq!(k(store, 0), None);
+    assert_eq!(store.read_storage(&C1, b"k").unwrap(), Some(b"0".to_vec()));
+    // The block seals the pending writes with its own changes.
+    store
+        .commit_block(4, &block(&[(b"j", Some(b"4"))], Some(9)))
+        .unwrap();
+    assert!(!store.has_pending_changes().unwrap());
+    assert_eq!(k(store, 3), None);
+    assert_eq!(k(store, 4), Some(b"0".to_vec()));
+    // After the block: the sealed height 4 does not move.
+    store
+        .commit(&block(&[(b"k", Some(b"4b")), (b"j", None)], Some(1)))
+        .unwrap();
+    reopen(store);
+    assert_eq!(store.block_height().unwrap(), 4);
+    assert!(store.has_pending_changes().unwrap());
+    assert_eq!(k(store, 4), Some(b"0".to_vec()));
+    assert_eq!(
+        store.read_storage_at(&C1, b"j", 4).unwrap(),
+        Some(b"4".to_vec())
+    );
+    assert_eq!(store.read_balance_at(&ALICE, &NATIVE_ASSET, 4).unwrap(), 9);
+    assert_eq!(store.read_storage(&C1, b"k").unwrap(), Some(b"4b".to_vec()));
+    assert_eq!(store.read_storage(&C1, b"j").unwrap(), None);
+    assert_eq!(store.read_balance(&ALICE, &NATIVE_ASSET).unwrap(), 1);
+    assert!(matches!(
+        store.read_storage_at(&C1, b"k", 5),
+        Err(StorageError::HeightInFuture { height: 5, tip: 4 })
+    ));
+    // An attempt to change a sealed height (the tip or below) is a typed error and changes
+    // nothing, the pending block included.
+    for height in [0, 4] {
+        let refused = store.commit_block(height, &block(&[(b"k", Some(b"no"))], None));
+        assert!(
+            matches!(refused, Err(StorageError::HeightSealed { tip: 4, .. })),
+            "{refused:?}"
+        );
+    }
+    assert!(matches!(
+        store.commit_block(u64::MAX, &ChangeSet::new()),
+        Err(StorageError::HeightOutOfRange { .. })
+    ));
+    assert_eq!(store.read_storage(&C1, b"k").unwrap(), Some(b"4b".to_vec()));
+    assert!(store.has_pending_changes().unwrap());
+    // Undone in the pending block: nothing left to seal.
+    store
+        .commit(&block(&[(b"k", Some(b"0")), (b"j", Some(b"4"))], Some(9)))
+        .unwrap();
+    assert!(!store.has_pending_changes().unwrap());
+    // The next block seals pending writes at its own height, above the old tip.
+    store.commit(&block(&[(b"k", Some(b"5"))], None)).unwrap();
+    store.commit_block(6, &ChangeSet::new()).unwrap();
+    reopen(store);
+    assert_eq!(k(store, 4), Some(b"0".to_vec()));
+    assert_eq!(k(store, 5), Some(b"0".to_vec()));
+    assert_eq!(k(store, 6), Some(b"5".to_vec()));
+    assert!(!store.has_pending_changes().unwrap());
+}
+
 #[test]
-fn plain_commit_adds_to_the_block_at_the_current_height() {
+fn plain_commits_go_to_the_pending_block_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let mut disk = DiskStorage::open(dir.path()).unwrap();
-    // Before the first block: height 0 (what `Vm::deploy` into a new store does).
-    disk.commit(&block(&[(b"k", Some(b"0"))], None)).unwrap();
-    assert_eq!(disk.block_height().unwrap(), 0);
-    disk.commit_block(4, &block(&[(b"k", Some(b"4"))], None))
-        .unwrap();
-    disk.commit(&block(&[(b"k", Some(b"4b")), (b"j", Some(b"x"))], None))
-        .unwrap();
-    assert_eq!(disk.block_height().unwrap(), 4);
-    assert_eq!(
-        disk.read_storage_at(&C1, b"k", 0).unwrap(),
-        Some(b"0".to_vec())
-    );
-    assert_eq!(
-        disk.read_storage_at(&C1, b"k", 3).unwrap(),
-        Some(b"0".to_vec())
-    );
-    assert_eq!(
-        disk.read_storage_at(&C1, b"k", 4).unwrap(),
-        Some(b"4b".to_vec())
-    );
-    assert_eq!(disk.read_storage_at(&C1, b"j", 3).unwrap(), None);
-    // The CLI's flow: next block = height + 1.
-    disk.commit_with_height(&block(&[(b"k", None)], None), 5)
-        .unwrap();
-    assert_eq!(
-        disk.read_storage_at(&C1, b"k", 4).unwrap(),
-        Some(b"4b".to_vec())
-    );
-    assert_eq!(disk.read_storage(&C1, b"k").unwrap(), None);
+    let path = dir.path().to_path_buf();
+    plain_commits_never_change_a_sealed_height(&mut disk, &mut |disk| {
+        // Replace the handle: the old one must close before the file can be opened again.
+        let placeholder = tempfile::tempdir().unwrap();
+        let old = std::mem::replace(disk, DiskStorage::open(placeholder.path()).unwrap());
+        drop(old);
+        *disk = DiskStorage::open(&path).unwrap();
+    });
+}
+
+#[test]
+fn plain_commits_go_to_the_pending_block_in_memory() {
+    let mut memory = MemoryStorage::new();
+    plain_commits_never_change_a_sealed_height(&mut memory, &mut |_| {});
 }
 
 #[test]
@@ -387,10 +445,12 @@ impl Snapshot {
     }
 }
 
-/// `snapshots[h]` is the state as of height `h`, for every `h` in `0..=block height`.
+/// `snapshots[h]` is the state as of height `h`, for every `h` in `0..=block height`;
+/// `latest` is the latest state (the pending block included).
 #[derive(Debug, Clone)]
 struct Model {
     snapshots: Vec<Snapshot>,
+    latest: Snapshot,
     has_block: bool,
     oldest: u64,
 }
@@ -399,9 +459,14 @@ impl Model {
     fn new() -> Model {
         Model {
             snapshots: vec![Snapshot::default()],
+            latest: Snapshot::default(),
             has_block: false,
             oldest: 0,
         }
+    }
+    /// Whether the pending block changes anything.
+    fn pending(&self) -> bool {
+        self.latest != self.snapshots[self.tip() as usize]
     }
     fn tip(&self) -> u64 {
         self.snapshots.len() as u64 - 1
@@ -414,7 +479,7 @@ enum Op {
     Block(u64, ChangeSet),
     /// A block at or below the tip: refused.
     StaleBlock(u64),
-    /// A plain commit: adds to the tip block.
+    /// A plain commit: adds to the pending block.
     Amend(ChangeSet),
     /// prune_below(n % (tip + 2)): tip + 1 is refused.
     Prune(u64),
@@ -483,8 +548,10 @@ fn step<S: VersionedStorage>(
             store
                 .commit_block(height, cs)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let mut next = model.snapshots.last().cloned().unwrap_or_default();
+            // The block seals the pending writes and its own changes.
+            let mut next = model.latest.clone();
             next.apply(cs);
+            model.latest = next.clone();
             if height == model.tip() {
                 // The first block at height 0.
                 model.snapshots[0] = next;
@@ -506,7 +573,7 @@ fn step<S: VersionedStorage>(
             cs.set_storage(C1, vec![9], Some(vec![9]));
             let refused = store.commit_block(height, &cs);
             prop_assert!(
-                matches!(refused, Err(StorageError::HeightNotIncreasing { .. })),
+                matches!(refused, Err(StorageError::HeightSealed { .. })),
                 "{:?}",
                 refused
             );
@@ -515,9 +582,7 @@ fn step<S: VersionedStorage>(
             store
                 .commit(cs)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            if let Some(last) = model.snapshots.last_mut() {
-                last.apply(cs);
-            }
+            model.latest.apply(cs);
         }
         Op::Prune(n) => {
             let height = n % (model.tip() + 2);
@@ -542,6 +607,7 @@ fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseEr
     let tip = model.tip();
     prop_assert_eq!(store.block_height().unwrap(), tip);
     prop_assert_eq!(store.oldest_height().unwrap(), model.oldest);
+    prop_assert_eq!(store.has_pending_changes().unwrap(), model.pending());
     for height in 0..=tip + 1 {
         let probe = store.read_storage_at(&C1, &[], height);
         if height > tip {
@@ -607,8 +673,8 @@ fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseEr
             }
         }
     }
-    // The latest state is the tip's snapshot.
-    let latest = &model.snapshots[tip as usize];
+    // The latest state: the tip's snapshot and the pending block.
+    let latest = &model.latest;
     for contract in contracts() {
         for key in keys() {
             prop_assert_eq!(
@@ -645,9 +711,10 @@ fn check<S: VersionedStorage>(store: &S, model: &Model) -> Result<(), TestCaseEr
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// Blocks, amendments of the tip, refused blocks and prunes, on both adapters: every read at
-    /// every height matches the snapshots, so pruning never changes a read at a height at or
-    /// above the prune height.
+    /// Blocks, plain commits into the pending block, refused blocks and prunes, on both
+    /// adapters: every read at every height matches the snapshots (so a plain commit never
+    /// changes a sealed height, and pruning never changes a read at a height at or above the
+    /// prune height), and the latest state matches the model's.
     #[test]
     fn versioned_reads_match_snapshots(ops in proptest::collection::vec(op(), 1..10)) {
         let dir = tempfile::tempdir().unwrap();
@@ -670,8 +737,8 @@ proptest! {
             if let Op::Prune(n) = op {
                 // Pruned at the tip: one version per live value, nothing else.
                 let height = n % (disk_model.tip() + 2);
-                if height == disk_model.tip() && height > oldest_before {
-                    let latest = &disk_model.snapshots[disk_model.tip() as usize];
+                if height == disk_model.tip() && height > oldest_before && !disk_model.pending() {
+                    let latest = &disk_model.latest;
                     for rows in [disk.version_rows().unwrap(), memory.version_rows()] {
                         prop_assert_eq!(rows.storage, latest.storage.len() as u64);
                         prop_assert_eq!(rows.balances, latest.balances.len() as u64);
