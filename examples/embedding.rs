@@ -97,8 +97,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             deposits: tos_vm::native_deposit(0),
             compute_limit: None,
         };
-        // `invoke` commits a successful call's effects into the pending block state.
-        let outcome = vm.invoke(&call, &block, &mut pending)?;
+        // `invoke` commits a successful call's effects into the pending block state. An `Err`
+        // that `is_backend()` is the store's failure, not the transaction's: stop (retry or
+        // halt the node), never record the transaction as failed.
+        let outcome = match vm.invoke(&call, &block, &mut pending) {
+            Ok(outcome) => outcome,
+            Err(error) if error.is_backend() => return Err(format!("store failed: {error}").into()),
+            Err(rejected) => {
+                println!("block {height} tx {index}: rejected: {rejected}");
+                continue;
+            }
+        };
         let status = match &outcome.status {
             InvokeStatus::Success => "success".to_string(),
             InvokeStatus::Failed { code } => format!("failed with {code}"),
