@@ -17,6 +17,7 @@
 //! | `contracts`        | instance address (32)                          | code hash (32)                          |
 //! | `contract_versions`| instance address (32) ++ height (u64 BE)       | code hash (32)                          |
 //! | `meta`             | `"magic"`, `"format_version"`, `"block_height"`, `"oldest_height"` | bytes / u32 LE / u64 LE / u64 LE |
+//! | `pending`          | kind (1) ++ version prefix of a key the pending block changed | empty                |
 //!
 //! `esc` escapes each `0x00` of the user key as `0x00 0xFF` and ends the key with `0x00 0x01`:
 //! the versions of one key are one contiguous range, ordered by height (big-endian), and keys
@@ -24,6 +25,10 @@
 //! contract's history is one range. `storage` and `balances` hold the latest state itself (one
 //! lookup per read, and plain range scans for listings); `code` holds a pointer to the newest
 //! version so that ELFs are not stored twice. A version is written only where a value changes.
+//!
+//! Versions of the pending block (plain [`StorageProvider::commit`]s since the last block) are
+//! rows at height `u64::MAX`, listed in `pending`; [`DiskStorage::commit_block`] moves them to
+//! the block's height, so a committed height is never written again.
 //!
 //! Every write ([`DiskStorage::commit_block`], [`StorageProvider::commit`],
 //! [`DiskStorage::prune_below`]) is one redb write transaction committed with
