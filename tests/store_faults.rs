@@ -779,6 +779,97 @@ fn full_disk_tiny_tmpfs() {
     }
 }
 
+/// The CLI on a full disk: `tos-vm invoke` under `prlimit --fsize` (the state file may not
+/// grow) until a commit fails. The store's failure exits with 3 — not 1, a contract's failure,
+/// nor 2, a bad command — prints no outcome, and commits nothing: without the limit, the next
+/// invoke finds the state of the last invoke that succeeded.
+#[test]
+fn cli_exits_with_3_when_the_store_fails() {
+    if !have("prlimit") {
+        eprintln!("SKIPPED cli_exits_with_3_when_the_store_fails: prlimit is not installed");
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let store = temp.path().join("store");
+    let elf = probe_elf_file(temp.path());
+    let cli = |args: &[&str], limit: Option<u64>| {
+        let exe = env!("CARGO_BIN_EXE_tos-vm");
+        let mut command = match limit {
+            Some(limit) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!(
+                        "trap '' XFSZ; exec prlimit --fsize={limit} \"$0\" \"$@\""
+                    ))
+                    .arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        command
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let deployed = cli(&["deploy", elf.to_str().unwrap()], None);
+    assert!(deployed.status.success(), "{}", lines_of(&deployed));
+    let contract = String::from_utf8_lossy(&deployed.stdout).trim().to_string();
+    let contract_hash = Hash::from_hex(&contract).unwrap();
+    // A contract's own failure is exit 1 (the probe returns status 7).
+    let failing = Script::new().build(7);
+    let failed = cli(
+        &["invoke", &contract, "--input", &hex::encode(failing)],
+        None,
+    );
+    assert_eq!(failed.status.code(), Some(1), "{}", lines_of(&failed));
+    let limit = std::fs::metadata(store.join("state.redb")).unwrap().len();
+    let mut last_ok = 0;
+    let mut failure = None;
+    for counter in 1..200u64 {
+        let output = cli(
+            &[
+                "invoke",
+                &contract,
+                "--input",
+                &hex::encode(fill_input(counter)),
+            ],
+            Some(limit),
+        );
+        match output.status.code() {
+            Some(0) => last_ok = counter,
+            _ => {
+                failure = Some(output);
+                break;
+            }
+        }
+    }
+    let output = failure.expect("the state file never outgrew its size limit");
+    let text = lines_of(&output);
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    assert!(text.contains("error: committing the call"), "{text}");
+    assert!(!text.contains("status"), "an outcome was printed:\n{text}");
+    // Nothing of the failed invoke was committed; the store works without the limit.
+    {
+        let disk = DiskStorage::open(&store).unwrap();
+        assert_eq!(fill_counter(&disk, &contract_hash).unwrap(), last_ok);
+    }
+    let next = cli(
+        &[
+            "invoke",
+            &contract,
+            "--input",
+            &hex::encode(fill_input(last_ok + 1)),
+        ],
+        None,
+    );
+    assert!(next.status.success(), "{}", lines_of(&next));
+    let disk = DiskStorage::open(&store).unwrap();
+    assert_eq!(fill_counter(&disk, &contract_hash).unwrap(), last_ok + 1);
+}
+
 /// A state directory the process may not write to: opening it is a clear I/O error
 /// (permission denied), and the file is left as it was. Root ignores permissions, so as root
 /// the child runs as `nobody` (`setpriv`).

@@ -6,6 +6,7 @@ use tos_vm::{BlockContext, DiskStorage, Hash, Vm, VmConfig};
 
 use crate::{
     args::{parse_hash, read_code_file},
+    failure::Failure,
     store::open_store,
 };
 
@@ -15,7 +16,7 @@ pub fn deploy_command(
     file: &Path,
     sender: Option<String>,
     constructor: Option<String>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let elf = read_code_file(file)?;
     let sender = match sender {
         Some(text) => parse_hash(&text, "--sender")?,
@@ -52,8 +53,8 @@ pub fn deploy(
     elf: Vec<u8>,
     sender: Hash,
     constructor: Option<Vec<u8>>,
-) -> Result<Hash, String> {
-    let height = store.block_height().map_err(|e| e.to_string())? + 1;
+) -> Result<Hash, Failure> {
+    let height = store.block_height()? + 1;
     let block = BlockContext {
         height,
         hash: derived_hash(&[b"block", &height.to_le_bytes()]),
@@ -69,11 +70,9 @@ pub fn deploy(
         constructor: constructor.map(tos_vm::ConstructorPayload::new),
     };
     let address = tos_vm::deploy_address(&sender, &transaction.hash);
-    let outcome = vm
-        .execute_deploy(&payload, address, &transaction, &block, &*store)
-        .map_err(|e| e.to_string())?;
+    let outcome = vm.execute_deploy(&payload, address, &transaction, &block, &*store)?;
     store
         .commit_with_height(&outcome.changes, height)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::store("committing the deploy", e))?;
     Ok(outcome.contract)
 }

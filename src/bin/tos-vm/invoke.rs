@@ -11,6 +11,7 @@ use tos_vm::{
 use crate::{
     args::read_code_file,
     deploy::{deploy, derived_hash},
+    failure::{Failure, EXIT_CALL_FAILED},
     output::{deposits_json, failure_name, readable},
     store::{open_existing_store, open_store},
 };
@@ -31,7 +32,7 @@ pub fn invoke(
     contract: &str,
     config: VmConfig,
     request: InvokeRequest<'_>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let InvokeRequest {
         input: input_hex,
         sender,
@@ -58,12 +59,10 @@ pub fn invoke(
             (store, address)
         }
     };
-    let tip = store.block_height().map_err(|e| e.to_string())?;
+    let tip = store.block_height()?;
     let height = match height {
         Some(height) if height <= tip => {
-            return Err(format!(
-                "--height {height} is not above the store's height {tip}"
-            ))
+            return Err(format!("--height {height} is not above the store's height {tip}").into())
         }
         Some(height) => height,
         None => tip + 1,
@@ -81,13 +80,12 @@ pub fn invoke(
         deposits,
         compute_limit,
     };
-    let outcome = vm
-        .execute(&call, &block, &store)
-        .map_err(|e| e.to_string())?;
+    // A store failure is an `Err` here (exit 3): there is no outcome to print or commit.
+    let outcome = vm.execute(&call, &block, &store)?;
     // Every invoke makes a block: effects (if any) and the new height commit together.
     store
         .commit_with_height(&outcome.changes, height)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::store("committing the call", e))?;
     if json {
         out!("{}", outcome_json(&call, config.engine, height, &outcome));
     } else {
@@ -96,7 +94,7 @@ pub fn invoke(
     Ok(if outcome.status.is_success() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(EXIT_CALL_FAILED)
     })
 }
 

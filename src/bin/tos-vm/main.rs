@@ -9,6 +9,7 @@ mod output;
 mod args;
 mod build;
 mod deploy;
+mod failure;
 mod invoke;
 mod replay;
 mod state;
@@ -23,6 +24,7 @@ use crate::{
     args::parse_deposits,
     build::{build, inspect},
     deploy::deploy_command,
+    failure::{Failure, EXIT_ERROR},
     invoke::{invoke, InvokeRequest},
     replay::{replay, ReplayRequest},
     state::{balance, fund, state},
@@ -169,21 +171,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if !(cli.lock_timeout >= 0.0 && cli.lock_timeout.is_finite()) {
         eprintln!("error: --lock-timeout must be a number of seconds, 0 or more");
-        return ExitCode::from(2);
+        return ExitCode::from(EXIT_ERROR);
     }
     LOCK_TIMEOUT.get_or_init(|| std::time::Duration::from_secs_f64(cli.lock_timeout));
     match run(cli) {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            failure.exit_code()
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+/// Runs the command: `Ok` with its exit code (0, or 1 when the contract failed), `Err` with
+/// why the command failed (exit 2, or 3 when the store failed: see `failure.rs`).
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
-        Command::Build { dir, output } => build(&dir, output),
+        Command::Build { dir, output } => Ok(build(&dir, output)?),
         Command::Deploy {
             file,
             sender,
@@ -218,7 +222,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             invoke(&cli.store, &contract, config, request)
         }
-        Command::Inspect { file, functions } => inspect(&file, functions),
+        Command::Inspect { file, functions } => Ok(inspect(&file, functions)?),
         Command::State { contract, at, json } => state(&cli.store, &contract, at, json),
         Command::Balance { address, at, asset } => {
             balance(&cli.store, &address, at, asset.as_deref())

@@ -9,6 +9,7 @@ use tos_vm::{
 };
 
 use crate::{
+    failure::Failure,
     output::{deposit_text, deposits_json, failure_name},
     store::{open_existing_store, open_store},
 };
@@ -26,7 +27,7 @@ pub fn replay(
     config: VmConfig,
     options: ReplayOptions,
     request: ReplayRequest,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let block = tos_vm::Block::from_file(block_file).map_err(|e| e.to_string())?;
     let vm = Vm::new(config);
     // Only a replay that commits may create the store.
@@ -35,12 +36,10 @@ pub fn replay(
     } else {
         open_store(store_dir)?
     };
-    let tip = store.block_height().map_err(|e| e.to_string())?;
+    let tip = store.block_height()?;
     let parent = request.height.unwrap_or(tip);
     if parent > tip {
-        return Err(format!(
-            "--height {parent} is above the store's height {tip}"
-        ));
+        return Err(format!("--height {parent} is above the store's height {tip}").into());
     }
     let commit = parent == tip && !request.dry_run;
     let height = parent + 1;
@@ -48,21 +47,21 @@ pub fn replay(
     let execution = if parent == tip {
         tos_vm::execute_block(&vm, &context, &block.transactions, &store, &options)
     } else {
-        let state = StateAtHeight::new(&store, parent).map_err(|e| e.to_string())?;
+        let state = StateAtHeight::new(&store, parent)?;
         tos_vm::execute_block(&vm, &context, &block.transactions, &state, &options)
     }
-    .map_err(|e| format!("block aborted by a store failure: {e}"))?;
+    .map_err(|e| Failure::store("block aborted by a store failure", e))?;
     let commit_time = if commit {
         let started = std::time::Instant::now();
         store
             .commit_block(height, &execution.changes)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::store("committing the block", e))?;
         Some(started.elapsed())
     } else {
         None
     };
     let state_root = if commit {
-        Some(store.state_root().map_err(|e| e.to_string())?)
+        Some(store.state_root()?)
     } else {
         None
     };

@@ -7,6 +7,7 @@ use tos_vm::StorageProvider;
 
 use crate::{
     args::{parse_asset, parse_hash},
+    failure::Failure,
     output::readable,
     store::{open_existing_store, open_store},
 };
@@ -16,16 +17,14 @@ pub fn state(
     contract: &str,
     at: Option<u64>,
     json: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let contract = parse_hash(contract, "the contract")?;
     let store = open_existing_store(store_dir)?;
     let height = match at {
         Some(height) => height,
-        None => store.block_height().map_err(|e| e.to_string())?,
+        None => store.block_height()?,
     };
-    let entries = store
-        .list_storage_at(&contract, height)
-        .map_err(|e| e.to_string())?;
+    let entries = store.list_storage_at(&contract, height)?;
     if json {
         let entries: Vec<serde_json::Value> = entries
             .iter()
@@ -55,15 +54,14 @@ pub fn balance(
     address: &str,
     at: Option<u64>,
     asset: Option<&str>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let address = parse_hash(address, "the address")?;
     let asset = parse_asset(asset)?;
     let store = open_existing_store(store_dir)?;
     let amount = match at {
         Some(height) => store.read_balance_at(&address, &asset, height),
         None => store.read_balance(&address, &asset),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     out!("{amount}");
     Ok(ExitCode::SUCCESS)
 }
@@ -73,22 +71,18 @@ pub fn fund(
     address: &str,
     amount: u64,
     asset: Option<&str>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let address = parse_hash(address, "the address")?;
     let asset = parse_asset(asset)?;
     let mut store = open_store(store_dir)?;
-    let current = store
-        .read_balance(&address, &asset)
-        .map_err(|e| e.to_string())?;
+    let current = store.read_balance(&address, &asset)?;
     let new = current
         .checked_add(amount)
         .ok_or_else(|| format!("balance of {address} would overflow ({current} + {amount})"))?;
-    let height = store.block_height().map_err(|e| e.to_string())? + 1;
+    let height = store.block_height()? + 1;
     let mut changes = tos_vm::ChangeSet::default();
     changes.set_balance(address, asset, new);
-    store
-        .commit_block(height, &changes)
-        .map_err(|e| e.to_string())?;
+    store.commit_block(height, &changes)?;
     out!("{address}  {current} -> {new}  (block {height})");
     Ok(ExitCode::SUCCESS)
 }
