@@ -15,7 +15,7 @@
 //! it, and threads loading different contracts do so in parallel.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -42,18 +42,59 @@ pub fn code_hash(elf: &[u8]) -> Hash {
 
 type Key = (Hash, Engine);
 
+/// Hashes a [`Key`] by the first eight bytes of its code hash (and the engine). Code hashes are
+/// blake3 outputs, already uniform, so SipHash over all 33 bytes buys nothing on the path every
+/// call takes; colliding prefixes would need ~2^32 deployed contracts to find and cost only
+/// probe steps.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `Hash` hashes its array as a length followed by the 32 bytes; take the first eight
+        // bytes of any write of at least eight, fold shorter writes in.
+        match bytes.get(..8) {
+            Some(prefix) => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(prefix);
+                self.0 ^= u64::from_le_bytes(word);
+            }
+            None => {
+                for &byte in bytes {
+                    self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+                }
+            }
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = self.0.rotate_left(5) ^ value;
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+}
+
+type KeyMap<V> = HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 struct Entry {
     executable: Arc<TosExecutable>,
     size: usize,
-    /// Position in [`Lru::order`].
+    /// The clock at the last use: the entry with the smallest is evicted first.
     last_used: u64,
 }
 
+/// Entries with their last use. A hit only stamps the entry (one hash lookup); the least
+/// recently used is searched for when an insert needs room, which only a miss (a load, far
+/// dearer than the search) does.
 #[derive(Default)]
 struct Lru {
-    entries: HashMap<Key, Entry>,
-    /// Last use → key, oldest first.
-    order: BTreeMap<u64, Key>,
+    entries: KeyMap<Entry>,
     clock: u64,
     bytes: usize,
 }
@@ -61,20 +102,30 @@ struct Lru {
 impl Lru {
     fn touch(&mut self, key: &Key) -> Option<Arc<TosExecutable>> {
         let entry = self.entries.get_mut(key)?;
-        self.order.remove(&entry.last_used);
         self.clock += 1;
         entry.last_used = self.clock;
-        self.order.insert(self.clock, *key);
         Some(entry.executable.clone())
     }
 
     fn remove(&mut self, key: &Key) -> bool {
         match self.entries.remove(key) {
             Some(entry) => {
-                self.order.remove(&entry.last_used);
                 self.bytes -= entry.size;
                 true
             }
+            None => false,
+        }
+    }
+
+    /// Drops the least recently used entry; `false` when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let oldest = self
+            .entries
+            .iter()
+            .min_by_key(|(_, entry)| entry.last_used)
+            .map(|(key, _)| *key);
+        match oldest {
+            Some(key) => self.remove(&key),
             None => false,
         }
     }
@@ -136,7 +187,7 @@ pub struct ExecutableCache {
     budget: usize,
     lru: Mutex<Lru>,
     /// One gate per key being loaded.
-    loading: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
+    loading: Mutex<KeyMap<Arc<Mutex<()>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
     load_failures: AtomicU64,
@@ -165,7 +216,7 @@ impl ExecutableCache {
             environment,
             budget,
             lru: Mutex::new(Lru::default()),
-            loading: Mutex::new(HashMap::new()),
+            loading: Mutex::new(KeyMap::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             load_failures: AtomicU64::new(0),
@@ -321,17 +372,13 @@ impl ExecutableCache {
         lru.remove(&key);
         let mut evicted = 0;
         while lru.bytes + size > self.budget {
-            let Some((_, oldest)) = lru.order.pop_first() else {
+            if !lru.evict_oldest() {
                 break;
-            };
-            if let Some(entry) = lru.entries.remove(&oldest) {
-                lru.bytes -= entry.size;
-                evicted += 1;
             }
+            evicted += 1;
         }
         lru.clock += 1;
         let last_used = lru.clock;
-        lru.order.insert(last_used, key);
         lru.entries.insert(
             key,
             Entry {
@@ -357,7 +404,6 @@ impl ExecutableCache {
     pub fn clear(&self) {
         let mut lru = self.lru.lock();
         lru.entries.clear();
-        lru.order.clear();
         lru.bytes = 0;
     }
 

@@ -113,54 +113,170 @@ pub fn execute(
     }
 }
 
-/// The stack and heap of one call.
+/// The stack, heap and memory mapping of one call, kept per thread and reused by later calls.
 ///
-/// Both are exposed to the contract lazily: the mapping starts with the stack's first frame and
-/// an empty heap, and [`expose_on_first_touch`] grows a region, page by page, when the contract
-/// (or a syscall on its behalf) reaches past what is exposed, zeroing the new pages first. So a
-/// call pays for zeroing only the memory it uses, and every byte it can see is zero until it
-/// writes it, whatever an earlier call left in the reused buffers.
+/// Stack and heap are exposed to the contract lazily: the mapping starts with the stack's
+/// first frame and an empty heap, and [`expose_on_first_touch`] grows a region, page by page,
+/// when the contract (or a syscall on its behalf) reaches past what is exposed, zeroing the new
+/// pages first. So a call pays for zeroing only the memory it uses, and every byte it can see
+/// is zero until it writes it, whatever an earlier call left in the reused buffers.
+///
+/// The mapping (its region tables and its access-violation handler, which points into these
+/// buffers) is built once per buffer pair and only re-pointed at each call's read-only data
+/// and input: building a `MemoryMapping` allocates five times.
 struct CallMemory {
     stack: AlignedMemory<{ ebpf::HOST_ALIGN }>,
-    heap: AlignedMemory<{ ebpf::HOST_ALIGN }>,
+    /// Owns the heap buffer; reached only through `heap_buffer`.
+    _heap: AlignedMemory<{ ebpf::HOST_ALIGN }>,
+    /// Taken once from `stack` / `heap`: every later access (first-frame zeroing, the handler)
+    /// goes through these, so none invalidates another.
+    stack_buffer: *mut [u8],
+    heap_buffer: *mut [u8],
+    /// `None` only while lent to a running call.
+    mapping: Option<MemoryMapping>,
+    /// The interpreter's call frames (the JIT keeps its own on the host stack).
+    call_frames: Vec<CallFrame>,
+    /// What the mapping was built for: reused only by calls of the same.
+    config: Config,
+    sbpf_version: SBPFVersion,
 }
 
 thread_local! {
     /// Buffers of finished calls, reused by the next call on the same thread. A fresh 288 KiB
     /// allocation per call costs more than a small contract's whole execution (fresh pages
-    /// fault in one by one); a reused buffer is still in cache. Nested calls take one buffer
-    /// pair per frame.
+    /// fault in one by one); a reused buffer is still in cache. Nested calls take one
+    /// `CallMemory` per frame.
     static CALL_MEMORY: std::cell::RefCell<Vec<CallMemory>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Most buffer pairs kept per thread: one per possible nested frame.
+/// Most buffer sets kept per thread: one per possible nested frame.
 const POOLED_CALL_MEMORY: usize = limits::MAX_CONTRACT_CALL_DEPTH;
 
 /// Granularity of lazy exposure: one stack frame, and heap pages of the same size.
 const EXPOSE_GRANULE: usize = limits::STACK_FRAME_SIZE;
 
+/// Which of a call's regions a mapping slot holds, by its 4 GiB segment.
+fn segment(vm_addr: u64) -> u64 {
+    vm_addr >> ebpf::VIRTUAL_ADDRESS_BITS
+}
+
 impl CallMemory {
-    /// Buffers for a call, with the stack's first frame zeroed (it is exposed from the start:
-    /// the frame pointer begins at its top). The rest is zeroed when exposed.
-    fn take(stack_size: usize) -> CallMemory {
+    fn new(config: &Config, sbpf_version: SBPFVersion) -> Result<CallMemory, RuntimeError> {
+        let mut stack = AlignedMemory::zero_filled(config.stack_size());
+        let mut heap = AlignedMemory::zero_filled(limits::HEAP_SIZE);
+        let stack_buffer = stack.as_slice_mut() as *mut [u8];
+        let heap_buffer = heap.as_slice_mut() as *mut [u8];
+        let regions = vec![
+            MemoryRegion::new_empty(ebpf::MM_RODATA_START),
+            MemoryRegion::new_empty(ebpf::MM_STACK_START),
+            MemoryRegion::new_empty(ebpf::MM_HEAP_START),
+            MemoryRegion::new_empty(ebpf::MM_INPUT_START),
+        ];
+        // SAFETY: the regions are empty (no host memory); `prepare` points them at memory that
+        // outlives each use. The handler only ever exposes parts of `stack` and `heap`, which
+        // live as long as this `CallMemory` (their heap allocations do not move with it).
+        let mapping = unsafe {
+            MemoryMapping::new_with_access_violation_handler(
+                regions,
+                config,
+                sbpf_version,
+                expose_on_first_touch(stack_buffer, heap_buffer),
+            )
+        }
+        .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+        Ok(CallMemory {
+            stack,
+            _heap: heap,
+            stack_buffer,
+            heap_buffer,
+            mapping: Some(mapping),
+            call_frames: Vec::new(),
+            config: config.clone(),
+            sbpf_version,
+        })
+    }
+
+    /// Buffers for a call: pooled if this thread has one for the same layout, else new.
+    fn take(config: &Config, sbpf_version: SBPFVersion) -> Result<CallMemory, RuntimeError> {
         let reused = CALL_MEMORY.with(|pool| pool.borrow_mut().pop());
         match reused {
-            Some(mut memory)
-                if memory.stack.len() == stack_size && memory.heap.len() == limits::HEAP_SIZE =>
+            Some(memory)
+                if memory.mapping.is_some()
+                    && memory.sbpf_version == sbpf_version
+                    && memory.config == *config =>
             {
-                let first_frame = EXPOSE_GRANULE.min(stack_size);
-                memory.stack.as_slice_mut()[..first_frame].fill(0);
-                memory
+                Ok(memory)
             }
-            _ => CallMemory {
-                stack: AlignedMemory::zero_filled(stack_size),
-                heap: AlignedMemory::zero_filled(limits::HEAP_SIZE),
-            },
+            _ => CallMemory::new(config, sbpf_version),
         }
     }
 
-    fn give_back(self) {
+    /// Points the mapping at `read_only` and `input`, with the stack's first frame (zeroed:
+    /// it is exposed from the start, the frame pointer begins at its top) and an empty heap.
+    ///
+    /// # Safety
+    /// `read_only` and `input` must stay alive and unchanged until [`CallMemory::give_back`]
+    /// (or the drop of `self`).
+    unsafe fn prepare(
+        &mut self,
+        read_only: MemoryRegion,
+        input: &[u8],
+    ) -> Result<MemoryMapping, RuntimeError> {
+        let first_frame = EXPOSE_GRANULE.min(self.stack_buffer.len());
+        let stack_base = self.stack_buffer as *mut u8;
+        // SAFETY: `first_frame` bytes lie inside the stack buffer.
+        unsafe { std::ptr::write_bytes(stack_base, 0, first_frame) };
+        let Some(mut mapping) = self.mapping.take() else {
+            return Err(RuntimeError::Fault("call memory without a mapping".into()));
+        };
+        for region in mapping.get_regions_mut() {
+            let start = region.vm_addr_range().start;
+            *region = match segment(start) {
+                0 => read_only.clone(),
+                2 => MemoryRegion::new(
+                    std::ptr::slice_from_raw_parts_mut(stack_base, first_frame),
+                    ebpf::MM_STACK_START,
+                ),
+                3 => MemoryRegion::new(
+                    std::ptr::slice_from_raw_parts_mut(self.heap_buffer as *mut u8, 0),
+                    ebpf::MM_HEAP_START,
+                ),
+                // Input is read-only: a contract that wants to change it copies it to its
+                // stack or heap.
+                4 => MemoryRegion::new(input as *const [u8], ebpf::MM_INPUT_START),
+                // The gaps an aligned mapping fills in stay empty.
+                _ => continue,
+            };
+        }
+        mapping
+            .initialize()
+            .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+        // Re-setting one region flushes the mapping's lookup cache, which may still name the
+        // previous call's read-only region bounds.
+        if let Some((index, stack)) = mapping
+            .get_regions()
+            .iter()
+            .enumerate()
+            .find(|(_, region)| region.vm_addr_range().start == ebpf::MM_STACK_START)
+            .map(|(index, region)| (index, region.clone()))
+        {
+            // SAFETY: the same region again.
+            unsafe { mapping.replace_region(index, stack) }
+                .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+        }
+        Ok(mapping)
+    }
+
+    /// Takes the mapping back and returns the buffers to this thread's pool. The regions that
+    /// pointed at the call's read-only data and input are emptied first, so nothing pooled
+    /// points at memory the caller may free.
+    fn give_back(mut self, mut mapping: MemoryMapping) {
+        for region in mapping.get_regions_mut() {
+            let start = region.vm_addr_range().start;
+            *region = MemoryRegion::new_empty(start);
+        }
+        self.mapping = Some(mapping);
         CALL_MEMORY.with(|pool| {
             let mut pool = pool.borrow_mut();
             if pool.len() < POOLED_CALL_MEMORY {
@@ -227,10 +343,20 @@ fn expose_on_first_touch(stack: *mut [u8], heap: *mut [u8]) -> AccessViolationHa
     )
 }
 
-/// Puts the caller's memory mapping back into the context when dropped.
+/// Lends a call's mapping to the context and takes it back: [`MappingGuard::restore`] on the
+/// normal way out; on a panic in a syscall the drop puts the caller's mapping back and drops
+/// the call's.
 struct MappingGuard<'c, 'a> {
     context: &'c mut InvokeContext<'a>,
     previous: Option<MemoryMapping>,
+}
+
+impl MappingGuard<'_, '_> {
+    /// Puts the caller's mapping back and returns the call's.
+    fn restore(mut self) -> Option<MemoryMapping> {
+        let previous = self.previous.take()?;
+        Some(self.context.swap_memory_mapping(previous))
+    }
 }
 
 impl Drop for MappingGuard<'_, '_> {
@@ -255,41 +381,14 @@ fn run(
     }
     let config = executable.get_config();
     let sbpf_version = executable.get_sbpf_version();
-    let mut memory = CallMemory::take(config.stack_size());
-    let CallMemory { stack, heap } = &mut memory;
-    let stack_len = stack.len();
-    let input_memory = AlignedMemory::<{ ebpf::HOST_ALIGN }>::from_slice(input);
-    let first_frame = EXPOSE_GRANULE.min(stack_len);
-    let stack_buffer = stack.as_slice_mut() as *mut [u8];
-    let heap_buffer = heap.as_slice_mut() as *mut [u8];
-    let regions = vec![
-        read_only_region(executable),
-        // SAFETY (all three): the pointers stay inside their buffers, which outlive the mapping.
-        MemoryRegion::new(
-            std::ptr::slice_from_raw_parts_mut(stack_buffer as *mut u8, first_frame),
-            ebpf::MM_STACK_START,
-        ),
-        MemoryRegion::new(
-            std::ptr::slice_from_raw_parts_mut(heap_buffer as *mut u8, 0),
-            ebpf::MM_HEAP_START,
-        ),
-        // Input is read-only: a contract that wants to change it copies it to its stack or heap.
-        MemoryRegion::new(input_memory.as_slice() as *const [u8], ebpf::MM_INPUT_START),
-    ];
-    // SAFETY: stack, heap and input live until the end of this function, after the mapping is
-    // taken back out of the context below.
-    let mapping = unsafe {
-        MemoryMapping::new_with_access_violation_handler(
-            regions,
-            config,
-            sbpf_version,
-            expose_on_first_touch(stack_buffer, heap_buffer),
-        )
-    }
-    .map_err(|e| RuntimeError::Fault(e.to_string()))?;
-    // From here until the guard drops, the context points into this function's buffers. The
-    // guard swaps the caller's mapping back on every way out, a panic in a syscall included,
-    // and it drops before the buffers do (locals drop in reverse order).
+    let mut memory = CallMemory::take(config, sbpf_version)?;
+    let stack_len = memory.stack.len();
+    // SAFETY: the executable and `input` outlive this function; the mapping is given back
+    // (emptied) or dropped before it returns.
+    let mapping = unsafe { memory.prepare(read_only_region(executable), input)? };
+    // From here until the guard is restored, the context points into `memory`'s buffers and
+    // `input`. The guard swaps the caller's mapping back on every way out, a panic in a
+    // syscall included, and it drops before `memory` does (locals drop in reverse order).
     let previous = context.swap_memory_mapping(mapping);
     let guard = MappingGuard {
         context,
@@ -298,6 +397,16 @@ fn run(
 
     let budget = guard.context.meter.budget();
     let max_call_depth = config.max_call_depth;
+    let call_frames: &mut [CallFrame] = match engine {
+        Engine::Jit => &mut [],
+        Engine::Interpreter => {
+            memory.call_frames.clear();
+            memory
+                .call_frames
+                .resize(max_call_depth, CallFrame::default());
+            &mut memory.call_frames
+        }
+    };
     let (result, _instructions) = {
         // SAFETY: syscalls are registered for `InvokeContext<'static>`; the VM and every
         // reference derived from it are dropped at the end of this block, before `context`'s
@@ -316,13 +425,13 @@ fn run(
             Engine::Interpreter => ExecutionMode::Interpreted,
             Engine::Jit => ExecutionMode::Jit,
         };
-        let mut call_frames = vec![CallFrame::default(); max_call_depth];
-        let (instructions, result) = vm.execute_program(executable, &mut mode, &mut call_frames);
+        let (instructions, result) = vm.execute_program(executable, &mut mode, call_frames);
         (Result::from(result), instructions)
     };
-    // Nothing may point into this function's buffers once it returns.
-    drop(guard);
-    memory.give_back();
+    // Nothing may point into this call's buffers once it returns.
+    if let Some(mapping) = guard.restore() {
+        memory.give_back(mapping);
+    }
     result.map_err(|e| RuntimeError::from_ebpf(e, budget, max_call_depth))
 }
 

@@ -56,14 +56,38 @@ pub fn read_bytes(
     Ok(bytes.to_vec())
 }
 
+/// Copies `len` guest bytes at `vm_addr` into the start of `buffer` and returns them: a read
+/// without allocation for data with a small fixed bound (storage keys). A `len` past
+/// `buffer.len()` is refused as [`read_bytes`] refuses one past its limit.
+pub fn read_into<'b>(
+    mapping: &mut MemoryMapping,
+    vm_addr: u64,
+    len: u64,
+    buffer: &'b mut [u8],
+) -> Result<&'b [u8], RuntimeError> {
+    let limit = buffer.len();
+    if len > limit as u64 {
+        return Err(RuntimeError::AccessViolation(format!(
+            "length {len} exceeds the limit of {limit} bytes"
+        )));
+    }
+    let target = &mut buffer[..len as usize];
+    if len == 0 {
+        return Ok(target);
+    }
+    let source = translate(mapping, AccessType::Load, vm_addr, len)?;
+    // SAFETY: as in `read_bytes`; `target` is host memory, so the two cannot overlap.
+    target.copy_from_slice(unsafe { &*source.ptr() });
+    Ok(target)
+}
+
 /// Reads a fixed-size array (hashes, addresses).
 pub fn read_array<const N: usize>(
     mapping: &mut MemoryMapping,
     vm_addr: u64,
 ) -> Result<[u8; N], RuntimeError> {
-    let bytes = read_bytes(mapping, vm_addr, N as u64, N)?;
     let mut array = [0u8; N];
-    array.copy_from_slice(&bytes);
+    read_into(mapping, vm_addr, N as u64, &mut array)?;
     Ok(array)
 }
 
@@ -92,6 +116,87 @@ pub fn write_bytes(
     let target = unsafe { &mut *buffer.ptr_mut() };
     target.copy_from_slice(data);
     Ok(())
+}
+
+/// Sets `len` guest bytes at `vm_addr` to `byte`; the whole range must be writable. Checks as
+/// [`write_bytes`] of `len` bytes does.
+pub fn fill(
+    mapping: &mut MemoryMapping,
+    vm_addr: u64,
+    byte: u8,
+    len: u64,
+) -> Result<(), RuntimeError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let buffer = writable(mapping, vm_addr, len)?;
+    // SAFETY: `writable` checked the range lies in a writable region of `len` bytes.
+    unsafe { &mut *buffer.ptr_mut() }.fill(byte);
+    Ok(())
+}
+
+/// Copies `len` guest bytes from `src` to `dst` (the ranges may overlap, as in `memmove`).
+/// Checks, in order, as [`read_bytes`] of `src` then [`write_bytes`] to `dst` do, without the
+/// intermediate copy.
+pub fn copy_within(
+    mapping: &mut MemoryMapping,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> Result<(), RuntimeError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let source = translate(mapping, AccessType::Load, src, len)?;
+    // Translating `dst` may expose (zero) pages past what `src` covers, never inside it: the
+    // source range is exposed already, and its host memory does not move.
+    let target = writable(mapping, dst, len)?;
+    // SAFETY: both ranges are `len` bytes of live guest memory; `ptr::copy` allows overlap.
+    unsafe {
+        std::ptr::copy(
+            source.ptr() as *const u8,
+            target.ptr_mut() as *mut u8,
+            len as usize,
+        )
+    };
+    Ok(())
+}
+
+/// Compares `len` guest bytes at `a` and `b` like C's `memcmp`: the difference of the first
+/// differing bytes, 0 if none. Checks as [`read_bytes`] of `a` then of `b` do.
+pub fn compare(
+    mapping: &mut MemoryMapping,
+    a: u64,
+    b: u64,
+    len: u64,
+) -> Result<i64, RuntimeError> {
+    if len == 0 {
+        return Ok(0);
+    }
+    let left = translate(mapping, AccessType::Load, a, len)?;
+    let right = translate(mapping, AccessType::Load, b, len)?;
+    // SAFETY: both are live guest ranges of `len` bytes; only read while the guest is
+    // suspended.
+    let (left, right) = unsafe { (&*left.ptr(), &*right.ptr()) };
+    Ok(left
+        .iter()
+        .zip(right)
+        .find(|(x, y)| x != y)
+        .map_or(0, |(x, y)| i64::from(*x) - i64::from(*y)))
+}
+
+fn writable(
+    mapping: &mut MemoryMapping,
+    vm_addr: u64,
+    len: u64,
+) -> Result<solana_sbpf::memory_region::HostBuffer, RuntimeError> {
+    let buffer = translate(mapping, AccessType::Store, vm_addr, len)?;
+    if !buffer.is_mutable() {
+        return Err(RuntimeError::AccessViolation(format!(
+            "store of {len} bytes at {vm_addr:#x} into read-only memory"
+        )));
+    }
+    Ok(buffer)
 }
 
 /// Checks that a whole guest range is writable without writing to it, so a syscall can refuse

@@ -53,8 +53,7 @@ fn copy(
     src: u64,
     len: u64,
 ) -> Result<u64, SyscallError> {
-    let bytes = memory::read_bytes(context.memory(), src, len, MAX_MEM_OP_LEN)?;
-    memory::write_bytes(context.memory(), dst, &bytes)?;
+    memory::copy_within(context.memory(), dst, src, len)?;
     // C's memcpy returns its destination; so do we, so the link step can bind `memcpy` here.
     Ok(dst)
 }
@@ -111,8 +110,7 @@ declare_builtin_function!(
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
         charge_and_check(context, len)?;
-        let fill = vec![byte as u8; len as usize];
-        memory::write_bytes(context.memory(), dst, &fill)?;
+        memory::fill(context.memory(), dst, byte as u8, len)?;
         Ok(dst)
     }
 );
@@ -130,13 +128,7 @@ declare_builtin_function!(
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
         charge_and_check(context, len)?;
-        let left = memory::read_bytes(context.memory(), a, len, MAX_MEM_OP_LEN)?;
-        let right = memory::read_bytes(context.memory(), b, len, MAX_MEM_OP_LEN)?;
-        let difference = left
-            .iter()
-            .zip(&right)
-            .find(|(x, y)| x != y)
-            .map_or(0i64, |(x, y)| i64::from(*x) - i64::from(*y));
+        let difference = memory::compare(context.memory(), a, b, len)?;
         Ok(difference as u64)
     }
 );

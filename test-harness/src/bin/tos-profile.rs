@@ -1,14 +1,22 @@
-//! `tos-profile`: a fixed run of `examples/token` transfers for instruction-count profiling
-//! (callgrind counts are repeatable on a loaded machine where wall-clock time is not).
+//! `tos-profile`: fixed runs for instruction-count profiling (callgrind counts are repeatable
+//! on a loaded machine where wall-clock time is not).
 //!
 //! ```text
 //! cargo build --release -p tos-test-harness --bin tos-profile
-//! valgrind --tool=callgrind target/release/tos-profile [jit|interp] [TRANSFERS]
+//! valgrind --tool=callgrind target/release/tos-profile [jit|interp] [CALLS] [WORKLOAD]
 //! ```
 //!
-//! Each transfer goes the way `Vm::invoke` takes it: `execute_call` from the executable cache,
-//! effects left lazy, commit into a `MemoryStorage`. Divide callgrind's total by the
-//! transfer count after subtracting a run with 0 transfers (setup: build, load, JIT).
+//! Workloads (default `transfer`):
+//! * `transfer`: `examples/token` transfers to 1024 recipients in turn;
+//! * `noop`: the empty invoke (`benches/contracts/noop`);
+//! * `height`, `read`, `write`: one call of `benches/contracts/syscalls` running
+//!   `tos_get_block_height`, `tos_storage_read` or `tos_storage_write` 1000 times.
+//!
+//! Each call goes the way `Vm::invoke` takes it: `execute_call` from the executable cache,
+//! effects left lazy, commit into a `MemoryStorage`. Divide callgrind's total by the call
+//! count after subtracting a run with 0 calls (setup: build, load, JIT); for the syscall
+//! workloads, subtract the `syscalls` run of op `height` from the others and divide by 1000
+//! per call to get a syscall's cost over the cheapest one.
 
 use tos_program_runtime::{
     execute_call, BlockContext, CallConfig, ContractCall, Engine, ExecutableCache, LazyEffects,
@@ -17,11 +25,13 @@ use tos_storage::{ChangeSet, Hash, MemoryStorage, StorageProvider};
 use tos_test_harness::fixtures;
 
 const OWNER: [u8; 32] = [0xA0; 32];
+/// Syscalls per call of the `height`, `read` and `write` workloads.
+const SYSCALLS_PER_CALL: u64 = 1000;
 
-fn call(token: Hash, input: Vec<u8>) -> ContractCall {
+fn call(contract: Hash, input: Vec<u8>) -> ContractCall {
     ContractCall {
         sender: Hash(OWNER),
-        ..ContractCall::new(token, input)
+        ..ContractCall::new(contract, input)
     }
 }
 
@@ -42,6 +52,73 @@ fn invoke(
     effects.journal().len()
 }
 
+/// Stores `elf` as an instance at its code hash (any address does) and returns that address.
+fn deploy(store: &mut MemoryStorage, elf: Vec<u8>) -> Hash {
+    let address = tos_program_runtime::code_hash(&elf);
+    let mut deploy = ChangeSet::default();
+    deploy.deploy_code(address, elf);
+    deploy.create_contract(address, address);
+    store.commit(&deploy).expect("deploy");
+    address
+}
+
+fn bench_contract(name: &str) -> Vec<u8> {
+    let dir = fixtures::workspace_root()
+        .join("benches")
+        .join("contracts")
+        .join(name);
+    fixtures::build_contract_cached(&dir)
+        .unwrap_or_else(|error| panic!("building benches/contracts/{name}: {error}"))
+}
+
+/// The inputs the calls cycle through, after any setup calls have run.
+fn prepare(
+    workload: &str,
+    cache: &ExecutableCache,
+    store: &mut MemoryStorage,
+    config: CallConfig,
+) -> (Hash, Vec<Vec<u8>>) {
+    match workload {
+        "transfer" => {
+            let token = deploy(store, fixtures::example_elf("token"));
+            // Init { name "Bench", symbol "BNCH", decimals 9, supply 2^60 } (borsh, variant 0).
+            let mut init = vec![0u8];
+            for text in ["Bench", "BNCH"] {
+                init.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                init.extend_from_slice(text.as_bytes());
+            }
+            init.push(9);
+            init.extend_from_slice(&(1u64 << 60).to_le_bytes());
+            invoke(cache, store, &call(token, init), config);
+            // Transfer { to, amount 1 } (borsh, variant 2) to 1024 recipients in turn.
+            let inputs = (0..1024u64)
+                .map(|i| {
+                    let mut input = vec![2u8];
+                    input.extend_from_slice(&i.to_le_bytes());
+                    input.push(0xEE);
+                    input.extend_from_slice(&[0u8; 23]);
+                    input.extend_from_slice(&1u64.to_le_bytes());
+                    input
+                })
+                .collect();
+            (token, inputs)
+        }
+        "noop" => (deploy(store, bench_contract("noop")), vec![Vec::new()]),
+        "height" | "read" | "write" => {
+            let op: u64 = match workload {
+                "height" => 0,
+                "read" => 1,
+                _ => 2,
+            };
+            let contract = deploy(store, bench_contract("syscalls"));
+            let mut input = op.to_le_bytes().to_vec();
+            input.extend_from_slice(&SYSCALLS_PER_CALL.to_le_bytes());
+            (contract, vec![input])
+        }
+        other => panic!("workload `{other}`: transfer, noop, height, read or write"),
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let engine = match args.next().as_deref() {
@@ -49,50 +126,29 @@ fn main() {
         Some("interp") => Engine::Interpreter,
         Some(other) => panic!("engine `{other}`: jit or interp"),
     };
-    let transfers: u64 = args
-        .next()
-        .map_or(1000, |n| n.parse().expect("transfer count"));
-    let elf = fixtures::example_elf("token");
+    let calls: u64 = args.next().map_or(1000, |n| n.parse().expect("call count"));
+    let workload = args.next().unwrap_or_else(|| "transfer".to_string());
     let cache = ExecutableCache::new(tos_syscalls::runtime_environment());
     let mut store = MemoryStorage::default();
-    let token = tos_program_runtime::code_hash(&elf);
-    let mut deploy = ChangeSet::default();
-    deploy.deploy_code(token, elf);
-    // The instance lives at an address equal to its code hash: any address does.
-    deploy.create_contract(token, token);
-    store.commit(&deploy).expect("deploy");
     let config = CallConfig {
         engine,
-        compute_budget: 1_000_000,
+        compute_budget: tos_program_runtime::limits::MAX_COMPUTE_BUDGET,
     };
-    // Init { name "Bench", symbol "BNCH", decimals 9, supply 2^60 } (borsh, variant 0).
-    let mut init = vec![0u8];
-    for text in ["Bench", "BNCH"] {
-        init.extend_from_slice(&(text.len() as u32).to_le_bytes());
-        init.extend_from_slice(text.as_bytes());
-    }
-    init.push(9);
-    init.extend_from_slice(&(1u64 << 60).to_le_bytes());
-    invoke(&cache, &mut store, &call(token, init), config);
-    // Transfer { to, amount 1 } (borsh, variant 2) to 1024 recipients in turn.
-    let inputs: Vec<Vec<u8>> = (0..1024u64)
-        .map(|i| {
-            let mut input = vec![2u8];
-            input.extend_from_slice(&i.to_le_bytes());
-            input.push(0xEE);
-            input.extend_from_slice(&[0u8; 23]);
-            input.extend_from_slice(&1u64.to_le_bytes());
-            input
-        })
+    let (contract, inputs) = prepare(&workload, &cache, &mut store, config);
+    let calls_to_make: Vec<ContractCall> = inputs
+        .into_iter()
+        .map(|input| call(contract, input))
         .collect();
-    let mut changed = 0;
-    for i in 0..transfers {
-        changed += invoke(
-            &cache,
-            &mut store,
-            &call(token, inputs[(i % 1024) as usize].clone()),
-            config,
-        );
+    // Load (and compile) outside the counted calls: a run of 0 calls includes it.
+    if let Some(first) = calls_to_make.first() {
+        cache
+            .load_contract(&store, &first.contract, engine)
+            .expect("load");
     }
-    println!("{transfers} transfers, {changed} journal entries");
+    let mut changed = 0;
+    for i in 0..calls {
+        let next = &calls_to_make[(i % calls_to_make.len() as u64) as usize];
+        changed += invoke(&cache, &mut store, next, config);
+    }
+    println!("{calls} calls of {workload}, {changed} journal entries");
 }
