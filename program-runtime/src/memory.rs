@@ -164,12 +164,7 @@ pub fn copy_within(
 
 /// Compares `len` guest bytes at `a` and `b` like C's `memcmp`: the difference of the first
 /// differing bytes, 0 if none. Checks as [`read_bytes`] of `a` then of `b` do.
-pub fn compare(
-    mapping: &mut MemoryMapping,
-    a: u64,
-    b: u64,
-    len: u64,
-) -> Result<i64, RuntimeError> {
+pub fn compare(mapping: &mut MemoryMapping, a: u64, b: u64, len: u64) -> Result<i64, RuntimeError> {
     if len == 0 {
         return Ok(0);
     }
