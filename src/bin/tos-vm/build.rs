@@ -7,7 +7,7 @@ use std::{
 
 use tos_vm::loader::toolchain::{self, BuildOptions};
 
-use crate::args::read_code_file;
+use crate::{args::read_code_file, calls::signature};
 
 /// Where `sdk/c/tos.h` lives: `TOS_SDK_C_DIR` at run time, else this source tree's copy.
 pub fn sdk_include_dir() -> PathBuf {
@@ -44,10 +44,23 @@ pub fn build(dir: &Path, output: Option<PathBuf>) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn inspect(file: &Path, list_functions: bool) -> Result<ExitCode, String> {
+pub fn inspect(
+    file: &Path,
+    list_functions: bool,
+    interface_json: bool,
+) -> Result<ExitCode, String> {
     let elf = read_code_file(file)?;
     let syscalls = tos_vm::syscalls::syscall_names();
     let info = tos_vm::loader::validate_executable(&elf, &syscalls).map_err(|e| e.to_string())?;
+    if interface_json {
+        // Only the JSON, so that it can be piped.
+        let interface = info
+            .interface
+            .as_ref()
+            .ok_or_else(|| format!("{} has no interface", file.display()))?;
+        out!("{}", interface.to_json_pretty());
+        return Ok(ExitCode::SUCCESS);
+    }
     out!("file          {}", file.display());
     out!("code hash     {}", tos_vm::code_hash(&elf));
     out!("size          {} bytes", elf.len());
@@ -65,6 +78,67 @@ pub fn inspect(file: &Path, list_functions: bool) -> Result<ExitCode, String> {
         for (name, pc) in &info.functions {
             out!("  {name} @ {pc}");
         }
+    }
+    let Some(interface) = &info.interface else {
+        out!("interface     none (call it with raw --input)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    out!(
+        "interface     {} ({} methods, {} events, {} errors)",
+        interface.name,
+        interface.methods.len(),
+        interface.events.len(),
+        interface.errors.len()
+    );
+    if let Some(docs) = &interface.docs {
+        out!("  {docs}");
+    }
+    for method in &interface.methods {
+        let mut flags = Vec::new();
+        if method.readonly {
+            flags.push("read-only");
+        }
+        if method.constructor {
+            flags.push("constructor");
+        }
+        out!(
+            "  method {}  [selector {:#010x}{}{}]",
+            signature(method),
+            method.selector,
+            if flags.is_empty() { "" } else { ", " },
+            flags.join(", ")
+        );
+        if let Some(docs) = &method.docs {
+            out!("      {docs}");
+        }
+    }
+    for event in &interface.events {
+        let fields: Vec<String> = event
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.ty))
+            .collect();
+        out!("  event  {}({})", event.name, fields.join(", "));
+    }
+    for error in &interface.errors {
+        out!(
+            "  error  {} {}{}",
+            error.code,
+            error.name,
+            error
+                .docs
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        );
+    }
+    for (name, decl) in &interface.types {
+        let fields: Vec<String> = decl
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.ty))
+            .collect();
+        out!("  type   {name} {{ {} }}", fields.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

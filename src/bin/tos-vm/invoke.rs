@@ -3,64 +3,205 @@
 use std::{path::Path, process::ExitCode};
 
 use serde_json::json;
+use tos_vm::loader::{interface::Method, Interface};
 use tos_vm::{
     BlockContext, ContractCall, Engine, Hash, InvokeOutcome, InvokeStatus, LogEntry, Vm, VmConfig,
     NATIVE_ASSET,
 };
 
 use crate::{
-    args::read_code_file,
+    args::{parse_deposits, read_code_file},
+    calls::{
+        decoded_event, decoded_return, encode_input, event_json, interface_of_contract, signature,
+        split_words, status_name, Interfaces,
+    },
     deploy::{deploy, derived_hash},
     failure::{Failure, EXIT_CALL_FAILED},
-    output::{deposits_json, failure_name, readable},
+    output::{deposits_json, readable},
     store::{open_existing_store, open_store},
 };
 
-/// What `tos-vm invoke` sends.
-pub struct InvokeRequest<'a> {
-    pub input: &'a str,
-    pub sender: Option<&'a str>,
-    pub deposits: tos_vm::Deposits,
+/// The options of `tos-vm invoke`. They may also follow the method's arguments
+/// (`invoke C transfer --to X --amount 5 --json`); a method argument of the same name as an
+/// option wins after the method name, so write such options before it.
+#[derive(clap::Args, Debug, Default)]
+pub struct InvokeOptions {
+    /// Raw input bytes as hex (instead of a method name).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// The method's arguments as one JSON object (by name) or array (in order).
+    #[arg(long)]
+    pub args: Option<String>,
+    /// Print return data and events as raw hex, undecoded.
+    #[arg(long)]
+    pub raw: bool,
+    /// jit (default) or interpreter.
+    #[arg(long)]
+    pub engine: Option<Engine>,
+    /// Compute budget in units.
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// Transaction sender (64 hex digits).
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Native amount the sender moves to the contract with the call (a native deposit).
+    #[arg(long)]
+    pub value: Option<u64>,
+    /// A deposit moved from the sender to the contract before it runs, as ASSET:AMOUNT
+    /// (ASSET: 64 hex digits); repeatable, one per asset. All move or none.
+    #[arg(long = "deposit", value_name = "ASSET:AMOUNT")]
+    pub deposits: Vec<String>,
+    /// The sender's compute limit for this call; the budget (--budget) is the ceiling.
+    #[arg(long)]
     pub compute_limit: Option<u64>,
+    /// Height of the block the call runs in (above the store's height; default: the next).
+    #[arg(long)]
     pub height: Option<u64>,
-    pub timestamp: u64,
+    /// Timestamp of the block the call runs in, in seconds since the Unix epoch.
+    #[arg(long)]
+    pub timestamp: Option<u64>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
     pub json: bool,
 }
 
-pub fn invoke(
-    store_dir: &Path,
-    contract: &str,
-    config: VmConfig,
-    request: InvokeRequest<'_>,
-) -> Result<ExitCode, Failure> {
-    let InvokeRequest {
-        input: input_hex,
-        sender,
-        deposits,
-        compute_limit,
-        height,
-        timestamp,
-        json,
-    } = request;
-    let input = hex::decode(input_hex.trim_start_matches("0x"))
-        .map_err(|e| format!("--input is not hex: {e}"))?;
-    let sender = match sender {
+/// Options written after the method's arguments.
+#[derive(clap::Parser)]
+#[command(name = "tos-vm invoke CONTRACT METHOD", no_binary_name = true)]
+struct TrailingInvokeOptions {
+    #[command(flatten)]
+    options: InvokeOptions,
+}
+
+impl InvokeOptions {
+    /// `self` with the options of the words left after the method's arguments added.
+    pub fn merge_words(self, words: &[String]) -> Result<Self, String> {
+        if words.is_empty() {
+            return Ok(self);
+        }
+        let later = <TrailingInvokeOptions as clap::Parser>::try_parse_from(words)
+            .map_err(|e| {
+                // clap's message without its own "error: " prefix (main adds one).
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                first.strip_prefix("error: ").unwrap_or(first).to_string()
+            })?
+            .options;
+        let mut deposits = self.deposits;
+        deposits.extend(later.deposits);
+        Ok(InvokeOptions {
+            input: self.input.or(later.input),
+            args: self.args.or(later.args),
+            raw: self.raw || later.raw,
+            engine: self.engine.or(later.engine),
+            budget: self.budget.or(later.budget),
+            sender: self.sender.or(later.sender),
+            value: self.value.or(later.value),
+            deposits,
+            compute_limit: self.compute_limit.or(later.compute_limit),
+            height: self.height.or(later.height),
+            timestamp: self.timestamp.or(later.timestamp),
+            json: self.json || later.json,
+        })
+    }
+}
+
+/// What `tos-vm invoke` was asked.
+pub struct InvokeRequest<'a> {
+    /// An address (64 hex digits) in the store, or an executable file to deploy first.
+    pub contract: &'a str,
+    pub method: Option<&'a str>,
+    /// Every word after the method name: its arguments and more options.
+    pub words: &'a [String],
+    pub options: InvokeOptions,
+}
+
+/// Where the call goes: an address in the store, or an executable to deploy first; and the
+/// interface of its code (from the store, or from the file).
+enum Target {
+    Address(Hash),
+    File(Vec<u8>),
+}
+
+pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, Failure> {
+    let (target, interface) = match Hash::from_hex(request.contract) {
+        Some(hash) => {
+            let store = open_existing_store(store_dir)?;
+            let interface = interface_of_contract(&store, &hash)?;
+            (Target::Address(hash), interface)
+        }
+        None => {
+            let elf = read_code_file(Path::new(request.contract))?;
+            let interface = tos_vm::loader::interface_of(&elf)
+                .map_err(|e| format!("{}: {e}", request.contract))?;
+            (Target::File(elf), interface)
+        }
+    };
+    // The method's arguments first; the other words are options.
+    let (method, word_args, options) = match request.method {
+        Some(name) => {
+            let interface = interface.as_ref().ok_or_else(|| {
+                format!(
+                    "{} has no interface (no .tos.interface section): call it with --input HEX",
+                    request.contract
+                )
+            })?;
+            let method = interface
+                .require_method(name)
+                .map_err(|e| e.to_string())?
+                .clone();
+            let (word_args, rest) = split_words(&method, request.words)?;
+            let options = request
+                .options
+                .merge_words(&rest)
+                .map_err(|e| format!("{e}\nthe method takes: {}", signature(&method)))?;
+            (Some(method), word_args, options)
+        }
+        None => (
+            None,
+            Default::default(),
+            request.options.merge_words(request.words)?,
+        ),
+    };
+    let input = match (&method, &options.input) {
+        (Some(_), Some(_)) => return Err("give a method name or --input HEX, not both".into()),
+        (Some(method), None) => encode_input(
+            interface.as_ref().ok_or("no interface")?,
+            method,
+            options.args.as_deref(),
+            word_args,
+        )?,
+        (None, input) => {
+            if options.args.is_some() {
+                return Err(
+                    "--args needs a method name: tos-vm invoke CONTRACT METHOD --args JSON".into(),
+                );
+            }
+            hex::decode(input.as_deref().unwrap_or("").trim_start_matches("0x"))
+                .map_err(|e| format!("--input is not hex: {e}"))?
+        }
+    };
+    let config = VmConfig {
+        engine: options.engine.unwrap_or(Engine::Jit),
+        compute_budget: options.budget.unwrap_or(VmConfig::default().compute_budget),
+    };
+    let deposits = parse_deposits(options.value.unwrap_or(0), &options.deposits)?;
+    let sender = match &options.sender {
         Some(text) => Hash::from_hex(text).ok_or("--sender must be 64 hex digits")?,
         None => Hash::default(),
     };
     let vm = Vm::new(config);
-    let (mut store, contract) = match Hash::from_hex(contract) {
+    let (mut store, contract) = match target {
         // Calling an address needs a store that has it.
-        Some(hash) => (open_existing_store(store_dir)?, hash),
-        None => {
-            let elf = read_code_file(Path::new(contract))?;
+        Target::Address(hash) => (open_existing_store(store_dir)?, hash),
+        Target::File(elf) => {
             let mut store = open_store(store_dir)?;
             let address = deploy(&vm, &mut store, elf, sender, None)?;
             (store, address)
         }
     };
     let tip = store.block_height()?;
-    let height = match height {
+    let height = match options.height {
         Some(height) if height <= tip => {
             return Err(format!("--height {height} is not above the store's height {tip}").into())
         }
@@ -70,7 +211,7 @@ pub fn invoke(
     let block = BlockContext {
         height,
         hash: derived_hash(&[b"block", &height.to_le_bytes()]),
-        timestamp,
+        timestamp: options.timestamp.unwrap_or(0),
     };
     let call = ContractCall {
         contract,
@@ -78,7 +219,7 @@ pub fn invoke(
         input,
         sender,
         deposits,
-        compute_limit,
+        compute_limit: options.compute_limit,
     };
     // A store failure is an `Err` here (exit 3): there is no outcome to print or commit.
     let outcome = vm.execute(&call, &block, &store)?;
@@ -86,10 +227,32 @@ pub fn invoke(
     store
         .commit_with_height(&outcome.changes, height)
         .map_err(|e| Failure::store("committing the call", e))?;
-    if json {
-        out!("{}", outcome_json(&call, config.engine, height, &outcome));
+    let mut interfaces = Interfaces::new(&store).with(contract, interface);
+    let decoding = Decoding {
+        method: method.as_ref(),
+        raw: options.raw,
+    };
+    if options.json {
+        out!(
+            "{}",
+            outcome_json(
+                &call,
+                config.engine,
+                height,
+                &outcome,
+                &mut interfaces,
+                &decoding
+            )
+        );
     } else {
-        print_outcome(&call, config.engine, height, &outcome);
+        print_outcome(
+            &call,
+            config.engine,
+            height,
+            &outcome,
+            &mut interfaces,
+            &decoding,
+        );
     }
     Ok(if outcome.status.is_success() {
         ExitCode::SUCCESS
@@ -98,10 +261,21 @@ pub fn invoke(
     })
 }
 
-pub fn status_parts(status: &InvokeStatus) -> (&'static str, Option<u64>, Option<String>) {
+/// How to present a call's answer: the method called by name (if any), and `--raw`.
+pub struct Decoding<'m> {
+    pub method: Option<&'m Method>,
+    pub raw: bool,
+}
+
+pub fn status_parts(
+    status: &InvokeStatus,
+    interface: Option<&Interface>,
+) -> (&'static str, Option<u64>, Option<String>) {
     match status {
         InvokeStatus::Success => ("success", Some(0), None),
-        InvokeStatus::Failed { code } => ("failed", Some(*code), Some(failure_name(*code))),
+        InvokeStatus::Failed { code } => {
+            ("failed", Some(*code), Some(status_name(interface, *code)))
+        }
         InvokeStatus::Aborted(error) => ("aborted", None, Some(error.to_string())),
     }
 }
@@ -111,15 +285,35 @@ pub fn outcome_json(
     engine: Engine,
     height: u64,
     outcome: &InvokeOutcome,
+    interfaces: &mut Interfaces<'_>,
+    decoding: &Decoding<'_>,
 ) -> serde_json::Value {
-    let (status, return_value, error) = status_parts(&outcome.status);
+    let interface = interfaces.of(&call.contract).cloned();
+    let (status, return_value, error) = status_parts(&outcome.status, interface.as_ref());
     let logs: Vec<&str> = outcome
         .logs
         .iter()
         .map(|log: &LogEntry| log.message.as_str())
         .collect();
+    let decoded = decoded_return(
+        interface.as_ref(),
+        decoding.method,
+        &call.contract,
+        outcome.return_data.as_ref(),
+    );
+    let args = match (&interface, decoding.method) {
+        (Some(interface), Some(_)) => interface
+            .decode_call(&call.input)
+            .map(|(_, args)| args)
+            .unwrap_or(serde_json::Value::Null),
+        _ => serde_json::Value::Null,
+    };
     json!({
         "contract": call.contract.to_hex(),
+        "interface": interface.as_ref().map(|i| i.name.clone()),
+        "method": decoding.method.map(|m| m.name.clone()),
+        "args": args,
+        "input": hex::encode(&call.input),
         "deposits": deposits_json(&call.deposits),
         "engine": format!("{engine:?}").to_lowercase(),
         "block_height": height,
@@ -129,21 +323,47 @@ pub fn outcome_json(
         "compute_units": outcome.compute_used,
         "logs": logs,
         "effects": outcome.effects,
-        "events": outcome.events.iter().map(|event| json!({
-            "contract": event.contract.to_hex(),
-            "topic": hex::encode(&event.topic),
-            "data": hex::encode(&event.data),
-        })).collect::<Vec<_>>(),
+        "events": outcome.events.iter().map(|event| {
+            let decoded = event_json(decoded_event(interfaces, event));
+            json!({
+                "contract": event.contract.to_hex(),
+                "topic": hex::encode(&event.topic),
+                "data": hex::encode(&event.data),
+                "decoded": decoded,
+            })
+        }).collect::<Vec<_>>(),
         "return_data": outcome.return_data.as_ref().map(|data| json!({
             "contract": data.contract.to_hex(),
             "data": hex::encode(&data.data),
         })),
+        "returned": match &decoded {
+            Some(Ok(value)) => value.clone(),
+            _ => serde_json::Value::Null,
+        },
+        "decode_error": match &decoded {
+            Some(Err(e)) => serde_json::Value::String(e.clone()),
+            _ => serde_json::Value::Null,
+        },
     })
 }
 
-pub fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: &InvokeOutcome) {
-    let (status, return_value, error) = status_parts(&outcome.status);
-    out!("contract  {}", call.contract);
+pub fn print_outcome(
+    call: &ContractCall,
+    engine: Engine,
+    height: u64,
+    outcome: &InvokeOutcome,
+    interfaces: &mut Interfaces<'_>,
+    decoding: &Decoding<'_>,
+) {
+    let interface = interfaces.of(&call.contract).cloned();
+    let (status, return_value, error) = status_parts(&outcome.status, interface.as_ref());
+    match &interface {
+        Some(i) => out!("contract  {}  ({})", call.contract, i.name),
+        None => out!("contract  {}", call.contract),
+    }
+    if let Some(method) = decoding.method {
+        out!("method    {}", signature(method));
+    }
     out!(
         "engine    {}   block {height}",
         format!("{engine:?}").to_lowercase()
@@ -160,18 +380,34 @@ pub fn print_outcome(call: &ContractCall, engine: Engine, height: u64, outcome: 
         out!("  | {}", log.message);
     }
     for event in &outcome.events {
-        out!(
-            "event     {}  {}",
-            readable(&hex::encode(&event.topic)),
-            readable(&hex::encode(&event.data))
-        );
+        match decoded_event(interfaces, event) {
+            Some(Ok((name, fields))) if !decoding.raw => out!("event     {name} {fields}"),
+            _ => out!(
+                "event     {}  {}",
+                readable(&hex::encode(&event.topic)),
+                readable(&hex::encode(&event.data))
+            ),
+        }
     }
     if let Some(data) = &outcome.return_data {
-        out!(
-            "returned  {} (set by {})",
-            readable(&hex::encode(&data.data)),
-            data.contract
+        let decoded = decoded_return(
+            interface.as_ref(),
+            decoding.method,
+            &call.contract,
+            Some(data),
         );
+        match decoded {
+            Some(Ok(value)) if !decoding.raw => out!("returned  {value}"),
+            Some(Err(e)) => out!(
+                "returned  0x{} (does not decode: {e})",
+                hex::encode(&data.data)
+            ),
+            _ => out!(
+                "returned  {} (set by {})",
+                readable(&hex::encode(&data.data)),
+                data.contract
+            ),
+        }
     }
     let effects = &outcome.effects;
     if effects.is_empty() {

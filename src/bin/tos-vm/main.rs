@@ -8,9 +8,11 @@
 mod output;
 mod args;
 mod build;
+mod calls;
 mod deploy;
 mod failure;
 mod invoke;
+mod query;
 mod replay;
 mod state;
 mod store;
@@ -21,11 +23,11 @@ use clap::{Parser, Subcommand};
 use tos_vm::{Engine, ReplayOptions, VmConfig};
 
 use crate::{
-    args::parse_deposits,
     build::{build, inspect},
     deploy::deploy_command,
     failure::{Failure, EXIT_ERROR},
-    invoke::{invoke, InvokeRequest},
+    invoke::{invoke, InvokeOptions, InvokeRequest},
+    query::{query, QueryOptions, QueryRequest},
     replay::{replay, ReplayRequest},
     state::{balance, fund, state},
     store::LOCK_TIMEOUT,
@@ -65,39 +67,33 @@ enum Command {
         #[arg(long)]
         constructor: Option<String>,
     },
-    /// Call a contract by address (or by file: deployed first).
+    /// Call a contract by method name (`invoke C transfer --to ADDR --amount 250`, or
+    /// `--args '{"to": ..., "amount": 250}'`), checked against the interface of its deployed
+    /// code; or with raw `--input HEX`. The contract is an address in the store, or an
+    /// executable file (deployed first). Prints the answer, events and status decoded.
     Invoke {
         contract: String,
-        /// Input bytes as hex.
-        #[arg(long, default_value = "")]
-        input: String,
-        #[arg(long, default_value = "jit")]
-        engine: Engine,
-        /// Compute budget in units.
-        #[arg(long)]
-        budget: Option<u64>,
-        /// Transaction sender (64 hex digits).
-        #[arg(long)]
-        sender: Option<String>,
-        /// Native amount the sender moves to the contract with the call (a native deposit).
-        #[arg(long, default_value_t = 0)]
-        value: u64,
-        /// A deposit moved from the sender to the contract before it runs, as ASSET:AMOUNT
-        /// (ASSET: 64 hex digits); repeatable, one per asset. All move or none.
-        #[arg(long = "deposit", value_name = "ASSET:AMOUNT")]
-        deposits: Vec<String>,
-        /// The sender's compute limit for this call; the budget (--budget) is the ceiling.
-        #[arg(long)]
-        compute_limit: Option<u64>,
-        /// Height of the block the call runs in (above the store's height; default: the next).
-        #[arg(long)]
-        height: Option<u64>,
-        /// Timestamp of the block the call runs in, in seconds since the Unix epoch.
-        #[arg(long, default_value_t = 0)]
-        timestamp: u64,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
+        /// The method to call (from the contract's interface).
+        method: Option<String>,
+        #[command(flatten)]
+        options: InvokeOptions,
+        /// `--NAME VALUE` for each of the method's arguments (more options may follow).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        words: Vec<String>,
+    },
+    /// A read-only call by method name at the store's height (or `--at HEIGHT`): commits
+    /// nothing and makes no block; refuses a method the interface does not mark read-only,
+    /// and the VM refuses any write the contract attempts.
+    Query {
+        /// Address of the contract (64 hex digits).
+        contract: String,
+        /// The read-only method to call.
+        method: Option<String>,
+        #[command(flatten)]
+        options: QueryOptions,
+        /// `--NAME VALUE` for each of the method's arguments (more options may follow).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        words: Vec<String>,
     },
     /// Show what an executable contains.
     Inspect {
@@ -105,6 +101,9 @@ enum Command {
         /// List every function with its entry pc.
         #[arg(long)]
         functions: bool,
+        /// Print the contract's interface as JSON (docs/interface.md).
+        #[arg(long)]
+        interface: bool,
     },
     /// List a contract's storage (keys and values), now or as of a past height.
     State {
@@ -195,34 +194,37 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => deploy_command(&cli.store, &file, sender, constructor),
         Command::Invoke {
             contract,
-            input,
-            engine,
-            budget,
-            sender,
-            value,
-            deposits,
-            compute_limit,
-            height,
-            timestamp,
-            json,
-        } => {
-            let config = VmConfig {
-                engine,
-                compute_budget: budget.unwrap_or(VmConfig::default().compute_budget),
-            };
-            let deposits = parse_deposits(value, &deposits)?;
-            let request = InvokeRequest {
-                input: &input,
-                sender: sender.as_deref(),
-                deposits,
-                compute_limit,
-                height,
-                timestamp,
-                json,
-            };
-            invoke(&cli.store, &contract, config, request)
-        }
-        Command::Inspect { file, functions } => Ok(inspect(&file, functions)?),
+            method,
+            options,
+            words,
+        } => invoke(
+            &cli.store,
+            InvokeRequest {
+                contract: &contract,
+                method: method.as_deref(),
+                words: &words,
+                options,
+            },
+        ),
+        Command::Query {
+            contract,
+            method,
+            options,
+            words,
+        } => query(
+            &cli.store,
+            QueryRequest {
+                contract: &contract,
+                method: method.as_deref(),
+                words: &words,
+                options,
+            },
+        ),
+        Command::Inspect {
+            file,
+            functions,
+            interface,
+        } => Ok(inspect(&file, functions, interface)?),
         Command::State { contract, at, json } => state(&cli.store, &contract, at, json),
         Command::Balance { address, at, asset } => {
             balance(&cli.store, &address, at, asset.as_deref())

@@ -1,0 +1,250 @@
+//! `tos-vm query`: a read-only call by method name (`Vm::query`), at the store's height or a
+//! past one; commits nothing and makes no block.
+
+use std::{path::Path, process::ExitCode};
+
+use serde_json::{json, Value};
+use tos_vm::{BlockContext, ContractCall, Engine, Hash, InvokeStatus, Vm, VmConfig};
+
+use crate::{
+    args::parse_hash,
+    calls::{
+        decoded_return, encode_input, interface_of_contract, signature, split_words, status_name,
+    },
+    deploy::derived_hash,
+    failure::{Failure, EXIT_CALL_FAILED},
+    store::open_existing_store,
+};
+
+/// The options of `tos-vm query` (they may also follow the method's arguments).
+#[derive(clap::Args, Debug, Default)]
+pub struct QueryOptions {
+    /// Raw input bytes as hex (instead of a method name).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// The method's arguments as one JSON object (by name) or array (in order).
+    #[arg(long)]
+    pub args: Option<String>,
+    /// Read the state as of this block height (default: the store's height).
+    #[arg(long)]
+    pub at: Option<u64>,
+    /// Print the return data as raw hex, undecoded.
+    #[arg(long)]
+    pub raw: bool,
+    /// jit (default) or interpreter.
+    #[arg(long)]
+    pub engine: Option<Engine>,
+    /// Compute budget in units.
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// The sender the contract sees (64 hex digits).
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options written after the method's arguments.
+#[derive(clap::Parser)]
+#[command(name = "tos-vm query CONTRACT METHOD", no_binary_name = true)]
+struct TrailingQueryOptions {
+    #[command(flatten)]
+    options: QueryOptions,
+}
+
+impl QueryOptions {
+    fn merge_words(self, words: &[String]) -> Result<Self, String> {
+        if words.is_empty() {
+            return Ok(self);
+        }
+        let later = <TrailingQueryOptions as clap::Parser>::try_parse_from(words)
+            .map_err(|e| {
+                // clap's message without its own "error: " prefix (main adds one).
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                first.strip_prefix("error: ").unwrap_or(first).to_string()
+            })?
+            .options;
+        Ok(QueryOptions {
+            input: self.input.or(later.input),
+            args: self.args.or(later.args),
+            at: self.at.or(later.at),
+            raw: self.raw || later.raw,
+            engine: self.engine.or(later.engine),
+            budget: self.budget.or(later.budget),
+            sender: self.sender.or(later.sender),
+            json: self.json || later.json,
+        })
+    }
+}
+
+/// What `tos-vm query` was asked.
+pub struct QueryRequest<'a> {
+    pub contract: &'a str,
+    pub method: Option<&'a str>,
+    /// Every word after the method name: its arguments and more options.
+    pub words: &'a [String],
+    pub options: QueryOptions,
+}
+
+pub fn query(store_dir: &Path, request: QueryRequest<'_>) -> Result<ExitCode, Failure> {
+    let contract = parse_hash(request.contract, "the contract")?;
+    let store = open_existing_store(store_dir)?;
+    // The interface is the code's, which never changes: read it at the tip.
+    let interface = interface_of_contract(&store, &contract)?;
+    let (method, word_args, options) = match request.method {
+        Some(name) => {
+            let interface = interface.as_ref().ok_or_else(|| {
+                format!("contract {contract} has no interface: query it with --input HEX")
+            })?;
+            let method = interface.require_method(name).map_err(|e| e.to_string())?;
+            if !method.readonly {
+                return Err(format!(
+                    "method `{}` of `{}` is not read-only (it may write): call it with `tos-vm invoke`",
+                    method.name, interface.name
+                )
+                .into());
+            }
+            let (word_args, rest) = split_words(method, request.words)?;
+            let options = request
+                .options
+                .merge_words(&rest)
+                .map_err(|e| format!("{e}\nthe method takes: {}", signature(&method)))?;
+            (Some(method), word_args, options)
+        }
+        None => (
+            None,
+            Default::default(),
+            request.options.merge_words(request.words)?,
+        ),
+    };
+    let input = match (method, &options.input) {
+        (Some(_), Some(_)) => return Err("give a method name or --input HEX, not both".into()),
+        (Some(method), None) => encode_input(
+            interface.as_ref().ok_or("no interface")?,
+            method,
+            options.args.as_deref(),
+            word_args,
+        )?,
+        (None, input) => {
+            if options.args.is_some() {
+                return Err(
+                    "--args needs a method name: tos-vm query CONTRACT METHOD --args JSON".into(),
+                );
+            }
+            hex::decode(input.as_deref().unwrap_or("").trim_start_matches("0x"))
+                .map_err(|e| format!("--input is not hex: {e}"))?
+        }
+    };
+    let sender = match &options.sender {
+        Some(text) => parse_hash(text, "--sender")?,
+        None => Hash::default(),
+    };
+    let config = VmConfig {
+        engine: options.engine.unwrap_or(Engine::Jit),
+        compute_budget: options.budget.unwrap_or(VmConfig::default().compute_budget),
+    };
+    let tip = store.block_height()?;
+    let height = options.at.unwrap_or(tip);
+    let view = store
+        .at(height)
+        .map_err(|e| Failure::store(&format!("--at {height}"), e))?;
+    let request = Shown {
+        json: options.json,
+        raw: options.raw,
+    };
+    let vm = Vm::new(config);
+    let block = BlockContext {
+        height,
+        hash: derived_hash(&[b"block", &height.to_le_bytes()]),
+        timestamp: 0,
+    };
+    let mut call = ContractCall::new(contract, input);
+    call.sender = sender;
+    // A store failure is an `Err` here (exit 3).
+    let outcome = vm.query(&view, &call, &block, config.compute_budget)?;
+    let interface = interface.as_ref();
+    let (status, code, error) = match &outcome.status {
+        InvokeStatus::Success => ("success", Some(0), None),
+        InvokeStatus::Failed { code } => {
+            ("failed", Some(*code), Some(status_name(interface, *code)))
+        }
+        InvokeStatus::Aborted(error) => ("aborted", None, Some(error.to_string())),
+    };
+    let decoded = decoded_return(interface, method, &contract, outcome.return_data.as_ref());
+    if request.json {
+        let value: Value = json!({
+            "contract": contract.to_hex(),
+            "interface": interface.map(|i| i.name.clone()),
+            "method": method.map(|m| m.name.clone()),
+            "engine": format!("{:?}", config.engine).to_lowercase(),
+            "block_height": height,
+            "status": status,
+            "return_value": code,
+            "error": error,
+            "compute_units": outcome.compute_used,
+            "logs": outcome.logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+            "return_data": outcome.return_data.as_ref().map(|data| json!({
+                "contract": data.contract.to_hex(),
+                "data": hex::encode(&data.data),
+            })),
+            "returned": match &decoded {
+                Some(Ok(value)) => value.clone(),
+                _ => Value::Null,
+            },
+            "decode_error": match &decoded {
+                Some(Err(e)) => Value::String(e.clone()),
+                _ => Value::Null,
+            },
+        });
+        out!("{value}");
+    } else {
+        match interface {
+            Some(i) => out!("contract  {contract}  ({})", i.name),
+            None => out!("contract  {contract}"),
+        }
+        if let Some(method) = method {
+            out!("query     {}", signature(method));
+        }
+        out!(
+            "engine    {}   at height {height} (read-only, nothing committed)",
+            format!("{:?}", config.engine).to_lowercase()
+        );
+        match (code, &error) {
+            (Some(code), Some(error)) => out!("status    {status} (returned {code}: {error})"),
+            (_, Some(error)) => out!("status    {status}: {error}"),
+            _ => out!("status    {status}"),
+        }
+        out!("compute   {} units", outcome.compute_used);
+        for log in &outcome.logs {
+            out!("  | {}", log.message);
+        }
+        match (&decoded, &outcome.return_data) {
+            (Some(Ok(value)), Some(_)) if !request.raw => out!("returned  {value}"),
+            (Some(Err(e)), Some(data)) => {
+                out!(
+                    "returned  0x{} (does not decode: {e})",
+                    hex::encode(&data.data)
+                )
+            }
+            (_, Some(data)) => out!(
+                "returned  0x{} (set by {})",
+                hex::encode(&data.data),
+                data.contract
+            ),
+            _ => {}
+        }
+    }
+    Ok(if outcome.status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CALL_FAILED)
+    })
+}
+
+/// How to print.
+struct Shown {
+    json: bool,
+    raw: bool,
+}
