@@ -201,3 +201,87 @@ fn inspect_prints_the_interface() {
     let interface: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(interface["name"], "kv-store");
 }
+
+#[test]
+fn deploy_runs_the_constructor_by_name() {
+    use tos_vm::loader::interface::selector;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let contract = dir.path().join("start");
+    std::fs::create_dir(&contract).expect("dir");
+    std::fs::write(
+        contract.join("interface.json"),
+        format!(
+            r#"{{"format": 1, "name": "start", "methods": [
+                {{"name": "init", "selector": {}, "readonly": false, "constructor": true,
+                  "args": [{{"name": "start", "type": "u64"}}]}},
+                {{"name": "value", "selector": {}, "readonly": true, "returns": "u64"}}]}}"#,
+            selector("init"),
+            selector("value")
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        contract.join("start.c"),
+        "#include \"tos.h\"\n\
+         #include \"tos_interface.h\"\n\
+         static uint64_t process(const uint8_t *input, uint64_t len) {\n\
+             uint32_t selector;\n\
+             tos_args args;\n\
+             uint64_t v;\n\
+             if (!tos_call_begin(input, len, &selector, &args)) return 1;\n\
+             if (selector == TOS_SELECTOR_INIT) {\n\
+                 v = tos_args_u64(&args);\n\
+                 if (!tos_args_end(&args)) return 1;\n\
+                 tos_storage_write_u64((const uint8_t *)\"v\", 1, v);\n\
+                 return 0;\n\
+             }\n\
+             if (selector != TOS_SELECTOR_VALUE || !tos_args_end(&args)) return 1;\n\
+             tos_storage_read_u64((const uint8_t *)\"v\", 1, &v);\n\
+             return tos_return_u64(v);\n\
+         }\n\
+         TOS_ENTRYPOINT(process)\n",
+    )
+    .expect("write");
+    let store = dir.path().join("store");
+    let elf = dir.path().join("start.so");
+    let out = tos_vm(
+        &store,
+        &[
+            "build",
+            contract.to_str().expect("utf-8"),
+            "-o",
+            elf.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let elf = elf.to_str().expect("utf-8");
+    let out = tos_vm(
+        &store,
+        &[
+            "deploy",
+            elf,
+            "init",
+            "--start",
+            "41",
+            "--sender",
+            &"0e".repeat(32),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let address = stdout(&out).trim().to_string();
+    let out = tos_vm(&store, &["query", &address, "value", "--json"]);
+    assert_eq!(json(&out)["returned"], 41);
+    // Only the constructor, with its arguments' types.
+    let out = tos_vm(&store, &["deploy", elf, "value"]);
+    assert!(
+        stderr(&out).contains("not its constructor"),
+        "{}",
+        stderr(&out)
+    );
+    let out = tos_vm(&store, &["deploy", elf, "init", "--start", "x"]);
+    assert!(
+        stderr(&out).contains("method `init`, argument `start`: expected u64"),
+        "{}",
+        stderr(&out)
+    );
+}

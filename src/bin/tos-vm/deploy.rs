@@ -6,28 +6,114 @@ use tos_vm::{BlockContext, DiskStorage, Hash, Vm, VmConfig};
 
 use crate::{
     args::{parse_hash, read_code_file},
+    calls::{encode_input, signature, split_words},
     failure::Failure,
     store::open_store,
 };
 
-/// `tos-vm deploy FILE [--sender HEX] [--constructor HEX]`: prints the new contract's address.
+/// The options of `tos-vm deploy` (they may also follow the constructor's arguments).
+#[derive(clap::Args, Debug, Default)]
+pub struct DeployOptions {
+    /// The deployer (64 hex digits); with the deploy's transaction hash it fixes the address.
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Run the contract's constructor with this raw input (hex), instead of by name.
+    #[arg(long)]
+    pub constructor: Option<String>,
+    /// The constructor's arguments as one JSON object (by name) or array (in order).
+    #[arg(long)]
+    pub args: Option<String>,
+}
+
+/// Options written after the constructor's arguments.
+#[derive(clap::Parser)]
+#[command(name = "tos-vm deploy FILE CONSTRUCTOR", no_binary_name = true)]
+struct TrailingDeployOptions {
+    #[command(flatten)]
+    options: DeployOptions,
+}
+
+impl DeployOptions {
+    fn merge_words(self, words: &[String]) -> Result<Self, String> {
+        if words.is_empty() {
+            return Ok(self);
+        }
+        let later = <TrailingDeployOptions as clap::Parser>::try_parse_from(words)
+            .map_err(|e| {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                first.strip_prefix("error: ").unwrap_or(first).to_string()
+            })?
+            .options;
+        Ok(DeployOptions {
+            sender: self.sender.or(later.sender),
+            constructor: self.constructor.or(later.constructor),
+            args: self.args.or(later.args),
+        })
+    }
+}
+
+/// `tos-vm deploy FILE [CONSTRUCTOR --ARG value...] [--sender HEX] [--constructor HEX]`:
+/// prints the new contract's address. The constructor is named as the file's interface
+/// declares it (or given as raw `--constructor HEX`).
 pub fn deploy_command(
     store_dir: &Path,
     file: &Path,
-    sender: Option<String>,
-    constructor: Option<String>,
+    method: Option<&str>,
+    words: &[String],
+    options: DeployOptions,
 ) -> Result<ExitCode, Failure> {
     let elf = read_code_file(file)?;
-    let sender = match sender {
-        Some(text) => parse_hash(&text, "--sender")?,
+    let (constructor, options) = match method {
+        Some(name) => {
+            let interface = tos_vm::loader::interface_of(&elf)
+                .map_err(|e| format!("{}: {e}", file.display()))?
+                .ok_or_else(|| {
+                    format!(
+                        "{} has no interface: give the constructor's input as --constructor HEX",
+                        file.display()
+                    )
+                })?;
+            let method = interface.require_method(name).map_err(|e| e.to_string())?;
+            if !method.constructor {
+                return Err(format!(
+                    "method `{}` of `{}` is not its constructor",
+                    method.name, interface.name
+                )
+                .into());
+            }
+            let (word_args, rest) = split_words(method, words)?;
+            let options = options
+                .merge_words(&rest)
+                .map_err(|e| format!("{e}\nthe constructor takes: {}", signature(method)))?;
+            if options.constructor.is_some() {
+                return Err(
+                    "give the constructor by name or as --constructor HEX, not both".into(),
+                );
+            }
+            let input = encode_input(&interface, method, options.args.as_deref(), word_args)?;
+            (Some(input), options)
+        }
+        None => {
+            let options = options.merge_words(words)?;
+            if options.args.is_some() {
+                return Err("--args needs the constructor's name: tos-vm deploy FILE CONSTRUCTOR --args JSON".into());
+            }
+            let constructor = options
+                .constructor
+                .as_ref()
+                .map(|text| {
+                    hex::decode(text.trim_start_matches("0x"))
+                        .map_err(|e| format!("--constructor is not hex: {e}"))
+                })
+                .transpose()?;
+            (constructor, options)
+        }
+    };
+    let sender = match &options.sender {
+        Some(text) => parse_hash(text, "--sender")?,
         None => Hash::default(),
     };
-    let constructor = constructor
-        .map(|text| {
-            hex::decode(text.trim_start_matches("0x"))
-                .map_err(|e| format!("--constructor is not hex: {e}"))
-        })
-        .transpose()?;
     let mut store = open_store(store_dir)?;
     let vm = Vm::new(VmConfig::default());
     let address = deploy(&vm, &mut store, elf, sender, constructor)?;

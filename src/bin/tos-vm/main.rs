@@ -24,7 +24,7 @@ use tos_vm::{Engine, ReplayOptions, VmConfig};
 
 use crate::{
     build::{build, inspect},
-    deploy::deploy_command,
+    deploy::{deploy_command, DeployOptions},
     failure::{Failure, EXIT_ERROR},
     invoke::{invoke, InvokeOptions, InvokeRequest},
     query::{query, QueryOptions, QueryRequest},
@@ -59,13 +59,13 @@ enum Command {
     /// address. Deploying the same file again creates another, independent contract.
     Deploy {
         file: PathBuf,
-        /// The deployer (64 hex digits); with the deploy's transaction hash it fixes the
-        /// address.
-        #[arg(long)]
-        sender: Option<String>,
-        /// Run the contract's constructor with this input (hex).
-        #[arg(long)]
-        constructor: Option<String>,
+        /// The constructor to run, by the name the file's interface gives it.
+        constructor_method: Option<String>,
+        #[command(flatten)]
+        options: DeployOptions,
+        /// `--NAME VALUE` for each of the constructor's arguments (more options may follow).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        words: Vec<String>,
     },
     /// Call a contract by method name (`invoke C transfer --to ADDR --amount 250`, or
     /// `--args '{"to": ..., "amount": 250}'`), checked against the interface of its deployed
@@ -189,9 +189,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Build { dir, output } => Ok(build(&dir, output)?),
         Command::Deploy {
             file,
-            sender,
-            constructor,
-        } => deploy_command(&cli.store, &file, sender, constructor),
+            constructor_method,
+            options,
+            words,
+        } => deploy_command(
+            &cli.store,
+            &file,
+            constructor_method.as_deref(),
+            &words,
+            options,
+        ),
         Command::Invoke {
             contract,
             method,
