@@ -1,6 +1,8 @@
 //! How a chain node embeds tos-vm: one `Vm` shared by every thread, deploy payloads checked at
 //! deploy time, calls executed inside blocks against a versioned on-disk store, blocks
-//! committed by height, cache metrics for monitoring. See docs/embedding.md.
+//! committed by height, cache metrics for monitoring. Calls are encoded and answers decoded
+//! with the counter's typed client (`counter_rust::calls`, `counter_rust::returns`), which
+//! `#[tos_sdk::contract]` generates from the contract's declaration. See docs/embedding.md.
 //!
 //! ```sh
 //! cargo run --release --bin tos-vm -- build examples/counter-rust -o target/contracts/counter-rust.so
@@ -91,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for index in 0..3 {
         let call = ContractCall {
             contract,
-            input: Vec::new(),
+            input: counter_rust::calls::increment(),
             sender: ALICE,
             tx_hash: tx_hash(height, index),
             deposits: tos_vm::native_deposit(0),
@@ -128,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|_| Transaction::Call {
             sender: ALICE,
             contract: contract.into(),
-            input: Vec::new(),
+            input: counter_rust::calls::increment(),
             deposits: tos_vm::native_deposit(0),
             compute_limit: None,
         })
@@ -153,8 +155,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         execution.elapsed
     );
 
-    // Read-only simulations (e.g. RPC) from many threads at once, against the committed state.
-    let simulate = ContractCall::new(contract, Vec::new());
+    // Read-only simulations (e.g. RPC) from many threads at once, against the committed state:
+    // the counter's `count` view, its answer decoded by the typed client.
+    let simulate = ContractCall::new(contract, counter_rust::calls::count());
     let next = header(height + 1);
     std::thread::scope(|scope| {
         for _ in 0..4 {
@@ -162,6 +165,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             scope.spawn(move || {
                 let outcome = vm.execute(call, block, store).expect("simulation");
                 assert!(outcome.status.is_success());
+                let answer = outcome.return_data.as_ref().expect("count returns data");
+                let count = counter_rust::returns::count(&answer.data).expect("a u64");
+                assert_eq!(count, 103);
             });
         }
     });

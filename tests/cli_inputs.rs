@@ -144,11 +144,8 @@ fn failed_calls_are_named_and_run_in_the_block_asked_for() {
     let (store, vault) = deployed(dir.path(), "vault");
     let sender = "5e".repeat(32);
     assert!(tos_vm(&store, &["fund", &sender, "100"]).status.success());
-    // Deposit { beneficiary: sender, unlock_height: 100 } with 10 units.
-    let mut deposit = vec![0u8];
-    deposit.extend_from_slice(&[0x5e; 32]);
-    deposit.extend_from_slice(&100u64.to_le_bytes());
-    let deposit = hex::encode(deposit);
+    // deposit(beneficiary: sender, unlock_height: 100) with 10 units.
+    let deposit = hex::encode(vault::calls::deposit(tos_sdk::Address([0x5e; 32]), 100));
     let out = tos_vm(
         &store,
         &[
@@ -156,10 +153,8 @@ fn failed_calls_are_named_and_run_in_the_block_asked_for() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stdout));
-    // Withdraw { id: 0 } before height 100: TooEarly, the vault's Custom(2).
-    let mut withdraw = vec![1u8];
-    withdraw.extend_from_slice(&0u64.to_le_bytes());
-    let withdraw = hex::encode(withdraw);
+    // withdraw(0) before height 100: TooEarly, the vault's Custom(2).
+    let withdraw = hex::encode(vault::calls::withdraw(0));
     let call = |extra: &[&str]| {
         let mut args = vec!["invoke", &vault, "--sender", &sender, "--input", &withdraw];
         args.extend_from_slice(extra);

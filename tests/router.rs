@@ -1,7 +1,7 @@
 //! The `router` example calls the `token` example (both built from source, run under both
 //! engines by the harness): a failing token call is reverted, the router's own writes stand.
 
-use borsh::BorshSerialize;
+use tos_sdk::{Address, Amount};
 use tos_test_harness::{Check, Harness};
 use tos_vm::Hash;
 
@@ -9,44 +9,8 @@ const OWNER: Hash = Hash([0x0E; 32]);
 const ALICE: Hash = Hash([0xA1; 32]);
 const BOB: Hash = Hash([0xB0; 32]);
 
-// Mirrors of the examples' borsh instruction types (same variant order).
-#[derive(BorshSerialize)]
-enum TokenInstruction {
-    Init {
-        name: String,
-        symbol: String,
-        decimals: u8,
-        initial_supply: u64,
-    },
-    _Mint {
-        to: [u8; 32],
-        amount: u64,
-    },
-    Transfer {
-        to: [u8; 32],
-        amount: u64,
-    },
-    BalanceOf {
-        owner: [u8; 32],
-    },
-    _TotalSupply,
-    _Metadata,
-    BatchTransfer {
-        transfers: Vec<([u8; 32], u64)>,
-    },
-}
-
-#[derive(BorshSerialize)]
-enum RouterInstruction {
-    Forward {
-        target: [u8; 32],
-        input: Vec<u8>,
-        value: u64,
-    },
-}
-
-fn encode(value: &impl BorshSerialize) -> Vec<u8> {
-    borsh::to_vec(value).unwrap()
+fn addr(account: Hash) -> Address {
+    Address(account.0)
 }
 
 /// A chain with the token (owned by OWNER) and the router holding 100 tokens.
@@ -62,40 +26,27 @@ fn setup() -> (Harness, Hash, Hash) {
         .name(token, "token")
         .name(router, "router")
         .target(token);
-    let init = TokenInstruction::Init {
-        name: "Test".into(),
-        symbol: "TST".into(),
-        decimals: 0,
-        initial_supply: 1_000,
-    };
-    chain.invoke(&encode(&init)).expect(&[Check::success()]);
+    let init = token::calls::init("Test".into(), "TST".into(), 0, Amount(1_000));
+    chain.invoke(&init).expect(&[Check::success()]);
     chain
-        .invoke(&encode(&TokenInstruction::Transfer {
-            to: router.0,
-            amount: 100,
-        }))
+        .invoke(&token::calls::transfer(addr(router), Amount(100)))
         .expect(&[Check::success()]);
     (chain.target(router), token, router)
 }
 
 fn token_balance(chain: &mut Harness, token: Hash, owner: Hash) -> u64 {
     let mut probe = chain.clone().target(token);
-    let result = probe.invoke(&encode(&TokenInstruction::BalanceOf { owner: owner.0 }));
+    let result = probe.invoke(&token::calls::balance_of(addr(owner)));
     let data = result
         .return_data
         .as_ref()
-        .expect("balance_of returns data")
-        .data
-        .clone();
-    u64::from_le_bytes(data.try_into().unwrap())
+        .expect("balance_of returns data");
+    token::returns::balance_of(&data.data).unwrap().get()
 }
 
-fn forward(token: Hash, instruction: &TokenInstruction) -> Vec<u8> {
-    encode(&RouterInstruction::Forward {
-        target: token.0,
-        input: encode(instruction),
-        value: 0,
-    })
+/// The router's call that forwards `input` (a call of the token) to `token`.
+fn forward(token: Hash, input: Vec<u8>) -> Vec<u8> {
+    router::calls::forward(addr(token), input, Amount(0))
 }
 
 #[test]
@@ -104,10 +55,7 @@ fn the_router_moves_its_tokens_through_the_token_contract() {
     chain
         .invoke(&forward(
             token,
-            &TokenInstruction::Transfer {
-                to: ALICE.0,
-                amount: 30,
-            },
+            token::calls::transfer(addr(ALICE), Amount(30)),
         ))
         .expect(&[
             Check::success(),
@@ -125,10 +73,9 @@ fn a_failing_token_call_is_reverted_while_the_router_commits_its_own_writes() {
     let (mut chain, token, router) = setup();
     // Two transfers: 60 to Alice (written by the token), then 60 to Bob (overdraft: the
     // router holds only 40 by then). The whole token call fails with InsufficientFunds (4).
-    let batch = TokenInstruction::BatchTransfer {
-        transfers: vec![(ALICE.0, 60), (BOB.0, 60)],
-    };
-    let result = chain.invoke(&forward(token, &batch));
+    let batch =
+        token::calls::batch_transfer(vec![(addr(ALICE), Amount(60)), (addr(BOB), Amount(60))]);
+    let result = chain.invoke(&forward(token, batch));
     result.expect(&[
         Check::success(),
         Check::storage_u64(b"calls", 1),
@@ -146,10 +93,9 @@ fn a_failing_token_call_is_reverted_while_the_router_commits_its_own_writes() {
     );
 
     // The same batch within the router's means succeeds, all of it.
-    let affordable = TokenInstruction::BatchTransfer {
-        transfers: vec![(ALICE.0, 60), (BOB.0, 40)],
-    };
-    chain.invoke(&forward(token, &affordable)).expect(&[
+    let affordable =
+        token::calls::batch_transfer(vec![(addr(ALICE), Amount(60)), (addr(BOB), Amount(40))]);
+    chain.invoke(&forward(token, affordable)).expect(&[
         Check::success(),
         Check::storage_u64(b"calls", 2),
         Check::storage_u64(b"ok", 1),
@@ -169,7 +115,7 @@ fn forwarding_to_a_missing_contract_is_recorded_not_fatal() {
     let (mut chain, _, _) = setup();
     let missing = Hash([0x99; 32]);
     chain
-        .invoke(&forward(missing, &TokenInstruction::_TotalSupply))
+        .invoke(&forward(missing, token::calls::total_supply()))
         .expect(&[
             Check::success(),
             Check::storage_u64(b"last_status", 0xFFFF_FFFF_0000_0001),

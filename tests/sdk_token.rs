@@ -3,41 +3,10 @@
 
 mod sdk_common;
 
-use borsh::{BorshDeserialize, BorshSerialize};
 use sdk_common::{Chain, Step};
+use token::{calls, returns, Event, Transfer};
+use tos_sdk::{Address, Amount};
 use tos_vm::Hash;
-
-/// Mirror of `token::Instruction` (same variants, same order).
-#[derive(BorshSerialize, BorshDeserialize)]
-enum Instruction {
-    Init {
-        name: String,
-        symbol: String,
-        decimals: u8,
-        initial_supply: u64,
-    },
-    Mint {
-        to: [u8; 32],
-        amount: u64,
-    },
-    Transfer {
-        to: [u8; 32],
-        amount: u64,
-    },
-    BalanceOf {
-        owner: [u8; 32],
-    },
-    TotalSupply,
-    Metadata,
-}
-
-/// Mirror of `token::TransferEvent`.
-#[derive(BorshDeserialize, Debug, PartialEq, Eq)]
-struct TransferEvent {
-    from: [u8; 32],
-    to: [u8; 32],
-    amount: u64,
-}
 
 const ALICE: Hash = Hash([0xA1; 32]);
 const BOB: Hash = Hash([0xB0; 32]);
@@ -45,6 +14,7 @@ const CAROL: Hash = Hash([0xC4; 32]);
 
 // Status codes of tos_sdk::ContractError.
 const INVALID_INPUT: u64 = 1;
+const INVALID_INSTRUCTION: u64 = 2;
 const UNAUTHORIZED: u64 = 3;
 const INSUFFICIENT_FUNDS: u64 = 4;
 const ARITHMETIC_OVERFLOW: u64 = 5;
@@ -59,24 +29,33 @@ fn elf() -> Vec<u8> {
     tos_test_harness::fixtures::example_elf("token")
 }
 
-fn call(chain: &mut Chain, sender: Hash, ix: &Instruction) -> Step {
-    chain.call(sender, &borsh::to_vec(ix).unwrap(), 0)
+fn call(chain: &mut Chain, sender: Hash, input: &[u8]) -> Step {
+    chain.call(sender, input, 0)
+}
+
+/// An account of the VM's tests as the token's `Address`.
+fn addr(account: Hash) -> Address {
+    Address(account.0)
 }
 
 fn balance(chain: &mut Chain, owner: Hash) -> u64 {
-    let step = call(chain, CAROL, &Instruction::BalanceOf { owner: owner.0 });
+    let step = call(chain, CAROL, &calls::balance_of(addr(owner)));
     assert!(
         step.is_success(),
         "{:?} {:?}",
         step.outcome.status,
         step.logs()
     );
-    u64::try_from_slice(&step.return_data().expect("return data")).unwrap()
+    returns::balance_of(&step.return_data().expect("return data"))
+        .unwrap()
+        .get()
 }
 
 fn supply(chain: &mut Chain) -> u64 {
-    let step = call(chain, CAROL, &Instruction::TotalSupply);
-    u64::try_from_slice(&step.return_data().expect("return data")).unwrap()
+    let step = call(chain, CAROL, &calls::total_supply());
+    returns::total_supply(&step.return_data().expect("return data"))
+        .unwrap()
+        .get()
 }
 
 fn deployed(initial_supply: u64) -> Chain {
@@ -84,12 +63,12 @@ fn deployed(initial_supply: u64) -> Chain {
     let step = call(
         &mut chain,
         ALICE,
-        &Instruction::Init {
-            name: "Tos Example Token".into(),
-            symbol: "TET".into(),
-            decimals: 8,
-            initial_supply,
-        },
+        &calls::init(
+            "Tos Example Token".into(),
+            "TET".into(),
+            8,
+            Amount(initial_supply),
+        ),
     );
     assert!(
         step.is_success(),
@@ -100,12 +79,12 @@ fn deployed(initial_supply: u64) -> Chain {
     chain
 }
 
-fn transfer(to: Hash, amount: u64) -> Instruction {
-    Instruction::Transfer { to: to.0, amount }
+fn transfer(to: Hash, amount: u64) -> Vec<u8> {
+    calls::transfer(addr(to), Amount(amount))
 }
 
-fn mint(to: Hash, amount: u64) -> Instruction {
-    Instruction::Mint { to: to.0, amount }
+fn mint(to: Hash, amount: u64) -> Vec<u8> {
+    calls::mint(addr(to), Amount(amount))
 }
 
 #[test]
@@ -114,10 +93,14 @@ fn init_sets_owner_supply_and_metadata() {
     assert_eq!(balance(&mut chain, ALICE), 1_000);
     assert_eq!(balance(&mut chain, BOB), 0);
     assert_eq!(supply(&mut chain), 1_000);
-    let meta = call(&mut chain, BOB, &Instruction::Metadata)
+    let meta = call(&mut chain, BOB, &calls::metadata())
         .return_data()
         .unwrap();
-    let (name, symbol, decimals): (String, String, u8) = borsh::from_slice(&meta).unwrap();
+    let token::Metadata {
+        name,
+        symbol,
+        decimals,
+    } = returns::metadata(&meta).unwrap();
     assert_eq!(
         (name.as_str(), symbol.as_str(), decimals),
         ("Tos Example Token", "TET", 8)
@@ -127,12 +110,7 @@ fn init_sets_owner_supply_and_metadata() {
     let again = call(
         &mut chain,
         BOB,
-        &Instruction::Init {
-            name: "x".into(),
-            symbol: "x".into(),
-            decimals: 0,
-            initial_supply: 5,
-        },
+        &calls::init("x".into(), "x".into(), 0, Amount(5)),
     );
     assert_eq!(again.code(), Some(ALREADY_INITIALIZED));
     assert_eq!(chain.storage(b"owner"), Some(ALICE.0.to_vec()));
@@ -150,7 +128,7 @@ fn calls_before_init_fail() {
         Some(NOT_INITIALIZED)
     );
     assert_eq!(
-        call(&mut chain, ALICE, &Instruction::TotalSupply).code(),
+        call(&mut chain, ALICE, &calls::total_supply()).code(),
         Some(NOT_INITIALIZED)
     );
 }
@@ -168,12 +146,15 @@ fn transfers_move_tokens_and_emit_events() {
     let events = step.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, b"transfer");
+    let Some(Event::Transfer(event)) = Event::decode(&events[0].0, &events[0].1) else {
+        panic!("not a transfer event: {events:?}");
+    };
     assert_eq!(
-        TransferEvent::try_from_slice(&events[0].1).unwrap(),
-        TransferEvent {
-            from: ALICE.0,
-            to: BOB.0,
-            amount: 300
+        event,
+        Transfer {
+            from: addr(ALICE),
+            to: addr(BOB),
+            amount: Amount(300)
         }
     );
     let step = call(&mut chain, BOB, &transfer(CAROL, 100));
@@ -240,9 +221,23 @@ fn overflow_is_rejected() {
 #[test]
 fn garbage_input_is_invalid() {
     let mut chain = deployed(1);
-    for input in [&[][..], &[42u8, 1, 2][..], &[2u8, 0][..]] {
+    // Shorter than a selector; arguments cut short; bytes after the arguments.
+    let transfer = transfer(BOB, 1);
+    let mut longer = transfer.clone();
+    longer.push(0);
+    for input in [
+        &[42u8, 1, 2][..],
+        &transfer[..transfer.len() - 1],
+        &transfer[..4],
+        &longer,
+    ] {
         let step = chain.call(ALICE, input, 0);
         assert_eq!(step.code(), Some(INVALID_INPUT), "{input:?}");
+    }
+    // No selector, or one no method has.
+    for input in [&[][..], &[42u8, 1, 2, 3][..]] {
+        let step = chain.call(ALICE, input, 0);
+        assert_eq!(step.code(), Some(INVALID_INSTRUCTION), "{input:?}");
     }
 }
 
@@ -257,7 +252,7 @@ fn size_and_compute_per_transfer() {
     // First transfer to a new account (creates its balance), then one between two funded ones.
     let first = call(&mut chain, ALICE, &transfer(BOB, 10));
     let again = call(&mut chain, ALICE, &transfer(BOB, 10));
-    let query = call(&mut chain, CAROL, &Instruction::BalanceOf { owner: BOB.0 });
+    let query = call(&mut chain, CAROL, &calls::balance_of(addr(BOB)));
     assert!(first.is_success() && again.is_success() && query.is_success());
     println!(
         "token: ELF {} bytes ({} instructions, {} bytes rodata); transfer to a new account {} CU, \
@@ -299,7 +294,7 @@ fn host_mode_suite_passes() {
         "host-mode tests failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("test result: ok. 8 passed"),
+        stdout.contains("test result: ok. 10 passed"),
         "unexpected output:\n{stdout}"
     );
 }
@@ -313,61 +308,29 @@ fn the_token_deploys_twice_as_two_independent_tokens() {
     let dmo = chain.deploy_contract(&elf);
     let xyz = chain.deploy_contract(&elf);
     assert_ne!(dmo, xyz);
-    let run =
-        |chain: &mut tos_test_harness::Harness, token: Hash, sender: Hash, ix: &Instruction| {
-            let mut call = chain.call(&borsh::to_vec(ix).unwrap());
-            call.contract = token;
-            call.sender = sender;
-            chain.invoke_call(call)
-        };
+    let run = |chain: &mut tos_test_harness::Harness, token: Hash, sender: Hash, input: &[u8]| {
+        let mut call = chain.call(input);
+        call.contract = token;
+        call.sender = sender;
+        chain.invoke_call(call)
+    };
     for (token, name, supply) in [(dmo, "Demo", 1_000u64), (xyz, "Xyz", 5u64)] {
-        let init = Instruction::Init {
-            name: name.into(),
-            symbol: name.to_uppercase(),
-            decimals: 2,
-            initial_supply: supply,
-        };
+        let init = calls::init(name.into(), name.to_uppercase(), 2, Amount(supply));
         run(&mut chain, token, ALICE, &init).expect(&[tos_test_harness::Check::success()]);
     }
-    run(
-        &mut chain,
-        dmo,
-        ALICE,
-        &Instruction::Transfer {
-            to: BOB.0,
-            amount: 300,
-        },
-    )
-    .expect(&[tos_test_harness::Check::success()]);
+    run(&mut chain, dmo, ALICE, &transfer(BOB, 300)).expect(&[tos_test_harness::Check::success()]);
     // XYZ cannot move what only DMO holds.
-    run(
-        &mut chain,
-        xyz,
-        ALICE,
-        &Instruction::Transfer {
-            to: BOB.0,
-            amount: 300,
-        },
-    )
-    .expect(&[tos_test_harness::Check::error(INSUFFICIENT_FUNDS)]);
-    let amount = |chain: &mut tos_test_harness::Harness, token: Hash, ix: &Instruction| {
-        let invocation = run(chain, token, CAROL, ix);
+    run(&mut chain, xyz, ALICE, &transfer(BOB, 300))
+        .expect(&[tos_test_harness::Check::error(INSUFFICIENT_FUNDS)]);
+    let amount = |chain: &mut tos_test_harness::Harness, token: Hash, input: &[u8]| {
+        let invocation = run(chain, token, CAROL, input);
         let data = invocation.return_data.as_ref().expect("return data");
-        u64::try_from_slice(&data.data).unwrap()
+        returns::total_supply(&data.data).unwrap().get()
     };
-    assert_eq!(amount(&mut chain, dmo, &Instruction::TotalSupply), 1_000);
-    assert_eq!(amount(&mut chain, xyz, &Instruction::TotalSupply), 5);
-    assert_eq!(
-        amount(&mut chain, dmo, &Instruction::BalanceOf { owner: BOB.0 }),
-        300
-    );
-    assert_eq!(
-        amount(&mut chain, xyz, &Instruction::BalanceOf { owner: BOB.0 }),
-        0
-    );
-    assert_eq!(
-        amount(&mut chain, xyz, &Instruction::BalanceOf { owner: ALICE.0 }),
-        5
-    );
+    assert_eq!(amount(&mut chain, dmo, &calls::total_supply()), 1_000);
+    assert_eq!(amount(&mut chain, xyz, &calls::total_supply()), 5);
+    assert_eq!(amount(&mut chain, dmo, &calls::balance_of(addr(BOB))), 300);
+    assert_eq!(amount(&mut chain, xyz, &calls::balance_of(addr(BOB))), 0);
+    assert_eq!(amount(&mut chain, xyz, &calls::balance_of(addr(ALICE))), 5);
     assert_eq!(chain.store().code_hashes().len(), 1);
 }

@@ -1,8 +1,9 @@
 //! # tos-abi
 //!
 //! The numbers tos-vm and TOS contracts must agree on, in one place: the VM's limits
-//! ([`limits`]) and the statuses `tos_invoke` and `tos_create_contract` return ([`invoke`],
-//! [`create`]). The runtime (`tos_program_runtime::limits`), the syscalls and the Rust SDK
+//! ([`limits`]), the statuses `tos_invoke` and `tos_create_contract` return ([`invoke`],
+//! [`create`]) and the method selectors of contract interfaces ([`method_selector`]). The
+//! runtime (`tos_program_runtime::limits`), the syscalls and the Rust SDK
 //! (contracts and its host mode) all read them from here, so a host-mode test cannot silently
 //! disagree with the VM. `no_std`, no dependencies: it builds for BPF inside every contract.
 //!
@@ -27,6 +28,9 @@
 
 #[cfg(feature = "interface")]
 pub mod interface;
+
+mod selector;
+pub use selector::{method_selector, sha256, SELECTOR_DOMAIN};
 
 /// Resource limits of one invoke. Each is a named constant so docs, tests and the chain agree.
 pub mod limits {

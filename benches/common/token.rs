@@ -1,5 +1,5 @@
-//! The `examples/token` contract in the benches: its borsh instructions (encoded by hand, so
-//! the benches need not build the contract crate natively), setup on any store, and a native
+//! The `examples/token` contract in the benches: its calls (selector ++ borsh arguments,
+//! encoded by hand, so the benches need not build the contract crate natively), setup on any store, and a native
 //! Rust version of its transfer over a map — the floor no VM can beat.
 
 use std::collections::BTreeMap;
@@ -19,9 +19,14 @@ pub fn recipient(i: u64) -> [u8; 32] {
     address
 }
 
-/// `Instruction::Init { name, symbol, decimals, initial_supply }` (borsh, variant 0).
+/// The input of a call to `method`: its selector, arguments to follow.
+fn selector(method: &str) -> Vec<u8> {
+    tos_abi::method_selector(method).to_le_bytes().to_vec()
+}
+
+/// `init(name, symbol, decimals, initial_supply)`.
 pub fn init(name: &str, symbol: &str, decimals: u8, initial_supply: u64) -> Vec<u8> {
-    let mut out = vec![0u8];
+    let mut out = selector("init");
     for text in [name, symbol] {
         out.extend_from_slice(&(text.len() as u32).to_le_bytes());
         out.extend_from_slice(text.as_bytes());
@@ -31,17 +36,17 @@ pub fn init(name: &str, symbol: &str, decimals: u8, initial_supply: u64) -> Vec<
     out
 }
 
-/// `Instruction::Transfer { to, amount }` (borsh, variant 2).
+/// `transfer(to, amount)`.
 pub fn transfer(to: &[u8; 32], amount: u64) -> Vec<u8> {
-    let mut out = vec![2u8];
+    let mut out = selector("transfer");
     out.extend_from_slice(to);
     out.extend_from_slice(&amount.to_le_bytes());
     out
 }
 
-/// `Instruction::BalanceOf { owner }` (borsh, variant 3).
+/// `balance_of(owner)`.
 pub fn balance_of(owner: &[u8; 32]) -> Vec<u8> {
-    let mut out = vec![3u8];
+    let mut out = selector("balance_of");
     out.extend_from_slice(owner);
     out
 }

@@ -1,12 +1,83 @@
 //! # tos-sdk-macros
 //!
 //! Procedural macros of the TOS contract SDK. Use them through `tos-sdk`, which re-exports
-//! them (`tos_sdk::entrypoint!`); the generated code names `::tos_sdk`.
+//! them (`tos_sdk::contract`, `tos_sdk::entrypoint!`); the generated code names `::tos_sdk`.
 //!
-//! Written against `proc_macro` alone (no `syn`/`quote`), so contracts build no extra host
-//! crates for them.
+//! `entrypoint!` is written against `proc_macro` alone; `#[contract]` parses a whole module
+//! with `syn` (which borsh's derive already builds for every contract).
 
 use proc_macro::{Delimiter, TokenStream, TokenTree};
+
+mod contract;
+
+/// Declares a contract: its methods, events and errors, once, in a module. From that one
+/// declaration it generates the dispatch, return data, events, error codes, the interface
+/// (docs/interface.md) embedded in the executable, and host-side clients.
+///
+/// ```ignore
+/// #[tos_sdk::contract]
+/// pub mod token {
+///     use tos_sdk::prelude::*;
+///
+///     /// Moved tokens.
+///     #[event]
+///     #[derive(BorshSerialize, BorshDeserialize)]
+///     pub struct Transfer { pub from: Address, pub to: Address, pub amount: Amount }
+///
+///     #[errors]
+///     pub enum TokenError {
+///         /// Name or symbol too long.
+///         BadMetadata = 1,
+///     }
+///
+///     #[constructor]
+///     pub fn init(ctx: &Context, supply: Amount) -> Result<(), ContractError> { Ok(()) }
+///
+///     #[method]
+///     pub fn transfer(ctx: &Context, to: Address, amount: Amount) -> Result<(), ContractError> {
+///         Transfer { from: ctx.caller(), to, amount }.emit(ctx)
+///     }
+///
+///     #[view]
+///     pub fn balance_of(view: &View, owner: Address) -> Result<Amount, ContractError> {
+///         Ok(Amount(0))
+///     }
+/// }
+/// pub use token::*;
+/// ```
+///
+/// Inside the module:
+/// - `#[constructor]`, `#[method]` and `#[view]` functions are the methods. Their first
+///   parameter may be `&Context` (`&View` for a view: no transfers, no contract creation, and
+///   events need a `Context`); the other parameters are the arguments, decoded with borsh. The
+///   return type is `T`, `Result<T, E>` (`E: Into<ContractError>`) or nothing; `T` (unless
+///   `()`) is set as return data in borsh. `#[method(default)]` (no arguments) also runs on an
+///   empty input.
+/// - `#[event]` structs (named fields, borsh-serialisable) are events named after the struct
+///   in snake_case (`Transfer` → `transfer`): `Transfer { .. }.emit(ctx)`.
+/// - the `#[errors]` enum (unit variants, numbers ≥ 0) maps variant `n` to status 1000 + n
+///   (`From<E> for ContractError`, `E::code`, `E::from_code`).
+/// - other structs with named fields may be used as argument, return and field types.
+///
+/// A call's input is the method's selector (`tos_abi::method_selector(name)`, 4 bytes
+/// little-endian) followed by the borsh encoding of its arguments. An unknown selector fails
+/// with `InvalidInstruction` (status 2), arguments that do not decode (or bytes left over)
+/// with `InvalidInput` (1).
+///
+/// Generated in the module: `entrypoint` (as [`entrypoint!`] makes it), `INTERFACE` (the JSON,
+/// also in the executable's `.tos.interface` section), `selectors::NAME`, `calls::name(args..)
+/// -> Vec<u8>` (a call's input), `returns::name(&[u8])` (decodes return data), `Event` with
+/// `Event::decode(topic, data)`, and `NAME`/`emit` on each event.
+///
+/// Options: `#[contract(name = "token")]` (the interface's name; default: the package name),
+/// and `no_allocator` / `custom_allocator` as for [`entrypoint!`].
+#[proc_macro_attribute]
+pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match contract::expand(attr.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
 
 /// Defines the contract's entry point from a processing function.
 ///

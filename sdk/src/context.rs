@@ -220,3 +220,71 @@ impl Context {
         }
     }
 }
+
+/// The read-only part of [`Context`], handed to the `#[view]` methods of a
+/// [`#[contract]`](crate::contract): who calls, the block, balances and deposits, but no
+/// transfer and no contract creation. (Storage and events are written through their own
+/// functions; a view's promise not to write is checked by the chain's read-only queries.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    context: Context,
+}
+
+impl View {
+    /// The view of the running call.
+    pub const fn new() -> Self {
+        View {
+            context: Context::new(),
+        }
+    }
+
+    /// See [`Context::sender`].
+    pub fn sender(&self) -> Address {
+        self.context.sender()
+    }
+
+    /// See [`Context::caller`].
+    pub fn caller(&self) -> Address {
+        self.context.caller()
+    }
+
+    /// See [`Context::contract`].
+    pub fn contract(&self) -> Address {
+        self.context.contract()
+    }
+
+    /// See [`Context::code_hash`].
+    pub fn code_hash(&self) -> Hash {
+        self.context.code_hash()
+    }
+
+    /// See [`Context::block_height`].
+    pub fn block_height(&self) -> u64 {
+        self.context.block_height()
+    }
+
+    /// See [`Context::block_timestamp`].
+    pub fn block_timestamp(&self) -> u64 {
+        self.context.block_timestamp()
+    }
+
+    /// See [`Context::call_depth`].
+    pub fn call_depth(&self) -> u64 {
+        self.context.call_depth()
+    }
+
+    /// See [`Context::balance`].
+    pub fn balance(&self) -> Amount {
+        self.context.balance()
+    }
+
+    /// See [`Context::balance_of`].
+    pub fn balance_of(&self, account: &Address) -> Amount {
+        self.context.balance_of(account)
+    }
+
+    /// See [`Context::asset_balance_of`].
+    pub fn asset_balance_of(&self, account: &Address, asset: &Asset) -> Amount {
+        self.context.asset_balance_of(account, asset)
+    }
+}

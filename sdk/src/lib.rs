@@ -62,18 +62,19 @@ pub mod syscalls;
 mod types;
 
 pub use borsh;
-pub use context::{Asset, Context, CreateError, NATIVE_ASSET};
+pub use context::{Asset, Context, CreateError, View, NATIVE_ASSET};
 pub use error::ContractError;
 pub use log::{decimal, log, log_bytes, LogLine, MAX_LOG_LEN};
-pub use tos_sdk_macros::entrypoint;
+pub use tos_abi::method_selector;
+pub use tos_sdk_macros::{contract, entrypoint};
 pub use types::{Address, Amount, Hash, PublicKey};
 
 /// What most contracts import: `use tos_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::storage::{Item, Map};
     pub use crate::{
-        abort, entrypoint, log, require, Address, Amount, Context, ContractError, Hash, LogLine,
-        PublicKey,
+        abort, contract, entrypoint, log, require, Address, Amount, Context, ContractError, Hash,
+        LogLine, PublicKey, View,
     };
     pub use borsh::{BorshDeserialize, BorshSerialize};
 }
@@ -99,10 +100,54 @@ pub fn require(condition: bool, error: impl Into<ContractError>) -> Result<(), C
     }
 }
 
-/// Support of the code [`entrypoint!`] generates. Not a stable API.
+/// Support of the code [`entrypoint!`] and [`contract`] generate. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
     use crate::{Context, ContractError};
+    use borsh::{BorshDeserialize, BorshSerialize};
+
+    pub use alloc::vec::Vec;
+
+    /// A call's selector and the rest of its input; `None` for an empty input, `InvalidInput`
+    /// for 1 to 3 bytes.
+    #[inline(always)]
+    pub fn split_selector(input: &[u8]) -> Result<Option<(u32, &[u8])>, ContractError> {
+        match input {
+            [] => Ok(None),
+            [a, b, c, d, rest @ ..] => Ok(Some((u32::from_le_bytes([*a, *b, *c, *d]), rest))),
+            _ => Err(ContractError::InvalidInput),
+        }
+    }
+
+    /// Decodes the next argument (borsh); `InvalidInput` if it does not decode. The error is
+    /// dropped unread, so no `core::fmt` code is kept for it.
+    #[inline(always)]
+    pub fn decode_arg<T: BorshDeserialize>(args: &mut &[u8]) -> Result<T, ContractError> {
+        T::deserialize(args).map_err(|_| ContractError::InvalidInput)
+    }
+
+    /// Decodes a `String` argument without borsh's `String` decoder, whose error path formats
+    /// the UTF-8 error (`to_string`) and so links `core::fmt` into the contract.
+    #[inline(always)]
+    pub fn decode_string(args: &mut &[u8]) -> Result<alloc::string::String, ContractError> {
+        let bytes: Vec<u8> = decode_arg(args)?;
+        alloc::string::String::from_utf8(bytes).map_err(|_| ContractError::InvalidInput)
+    }
+
+    /// `InvalidInput` unless every byte of the input was an argument.
+    #[inline(always)]
+    pub fn end_of_args(args: &[u8]) -> Result<(), ContractError> {
+        if args.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractError::InvalidInput)
+        }
+    }
+
+    /// Appends the borsh encoding of `value` (writing into a `Vec` cannot fail).
+    pub fn encode_arg<T: BorshSerialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+        let _ = value.serialize(out);
+    }
 
     /// The call's input as a slice.
     ///

@@ -9,39 +9,43 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
-use tos_sdk::call;
-use tos_sdk::prelude::*;
+pub use crate::router::*;
 
-/// What a call asks for.
-#[derive(BorshSerialize, BorshDeserialize, Debug, Clone, PartialEq, Eq)]
-pub enum RouterInstruction {
+/// The contract.
+#[tos_sdk::contract]
+pub mod router {
+    use alloc::vec::Vec;
+    use tos_sdk::call;
+    use tos_sdk::prelude::*;
+
+    const CALLS: Item<u64> = Item::new(b"calls");
+    const SUCCEEDED: Item<u64> = Item::new(b"ok");
+    const LAST_STATUS: Item<u64> = Item::new(b"last_status");
+
     /// Calls `target` with `input` (sending `value` native units) and records the outcome.
-    Forward { target: Address, input: Vec<u8>, value: Amount },
-}
-
-const CALLS: Item<u64> = Item::new(b"calls");
-const SUCCEEDED: Item<u64> = Item::new(b"ok");
-const LAST_STATUS: Item<u64> = Item::new(b"last_status");
-
-entrypoint!(process);
-
-/// Runs one instruction.
-pub fn process(_ctx: &Context, input: &[u8]) -> Result<(), ContractError> {
-    let RouterInstruction::Forward { target, input, value } = RouterInstruction::try_from_slice(input)?;
-    let calls = CALLS.get_or_default()?.checked_add(1).ok_or(ContractError::ArithmeticOverflow)?;
-    CALLS.set(&calls)?;
-    match call::invoke(&target, &input, value) {
-        Ok(()) => {
-            let succeeded = SUCCEEDED.get_or_default()?.checked_add(1).ok_or(ContractError::ArithmeticOverflow)?;
-            SUCCEEDED.set(&succeeded)?;
-            LAST_STATUS.set(&0)?;
-            log("router: call succeeded");
-        }
-        Err(error) => {
-            LAST_STATUS.set(&error.status())?;
-            log("router: call failed, its effects were reverted");
-        }
+    /// The callee's return data stays the call's last return data.
+    #[method]
+    pub fn forward(target: Address, input: Vec<u8>, value: Amount) -> Result<(), ContractError> {
+        let calls = CALLS
+            .get_or_default()?
+            .checked_add(1)
+            .ok_or(ContractError::ArithmeticOverflow)?;
+        CALLS.set(&calls)?;
+        let status = match call::invoke(&target, &input, value) {
+            Ok(()) => {
+                let succeeded = SUCCEEDED
+                    .get_or_default()?
+                    .checked_add(1)
+                    .ok_or(ContractError::ArithmeticOverflow)?;
+                SUCCEEDED.set(&succeeded)?;
+                log("router: call succeeded");
+                0
+            }
+            Err(error) => {
+                log("router: call failed, its effects were reverted");
+                error.status()
+            }
+        };
+        LAST_STATUS.set(&status)
     }
-    Ok(())
 }

@@ -2,13 +2,13 @@
 
 use tos_sdk::host::TestEnv;
 use tos_sdk::{Address, Amount, ContractError};
-use vault::{entrypoint, Instruction, Lock};
+use vault::{calls, entrypoint, returns, VaultError};
 
 const DEPOSITOR: Address = Address([0xD0; 32]);
 const HEIR: Address = Address([0xE1; 32]);
 
-fn input(ix: &Instruction) -> Vec<u8> {
-    borsh::to_vec(ix).unwrap()
+fn answer(outcome: &tos_sdk::host::Outcome) -> &[u8] {
+    &outcome.return_data.as_ref().expect("return data").1
 }
 
 #[test]
@@ -17,25 +17,20 @@ fn deposit_then_withdraw_after_the_unlock_height() {
     let vault = env.contract;
     env.set_balance(DEPOSITOR, 1_000);
     env.sender = DEPOSITOR;
-    let deposit = input(&Instruction::Deposit {
-        beneficiary: HEIR,
-        unlock_height: 50,
-    });
+    let deposit = calls::deposit(HEIR, 50);
     let outcome = env.invoke_with_value(entrypoint, &deposit, 400);
     assert!(outcome.is_success(), "{outcome:?}");
-    assert_eq!(outcome.return_value::<u64>(), Some(0));
+    assert_eq!(returns::deposit(answer(&outcome)).unwrap(), 0);
     assert_eq!(env.balance(&vault), 400);
 
-    let lock = env
-        .invoke(entrypoint, &input(&Instruction::Get { id: 0 }))
-        .return_value::<Lock>()
-        .unwrap();
+    let lock = returns::get(answer(&env.invoke(entrypoint, &calls::get(0)))).unwrap();
     assert_eq!(lock.assets, vec![(tos_sdk::NATIVE_ASSET, Amount(400))]);
 
-    let withdraw = input(&Instruction::Withdraw { id: 0 });
+    let withdraw = calls::withdraw(0);
     env.sender = HEIR;
     env.block_height = 49;
     let early = env.invoke(entrypoint, &withdraw);
+    assert_eq!(early.code(), Some(VaultError::TooEarly.code()));
     assert_eq!(early.error(), Some(ContractError::Custom(2)));
     env.block_height = 50;
     env.sender = DEPOSITOR;
@@ -58,14 +53,8 @@ fn deposit_then_withdraw_after_the_unlock_height() {
 #[test]
 fn a_deposit_needs_value() {
     let mut env = TestEnv::new();
-    let outcome = env.invoke(
-        entrypoint,
-        &input(&Instruction::Deposit {
-            beneficiary: HEIR,
-            unlock_height: 0,
-        }),
-    );
-    assert_eq!(outcome.error(), Some(ContractError::Custom(1)));
+    let outcome = env.invoke(entrypoint, &calls::deposit(HEIR, 0));
+    assert_eq!(outcome.error(), Some(VaultError::ZeroDeposit.into()));
 }
 
 #[test]
@@ -77,10 +66,7 @@ fn two_assets_in_one_deposit_are_released_together() {
     env.set_asset_balance(DEPOSITOR, gold, 100);
     env.set_asset_balance(DEPOSITOR, silver, 70);
     env.sender = DEPOSITOR;
-    let deposit = input(&Instruction::Deposit {
-        beneficiary: HEIR,
-        unlock_height: 0,
-    });
+    let deposit = calls::deposit(HEIR, 0);
     let outcome = env.invoke_with_deposits(entrypoint, &deposit, &[(gold, 60), (silver, 25)]);
     assert!(outcome.is_success(), "{outcome:?}");
     assert_eq!(env.asset_balance(&vault, &gold), 60);
@@ -89,7 +75,7 @@ fn two_assets_in_one_deposit_are_released_together() {
     assert!(!refused.is_success());
     assert_eq!(env.asset_balance(&DEPOSITOR, &silver), 45);
     env.sender = HEIR;
-    let outcome = env.invoke(entrypoint, &input(&Instruction::Withdraw { id: 0 }));
+    let outcome = env.invoke(entrypoint, &calls::withdraw(0));
     assert!(outcome.is_success(), "{outcome:?}");
     assert_eq!(
         outcome.logs,

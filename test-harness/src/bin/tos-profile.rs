@@ -81,8 +81,8 @@ fn prepare(
     match workload {
         "transfer" => {
             let token = deploy(store, fixtures::example_elf("token"));
-            // Init { name "Bench", symbol "BNCH", decimals 9, supply 2^60 } (borsh, variant 0).
-            let mut init = vec![0u8];
+            // init("Bench", "BNCH", 9, 2^60): the method's selector, then its arguments in borsh.
+            let mut init = tos_abi::method_selector("init").to_le_bytes().to_vec();
             for text in ["Bench", "BNCH"] {
                 init.extend_from_slice(&(text.len() as u32).to_le_bytes());
                 init.extend_from_slice(text.as_bytes());
@@ -90,10 +90,10 @@ fn prepare(
             init.push(9);
             init.extend_from_slice(&(1u64 << 60).to_le_bytes());
             invoke(cache, store, &call(token, init), config);
-            // Transfer { to, amount 1 } (borsh, variant 2) to 1024 recipients in turn.
+            // transfer(to, 1) to 1024 recipients in turn.
             let inputs = (0..1024u64)
                 .map(|i| {
-                    let mut input = vec![2u8];
+                    let mut input = tos_abi::method_selector("transfer").to_le_bytes().to_vec();
                     input.extend_from_slice(&i.to_le_bytes());
                     input.push(0xEE);
                     input.extend_from_slice(&[0u8; 23]);
