@@ -127,7 +127,10 @@ fn methods_round_trip_through_the_typed_client() {
 #[test]
 fn errors_are_the_declared_codes() {
     let mut env = TestEnv::new();
-    let origin = env.invoke(shapes::entrypoint, &calls::store(Point { x: 0, y: 0 }, None));
+    let origin = env.invoke(
+        shapes::entrypoint,
+        &calls::store(Point { x: 0, y: 0 }, None),
+    );
     assert_eq!(origin.code(), Some(1000));
     let far = env.invoke(
         shapes::entrypoint,
