@@ -164,7 +164,8 @@ fn workloads() -> Vec<Workload> {
         list.push(Workload {
             name: format!("example {example}"),
             contracts: vec![tos_test_harness::fixtures::example_elf(example)],
-            inputs: Box::new(|_| vec![Vec::new(), Vec::new(), b"more".to_vec()]),
+            // counter-rust: an empty input and `increment` both count (hello-world ignores it).
+            inputs: Box::new(|_| vec![Vec::new(), Vec::new(), counter_rust::calls::increment()]),
             value: 0,
         });
     }

@@ -122,8 +122,9 @@ fn counter_refuses_a_corrupt_value() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Any input and any stored counter: +1 with a log when it can, a failure and no change
-    /// otherwise (a corrupt value or an overflow).
+    /// Any input and any stored counter: `increment` (or an empty input) is +1 with a log when
+    /// it can, a failure and no change otherwise (a corrupt value or an overflow); `count`
+    /// answers the value; any other input is refused and changes nothing.
     #[test]
     fn counter_behaves_for_any_input_and_state(call in strategies::example_call("counter-rust")) {
         let mut counter = Harness::new().with_budget(100_000).deploy_example("counter-rust");
@@ -136,6 +137,20 @@ proptest! {
             return Ok(());
         }
         let stored = call.storage.first().map(|(_, v)| v.clone());
+        if call.input == counter_rust::calls::count() {
+            // The view answers the stored value (0 when absent) and changes nothing.
+            match stored.as_deref().map(<[u8; 8]>::try_from) {
+                None => run.expect(&[Check::success(), Check::return_data(0u64.to_le_bytes()), Check::unchanged()]),
+                Some(Ok(bytes)) => run.expect(&[Check::success(), Check::return_data(bytes), Check::unchanged()]),
+                Some(Err(_)) => run.expect(&[Check::unsuccessful(), Check::unchanged()]),
+            };
+            return Ok(());
+        }
+        if !call.input.is_empty() && call.input != counter_rust::calls::increment() {
+            // Not a call of a declared method: refused (InvalidInput or InvalidInstruction).
+            run.expect(&[Check::failed(), Check::no_logs(), Check::unchanged()]);
+            return Ok(());
+        }
         match stored.as_deref().map(<[u8; 8]>::try_from) {
             None => run.expect(&[Check::success(), Check::storage_u64(b"count", 1)]),
             Some(Ok(bytes)) if u64::from_le_bytes(bytes) == u64::MAX => {

@@ -110,14 +110,12 @@ pub fn set_return_data(data: &[u8]) {
 }
 
 /// Encodes `value` with borsh and sets it as return data.
+/// A value over [`MAX_RETURN_DATA_LEN`] bytes is `ValueTooLarge`.
 pub fn set_return_value<T: borsh::BorshSerialize + ?Sized>(value: &T) -> Result<(), ContractError> {
-    let mut buf = crate::storage::Buffer::<{ crate::storage::INLINE_VALUE_LEN }>::new();
+    let mut buf = crate::storage::FixedBuffer::<MAX_RETURN_DATA_LEN>::new();
     value
         .serialize(&mut buf)
         .map_err(|_| ContractError::ValueTooLarge)?;
-    if buf.as_slice().len() > MAX_RETURN_DATA_LEN {
-        return Err(ContractError::ValueTooLarge);
-    }
     set_return_data(buf.as_slice());
     Ok(())
 }

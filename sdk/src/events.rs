@@ -29,13 +29,11 @@ pub fn emit<T: borsh::BorshSerialize + ?Sized>(
     if topic.len() > MAX_TOPIC_LEN {
         return Err(ContractError::ValueTooLarge);
     }
-    let mut buf = crate::storage::Buffer::<{ crate::storage::INLINE_VALUE_LEN }>::new();
+    // Data over MAX_EVENT_DATA_LEN bytes does not fit: ValueTooLarge.
+    let mut buf = crate::storage::FixedBuffer::<MAX_EVENT_DATA_LEN>::new();
     value
         .serialize(&mut buf)
         .map_err(|_| ContractError::ValueTooLarge)?;
-    if buf.as_slice().len() > MAX_EVENT_DATA_LEN {
-        return Err(ContractError::ValueTooLarge);
-    }
     emit_raw(topic.as_bytes(), buf.as_slice());
     Ok(())
 }

@@ -238,6 +238,61 @@ impl<const N: usize> borsh::io::Write for Buffer<N> {
     }
 }
 
+/// A byte buffer of at most `N` bytes that never allocates and is never zero-filled: writing
+/// past `N` bytes is an error. Return data and event data (at most 1 KiB each) are encoded
+/// into it, so a contract that only answers and emits needs no heap code, and its error path
+/// formats nothing.
+pub struct FixedBuffer<const N: usize> {
+    bytes: core::mem::MaybeUninit<[u8; N]>,
+    len: usize,
+}
+
+impl<const N: usize> Default for FixedBuffer<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> FixedBuffer<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        FixedBuffer {
+            bytes: core::mem::MaybeUninit::uninit(),
+            len: 0,
+        }
+    }
+
+    /// The bytes written so far.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes (len <= N) were written by `write`.
+        unsafe { core::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+impl<const N: usize> borsh::io::Write for FixedBuffer<N> {
+    fn write(&mut self, data: &[u8]) -> borsh::io::Result<usize> {
+        match self.len.checked_add(data.len()) {
+            Some(end) if end <= N => {
+                // SAFETY: `len..end` lies inside the N bytes; `data` is another object.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        data.as_ptr(),
+                        self.bytes.as_mut_ptr().cast::<u8>().add(self.len),
+                        data.len(),
+                    );
+                }
+                self.len = end;
+                Ok(data.len())
+            }
+            _ => Err(borsh::io::ErrorKind::WriteZero.into()),
+        }
+    }
+
+    fn flush(&mut self) -> borsh::io::Result<()> {
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Declared layouts
 
@@ -405,6 +460,29 @@ mod tests {
     use super::*;
     use crate::host::TestEnv;
     use crate::{Address, Amount};
+
+    #[test]
+    fn a_fixed_buffer_holds_exactly_its_capacity() {
+        use borsh::io::Write;
+        let mut buf = FixedBuffer::<8>::new();
+        assert_eq!(buf.as_slice(), b"");
+        buf.write_all(b"abc").unwrap();
+        buf.write_all(b"defgh").unwrap();
+        assert_eq!(buf.as_slice(), b"abcdefgh");
+        assert!(buf.write_all(b"i").is_err());
+        assert_eq!(buf.as_slice(), b"abcdefgh");
+        // The return data limit: 1024 bytes fit, 1025 do not.
+        let outcome = TestEnv::new().call(|_| {
+            crate::call::set_return_value(&[7u8; 1024])?;
+            assert_eq!(
+                crate::call::set_return_value(&[7u8; 1025]),
+                Err(ContractError::ValueTooLarge)
+            );
+            Ok(())
+        });
+        assert!(outcome.is_success(), "{outcome:?}");
+        assert_eq!(outcome.return_data.map(|(_, d)| d.len()), Some(1024));
+    }
     use alloc::string::String;
 
     const COUNT: Item<u64> = Item::new(b"count");

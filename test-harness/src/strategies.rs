@@ -111,12 +111,18 @@ pub fn input() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Inputs for the example contract `name`, and the state to call it in: for `counter-rust`,
-/// the stored counter (absent, any `u64`, the overflow edge, or a corrupt length); for
-/// contracts that ignore their input (`hello-world`, `counter-rust`), any bytes.
+/// its methods' inputs (empty, `increment`, `count`) or any bytes, and the stored counter
+/// (absent, any `u64`, the overflow edge, or a corrupt length); for contracts that ignore
+/// their input (`hello-world`), any bytes.
 pub fn example_call(name: &str) -> BoxedStrategy<ExampleCall> {
     match name {
         "counter-rust" => (
-            input(),
+            prop_oneof![
+                2 => Just(Vec::new()),
+                2 => Just(tos_abi::method_selector("increment").to_le_bytes().to_vec()),
+                2 => Just(tos_abi::method_selector("count").to_le_bytes().to_vec()),
+                3 => input(),
+            ],
             prop_oneof![
                 Just(None),
                 amount().prop_map(|n| Some(n.to_le_bytes().to_vec())),
