@@ -165,10 +165,15 @@ fn failed_calls_are_named_and_run_in_the_block_asked_for() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["status"], "failed");
     assert_eq!(json["return_value"], 1002);
-    assert_eq!(json["error"], "Custom(2)");
+    // The vault's interface names its error.
+    assert_eq!(
+        json["error"],
+        "TooEarly: The unlock height has not been reached."
+    );
     let out = call(&[]);
     assert!(
-        text(&out.stdout).contains("failed (returned 1002: Custom(2))"),
+        text(&out.stdout)
+            .contains("failed (returned 1002: TooEarly: The unlock height has not been reached.)"),
         "{}",
         text(&out.stdout)
     );
