@@ -81,12 +81,14 @@ fn every_example_interface_validates() {
             let declared = iface.require_method(method).unwrap();
             assert_eq!(declared.selector, selector);
         }
-        // The interface JSON is in the executable the build made (`.tos.interface`).
+        // The build carried the declaration's JSON into the executable's `.tos.interface`
+        // section (through rustc's bitcode, the IR step, llc and the link step), and the
+        // loader reads back the same interface.
         let elf = tos_test_harness::fixtures::example_elf(name);
-        assert!(
-            elf.windows(json.len()).any(|w| w == json.as_bytes()),
-            "{name}: the interface is not in the executable"
-        );
+        let embedded = tos_vm::loader::interface_of(&elf)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or_else(|| panic!("{name}: no interface in the executable"));
+        assert_eq!(embedded, iface, "{name}");
     }
     let token = parsed(token::INTERFACE);
     let views: Vec<&str> = token
@@ -241,4 +243,20 @@ fn the_vault_and_the_counter_round_trip() {
             .unwrap(),
         Some(json!(2))
     );
+}
+
+/// A Rust contract with the raw `entrypoint!` and no declaration still builds, deploys and
+/// runs; its executable simply has no interface.
+#[test]
+fn a_contract_without_a_declaration_has_no_interface_and_runs() {
+    let dir = tos_test_harness::fixtures::workspace_root().join("tests/contracts/sdk-ops");
+    let elf =
+        tos_test_harness::fixtures::build_contract_cached(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tos_vm::loader::interface_of(&elf).unwrap(), None);
+    // `Op::Echo(vec![])` in its own borsh encoding (variant 0, empty vector): it runs.
+    Harness::new()
+        .with_budget(2_000_000)
+        .deploy(&elf)
+        .invoke(&[0, 0, 0, 0, 0])
+        .expect(&[Check::success()]);
 }
