@@ -210,6 +210,12 @@ impl<'a> InvokeContext<'a> {
         &mut self.memory_mapping
     }
 
+    /// The journal and the guest memory at once, so a syscall can copy a value the journal
+    /// holds straight into guest memory.
+    pub fn journal_and_memory(&mut self) -> (&mut Journal<'a>, &mut MemoryMapping) {
+        (&mut self.journal, &mut self.memory_mapping)
+    }
+
     /// Installs the mapping the executor built; returns the previous one.
     pub(crate) fn swap_memory_mapping(&mut self, mapping: MemoryMapping) -> MemoryMapping {
         std::mem::replace(&mut self.memory_mapping, mapping)

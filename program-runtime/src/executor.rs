@@ -46,6 +46,11 @@ pub fn vm_config() -> Config {
         enable_instruction_meter: true,
         enable_symbol_and_section_labels: false,
         reject_broken_elfs: true,
+        // Each region starts at its own 4 GiB boundary (read-only data, stack, heap, input), so
+        // a load or store finds its region by the address's top bits instead of a search.
+        // The NULL guard stays: the read-only region starts past it, and an access below that
+        // start faults as before.
+        aligned_memory_mapping: true,
         enabled_sbpf_versions: SBPFVersion::V3..=SBPFVersion::V3,
         ..Config::default()
     }

@@ -85,17 +85,46 @@ struct Frame {
     log_len: usize,
 }
 
+/// Storage values by contract, then key: a lookup borrows the key, so reading a value the
+/// invoke has already seen allocates nothing. (`None`: absent / deleted.)
+type StorageValues = BTreeMap<Hash, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
+
+/// The value of `key` of `contract` in `values`, if it has an entry.
+fn entry_of<'m>(
+    values: &'m StorageValues,
+    contract: &Hash,
+    key: &[u8],
+) -> Option<&'m Option<Vec<u8>>> {
+    values.get(contract).and_then(|keys| keys.get(key))
+}
+
+/// The value of `key` of `contract` before the invoke: from `originals`, or read from
+/// `provider` once and kept there.
+fn original_storage<'m>(
+    provider: &dyn StorageProvider,
+    originals: &'m mut StorageValues,
+    contract: &Hash,
+    key: &[u8],
+) -> Result<&'m Option<Vec<u8>>, StorageError> {
+    let keys = originals.entry(*contract).or_default();
+    if !keys.contains_key(key) {
+        let value = provider.read_storage(contract, key)?;
+        keys.insert(key.to_vec(), value);
+    }
+    Ok(keys.get(key).unwrap_or(&None))
+}
+
 /// The write overlay of one invoke over a read-only [`StorageProvider`]. See the module docs.
 pub struct Journal<'a> {
     provider: &'a dyn StorageProvider,
     id: u64,
     next_serial: u64,
     /// Current value of every storage key this invoke wrote or deleted.
-    storage: BTreeMap<(Hash, Vec<u8>), Option<Vec<u8>>>,
+    storage: StorageValues,
     /// Current value of every balance this invoke changed.
     balances: BTreeMap<(Hash, Hash), u64>,
     /// Values as read from the provider (the state before the invoke).
-    storage_cache: BTreeMap<(Hash, Vec<u8>), Option<Vec<u8>>>,
+    storage_cache: StorageValues,
     balance_cache: BTreeMap<(Hash, Hash), u64>,
     /// Contract instances this invoke created.
     contracts: BTreeMap<Hash, ContractInfo>,
@@ -142,11 +171,21 @@ impl<'a> Journal<'a> {
         contract: &Hash,
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, StorageError> {
-        let full = (*contract, key.to_vec());
-        if let Some(value) = self.storage.get(&full) {
-            return Ok(value.clone());
+        Ok(self.storage_value(contract, key)?.map(<[u8]>::to_vec))
+    }
+
+    /// [`read_storage`](Self::read_storage) without the copy: the value as this invoke sees
+    /// it, borrowed from the overlay or from the provider value read once and cached.
+    pub fn storage_value(
+        &mut self,
+        contract: &Hash,
+        key: &[u8],
+    ) -> Result<Option<&[u8]>, StorageError> {
+        if let Some(value) = entry_of(&self.storage, contract, key) {
+            return Ok(value.as_deref());
         }
-        self.original_storage(full)
+        let original = original_storage(self.provider, &mut self.storage_cache, contract, key)?;
+        Ok(original.as_deref())
     }
 
     /// The balance of `account` in `asset` as this invoke sees it.
@@ -165,9 +204,32 @@ impl<'a> Journal<'a> {
         key: &[u8],
         value: &[u8],
     ) -> Result<(), StorageError> {
-        let old = self.read_storage(contract, key)?;
-        let new = Some(value.to_vec());
-        self.storage.insert((*contract, key.to_vec()), new.clone());
+        self.write_storage_owned(contract, key, value.to_vec())
+    }
+
+    /// [`write_storage`](Self::write_storage) of a value the caller already owns (no copy).
+    pub fn write_storage_owned(
+        &mut self,
+        contract: &Hash,
+        key: &[u8],
+        value: Vec<u8>,
+    ) -> Result<(), StorageError> {
+        // The first write of a key needs its original value (read once, kept for the change
+        // set); later writes take the old value out of the overlay instead of copying it.
+        let original = if entry_of(&self.storage, contract, key).is_some() {
+            None
+        } else {
+            Some(original_storage(self.provider, &mut self.storage_cache, contract, key)?.clone())
+        };
+        let new = Some(value);
+        let keys = self.storage.entry(*contract).or_default();
+        let old = match keys.get_mut(key) {
+            Some(current) => std::mem::replace(current, new.clone()),
+            None => {
+                keys.insert(key.to_vec(), new.clone());
+                original.flatten()
+            }
+        };
         self.log.push(JournalEntry::StorageWrite {
             contract: *contract,
             key: key.to_vec(),
@@ -184,7 +246,10 @@ impl<'a> Journal<'a> {
         if old.is_none() {
             return Ok(false);
         }
-        self.storage.insert((*contract, key.to_vec()), None);
+        self.storage
+            .entry(*contract)
+            .or_default()
+            .insert(key.to_vec(), None);
         self.log.push(JournalEntry::StorageWrite {
             contract: *contract,
             key: key.to_vec(),
@@ -315,7 +380,7 @@ impl<'a> Journal<'a> {
                 Some(JournalEntry::StorageWrite {
                     contract, key, old, ..
                 }) => {
-                    self.storage.insert((contract, key), old);
+                    self.storage.entry(contract).or_default().insert(key, old);
                 }
                 Some(JournalEntry::BalanceChange {
                     account,
@@ -371,10 +436,13 @@ impl<'a> Journal<'a> {
     /// [`into_change_set`](Self::into_change_set) plus the log of [`entries`](Self::entries).
     pub fn into_parts(self) -> (ChangeSet, Vec<JournalEntry>) {
         let mut changes = ChangeSet::default();
-        for (full, value) in self.storage {
-            // Every overlay key was read (hence cached) before it was first written.
-            if self.storage_cache.get(&full) != Some(&value) {
-                changes.storage.insert(full, value);
+        for (contract, keys) in self.storage {
+            let originals = self.storage_cache.get(&contract);
+            for (key, value) in keys {
+                // Every overlay key was read (hence cached) before it was first written.
+                if originals.and_then(|original| original.get(&key)) != Some(&value) {
+                    changes.storage.insert((contract, key), value);
+                }
             }
         }
         for (pair, amount) in self.balances {
@@ -408,15 +476,6 @@ impl<'a> Journal<'a> {
                 reason: "it is already closed",
             }),
         }
-    }
-
-    fn original_storage(&mut self, full: (Hash, Vec<u8>)) -> Result<Option<Vec<u8>>, StorageError> {
-        if let Some(value) = self.storage_cache.get(&full) {
-            return Ok(value.clone());
-        }
-        let value = self.provider.read_storage(&full.0, &full.1)?;
-        self.storage_cache.insert(full, value.clone());
-        Ok(value)
     }
 
     fn original_balance(&mut self, pair: (Hash, Hash)) -> Result<u64, StorageError> {

@@ -24,7 +24,9 @@ const PENDING: u64 = u64::MAX;
 /// height: a sealed height never changes again (see [`VersionedStorage`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemoryStorage {
-    storage: BTreeMap<(Hash, Vec<u8>), Vec<u8>>,
+    /// By contract, then key, so a read borrows its key instead of building a `(Hash, Vec)`;
+    /// no empty inner map is kept, so equal states compare equal.
+    storage: BTreeMap<Hash, BTreeMap<Vec<u8>, Vec<u8>>>,
     balances: BTreeMap<(Hash, Hash), u64>,
     code: BTreeMap<Hash, Vec<u8>>,
     contracts: BTreeMap<Hash, ContractInfo>,
@@ -61,15 +63,20 @@ struct PendingKeys {
 }
 
 /// Records `value` as the version of one key at `height`, dropping it again when it equals the
-/// version below: versions stay exactly the points where the value changes.
+/// version below: versions stay exactly the points where the value changes. Returns whether
+/// the key has a version at `height` now.
 fn record<K: Ord + Clone, V: PartialEq>(
     history: &mut BTreeMap<K, BTreeMap<u64, V>>,
     key: &K,
     height: u64,
     value: V,
     absent: impl Fn(&V) -> bool,
-) {
-    let versions = history.entry(key.clone()).or_default();
+) -> bool {
+    let versions = match history.get_mut(key) {
+        Some(versions) => versions,
+        // The key is copied only when it gets its first version.
+        None => history.entry(key.clone()).or_default(),
+    };
     let unchanged = match versions.range(..height).next_back() {
         Some((_, below)) => *below == value,
         None => absent(&value),
@@ -82,6 +89,7 @@ fn record<K: Ord + Clone, V: PartialEq>(
     if versions.is_empty() {
         history.remove(key);
     }
+    !unchanged
 }
 
 /// Records `value` as the pending version of `key`, and whether `key` has one now.
@@ -92,12 +100,10 @@ fn record_pending<K: Ord + Clone, V: PartialEq>(
     value: V,
     absent: impl Fn(&V) -> bool,
 ) {
-    record(history, key, PENDING, value, absent);
-    if history
-        .get(key)
-        .is_some_and(|versions| versions.contains_key(&PENDING))
-    {
-        pending.insert(key.clone());
+    if record(history, key, PENDING, value, absent) {
+        if !pending.contains(key) {
+            pending.insert(key.clone());
+        }
     } else {
         pending.remove(key);
     }
@@ -219,15 +225,30 @@ impl MemoryStorage {
     }
 
     fn write_storage(&mut self, contract: Hash, key: &[u8], value: Option<&[u8]>) {
-        let full = (contract, key.to_vec());
         match value {
             Some(value) => {
-                self.storage.insert(full.clone(), value.to_vec());
+                let keys = self.storage.entry(contract).or_default();
+                match keys.get_mut(key) {
+                    // Overwritten in place: no new key, and the old buffer is reused.
+                    Some(current) => {
+                        current.clear();
+                        current.extend_from_slice(value);
+                    }
+                    None => {
+                        keys.insert(key.to_vec(), value.to_vec());
+                    }
+                }
             }
             None => {
-                self.storage.remove(&full);
+                if let Some(keys) = self.storage.get_mut(&contract) {
+                    keys.remove(key);
+                    if keys.is_empty() {
+                        self.storage.remove(&contract);
+                    }
+                }
             }
         }
+        let full = (contract, key.to_vec());
         record_pending(
             &mut self.history.storage,
             &mut self.history.pending.storage,
@@ -288,9 +309,10 @@ impl MemoryStorage {
     /// Every `(key, value)` of `contract`, in key order.
     pub fn storage_entries(&self, contract: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.storage
-            .range((*contract, Vec::new())..)
-            .take_while(|((owner, _), _)| owner == contract)
-            .map(|((_, key), value)| (key.clone(), value.clone()))
+            .get(contract)
+            .into_iter()
+            .flatten()
+            .map(|(key, value)| (key.clone(), value.clone()))
             .collect()
     }
 
@@ -479,7 +501,11 @@ impl MemoryStorage {
 impl StorageProvider for MemoryStorage {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         // A (Hash, Vec<u8>) key needs an owned Vec to look up; keys are short.
-        Ok(self.storage.get(&(*contract, key.to_vec())).cloned())
+        Ok(self
+            .storage
+            .get(contract)
+            .and_then(|keys| keys.get(key))
+            .cloned())
     }
 
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {

@@ -60,17 +60,21 @@ fn check_key_len(key_len: u64) -> Result<(), SyscallError> {
     Ok(())
 }
 
-fn read_key(
+/// Room for the longest key: keys are read onto the host stack, not into a new vector.
+type KeyBuffer = [u8; MAX_STORAGE_KEY_LEN];
+
+fn read_key<'b>(
     context: &mut InvokeContext<'static>,
     key_addr: u64,
     key_len: u64,
-) -> Result<Vec<u8>, SyscallError> {
+    buffer: &'b mut KeyBuffer,
+) -> Result<&'b [u8], SyscallError> {
     check_key_len(key_len)?;
-    Ok(memory::read_bytes(
+    Ok(memory::read_into(
         context.memory(),
         key_addr,
         key_len,
-        MAX_STORAGE_KEY_LEN,
+        buffer,
     )?)
 }
 
@@ -88,15 +92,20 @@ declare_builtin_function!(
     ) -> Result<u64, SyscallError> {
         check_key_len(key_len)?;
         context.charge(STORAGE_READ_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
-        let key = read_key(context, key_addr, key_len)?;
+        let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
+        let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
         let contract = context.contract;
-        let Some(value) = context.journal.read_storage(&contract, &key)? else {
+        let Some(value_len) = context.journal.storage_value(&contract, key)?.map(<[u8]>::len) else {
             return Ok(NOT_FOUND);
         };
-        context.charge((value.len() as u64).saturating_mul(STORAGE_READ_BYTE_COST))?;
-        let copy_len = value.len().min(usize::try_from(out_len).unwrap_or(usize::MAX));
-        memory::write_bytes(context.memory(), out_addr, &value[..copy_len])?;
-        Ok(value.len() as u64)
+        context.charge((value_len as u64).saturating_mul(STORAGE_READ_BYTE_COST))?;
+        let copy_len = value_len.min(usize::try_from(out_len).unwrap_or(usize::MAX));
+        // The value is copied from the journal straight into guest memory (the second lookup
+        // finds it in the journal: the provider is read once).
+        let (journal, guest) = context.journal_and_memory();
+        let value = journal.storage_value(&contract, key)?.unwrap_or_default();
+        memory::write_bytes(guest, out_addr, value.get(..copy_len).unwrap_or(value))?;
+        Ok(value_len as u64)
     }
 );
 
@@ -118,10 +127,11 @@ declare_builtin_function!(
         }
         let bytes = key_len.saturating_add(value_len);
         context.charge(STORAGE_WRITE_BASE_COST.saturating_add(bytes.saturating_mul(STORAGE_WRITE_BYTE_COST)))?;
-        let key = read_key(context, key_addr, key_len)?;
+        let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
+        let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
         let value = memory::read_bytes(context.memory(), value_addr, value_len, MAX_STORAGE_VALUE_LEN)?;
         let contract = context.contract;
-        context.journal.write_storage(&contract, &key, &value)?;
+        context.journal.write_storage_owned(&contract, key, value)?;
         Ok(0)
     }
 );
@@ -140,9 +150,10 @@ declare_builtin_function!(
         context.require_writable("tos_storage_delete")?;
         check_key_len(key_len)?;
         context.charge(STORAGE_DELETE_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
-        let key = read_key(context, key_addr, key_len)?;
+        let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
+        let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
         let contract = context.contract;
-        let existed = context.journal.delete_storage(&contract, &key)?;
+        let existed = context.journal.delete_storage(&contract, key)?;
         Ok(u64::from(existed))
     }
 );
