@@ -91,7 +91,7 @@ pub fn inspect(
         interface.errors.len()
     );
     if let Some(docs) = &interface.docs {
-        out!("  {docs}");
+        out!("  {}", docs.replace('\n', "\n  "));
     }
     for method in &interface.methods {
         let mut flags = Vec::new();
@@ -109,7 +109,7 @@ pub fn inspect(
             flags.join(", ")
         );
         if let Some(docs) = &method.docs {
-            out!("      {docs}");
+            out!("      {}", docs.replace('\n', "\n      "));
         }
     }
     for event in &interface.events {

@@ -12,6 +12,7 @@ mod calls;
 mod deploy;
 mod failure;
 mod invoke;
+mod new;
 mod query;
 mod replay;
 mod state;
@@ -27,6 +28,7 @@ use crate::{
     deploy::{deploy_command, DeployOptions},
     failure::{Failure, EXIT_ERROR},
     invoke::{invoke, InvokeOptions, InvokeRequest},
+    new::{new_project, Lang},
     query::{query, QueryOptions, QueryRequest},
     replay::{replay, ReplayRequest},
     state::{balance, fund, state},
@@ -94,6 +96,17 @@ enum Command {
         /// `--NAME VALUE` for each of the method's arguments (more options may follow).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         words: Vec<String>,
+    },
+    /// Start a contract project: builds with `tos-vm build`, has a host-side test (Rust), a
+    /// harness test under both engines and a README (docs/tutorial.md starts here).
+    New {
+        /// The contract's name (and directory): 1..=64 of [a-z0-9_-], starting with a letter.
+        name: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: Lang,
+        /// Create the project in this directory (default: the current one).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Show what an executable contains.
     Inspect {
@@ -227,6 +240,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 options,
             },
         ),
+        Command::New { name, lang, dir } => Ok(new_project(&name, lang, dir.as_deref())?),
         Command::Inspect {
             file,
             functions,
