@@ -1,7 +1,7 @@
-//! `tos-vm new`: a generated project builds with `tos-vm build`, deploys, and answers by method
-//! name. The projects' own test suites (host-side tests, harness tests under both engines)
-//! compile the VM natively once more, so they run only when asked:
-//! `cargo test --test cli_new -- --ignored`.
+//! `tos-vm new`: a generated project builds with `tos-vm build`, deploys, answers by method
+//! name, and its own test suite (host-side tests, the harness test under both engines) passes.
+//! The projects' tests share this workspace's target directory, so they reuse its build of the
+//! VM and the harness.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -84,7 +84,6 @@ fn project_tests_pass(project: &Path) {
 }
 
 #[test]
-#[ignore = "compiles the VM and harness for the generated projects (minutes)"]
 fn generated_projects_pass_their_own_tests() {
     let c = created_and_called("tally-c", "c");
     project_tests_pass(&c.path().join("tally-c").join("test"));
