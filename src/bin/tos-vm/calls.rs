@@ -246,3 +246,58 @@ pub fn event_json(decoded: Option<Result<(String, Value), String>>) -> Value {
         None => Value::Null,
     }
 }
+
+/// Parses the words left after a method's arguments as the command's options (`P` flattens
+/// them); an error is clap's first line without its `error: ` prefix (main adds one).
+pub fn parse_trailing<P: clap::Parser>(words: &[String]) -> Result<P, String> {
+    P::try_parse_from(words).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    })
+}
+
+/// The method `name` of `interface` (of `contract`, for messages) and its `--NAME value`
+/// arguments among `words`; the other words are returned for the option parser.
+pub fn named_method(
+    interface: Option<&Interface>,
+    contract: &str,
+    name: &str,
+    words: &[String],
+) -> Result<(Method, Map<String, Value>, Vec<String>), String> {
+    let interface = interface.ok_or_else(|| {
+        format!("{contract} has no interface (no .tos.interface section): give its input as --input HEX")
+    })?;
+    let method = interface
+        .require_method(name)
+        .map_err(|e| e.to_string())?
+        .clone();
+    let (args, rest) = split_words(&method, words)?;
+    Ok((method, args, rest))
+}
+
+/// The call's input: the named method's selector and encoded arguments (`--NAME value` words
+/// or `--args JSON`), or the raw `--input HEX` when no method is named. `usage` is the
+/// command line that takes `--args`, for the message when no method is named.
+pub fn call_input(
+    interface: Option<&Interface>,
+    method: Option<&Method>,
+    word_args: Map<String, Value>,
+    input: Option<&str>,
+    args: Option<&str>,
+    usage: &str,
+) -> Result<Vec<u8>, String> {
+    match (method, input) {
+        (Some(_), Some(_)) => Err("give a method name or --input HEX, not both".into()),
+        (Some(method), None) => {
+            encode_input(interface.ok_or("no interface")?, method, args, word_args)
+        }
+        (None, input) => {
+            if args.is_some() {
+                return Err(format!("--args needs a method name: {usage}"));
+            }
+            hex::decode(input.unwrap_or("").trim_start_matches("0x"))
+                .map_err(|e| format!("--input is not hex: {e}"))
+        }
+    }
+}

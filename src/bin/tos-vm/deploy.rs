@@ -6,7 +6,7 @@ use tos_vm::{BlockContext, DiskStorage, Hash, Vm, VmConfig};
 
 use crate::{
     args::{parse_hash, read_code_file},
-    calls::{encode_input, signature, split_words},
+    calls::{encode_input, parse_trailing, signature, split_words},
     failure::Failure,
     store::open_store,
 };
@@ -38,13 +38,7 @@ impl DeployOptions {
         if words.is_empty() {
             return Ok(self);
         }
-        let later = <TrailingDeployOptions as clap::Parser>::try_parse_from(words)
-            .map_err(|e| {
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or_default();
-                first.strip_prefix("error: ").unwrap_or(first).to_string()
-            })?
-            .options;
+        let later = parse_trailing::<TrailingDeployOptions>(words)?.options;
         Ok(DeployOptions {
             sender: self.sender.or(later.sender),
             constructor: self.constructor.or(later.constructor),

@@ -12,8 +12,8 @@ use tos_vm::{
 use crate::{
     args::{parse_deposits, read_code_file},
     calls::{
-        decoded_event, decoded_return, encode_input, event_json, interface_of_contract, signature,
-        split_words, status_name, Interfaces,
+        call_input, decoded_event, decoded_return, event_json, interface_of_contract, named_method,
+        parse_trailing, signature, status_name, Interfaces,
     },
     deploy::{deploy, derived_hash},
     failure::{Failure, EXIT_CALL_FAILED},
@@ -79,14 +79,7 @@ impl InvokeOptions {
         if words.is_empty() {
             return Ok(self);
         }
-        let later = <TrailingInvokeOptions as clap::Parser>::try_parse_from(words)
-            .map_err(|e| {
-                // clap's message without its own "error: " prefix (main adds one).
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or_default();
-                first.strip_prefix("error: ").unwrap_or(first).to_string()
-            })?
-            .options;
+        let later = parse_trailing::<TrailingInvokeOptions>(words)?.options;
         let mut deposits = self.deposits;
         deposits.extend(later.deposits);
         Ok(InvokeOptions {
@@ -140,17 +133,8 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
     // The method's arguments first; the other words are options.
     let (method, word_args, options) = match request.method {
         Some(name) => {
-            let interface = interface.as_ref().ok_or_else(|| {
-                format!(
-                    "{} has no interface (no .tos.interface section): call it with --input HEX",
-                    request.contract
-                )
-            })?;
-            let method = interface
-                .require_method(name)
-                .map_err(|e| e.to_string())?
-                .clone();
-            let (word_args, rest) = split_words(&method, request.words)?;
+            let (method, word_args, rest) =
+                named_method(interface.as_ref(), request.contract, name, request.words)?;
             let options = request
                 .options
                 .merge_words(&rest)
@@ -163,24 +147,14 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
             request.options.merge_words(request.words)?,
         ),
     };
-    let input = match (&method, &options.input) {
-        (Some(_), Some(_)) => return Err("give a method name or --input HEX, not both".into()),
-        (Some(method), None) => encode_input(
-            interface.as_ref().ok_or("no interface")?,
-            method,
-            options.args.as_deref(),
-            word_args,
-        )?,
-        (None, input) => {
-            if options.args.is_some() {
-                return Err(
-                    "--args needs a method name: tos-vm invoke CONTRACT METHOD --args JSON".into(),
-                );
-            }
-            hex::decode(input.as_deref().unwrap_or("").trim_start_matches("0x"))
-                .map_err(|e| format!("--input is not hex: {e}"))?
-        }
-    };
+    let input = call_input(
+        interface.as_ref(),
+        method.as_ref(),
+        word_args,
+        options.input.as_deref(),
+        options.args.as_deref(),
+        "tos-vm invoke CONTRACT METHOD --args JSON",
+    )?;
     let config = VmConfig {
         engine: options.engine.unwrap_or(Engine::Jit),
         compute_budget: options.budget.unwrap_or(VmConfig::default().compute_budget),

@@ -9,7 +9,8 @@ use tos_vm::{BlockContext, ContractCall, Engine, Hash, InvokeStatus, Vm, VmConfi
 use crate::{
     args::parse_hash,
     calls::{
-        decoded_return, encode_input, interface_of_contract, signature, split_words, status_name,
+        call_input, decoded_return, interface_of_contract, named_method, parse_trailing, signature,
+        status_name,
     },
     deploy::derived_hash,
     failure::{Failure, EXIT_CALL_FAILED},
@@ -58,14 +59,7 @@ impl QueryOptions {
         if words.is_empty() {
             return Ok(self);
         }
-        let later = <TrailingQueryOptions as clap::Parser>::try_parse_from(words)
-            .map_err(|e| {
-                // clap's message without its own "error: " prefix (main adds one).
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or_default();
-                first.strip_prefix("error: ").unwrap_or(first).to_string()
-            })?
-            .options;
+        let later = parse_trailing::<TrailingQueryOptions>(words)?.options;
         Ok(QueryOptions {
             input: self.input.or(later.input),
             args: self.args.or(later.args),
@@ -95,18 +89,16 @@ pub fn query(store_dir: &Path, request: QueryRequest<'_>) -> Result<ExitCode, Fa
     let interface = interface_of_contract(&store, &contract)?;
     let (method, word_args, options) = match request.method {
         Some(name) => {
-            let interface = interface.as_ref().ok_or_else(|| {
-                format!("contract {contract} has no interface: query it with --input HEX")
-            })?;
-            let method = interface.require_method(name).map_err(|e| e.to_string())?;
+            let (method, word_args, rest) =
+                named_method(interface.as_ref(), request.contract, name, request.words)?;
             if !method.readonly {
                 return Err(format!(
                     "method `{}` of `{}` is not read-only (it may write): call it with `tos-vm invoke`",
-                    method.name, interface.name
+                    method.name,
+                    interface.as_ref().map_or("", |i| i.name.as_str())
                 )
                 .into());
             }
-            let (word_args, rest) = split_words(method, request.words)?;
             let options = request
                 .options
                 .merge_words(&rest)
@@ -119,24 +111,14 @@ pub fn query(store_dir: &Path, request: QueryRequest<'_>) -> Result<ExitCode, Fa
             request.options.merge_words(request.words)?,
         ),
     };
-    let input = match (method, &options.input) {
-        (Some(_), Some(_)) => return Err("give a method name or --input HEX, not both".into()),
-        (Some(method), None) => encode_input(
-            interface.as_ref().ok_or("no interface")?,
-            method,
-            options.args.as_deref(),
-            word_args,
-        )?,
-        (None, input) => {
-            if options.args.is_some() {
-                return Err(
-                    "--args needs a method name: tos-vm query CONTRACT METHOD --args JSON".into(),
-                );
-            }
-            hex::decode(input.as_deref().unwrap_or("").trim_start_matches("0x"))
-                .map_err(|e| format!("--input is not hex: {e}"))?
-        }
-    };
+    let input = call_input(
+        interface.as_ref(),
+        method.as_ref(),
+        word_args,
+        options.input.as_deref(),
+        options.args.as_deref(),
+        "tos-vm query CONTRACT METHOD --args JSON",
+    )?;
     let sender = match &options.sender {
         Some(text) => parse_hash(text, "--sender")?,
         None => Hash::default(),
@@ -172,6 +154,7 @@ pub fn query(store_dir: &Path, request: QueryRequest<'_>) -> Result<ExitCode, Fa
         }
         InvokeStatus::Aborted(error) => ("aborted", None, Some(error.to_string())),
     };
+    let method = method.as_ref();
     let decoded = decoded_return(interface, method, &contract, outcome.return_data.as_ref());
     if request.json {
         let value: Value = json!({
