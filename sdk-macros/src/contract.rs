@@ -482,25 +482,7 @@ fn parse_event(s: &ItemStruct, types: &mut TypeCollector) -> syn::Result<Event> 
 }
 
 fn named_fields(s: &ItemStruct, types: &mut TypeCollector) -> syn::Result<Vec<(String, String)>> {
-    match &s.fields {
-        Fields::Named(named) => named
-            .named
-            .iter()
-            .map(|field| {
-                let name = field
-                    .ident
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                Ok((name, types.interface_type(&field.ty, 1)?))
-            })
-            .collect(),
-        Fields::Unit => Ok(Vec::new()),
-        Fields::Unnamed(_) => Err(Error::new(
-            s.ident.span(),
-            "interface structs have named fields (their names are part of the interface)",
-        )),
-    }
+    named_fields_at(s, types, 1)
 }
 
 fn parse_errors(e: &ItemEnum) -> syn::Result<Vec<ErrorVariant>> {

@@ -31,7 +31,7 @@ mod shapes {
         Origin,
         /// Numbered explicitly.
         TooFar = 7,
-        /// Numbered after the one before.
+        /// Numbered after the one before; "quoted", a \ backslash and a	tab.
         Next,
     }
 
@@ -195,7 +195,7 @@ fn the_interface_json_describes_the_declaration() {
             r#"{{"name":"point","selector":{},"readonly":true,"docs":"The stored point and who asks.","args":[],"returns":"(Point, address)"}},"#,
             r#"{{"name":"sum","selector":{},"readonly":true,"docs":"Sums bytes (any argument types round-trip).","args":[{{"name":"values","type":"bytes"}},{{"name":"extra","type":"[u16; 3]"}},{{"name":"pairs","type":"vec<(bool, i64)>"}}],"returns":"u128"}}],"#,
             r#""events":[{{"name":"point_stored","docs":"Something was stored.","fields":[{{"name":"by","type":"address"}},{{"name":"point","type":"Point"}}]}}],"#,
-            r#""errors":[{{"code":1000,"name":"Origin","docs":"The origin is refused."}},{{"code":1007,"name":"TooFar","docs":"Numbered explicitly."}},{{"code":1008,"name":"Next","docs":"Numbered after the one before."}}],"#,
+            r#""errors":[{{"code":1000,"name":"Origin","docs":"The origin is refused."}},{{"code":1007,"name":"TooFar","docs":"Numbered explicitly."}},{{"code":1008,"name":"Next","docs":"Numbered after the one before; \"quoted\", a \\ backslash and a\ttab."}}],"#,
             r#""types":{{"Point":{{"docs":"A point.","fields":[{{"name":"x","type":"i32"}},{{"name":"y","type":"i32"}}]}}}}}}"#
         ),
         selector("new"),
@@ -205,4 +205,11 @@ fn the_interface_json_describes_the_declaration() {
         selector("sum"),
     );
     assert_eq!(json, expected);
+    // The validator of the format accepts it, and reads the escaped text back.
+    let parsed = tos_abi::interface::Interface::parse(json.as_bytes()).unwrap();
+    assert_eq!(
+        parsed.error(1008).and_then(|e| e.docs.as_deref()),
+        Some("Numbered after the one before; \"quoted\", a \\ backslash and a\ttab.")
+    );
+    assert_eq!(parsed.method("sum").map(|m| m.selector), Some(shapes::selectors::SUM));
 }
