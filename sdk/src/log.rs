@@ -21,20 +21,24 @@ pub fn log_bytes(msg: &[u8]) {
     }
 }
 
-/// Decimal digits of `n`: (buffer, used length), without `core::fmt`.
+/// Decimal digits of `n`: (buffer, used length), without `core::fmt`. Written without
+/// indexing that could fail, so no bounds-check panic (whose message formatting would pull
+/// `core::fmt` in) is linked.
 pub fn decimal(mut n: u64) -> ([u8; 20], usize) {
-    let mut tmp = [0u8; 20];
+    let mut out = [0u8; 20];
     let mut len = 0;
-    loop {
-        tmp[19 - len] = b'0' + (n % 10) as u8;
+    // Least significant digit first, then reversed: u64::MAX has 20 digits.
+    for slot in out.iter_mut() {
+        *slot = b'0' + (n % 10) as u8;
         len += 1;
         n /= 10;
-        if n == 0 || len == 20 {
+        if n == 0 {
             break;
         }
     }
-    let mut out = [0u8; 20];
-    out[..len].copy_from_slice(&tmp[20 - len..]);
+    if let Some(digits) = out.get_mut(..len) {
+        digits.reverse();
+    }
     (out, len)
 }
 
@@ -70,10 +74,13 @@ impl<const N: usize> LogLine<N> {
 
     /// Appends bytes (as many as fit).
     pub fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        let room = N - self.len;
-        let n = bytes.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
+        // `get`/`get_mut` instead of indexing: no panic path, so no `core::fmt`.
+        let n = bytes.len().min(N.saturating_sub(self.len));
+        let end = self.len + n;
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..end), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len = end;
+        }
         self
     }
 
@@ -107,7 +114,7 @@ impl<const N: usize> LogLine<N> {
 
     /// The message so far.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or(&[])
     }
 
     /// Logs the message.

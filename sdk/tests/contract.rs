@@ -211,5 +211,8 @@ fn the_interface_json_describes_the_declaration() {
         parsed.error(1008).and_then(|e| e.docs.as_deref()),
         Some("Numbered after the one before; \"quoted\", a \\ backslash and a\ttab.")
     );
-    assert_eq!(parsed.method("sum").map(|m| m.selector), Some(shapes::selectors::SUM));
+    assert_eq!(
+        parsed.method("sum").map(|m| m.selector),
+        Some(shapes::selectors::SUM)
+    );
 }
