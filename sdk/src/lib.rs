@@ -59,6 +59,7 @@ mod log;
 pub mod mem;
 pub mod storage;
 pub mod syscalls;
+pub mod text;
 mod types;
 
 pub use borsh;
@@ -130,8 +131,7 @@ pub mod __private {
     /// the UTF-8 error (`to_string`) and so links `core::fmt` into the contract.
     #[inline(always)]
     pub fn decode_string(args: &mut &[u8]) -> Result<alloc::string::String, ContractError> {
-        let bytes: Vec<u8> = decode_arg(args)?;
-        alloc::string::String::from_utf8(bytes).map_err(|_| ContractError::InvalidInput)
+        crate::text::read_string(args).map_err(|_| ContractError::InvalidInput)
     }
 
     /// `InvalidInput` unless every byte of the input was an argument.

@@ -30,7 +30,10 @@ pub mod token {
     /// The token's description.
     #[derive(BorshSerialize, BorshDeserialize, Debug, Clone, PartialEq, Eq)]
     pub struct Metadata {
+        // Decoded without borsh's `String` decoder, whose error message links `core::fmt`.
+        #[borsh(deserialize_with = "tos_sdk::text::read_string")]
         pub name: String,
+        #[borsh(deserialize_with = "tos_sdk::text::read_string")]
         pub symbol: String,
         pub decimals: u8,
     }
