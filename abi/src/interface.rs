@@ -657,66 +657,95 @@ fn check_snake(what: impl Fn() -> String, name: &str) -> Result<()> {
     check_name(what, name, snake_first, snake_rest, SNAKE_RULE)
 }
 
-fn check_fields(what: &str, fields: &[Field], types: &BTreeMap<String, StructDecl>) -> Result<()> {
-    let mut seen = HashMap::new();
-    for field in fields {
-        check_snake(|| what.to_string(), &field.name)?;
-        if seen.insert(field.name.as_str(), ()).is_some() {
-            return Err(InterfaceError::DuplicateName {
-                what: what.to_string(),
-                name: field.name.clone(),
-            });
-        }
-        check_type(&format!("{what} `{}`", field.name), &field.ty, types)?;
-    }
-    Ok(())
+/// Checks names and types of field lists against one interface's structs. The depth of each
+/// struct is computed once and remembered: without that, structs of many fields referring to
+/// each other level after level would cost (fields ^ depth) steps at every deploy.
+struct TypeCheck<'t> {
+    types: &'t BTreeMap<String, StructDecl>,
+    /// Depth of `Named(struct)` (the struct's own level included), by struct name.
+    depths: HashMap<&'t str, usize>,
 }
 
-/// Known struct names, and the depth limit counted through struct references (which also
-/// refuses recursive structs: their depth is unbounded).
-fn check_type(at: &str, ty: &Type, types: &BTreeMap<String, StructDecl>) -> Result<()> {
-    let invalid = |reason: String| InterfaceError::InvalidType {
-        at: at.to_string(),
-        ty: ty.to_string(),
-        reason,
-    };
-    type_depth(ty, types, 0).map_err(invalid)?;
-    Ok(())
+impl<'t> TypeCheck<'t> {
+    fn new(types: &'t BTreeMap<String, StructDecl>) -> Self {
+        TypeCheck {
+            types,
+            depths: HashMap::new(),
+        }
+    }
+
+    fn check_fields(&mut self, what: &str, fields: &'t [Field]) -> Result<()> {
+        let mut seen = HashMap::new();
+        for field in fields {
+            check_snake(|| what.to_string(), &field.name)?;
+            if seen.insert(field.name.as_str(), ()).is_some() {
+                return Err(InterfaceError::DuplicateName {
+                    what: what.to_string(),
+                    name: field.name.clone(),
+                });
+            }
+            self.check_type(&format!("{what} `{}`", field.name), &field.ty)?;
+        }
+        Ok(())
+    }
+
+    /// Known struct names, and the depth limit counted through struct references (which also
+    /// refuses recursive structs: their depth is unbounded).
+    fn check_type(&mut self, at: &str, ty: &'t Type) -> Result<()> {
+        let invalid = |reason: String| InterfaceError::InvalidType {
+            at: at.to_string(),
+            ty: ty.to_string(),
+            reason,
+        };
+        let depth = self.type_depth(ty, 0).map_err(invalid)?;
+        if depth > MAX_TYPE_DEPTH {
+            return Err(invalid(too_deep()));
+        }
+        Ok(())
+    }
+
+    /// The nesting depth of `ty` (a primitive is 0; each container and each struct adds 1).
+    /// `above` levels enclose it; past [`MAX_TYPE_DEPTH`] the walk stops (a struct that
+    /// contains itself would never end).
+    fn type_depth(&mut self, ty: &'t Type, above: usize) -> Result<usize, String> {
+        if above > MAX_TYPE_DEPTH {
+            return Err(too_deep());
+        }
+        match ty {
+            Type::Vec(t) | Type::Option(t) | Type::Array(t, _) => {
+                Ok(self.type_depth(t, above + 1)? + 1)
+            }
+            Type::Tuple(ts) => {
+                let mut max = 0;
+                for t in ts {
+                    max = max.max(self.type_depth(t, above + 1)? + 1);
+                }
+                Ok(max)
+            }
+            Type::Named(name) => {
+                if let Some(&depth) = self.depths.get(name.as_str()) {
+                    return Ok(depth);
+                }
+                let types = self.types;
+                let (key, decl) = types
+                    .get_key_value(name)
+                    .ok_or_else(|| format!("no struct `{name}` in `types`"))?;
+                let mut max = 0;
+                for field in &decl.fields {
+                    max = max.max(self.type_depth(&field.ty, above + 1)? + 1);
+                }
+                self.depths.insert(key.as_str(), max);
+                Ok(max)
+            }
+            _ => Ok(0),
+        }
+    }
 }
 
-/// The nesting depth of `ty` (a primitive is 0; each container and each struct adds 1).
-fn type_depth(
-    ty: &Type,
-    types: &BTreeMap<String, StructDecl>,
-    above: usize,
-) -> Result<usize, String> {
-    if above > MAX_TYPE_DEPTH {
-        return Err(format!(
-            "nested deeper than {MAX_TYPE_DEPTH} levels (counting through structs; a struct cannot contain itself)"
-        ));
-    }
-    let inner = |t: &Type| type_depth(t, types, above + 1).map(|d| d + 1);
-    match ty {
-        Type::Vec(t) | Type::Option(t) | Type::Array(t, _) => inner(t),
-        Type::Tuple(ts) => {
-            let mut max = 0;
-            for t in ts {
-                max = max.max(inner(t)?);
-            }
-            Ok(max)
-        }
-        Type::Named(name) => {
-            let decl = types
-                .get(name)
-                .ok_or_else(|| format!("no struct `{name}` in `types`"))?;
-            let mut max = 0;
-            for field in &decl.fields {
-                max = max.max(inner(&field.ty)?);
-            }
-            Ok(max)
-        }
-        _ => Ok(0),
-    }
+fn too_deep() -> String {
+    format!(
+        "nested deeper than {MAX_TYPE_DEPTH} levels (counting through structs; a struct cannot contain itself)"
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -767,6 +796,7 @@ impl Interface {
             contract_char,
             "1..=64 characters, [a-z0-9_-]",
         )?;
+        let mut types = TypeCheck::new(&self.types);
         for (name, decl) in &self.types {
             check_name(
                 || "type".to_string(),
@@ -789,7 +819,7 @@ impl Interface {
                     reason: "a struct needs at least one field".to_string(),
                 });
             }
-            check_fields(&format!("field of type {name}"), &decl.fields, &self.types)?;
+            types.check_fields(&format!("field of type {name}"), &decl.fields)?;
         }
         let mut names: HashMap<&str, ()> = HashMap::new();
         let mut selectors: HashMap<u32, &str> = HashMap::new();
@@ -831,17 +861,9 @@ impl Interface {
                     });
                 }
             }
-            check_fields(
-                &format!("argument of method {}", method.name),
-                &method.args,
-                &self.types,
-            )?;
+            types.check_fields(&format!("argument of method {}", method.name), &method.args)?;
             if let Some(returns) = &method.returns {
-                check_type(
-                    &format!("return type of method `{}`", method.name),
-                    returns,
-                    &self.types,
-                )?;
+                types.check_type(&format!("return type of method `{}`", method.name), returns)?;
             }
         }
         let mut events: HashMap<&str, ()> = HashMap::new();
@@ -859,11 +881,7 @@ impl Interface {
                     name: event.name.clone(),
                 });
             }
-            check_fields(
-                &format!("field of event {}", event.name),
-                &event.fields,
-                &self.types,
-            )?;
+            types.check_fields(&format!("field of event {}", event.name), &event.fields)?;
         }
         let mut codes: HashMap<u64, &str> = HashMap::new();
         let mut error_names: HashMap<&str, ()> = HashMap::new();

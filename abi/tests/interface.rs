@@ -424,3 +424,33 @@ fn hostile_answers_are_refused_without_allocating() {
         "unknown selector"
     );
 }
+
+#[test]
+fn struct_depth_is_computed_once_per_struct() {
+    // T0 has 16 fields of T1, T1 16 of T2, ... T7 16 of u8: 8 levels, allowed. Walking every
+    // path would take 16^8 (4 billion) steps; each struct's depth must be reused instead.
+    let mut types = serde_json::Map::new();
+    for level in 0..8 {
+        let ty = if level == 7 {
+            "u8".to_string()
+        } else {
+            format!("T{}", level + 1)
+        };
+        let fields: Vec<Value> = (0..16)
+            .map(|i| json!({"name": format!("f{i}"), "type": ty}))
+            .collect();
+        types.insert(format!("T{level}"), json!({"fields": fields}));
+    }
+    let mut v = json!({
+        "format": 1, "name": "wide",
+        "methods": [method("get", true, json!([]), json!("T0"))],
+        "types": types,
+    });
+    let started = std::time::Instant::now();
+    parse(&v).expect("8 levels through structs are allowed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // One level more is refused, just as fast.
+    v["methods"][0]["returns"] = json!("vec<T0>");
+    assert!(matches!(parse(&v), Err(InterfaceError::InvalidType { .. })));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
