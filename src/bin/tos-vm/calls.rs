@@ -257,14 +257,22 @@ pub fn parse_trailing<P: clap::Parser>(words: &[String]) -> Result<P, String> {
     })
 }
 
+/// A method named on the command line, its `--NAME value` arguments, and the words that were
+/// not its arguments (the command's own options).
+pub struct NamedMethod {
+    pub method: Method,
+    pub args: Map<String, Value>,
+    pub rest: Vec<String>,
+}
+
 /// The method `name` of `interface` (of `contract`, for messages) and its `--NAME value`
-/// arguments among `words`; the other words are returned for the option parser.
+/// arguments among `words`.
 pub fn named_method(
     interface: Option<&Interface>,
     contract: &str,
     name: &str,
     words: &[String],
-) -> Result<(Method, Map<String, Value>, Vec<String>), String> {
+) -> Result<NamedMethod, String> {
     let interface = interface.ok_or_else(|| {
         format!("{contract} has no interface (no .tos.interface section): give its input as --input HEX")
     })?;
@@ -273,7 +281,7 @@ pub fn named_method(
         .map_err(|e| e.to_string())?
         .clone();
     let (args, rest) = split_words(&method, words)?;
-    Ok((method, args, rest))
+    Ok(NamedMethod { method, args, rest })
 }
 
 /// The call's input: the named method's selector and encoded arguments (`--NAME value` words

@@ -13,7 +13,7 @@ use crate::{
     args::{parse_deposits, read_code_file},
     calls::{
         call_input, decoded_event, decoded_return, event_json, interface_of_contract, named_method,
-        parse_trailing, signature, status_name, Interfaces,
+        parse_trailing, signature, status_name, Interfaces, NamedMethod,
     },
     deploy::{deploy, derived_hash},
     failure::{Failure, EXIT_CALL_FAILED},
@@ -133,8 +133,11 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
     // The method's arguments first; the other words are options.
     let (method, word_args, options) = match request.method {
         Some(name) => {
-            let (method, word_args, rest) =
-                named_method(interface.as_ref(), request.contract, name, request.words)?;
+            let NamedMethod {
+                method,
+                args: word_args,
+                rest,
+            } = named_method(interface.as_ref(), request.contract, name, request.words)?;
             let options = request
                 .options
                 .merge_words(&rest)

@@ -10,7 +10,7 @@ use crate::{
     args::parse_hash,
     calls::{
         call_input, decoded_return, interface_of_contract, named_method, parse_trailing, signature,
-        status_name,
+        status_name, NamedMethod,
     },
     deploy::derived_hash,
     failure::{Failure, EXIT_CALL_FAILED},
@@ -89,8 +89,11 @@ pub fn query(store_dir: &Path, request: QueryRequest<'_>) -> Result<ExitCode, Fa
     let interface = interface_of_contract(&store, &contract)?;
     let (method, word_args, options) = match request.method {
         Some(name) => {
-            let (method, word_args, rest) =
-                named_method(interface.as_ref(), request.contract, name, request.words)?;
+            let NamedMethod {
+                method,
+                args: word_args,
+                rest,
+            } = named_method(interface.as_ref(), request.contract, name, request.words)?;
             if !method.readonly {
                 return Err(format!(
                     "method `{}` of `{}` is not read-only (it may write): call it with `tos-vm invoke`",
