@@ -260,3 +260,55 @@ fn a_contract_without_a_declaration_has_no_interface_and_runs() {
         .invoke(&[0, 0, 0, 0, 0])
         .expect(&[Check::success()]);
 }
+
+/// The methods an interface marks read-only really are: each of the token's views runs as a
+/// query (`Vm::query`, every write refused) under both engines, and `transfer`, which writes,
+/// is stopped there.
+#[test]
+fn the_views_run_as_queries_and_a_method_that_writes_does_not() {
+    let iface = parsed(token::INTERFACE);
+    let mut chain = Harness::new().with_sender(OWNER).deploy_example("token");
+    chain
+        .invoke(&token::calls::init(
+            "Demo".into(),
+            "DMO".into(),
+            0,
+            Amount(10),
+        ))
+        .expect(&[Check::success()]);
+    let token = chain.contract();
+    let views = [
+        ("balance_of", token::calls::balance_of(addr(OWNER))),
+        ("total_supply", token::calls::total_supply()),
+        ("metadata", token::calls::metadata()),
+    ];
+    for engine in [tos_vm::Engine::Interpreter, tos_vm::Engine::Jit] {
+        let vm = tos_vm::Vm::new(tos_vm::VmConfig {
+            engine,
+            ..tos_vm::VmConfig::default()
+        });
+        for (name, input) in &views {
+            assert!(iface.require_method(name).unwrap().readonly, "{name}");
+            let call = tos_vm::ContractCall::new(token, input.clone());
+            let outcome = vm
+                .query(chain.store(), &call, chain.block(), 1_000_000)
+                .unwrap();
+            assert!(outcome.status.is_success(), "{name}: {:?}", outcome.status);
+            let data = &outcome.return_data.as_ref().expect("an answer").data;
+            assert!(iface.decode_return(name, data).unwrap().is_some(), "{name}");
+        }
+        assert!(!iface.require_method("transfer").unwrap().readonly);
+        let transfer = tos_vm::ContractCall {
+            sender: OWNER,
+            ..tos_vm::ContractCall::new(token, token::calls::transfer(addr(ALICE), Amount(1)))
+        };
+        let refused = vm
+            .query(chain.store(), &transfer, chain.block(), 1_000_000)
+            .unwrap();
+        assert!(
+            format!("{:?}", refused.status).contains("WriteInReadOnlyCall"),
+            "{:?}",
+            refused.status
+        );
+    }
+}
