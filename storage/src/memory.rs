@@ -6,6 +6,7 @@ use crate::error::StorageError;
 use crate::types::{ContractInfo, Hash};
 use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
 use crate::StorageProvider;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where the pending block's versions are kept until `commit_block` seals them at the block's
@@ -41,7 +42,9 @@ type ValueVersions = Versions<Option<Vec<u8>>>;
 /// Versions by height, each only where the value changed (`None` / 0: deleted).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct History {
-    storage: BTreeMap<(Hash, Vec<u8>), ValueVersions>,
+    /// By contract, then key, like the latest values (no empty inner map is kept): a commit
+    /// compares keys, not 32-byte contract hashes, on its way down the tree.
+    storage: BTreeMap<Hash, BTreeMap<Vec<u8>, ValueVersions>>,
     balances: BTreeMap<(Hash, Hash), Versions<u64>>,
     code: BTreeMap<Hash, ValueVersions>,
     contracts: BTreeMap<Hash, Versions<Option<ContractInfo>>>,
@@ -56,7 +59,8 @@ struct History {
 /// The keys the pending block changed, per kind: what `commit_block` seals.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct PendingKeys {
-    storage: BTreeSet<(Hash, Vec<u8>)>,
+    /// By contract, then key; no empty inner set is kept.
+    storage: BTreeMap<Hash, BTreeSet<Vec<u8>>>,
     balances: BTreeSet<(Hash, Hash)>,
     code: BTreeSet<Hash>,
     contracts: BTreeSet<Hash>,
@@ -65,17 +69,21 @@ struct PendingKeys {
 /// Records `value` as the version of one key at `height`, dropping it again when it equals the
 /// version below: versions stay exactly the points where the value changes. Returns whether
 /// the key has a version at `height` now.
-fn record<K: Ord + Clone, V: PartialEq>(
+fn record<K, Q, V: PartialEq>(
     history: &mut BTreeMap<K, BTreeMap<u64, V>>,
-    key: &K,
+    key: &Q,
     height: u64,
     value: V,
     absent: impl Fn(&V) -> bool,
-) -> bool {
+) -> bool
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized + ToOwned<Owned = K>,
+{
     let versions = match history.get_mut(key) {
         Some(versions) => versions,
         // The key is copied only when it gets its first version.
-        None => history.entry(key.clone()).or_default(),
+        None => history.entry(key.to_owned()).or_default(),
     };
     let unchanged = match versions.range(..height).next_back() {
         Some((_, below)) => *below == value,
@@ -93,16 +101,19 @@ fn record<K: Ord + Clone, V: PartialEq>(
 }
 
 /// Records `value` as the pending version of `key`, and whether `key` has one now.
-fn record_pending<K: Ord + Clone, V: PartialEq>(
+fn record_pending<K, Q, V: PartialEq>(
     history: &mut BTreeMap<K, BTreeMap<u64, V>>,
     pending: &mut BTreeSet<K>,
-    key: &K,
+    key: &Q,
     value: V,
     absent: impl Fn(&V) -> bool,
-) {
+) where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized + ToOwned<Owned = K>,
+{
     if record(history, key, PENDING, value, absent) {
         if !pending.contains(key) {
-            pending.insert(key.clone());
+            pending.insert(key.to_owned());
         }
     } else {
         pending.remove(key);
@@ -128,9 +139,9 @@ fn seal<K: Ord + Clone, V: PartialEq>(
 }
 
 /// The version visible at `height`, if any.
-fn visible<'h, K: Ord, V>(
+fn visible<'h, K: Ord + Borrow<Q>, Q: Ord + ?Sized, V>(
     history: &'h BTreeMap<K, BTreeMap<u64, V>>,
-    key: &K,
+    key: &Q,
     height: u64,
 ) -> Option<&'h V> {
     history
@@ -248,14 +259,23 @@ impl MemoryStorage {
                 }
             }
         }
-        let full = (contract, key.to_vec());
+        let history = &mut self.history;
+        let versions = history.storage.entry(contract).or_default();
+        let pending = history.pending.storage.entry(contract).or_default();
         record_pending(
-            &mut self.history.storage,
-            &mut self.history.pending.storage,
-            &full,
+            versions,
+            pending,
+            key,
             value.map(<[u8]>::to_vec),
             Option::is_none,
         );
+        let (no_versions, none_pending) = (versions.is_empty(), pending.is_empty());
+        if no_versions {
+            history.storage.remove(&contract);
+        }
+        if none_pending {
+            history.pending.storage.remove(&contract);
+        }
     }
 
     fn write_code(&mut self, hash: Hash, elf: Vec<u8>) {
@@ -360,12 +380,13 @@ impl MemoryStorage {
         self.apply(changes);
         let history = &mut self.history;
         let pending = &mut history.pending;
-        seal(
-            &mut history.storage,
-            &mut pending.storage,
-            height,
-            Option::is_none,
-        );
+        for (contract, mut keys) in std::mem::take(&mut pending.storage) {
+            let versions = history.storage.entry(contract).or_default();
+            seal(versions, &mut keys, height, Option::is_none);
+            if versions.is_empty() {
+                history.storage.remove(&contract);
+            }
+        }
         seal(&mut history.balances, &mut pending.balances, height, |a| {
             *a == 0
         });
@@ -395,7 +416,10 @@ impl MemoryStorage {
         if height <= self.history.oldest {
             return Ok(());
         }
-        prune(&mut self.history.storage, height, Option::is_none);
+        self.history.storage.retain(|_, keys| {
+            prune(keys, height, Option::is_none);
+            !keys.is_empty()
+        });
         prune(&mut self.history.balances, height, |a| *a == 0);
         prune(&mut self.history.code, height, Option::is_none);
         prune(&mut self.history.contracts, height, Option::is_none);
@@ -415,11 +439,13 @@ impl MemoryStorage {
         height: u64,
     ) -> Result<Option<Vec<u8>>, StorageError> {
         self.check_readable(height)?;
-        Ok(
-            visible(&self.history.storage, &(*contract, key.to_vec()), height)
-                .cloned()
-                .flatten(),
-        )
+        Ok(self
+            .history
+            .storage
+            .get(contract)
+            .and_then(|keys| visible(keys, key, height))
+            .cloned()
+            .flatten())
     }
 
     /// The balance of `account` in `asset` as of `height`.
@@ -470,9 +496,10 @@ impl MemoryStorage {
         Ok(self
             .history
             .storage
-            .range((*contract, Vec::new())..)
-            .take_while(|((owner, _), _)| owner == contract)
-            .filter_map(|((_, key), versions)| {
+            .get(contract)
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, versions)| {
                 let (_, value) = versions.range(..=height).next_back()?;
                 Some((key.clone(), value.clone()?))
             })
@@ -490,7 +517,7 @@ impl MemoryStorage {
             history.values().map(|versions| versions.len() as u64).sum()
         }
         VersionRows {
-            storage: count(&self.history.storage),
+            storage: self.history.storage.values().map(count).sum(),
             balances: count(&self.history.balances),
             code: count(&self.history.code),
             contracts: count(&self.history.contracts),
