@@ -155,11 +155,12 @@ impl NativeToken {
 
     /// Runs a transfer: `Err(status)` like the contract's.
     pub fn execute(&self, input: &[u8], caller: &[u8; 32]) -> Result<NativeEffects, u64> {
-        if input.len() != 41 || input[0] != 2 {
+        // `transfer(to, amount)`: the selector, then the borsh arguments (see `transfer`).
+        if input.len() != 44 || input[..4] != selector("transfer")[..] {
             return Err(2);
         }
-        let to: [u8; 32] = input[1..33].try_into().expect("32 bytes");
-        let amount = u64::from_le_bytes(input[33..41].try_into().expect("8 bytes"));
+        let to: [u8; 32] = input[4..36].try_into().expect("32 bytes");
+        let amount = u64::from_le_bytes(input[36..44].try_into().expect("8 bytes"));
         let mut writes = Vec::new();
         if self.read(&writes, b"owner").is_none() {
             return Err(6);

@@ -15,8 +15,13 @@ extern crate alloc;
 
 /// `examples/token/src/lib.rs`, unchanged. (Depending on the `token` crate instead would also
 /// build its `staticlib`, which needs the BPF-only allocator and panic handler.)
+///
+/// The file declares its contract as `pub mod token` and re-exports it from the crate root
+/// (`pub use crate::token::*`), so it is included as `contract` and its `token` module is put
+/// at this crate's root, where that path expects it.
 #[path = "../../../../examples/token/src/lib.rs"]
-pub mod token;
+pub mod contract;
+pub use contract::token;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
