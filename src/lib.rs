@@ -34,7 +34,7 @@
 //! The chain's side (see `docs/embedding.md`): [`DeployContractPayload`] and
 //! [`Vm::deploy_contract`] validate code once at deploy time; [`Vm::invoke`] runs a call
 //! inside a block against a [`PendingState`]; [`execute_block`] / [`replay_block`] run a whole
-//! block, calls on disjoint contracts in parallel with the result of sequential execution.
+//! block, calls that touch disjoint state in parallel with the result of sequential execution.
 
 pub mod block;
 mod error;

@@ -9,7 +9,7 @@ use tos_storage::{ChangeSet, Hash, StorageError, StorageProvider};
 use super::{
     hash::transaction_hash,
     receipt::{BlockExecution, ExecutionStats, TxOutcome, TxStatus},
-    schedule::{run_parallel, Parallel},
+    schedule::run_parallel,
     types::{CallTarget, Transaction},
 };
 use crate::{
@@ -60,8 +60,9 @@ impl Default for ReplayOptions {
 ///
 /// Each transaction sees the effects of the ones before it. Failed transactions have no
 /// effects and do not stop the block; a failure of the store itself (I/O, corruption) does,
-/// with `Err`. With `options.threads > 1`, calls on disjoint contracts run in parallel (see the
-/// module documentation); the result is the same as with one thread.
+/// with `Err`. With `options.threads > 1`, calls that touch disjoint state (storage keys,
+/// balances) run in parallel, within one contract too (see `schedule.rs`); the result is
+/// the same as with one thread.
 ///
 /// Transaction hashes are derived with [`transaction_hash`]; a chain with its own hashes calls
 /// [`execute_block_with_hashes`].
@@ -146,32 +147,18 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
             .count();
         let segment = start..start + calls;
         stats.segments += 1;
-        let parallel = if threads > 1 && calls >= options.min_parallel_calls.max(2) {
-            run_parallel(vm, batch, segment.clone(), &pending, threads)?
-        } else {
-            Parallel::NotTried
-        };
-        match parallel {
-            Parallel::Accepted {
-                outcomes: done,
-                groups,
-                regroups,
-            } => {
-                stats.parallel_segments += 1;
-                stats.parallel_groups += groups;
-                stats.regroups += regroups;
-                for outcome in done {
-                    pending.commit(&outcome.changes)?;
-                    outcomes.push(outcome);
-                }
+        if threads > 1 && calls >= options.min_parallel_calls.max(2) {
+            let run = run_parallel(vm, batch, segment, &pending, threads)?;
+            stats.parallel_segments += 1;
+            stats.parallel_calls += calls;
+            stats.reexecuted += run.reexecuted;
+            for outcome in run.outcomes {
+                pending.commit(&outcome.changes)?;
+                outcomes.push(outcome);
             }
-            other => {
-                if matches!(other, Parallel::Conflict) {
-                    stats.fallbacks += 1;
-                }
-                for index in segment {
-                    outcomes.push(run_transaction(vm, batch, index, &mut pending)?);
-                }
+        } else {
+            for index in segment {
+                outcomes.push(run_transaction(vm, batch, index, &mut pending)?);
             }
         }
         start += calls;

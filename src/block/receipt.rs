@@ -102,15 +102,15 @@ pub struct ExecutionStats {
     pub threads: usize,
     /// Runs of consecutive calls (deploys separate them).
     pub segments: usize,
-    /// Segments whose parallel execution was accepted.
+    /// Segments executed in parallel (speculatively, validated in block order).
     pub parallel_segments: usize,
-    /// Groups in the accepted parallel segments (after merging conflicting ones).
-    pub parallel_groups: usize,
-    /// Rounds of merging conflicting groups and running them again.
-    pub regroups: usize,
-    /// Segments run in parallel, still conflicting after the regroups, and run again
-    /// sequentially.
-    pub fallbacks: usize,
+    /// Calls of those segments.
+    pub parallel_calls: usize,
+    /// Calls of those segments whose speculative run did not see what sequential execution
+    /// shows them (they read a key before the earlier call that writes it had finished), and
+    /// that were executed again, in order, for that reason. 0 when the calls touch disjoint
+    /// keys; for conflicting calls it depends on timing.
+    pub reexecuted: usize,
 }
 
 /// What a block did, not yet committed.

@@ -1,124 +1,263 @@
-//! Optimistic parallel scheduling of a segment of calls, and its conflict detection.
+//! Optimistic parallel execution of a segment of calls, and its conflict detection by the keys
+//! each call actually read and wrote.
 //!
 //! # Parallel execution
 //!
-//! Deploys are barriers: the calls between two deploys form a *segment*. A segment's calls are
-//! grouped by the contract they call (calls with deposits from one sender share a group: they
-//! all write its balances); each group runs on a worker thread, in transaction order,
-//! over its own [`PendingState`](crate::PendingState)-like view of the state at the segment's start, which records
-//! every key (storage key, balance, code) any of its calls read and every key it wrote.
-//! When all groups are done, the groups are checked against each other: two groups conflict
-//! when one wrote a key the other read or wrote. Groups that conflict with nobody keep their
-//! results; each connected set of conflicting groups is merged into one group (its calls in
-//! block order) and run again, and the check repeats. If conflicts remain after
-//! `MAX_REGROUPS` rounds, or everything merged into one group, the segment is executed again
-//! sequentially. Accepted results are committed transaction by transaction, in block order.
+//! Deploys are barriers: the calls between two deploys form a *segment*. Worker threads take
+//! the segment's calls in block order and run each one *speculatively* through a
+//! [`RecordingState`]: a read of a key (a storage key of a contract, a balance of an account
+//! in an asset, a contract instance, a code hash) sees the newest value written by a call
+//! before it that has finished a run — its *version*: that call's position and incarnation —
+//! or, if there is none, the state the segment started from; the version of every read is
+//! recorded. A finished run publishes its writes (its change set) as versions of their keys
+//! ([`VersionedWrites`], Block-STM's multi-version memory). Nothing is committed by a worker.
 //!
-//! ## Why an accepted segment equals sequential execution
+//! Runs are *validated in block order* as they come in (whichever worker finishes the next
+//! call in order does it, under one lock; no thread waits for it). When call `t` is
+//! validated, every call before it is final, so the version each of its reads would see now
+//! is the one sequential execution shows it: the run is valid when every read saw exactly
+//! that version. A valid run is accepted as it is. An invalid one is thrown away (its
+//! published writes retracted) and the call is executed again, there and then, over the
+//! segment's start state plus the changes of every earlier call — exactly as sequential
+//! execution runs it — and its writes are published again as its second incarnation.
+//! Accepted outcomes are committed in block order.
 //!
-//! It holds for any partition of the segment's calls into groups, each run in block order:
+//! This is Block-STM's (Aptos) validation rule with a simpler recovery: a call whose run
+//! read a stale version is re-executed in order by the validator, not rescheduled on the
+//! workers. Calls that touch disjoint keys — transfers between different accounts of one
+//! token included — all run in parallel and never run twice. A call that reads a key an
+//! earlier call writes runs twice only when the writer had not finished when it read; a hot
+//! key (one account paying in every call, deposits into one contract) can make most calls
+//! run twice, in the worst case a sequential execution plus wasted speculation on the other
+//! cores. `ExecutionStats::reexecuted` counts them.
+//!
+//! ## Why a segment executed this way equals sequential execution
 //!
 //! 1. A call's outcome (status, compute, logs, events, return data, change set) is a
 //!    deterministic function of the block and transaction context, its input and the values
 //!    it reads from the state. The executable cache gives identical executables on hits and
 //!    misses; no clock, randomness or other shared state reaches a contract.
-//! 2. Take the calls in block order and assume every call before `t` behaved the same in both
-//!    executions (so it wrote the same keys, those recorded for its group). Sequentially, `t`
-//!    sees the segment's start state plus the writes of every earlier call; in its group it
-//!    sees the start state plus the writes of the earlier calls of its own group. The two
-//!    views differ only on keys written by other groups.
-//! 3. None of those keys was read by `t`'s group (that is what acceptance checked), so the
-//!    first value `t` reads is the same in both, hence the next key it chooses to read, and so
-//!    on: `t` reads the same keys, sees the same values and behaves the same.
-//! 4. Every call having the same change set, committing them in block order gives the same
-//!    state and the same block change set as sequential execution.
+//! 2. Take the calls in block order and assume every call before `t` has its sequential
+//!    outcome and has published exactly its sequential change set (induction). Sequentially,
+//!    `t` reads, for each key, the value of the last call before it that wrote the key, else
+//!    the start state: the version validation looks up. A published version never changes
+//!    (a re-execution retracts it and publishes a new incarnation), so a read that saw that
+//!    version saw the sequential value.
+//! 3. If every read of `t`'s run saw its sequential version, the first value it read is the
+//!    sequential one, hence the next key it chose to read, and so on: it behaved as it does
+//!    sequentially, so its outcome is the sequential one. Otherwise it is re-executed over
+//!    exactly the sequential view, and its outcome is the sequential one by construction.
+//!    Either way the versions it publishes are its sequential writes.
+//! 4. Every call having its sequential outcome and change set, committing them in block order
+//!    gives the same state and the same block change set as sequential execution.
 //!
-//! The `chain_replay` tests check this on random blocks, conflicting ones included.
+//! The `chain_replay` and `chain_parallel` tests check this on random blocks, conflicting
+//! ones included (transfers within one token, deposits, cross-contract calls).
 
-use std::{
-    cell::RefCell,
-    collections::{BTreeMap, BTreeSet},
-    sync::atomic::{AtomicUsize, Ordering},
+use std::sync::{
+    atomic::{AtomicBool, AtomicUsize, Ordering},
+    Mutex, MutexGuard,
 };
 
-use tos_storage::{ChangeSet, Hash, StorageError, StorageProvider};
+use tos_storage::{StorageError, StorageProvider};
 
 use super::{
     execute::{run_transaction, Batch},
     receipt::TxOutcome,
-    recording::{RecordingState, StateKey},
-    types::Transaction,
+    recording::{Read, RecordingState, VersionedWrites},
 };
 use crate::{pending::PendingState, vm::Vm};
 
-/// Calls of a segment run in block order by one worker, over the segment's start state.
-struct GroupRun {
-    outcomes: Vec<TxOutcome>,
-    reads: BTreeSet<StateKey>,
-    writes: BTreeSet<StateKey>,
+/// A segment executed in parallel.
+pub(super) struct SegmentRun {
+    /// One outcome per call, in block order.
+    pub(super) outcomes: Vec<TxOutcome>,
+    /// Calls whose speculative run read a key an earlier call wrote, executed again.
+    pub(super) reexecuted: usize,
 }
 
-pub(super) enum Parallel {
-    NotTried,
-    Conflict,
-    Accepted {
-        outcomes: Vec<TxOutcome>,
-        groups: usize,
-        regroups: usize,
-    },
+/// A call's speculative run: its outcome and the version of every key it read. `None`: the
+/// store failed under it (perhaps only because the run saw an inconsistent mix of versions):
+/// it is executed again in order, where a failure of the store is real.
+struct Speculation {
+    outcome: Option<TxOutcome>,
+    reads: Vec<Read>,
 }
 
-/// How many times a segment's conflicting groups are merged and re-run before the segment
-/// falls back to sequential execution.
-const MAX_REGROUPS: usize = 2;
+/// The validation side: the calls accepted so far, in block order, and what they wrote.
+struct Validator<'s, 'b, S: ?Sized> {
+    /// Position (in the segment) of the next call to validate.
+    next: usize,
+    accepted: Vec<TxOutcome>,
+    /// The segment's start state plus the changes of `accepted[..merged]`: where an invalid
+    /// run is executed again. Brought up to date only when one is.
+    sequential: PendingState<'s, PendingState<'b, S>>,
+    merged: usize,
+    reexecuted: usize,
+}
 
-fn run_group<S: StorageProvider + ?Sized>(
-    vm: &Vm,
-    batch: Batch<'_>,
-    indexes: &[usize],
-    base: &S,
-) -> Result<GroupRun, StorageError> {
-    let mut state = RecordingState {
-        base,
-        local: ChangeSet::default(),
-        reads: RefCell::new(BTreeSet::new()),
-        writes: BTreeSet::new(),
-    };
-    let mut outcomes = Vec::with_capacity(indexes.len());
-    for &index in indexes {
-        outcomes.push(run_transaction(vm, batch, index, &mut state)?);
+/// What the workers share.
+struct Shared<'s, 'b, S: ?Sized> {
+    vm: &'s Vm,
+    batch: Batch<'s>,
+    /// Block indexes of the segment's calls.
+    first: usize,
+    len: usize,
+    base: &'s PendingState<'b, S>,
+    /// The writes of every finished run, by key and position.
+    writes: VersionedWrites,
+    /// The next call a worker takes.
+    claimed: AtomicUsize,
+    /// A worker failed (the store did): the others stop taking calls.
+    failed: AtomicBool,
+    /// Finished speculative runs waiting for validation, by position.
+    slots: Vec<Mutex<Option<Speculation>>>,
+    /// Mirror of `validator.next`, read without the lock.
+    validated: AtomicUsize,
+    validator: Mutex<Validator<'s, 'b, S>>,
+}
+
+/// Locks `mutex`; a poisoned lock means a worker panicked, which `run_parallel` re-raises, so
+/// the data is not looked at again.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<S: StorageProvider + Sync + ?Sized> Shared<'_, '_, S> {
+    fn speculate(&self, position: usize) -> Speculation {
+        let mut state = RecordingState::new(self.base, &self.writes, position);
+        let outcome = run_transaction(self.vm, self.batch, self.first + position, &mut state).ok();
+        if let Some(outcome) = &outcome {
+            self.writes.publish(position, 0, &outcome.changes);
+        }
+        Speculation {
+            outcome,
+            reads: state.into_reads(),
+        }
     }
-    Ok(GroupRun {
-        outcomes,
-        reads: state.reads.into_inner(),
-        writes: state.writes,
-    })
+
+    fn ready(&self, position: usize) -> bool {
+        position < self.len && lock(&self.slots[position]).is_some()
+    }
+
+    /// Validates every finished run that is next in block order, unless another worker is
+    /// doing it. Checks again after letting go of the lock: a run that finished meanwhile
+    /// found the lock taken and left its validation to this worker.
+    fn validate_ready(&self) -> Result<(), StorageError> {
+        loop {
+            let Ok(mut validator) = self.validator.try_lock() else {
+                return Ok(());
+            };
+            self.validate_in_order(&mut validator)?;
+            drop(validator);
+            if !self.ready(self.validated.load(Ordering::Acquire)) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn validate_in_order(&self, validator: &mut Validator<'_, '_, S>) -> Result<(), StorageError> {
+        while validator.next < self.len {
+            let Some(run) = lock(&self.slots[validator.next]).take() else {
+                break;
+            };
+            // Every call before this one is final: the run is valid when each of its reads
+            // saw the write sequential execution would have shown it.
+            let position = validator.next;
+            let valid = run
+                .reads
+                .iter()
+                .all(|read| self.writes.version(&read.key, position) == read.version);
+            let outcome = match run.outcome {
+                Some(outcome) if valid => outcome,
+                speculative => {
+                    if let Some(outcome) = &speculative {
+                        self.writes.retract(position, &outcome.changes);
+                    }
+                    let outcome = self.execute_again(validator)?;
+                    self.writes.publish(position, 1, &outcome.changes);
+                    outcome
+                }
+            };
+            validator.accepted.push(outcome);
+            validator.next += 1;
+            self.validated.store(validator.next, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Executes the next call over the start state plus every accepted change: its
+    /// sequential view.
+    fn execute_again(
+        &self,
+        validator: &mut Validator<'_, '_, S>,
+    ) -> Result<TxOutcome, StorageError> {
+        while validator.merged < validator.accepted.len() {
+            validator
+                .sequential
+                .commit(&validator.accepted[validator.merged].changes)?;
+            validator.merged += 1;
+        }
+        let index = self.first + validator.next;
+        let outcome = run_transaction(self.vm, self.batch, index, &mut validator.sequential)?;
+        // run_transaction committed it into `sequential` already.
+        validator.merged += 1;
+        validator.reexecuted += 1;
+        Ok(outcome)
+    }
+
+    fn work(&self) -> Result<(), StorageError> {
+        while !self.failed.load(Ordering::Relaxed) {
+            let position = self.claimed.fetch_add(1, Ordering::Relaxed);
+            if position >= self.len {
+                break;
+            }
+            let run = self.speculate(position);
+            *lock(&self.slots[position]) = Some(run);
+            if let Err(error) = self.validate_ready() {
+                self.failed.store(true, Ordering::Relaxed);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Runs each group on a pool of up to `threads` workers (largest groups first); the runs come
-/// back in the order of `groups`.
-fn run_groups<S: StorageProvider + Sync + ?Sized>(
+/// Runs the calls `segment` of `batch` on up to `threads` workers over `base` (see the module
+/// documentation); the outcomes are those of sequential execution.
+pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     vm: &Vm,
     batch: Batch<'_>,
-    groups: &[&[usize]],
-    base: &S,
+    segment: std::ops::Range<usize>,
+    base: &PendingState<'_, S>,
     threads: usize,
-) -> Result<Vec<GroupRun>, StorageError> {
-    let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by_key(|&id| std::cmp::Reverse(groups[id].len()));
-    let next = AtomicUsize::new(0);
-    let workers = threads.min(groups.len()).max(1);
-    let results: Vec<Result<Vec<(usize, GroupRun)>, StorageError>> = std::thread::scope(|scope| {
+) -> Result<SegmentRun, StorageError> {
+    let len = segment.len();
+    let shared = Shared {
+        vm,
+        batch,
+        first: segment.start,
+        len,
+        base,
+        writes: VersionedWrites::new(),
+        claimed: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        slots: (0..len).map(|_| Mutex::new(None)).collect(),
+        validated: AtomicUsize::new(0),
+        validator: Mutex::new(Validator {
+            next: 0,
+            accepted: Vec::with_capacity(len),
+            sequential: PendingState::new(base),
+            merged: 0,
+            reexecuted: 0,
+        }),
+    };
+    let workers = threads.min(len).max(1);
+    let results: Vec<Result<(), StorageError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut runs = Vec::new();
-                    while let Some(&id) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        runs.push((id, run_group(vm, batch, groups[id], base)?));
-                    }
-                    Ok(runs)
-                })
-            })
+            .map(|_| scope.spawn(|| shared.work()))
             .collect();
         handles
             .into_iter()
@@ -129,142 +268,22 @@ fn run_groups<S: StorageProvider + Sync + ?Sized>(
             })
             .collect()
     });
-    let mut runs: Vec<Option<GroupRun>> = (0..groups.len()).map(|_| None).collect();
     for result in results {
-        for (id, run) in result? {
-            runs[id] = Some(run);
-        }
+        result?;
     }
-    Ok(runs
-        .into_iter()
-        .map(|run| run.expect("every group ran"))
-        .collect())
-}
-
-/// The root of `id` in a union-find forest (with path halving).
-fn find(parent: &mut [usize], mut id: usize) -> usize {
-    while parent[id] != id {
-        parent[id] = parent[parent[id]];
-        id = parent[id];
+    // Every run is in: validate what the workers left (a last run whose worker found the
+    // lock taken after its holder had looked).
+    {
+        let mut validator = lock(&shared.validator);
+        shared.validate_in_order(&mut validator)?;
     }
-    id
-}
-
-/// The groups that must run together: connected components of "one wrote a key the other
-/// read or wrote". All singletons means the runs are independent.
-fn conflict_components(runs: &[GroupRun]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..runs.len()).collect();
-    let root = find;
-    let mut writers: BTreeMap<&StateKey, Vec<usize>> = BTreeMap::new();
-    for (id, run) in runs.iter().enumerate() {
-        for key in &run.writes {
-            writers.entry(key).or_default().push(id);
-        }
-    }
-    for (id, run) in runs.iter().enumerate() {
-        for key in run.reads.iter().chain(&run.writes) {
-            for &writer in writers.get(key).map(Vec::as_slice).unwrap_or_default() {
-                let (a, b) = (root(&mut parent, id), root(&mut parent, writer));
-                if a != b {
-                    parent[a.max(b)] = a.min(b);
-                }
-            }
-        }
-    }
-    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for id in 0..runs.len() {
-        let r = root(&mut parent, id);
-        components.entry(r).or_default().push(id);
-    }
-    components.into_values().collect()
-}
-
-/// Runs a segment's calls grouped by contract on worker threads; merges and re-runs the groups
-/// that touched each other's keys until the groups are independent (see the module docs), or
-/// gives up (`Conflict`) so the caller runs the segment sequentially.
-pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
-    vm: &Vm,
-    batch: Batch<'_>,
-    segment: std::ops::Range<usize>,
-    base: &PendingState<'_, S>,
-    threads: usize,
-) -> Result<Parallel, StorageError> {
-    // One group per called contract, except that calls with deposits from the same sender
-    // share a group: they all write that sender's balances, a conflict known in advance.
-    let mut group_of_contract: BTreeMap<Hash, usize> = BTreeMap::new();
-    let mut group_of_payer: BTreeMap<Hash, usize> = BTreeMap::new();
-    let mut parent: Vec<usize> = Vec::new();
-    let mut group_of_call = Vec::with_capacity(segment.len());
-    for index in segment.clone() {
-        let transaction = &batch.transactions[index];
-        // An unresolved target rejects the call without touching state: any group will do.
-        let contract = batch.targets[index].clone().unwrap_or_default();
-        let id = *group_of_contract.entry(contract).or_insert_with(|| {
-            parent.push(parent.len());
-            parent.len() - 1
-        });
-        if matches!(transaction, Transaction::Call { deposits, .. } if !deposits.is_empty()) {
-            let payer = *group_of_payer.entry(transaction.sender()).or_insert(id);
-            let (a, b) = (find(&mut parent, id), find(&mut parent, payer));
-            parent[a.max(b)] = a.min(b);
-        }
-        group_of_call.push(id);
-    }
-    let mut slot_of_root: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (index, id) in segment.zip(group_of_call) {
-        let root = find(&mut parent, id);
-        let slot = *slot_of_root.entry(root).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[slot].push(index);
-    }
-    if groups.len() < 2 {
-        return Ok(Parallel::NotTried);
-    }
-    let slices: Vec<&[usize]> = groups.iter().map(Vec::as_slice).collect();
-    let mut runs = run_groups(vm, batch, &slices, base, threads)?;
-    let mut regroups = 0;
-    loop {
-        let components = conflict_components(&runs);
-        if components.iter().all(|component| component.len() == 1) {
-            break;
-        }
-        if regroups == MAX_REGROUPS || components.len() < 2 {
-            return Ok(Parallel::Conflict);
-        }
-        regroups += 1;
-        // Keep the independent runs; merge each conflicting component into one group (its
-        // calls in block order) and run those again.
-        let mut kept_groups = Vec::new();
-        let mut kept_runs = Vec::new();
-        let mut merged = Vec::new();
-        let mut slots: Vec<Option<GroupRun>> = runs.into_iter().map(Some).collect();
-        for component in components {
-            if let [single] = component[..] {
-                kept_groups.push(std::mem::take(&mut groups[single]));
-                kept_runs.push(slots[single].take().expect("each run is kept once"));
-            } else {
-                let mut indexes: Vec<usize> = component
-                    .iter()
-                    .flat_map(|&id| std::mem::take(&mut groups[id]))
-                    .collect();
-                indexes.sort_unstable();
-                merged.push(indexes);
-            }
-        }
-        let slices: Vec<&[usize]> = merged.iter().map(Vec::as_slice).collect();
-        let merged_runs = run_groups(vm, batch, &slices, base, threads)?;
-        groups = kept_groups.into_iter().chain(merged).collect();
-        runs = kept_runs.into_iter().chain(merged_runs).collect();
-    }
-    let group_count = runs.len();
-    let mut outcomes: Vec<TxOutcome> = runs.into_iter().flat_map(|run| run.outcomes).collect();
-    outcomes.sort_by_key(|outcome| outcome.index);
-    Ok(Parallel::Accepted {
-        outcomes,
-        groups: group_count,
-        regroups,
+    let Shared { validator, .. } = shared;
+    let validator = validator
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    assert_eq!(validator.accepted.len(), len, "every call validated");
+    Ok(SegmentRun {
+        outcomes: validator.accepted,
+        reexecuted: validator.reexecuted,
     })
 }

@@ -160,7 +160,7 @@ enum Command {
         /// Compute budget of each call, in units.
         #[arg(long)]
         budget: Option<u64>,
-        /// Worker threads for calls on disjoint contracts (default: every core; 1 = in order).
+        /// Worker threads for calls that touch disjoint state (default: every core; 1 = in order).
         #[arg(long)]
         threads: Option<usize>,
         /// Execute against the state as of this height (default: the latest). Below the

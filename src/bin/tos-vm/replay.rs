@@ -157,14 +157,13 @@ impl ReplaySummary<'_> {
             context.timestamp
         );
         out!(
-            "engine {}, {} thread(s): {} segment(s) of calls, {} in parallel ({} groups, {} regroup(s)), {} fallback(s) to sequential",
+            "engine {}, {} thread(s): {} segment(s) of calls, {} in parallel ({} call(s), {} re-executed after a conflict)",
             format!("{:?}", self.engine).to_lowercase(),
             stats.threads,
             stats.segments,
             stats.parallel_segments,
-            stats.parallel_groups,
-            stats.regroups,
-            stats.fallbacks
+            stats.parallel_calls,
+            stats.reexecuted
         );
         out!();
         out!(
