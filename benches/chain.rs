@@ -139,6 +139,15 @@ fn token_store(tokens: usize) -> (MemoryStorage, Vec<Hash>) {
     (store, ids)
 }
 
+/// CPU time of the whole process (every thread), user + system.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 fn transfers(c: &mut Criterion) {
     let mut group = c.benchmark_group("chain");
     group
@@ -166,10 +175,19 @@ fn transfers(c: &mut Criterion) {
             };
             let execution = execute_block(&vm, &context, &calls, &store, &options).unwrap();
             assert_eq!(execution.successes(), TRANSFERS);
-            // Load-independent: how many calls ran twice (0 when the accounts are disjoint).
+            // Less dependent on other load than the wall time: how many calls ran twice (0 when
+            // the accounts are disjoint) and the CPU time all threads spent per block.
+            let (cpu, started) = (process_cpu(), std::time::Instant::now());
+            for _ in 0..5 {
+                execute_block(&vm, &context, &calls, &store, &options).unwrap();
+            }
             eprintln!(
-                "chain/transfers-{tokens}-token/{threads}-thread: {} of {} calls re-executed",
-                execution.stats.reexecuted, TRANSFERS
+                "chain/transfers-{tokens}-token/{threads}-thread: {} of {} calls re-executed; \
+                 {:.1} ms CPU, {:.1} ms wall per block",
+                execution.stats.reexecuted,
+                TRANSFERS,
+                (process_cpu() - cpu).as_secs_f64() * 1e3 / 5.0,
+                started.elapsed().as_secs_f64() * 1e3 / 5.0
             );
             group.bench_function(format!("transfers-{tokens}-token/{threads}-thread"), |b| {
                 b.iter(|| execute_block(&vm, &context, &calls, &store, &options).unwrap())

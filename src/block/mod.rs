@@ -11,8 +11,8 @@
 //! | `json.rs` | the JSON block file format (feature `json`) |
 //! | `hash.rs` | local block and transaction hashes ([`transaction_hash`], [`Block::context`]) |
 //! | `execute.rs` | [`execute_block`]: transactions in order over a [`PendingState`](crate::PendingState), one receipt each |
-//! | `schedule.rs` | the optimistic parallel scheduler and its conflict detection (why it equals sequential execution) |
-//! | `recording.rs` | the recording store: a worker's view that records the keys read and written |
+//! | `schedule.rs` | speculative parallel runs validated in block order (why it equals sequential execution) |
+//! | `recording.rs` | the recording store (the version of every key a run read) and the segment's multi-version writes |
 //! | `receipt.rs` | what execution produces: [`TxOutcome`], [`TxStatus`], [`BlockExecution`] |
 //! | `replay.rs` | [`replay_block`]: execute over a versioned store's tip and commit the next height |
 //! | `state_dump.rs` | [`StateDump`] and the state root two nodes compare |
