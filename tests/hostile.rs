@@ -2142,7 +2142,7 @@ fn store_cases() -> Vec<Case> {
         case(
             "store_code_under_wrong_hash",
             STORE,
-            "invoke error Runtime(CodeHashMismatch)",
+            "invoke error Backend(Corrupt)",
             Action::Invoke(InvokeSpec {
                 contracts: vec![],
                 setup: setup(|_| {
@@ -2159,7 +2159,7 @@ fn store_cases() -> Vec<Case> {
             |o| {
                 matches!(
                     o.invoke_error(),
-                    Some(VmError::Runtime(RuntimeError::CodeHashMismatch { .. }))
+                    Some(VmError::Backend(StorageError::Corrupt { what })) if what.contains("hashes to")
                 )
             },
         ),

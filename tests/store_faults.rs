@@ -325,6 +325,41 @@ fn a_failed_code_fetch_ends_the_invoke_with_a_backend_error() {
     }
 }
 
+/// A callee whose stored code does not hash to its code hash (a damaged store) ends the whole
+/// invoke with `Err(VmError::Backend(Corrupt))` under both engines: the caller of
+/// `tos_invoke` never sees it as a failed call (before, the caller was aborted with
+/// `CodeHashMismatch`, an outcome a node would have recorded).
+#[test]
+fn a_callee_stored_under_a_foreign_hash_is_the_stores_failure() {
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let work = workload(engine);
+        let mut store = work.store.clone();
+        // The callee's instance now runs "code" W, whose stored ELF hashes to something else.
+        let wrong = Hash([0x42; 32]);
+        let mut damage = ChangeSet::default();
+        damage.deploy_code(wrong, probe_variant_elf(2));
+        damage.create_contract(work.contracts[1], wrong);
+        store.commit(&damage).unwrap();
+        let before = store.clone();
+        let vm = vm(engine, BUDGET);
+        let result = vm.invoke(
+            &call(work.contracts[0], &work.input, 0),
+            &block(),
+            &mut store,
+        );
+        match &result {
+            Err(VmError::Backend(StorageError::Corrupt { what })) => {
+                assert!(what.contains(&wrong.to_hex()), "{engine:?}: {what}")
+            }
+            other => panic!(
+                "{engine:?}: {:?}",
+                other.as_ref().map(|outcome| &outcome.status)
+            ),
+        }
+        assert_eq!(store, before, "{engine:?}: the store changed");
+    }
+}
+
 /// A commit that fails is reported as the store's error and applies nothing; the next
 /// commit goes through.
 #[test]

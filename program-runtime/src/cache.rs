@@ -304,9 +304,10 @@ impl ExecutableCache {
 
     /// The executable of the code `code_hash`, which the instance `address` runs. The ELF is
     /// fetched from `storage` only on a cache miss (the cache is keyed by code hash, so
-    /// instances of one code share one executable). Code missing from the store is a damaged
-    /// store ([`StorageError::Corrupt`](tos_storage::StorageError::Corrupt)), not a missing
-    /// contract.
+    /// instances of one code share one executable). Code missing from the store, or stored
+    /// under a hash it does not have, is a damaged store
+    /// ([`RuntimeError::Backend`] with [`StorageError::Corrupt`](tos_storage::StorageError::Corrupt)),
+    /// not a missing contract.
     pub fn load_code(
         &self,
         storage: &dyn tos_storage::StorageProvider,
@@ -323,9 +324,22 @@ impl ExecutableCache {
         if !storage.has_code(code_hash)? {
             return Err(missing());
         }
-        let (executable, _) = self.get_or_load_with(*code_hash, engine, || {
-            storage.read_code(code_hash)?.ok_or_else(missing)
-        })?;
+        let (executable, _) = self
+            .get_or_load_with(*code_hash, engine, || {
+                storage.read_code(code_hash)?.ok_or_else(missing)
+            })
+            .map_err(|error| match error {
+                // Stored code that does not hash to its key is a damaged store, not the call's
+                // doing: the same failure as missing code, in a nested call too.
+                RuntimeError::CodeHashMismatch { expected, actual } => {
+                    RuntimeError::Backend(tos_storage::StorageError::Corrupt {
+                        what: format!(
+                            "contract {address} runs code {expected}, whose stored ELF hashes to {actual}"
+                        ),
+                    })
+                }
+                other => other,
+            })?;
         Ok(executable)
     }
 
