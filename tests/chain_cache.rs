@@ -11,7 +11,7 @@ use tos_test_harness::probe::Script;
 use tos_vm::{
     execute_block,
     replay::Transaction,
-    runtime::{ExecutableCache, RuntimeError, TosExecutable},
+    runtime::{ExecutableCache, TosExecutable},
     BlockContext, ChangeSet, ContractCall, ContractInfo, Engine, Hash, InvokeOutcome,
     MemoryStorage, ReplayOptions, StorageError, StorageProvider, Vm, VmConfig, VmError,
 };
