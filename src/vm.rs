@@ -51,7 +51,12 @@ impl InvokeStatus {
 #[derive(Debug)]
 pub struct InvokeOutcome {
     pub status: InvokeStatus,
+    /// Everything the call was charged: instructions, syscalls and cold code loads.
     pub compute_used: u64,
+    /// The part of `compute_used` charged for loading code the transaction ran for the first
+    /// time (the same on every node, whatever its executable cache holds; see
+    /// docs/compute-units.md).
+    pub code_load_units: u64,
     /// Logs are kept whatever the status: they explain failures.
     pub logs: Vec<LogEntry>,
     /// Net effects (hex, for people and APIs); empty unless the call succeeded. Built on first
@@ -201,6 +206,7 @@ impl Vm {
         Ok(InvokeOutcome {
             status,
             compute_used: outcome.compute_used,
+            code_load_units: outcome.code_load_units,
             logs: outcome.logs,
             effects: LazyEffects::new(outcome.journal),
             changes: outcome.changes,

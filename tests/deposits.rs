@@ -10,6 +10,11 @@ const TOKEN: Hash = Hash([0x70; 32]);
 const GOLD: Hash = Hash([0x60; 32]);
 
 /// The probe deployed, its sender holding 1000 of each asset.
+/// What every call of the probe pays to load its code.
+fn load() -> u64 {
+    tos_test_harness::code_load_cost(probe::elf().len())
+}
+
 fn chain() -> Harness {
     let mut chain = Harness::new().deploy(probe::elf());
     for asset in [NATIVE_ASSET, TOKEN, GOLD] {
@@ -56,7 +61,8 @@ fn a_deposit_the_sender_cannot_cover_moves_none() {
     chain.invoke(&Script::new().build(0)).expect(&[
         Check::abort("InsufficientBalance"),
         Check::unchanged(),
-        Check::compute_units(0),
+        // The code load is paid before the deposits move; nothing ran.
+        Check::compute_units(load()),
     ]);
     // And the other way round: the first asset in order fails.
     let mut chain = chain_with(&[(GOLD, 1), (TOKEN, 5_000)]);
@@ -86,22 +92,26 @@ fn the_compute_limit_stops_a_call_and_moves_no_deposit() {
     let spin = Script::new().call(op::SPIN, &[]).build(0);
     let mut chain = chain()
         .with_deposits(&[(NATIVE_ASSET, 10), (TOKEN, 20)])
-        .with_compute_limit(Some(5_000));
+        .with_compute_limit(Some(load() + 5_000));
     chain.invoke(&spin).expect(&[
         Check::compute_exhausted(),
-        Check::compute_units(5_000),
+        Check::compute_units(load() + 5_000),
         Check::unchanged(),
     ]);
     // The node's budget stays the ceiling: a limit above it changes nothing.
-    let mut chain = chain.with_budget(4_000).with_compute_limit(Some(1_000_000));
+    let mut chain = chain
+        .with_budget(load() + 4_000)
+        .with_compute_limit(Some(load() + 1_000_000));
     chain.invoke(&spin).expect(&[
         Check::compute_exhausted(),
-        Check::compute_units(4_000),
+        Check::compute_units(load() + 4_000),
         Check::unchanged(),
     ]);
     // Within the limit the same call (without the spin) succeeds and moves both.
     let contract = chain.contract();
-    let mut chain = chain.with_budget(1_400_000).with_compute_limit(Some(5_000));
+    let mut chain = chain
+        .with_budget(1_400_000)
+        .with_compute_limit(Some(load() + 5_000));
     chain.invoke(&Script::new().build(0)).expect(&[
         Check::success(),
         Check::asset_balance(contract, NATIVE_ASSET, 10),

@@ -239,7 +239,7 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
     for engine in [Engine::Interpreter, Engine::Jit] {
         let vm = Vm::new(VmConfig {
             engine,
-            compute_budget: 1_000,
+            compute_budget: 100_000,
         });
         let mut store = tos_vm::MemoryStorage::default();
         let writer = vm

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use tos_test_harness::{elf, Harness, Status, DEFAULT_SENDER, NATIVE_ASSET};
+use tos_test_harness::{code_load_cost, elf, Harness, Status, DEFAULT_SENDER, NATIVE_ASSET};
 
 /// Stack buffers (each 512 bytes) the samples point at: below the frame pointer `r10`.
 const A: i64 = -2048;
@@ -200,6 +200,8 @@ fn every_syscall_charges_its_documented_formula() {
         // Straight-line code: every line is one executed instruction (`lddw` is not used).
         expected += source.lines().count() as u64;
         let elf = elf::assemble(&source).unwrap_or_else(|e| panic!("{e}\n{source}"));
+        // The call's first run of its own code: the cold code load.
+        expected += code_load_cost(elf.len());
         let mut chain = Harness::new().deploy(elf);
         if sample.funded {
             let contract = chain.contract();
@@ -236,5 +238,47 @@ fn every_syscall_charges_its_documented_formula() {
         failures.is_empty(),
         "charges differ from the documented formulas:\n{}",
         failures.join("\n")
+    );
+}
+
+/// `tos_invoke` and `tos_create_contract` of an existing code: the first run of the callee's
+/// code in the transaction pays its cold load, the second is warm; a second instance of the
+/// same code (created by the factory call) is warm too.
+#[test]
+fn invoke_and_create_charge_the_cold_code_load_once_per_transaction() {
+    // The callee: returns 0 after 2 instructions.
+    let callee = elf::assemble("mov64 r0, 0\nexit").expect("assembles");
+    let mut chain = Harness::new().deploy(&callee);
+    let callee_address = chain.contract();
+    let callee_code = tos_vm::code_hash(&callee);
+    // The caller gets the callee's address (32 bytes) then its code hash (32 bytes) as input,
+    // invokes the callee twice, then creates an instance of its code (salt: the stack's
+    // zeroed buffer at A) with empty input, whose constructor is the same 2 instructions.
+    let invoke = "mov64 r1, r6\nmov64 r2, r6\nmov64 r3, 0\nmov64 r4, 0\nsyscall tos_invoke\n";
+    let create = format!(
+        "mov64 r1, r6\nadd64 r1, 32\n{}mov64 r3, r6\nmov64 r4, 0\n{}syscall tos_create_contract\n",
+        ptr(2, A),
+        ptr(5, B)
+    );
+    let source = format!("mov64 r6, r1\n{invoke}{invoke}{create}mov64 r0, 0\nexit\n");
+    let caller = elf::assemble(&source).expect("assembles");
+    chain = chain.deploy(&caller);
+    let mut input = callee_address.0.to_vec();
+    input.extend_from_slice(&callee_code.0);
+    let run = chain.invoke(&input);
+    assert!(matches!(run.status, Status::Success), "{:?}", run.status);
+    let instructions = source.lines().count() as u64;
+    let invoke_cost = spec("tos_invoke").cost.units(0);
+    let create_cost = spec("tos_create_contract").cost.units(0);
+    let expected = code_load_cost(caller.len())
+        + instructions
+        + 2 * invoke_cost
+        + create_cost
+        + code_load_cost(callee.len())
+        + 3 * 2;
+    assert_eq!(
+        run.compute_used, expected,
+        "caller load + instructions + 2 invokes + 1 create + one cold load of the callee's \
+         code + 3 runs of it"
     );
 }

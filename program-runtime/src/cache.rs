@@ -84,6 +84,8 @@ type KeyMap<V> = HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 struct Entry {
     executable: Arc<TosExecutable>,
+    /// Length of the ELF it was loaded from: what a cold code load is charged by.
+    elf_len: usize,
     size: usize,
     /// The clock at the last use: the entry with the smallest is evicted first.
     last_used: u64,
@@ -100,11 +102,11 @@ struct Lru {
 }
 
 impl Lru {
-    fn touch(&mut self, key: &Key) -> Option<Arc<TosExecutable>> {
+    fn touch(&mut self, key: &Key) -> Option<(Arc<TosExecutable>, usize)> {
         let entry = self.entries.get_mut(key)?;
         self.clock += 1;
         entry.last_used = self.clock;
-        Some(entry.executable.clone())
+        Some((entry.executable.clone(), entry.elf_len))
     }
 
     fn remove(&mut self, key: &Key) -> bool {
@@ -237,6 +239,12 @@ impl ExecutableCache {
 
     /// The cached executable of `hash`, if any (counts as a hit when found, nothing otherwise).
     pub fn get(&self, hash: &Hash, engine: Engine) -> Option<Arc<TosExecutable>> {
+        self.get_with_len(hash, engine)
+            .map(|(executable, _)| executable)
+    }
+
+    /// [`get`](Self::get) with the length of the ELF the executable was loaded from.
+    fn get_with_len(&self, hash: &Hash, engine: Engine) -> Option<(Arc<TosExecutable>, usize)> {
         let found = self.lru.lock().touch(&(*hash, engine));
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -272,17 +280,35 @@ impl ExecutableCache {
         engine: Engine,
         elf: impl FnOnce() -> Result<Vec<u8>, RuntimeError>,
     ) -> Result<(Arc<TosExecutable>, bool), RuntimeError> {
+        self.get_or_load_metered(hash, engine, elf, |_| Ok(()))
+    }
+
+    /// The cache lookup and load behind every other getter: `charge` is called exactly once
+    /// with the ELF's length before anything is loaded — on a hit with the length the entry
+    /// was loaded from, on a miss after `elf` fetched the bytes and before they are validated,
+    /// verified and compiled — so a charge that fails stops the expensive part.
+    fn get_or_load_metered(
+        &self,
+        hash: Hash,
+        engine: Engine,
+        elf: impl FnOnce() -> Result<Vec<u8>, RuntimeError>,
+        charge: impl FnOnce(usize) -> Result<(), RuntimeError>,
+    ) -> Result<(Arc<TosExecutable>, bool), RuntimeError> {
         let key = (hash, engine);
-        if let Some(found) = self.get(&hash, engine) {
+        if let Some((found, elf_len)) = self.get_with_len(&hash, engine) {
+            charge(elf_len)?;
             return Ok((found, false));
         }
         let gate = self.loading.lock().entry(key).or_default().clone();
         let _loading = gate.lock();
         // Another thread may have loaded it while this one waited at the gate.
-        if let Some(found) = self.get(&hash, engine) {
+        if let Some((found, elf_len)) = self.get_with_len(&hash, engine) {
+            charge(elf_len)?;
             return Ok((found, false));
         }
-        let result = self.load(hash, engine, elf);
+        let result = elf()
+            .and_then(|bytes| charge(bytes.len()).map(|()| bytes))
+            .and_then(|bytes| self.load(hash, engine, bytes));
         self.loading.lock().remove(&key);
         result.map(|executable| (executable, true))
     }
@@ -315,6 +341,22 @@ impl ExecutableCache {
         code_hash: &Hash,
         engine: Engine,
     ) -> Result<Arc<TosExecutable>, RuntimeError> {
+        self.load_code_metered(storage, address, code_hash, engine, |_| Ok(()))
+    }
+
+    /// [`load_code`](Self::load_code), calling `charge` with the code's ELF length before it
+    /// is loaded: on a hit from the cache entry, on a miss after the ELF was read from the
+    /// store and before it is validated, verified and compiled. The runtime charges a cold
+    /// code load through it (`InvokeContext::charge_code_load`), the same whether or not this
+    /// node had the code cached; a failed charge leaves the expensive part undone.
+    pub fn load_code_metered(
+        &self,
+        storage: &dyn tos_storage::StorageProvider,
+        address: &Hash,
+        code_hash: &Hash,
+        engine: Engine,
+        charge: impl FnOnce(usize) -> Result<(), RuntimeError>,
+    ) -> Result<Arc<TosExecutable>, RuntimeError> {
         let missing = || {
             RuntimeError::Backend(tos_storage::StorageError::Corrupt {
                 what: format!("contract {address} runs code {code_hash}, which is not stored"),
@@ -325,9 +367,12 @@ impl ExecutableCache {
             return Err(missing());
         }
         let (executable, _) = self
-            .get_or_load_with(*code_hash, engine, || {
-                storage.read_code(code_hash)?.ok_or_else(missing)
-            })
+            .get_or_load_metered(
+                *code_hash,
+                engine,
+                || storage.read_code(code_hash)?.ok_or_else(missing),
+                charge,
+            )
             .map_err(|error| match error {
                 // Stored code that does not hash to its key is a damaged store, not the call's
                 // doing: the same failure as missing code, in a nested call too.
@@ -347,20 +392,20 @@ impl ExecutableCache {
         &self,
         hash: Hash,
         engine: Engine,
-        elf: impl FnOnce() -> Result<Vec<u8>, RuntimeError>,
+        elf: Vec<u8>,
     ) -> Result<Arc<TosExecutable>, RuntimeError> {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let loaded = elf().and_then(|elf| {
-            let actual = code_hash(&elf);
-            if actual != hash {
-                return Err(RuntimeError::CodeHashMismatch {
-                    expected: hash,
-                    actual,
-                });
-            }
+        let elf_len = elf.len();
+        let actual = code_hash(&elf);
+        let loaded = if actual != hash {
+            Err(RuntimeError::CodeHashMismatch {
+                expected: hash,
+                actual,
+            })
+        } else {
             executor::load_executable(&elf, self.environment.clone(), engine)
-        });
+        };
         self.load_nanos.fetch_add(
             u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
@@ -372,11 +417,11 @@ impl ExecutableCache {
                 return Err(error);
             }
         };
-        self.insert((hash, engine), executable.clone());
+        self.insert((hash, engine), executable.clone(), elf_len);
         Ok(executable)
     }
 
-    fn insert(&self, key: Key, executable: Arc<TosExecutable>) {
+    fn insert(&self, key: Key, executable: Arc<TosExecutable>, elf_len: usize) {
         let size = executable.mem_size();
         if size > self.budget {
             self.uncached.fetch_add(1, Ordering::Relaxed);
@@ -397,6 +442,7 @@ impl ExecutableCache {
             key,
             Entry {
                 executable,
+                elf_len,
                 size,
                 last_used,
             },

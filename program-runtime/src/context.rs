@@ -104,6 +104,11 @@ pub struct InvokeContext<'a> {
     call_deposits: crate::Deposits,
     /// A query: every writing syscall fails ([`InvokeContext::require_writable`]).
     read_only: bool,
+    /// Codes this transaction already paid the cold code load of (see
+    /// [`crate::compute`]): later runs of them are warm.
+    warm_code: std::collections::BTreeSet<Hash>,
+    /// Units charged for cold code loads so far (part of the compute used).
+    code_load_units: u64,
 }
 
 impl<'a> InvokeContext<'a> {
@@ -134,6 +139,8 @@ impl<'a> InvokeContext<'a> {
             programs: None,
             memory_mapping: empty_mapping(),
             call_deposits: crate::Deposits::new(),
+            warm_code: std::collections::BTreeSet::new(),
+            code_load_units: 0,
             read_only: false,
         }
     }
@@ -203,6 +210,50 @@ impl<'a> InvokeContext<'a> {
     /// Charges a syscall's cost.
     pub fn charge(&mut self, amount: u64) -> Result<(), RuntimeError> {
         self.meter.charge(amount)
+    }
+
+    /// Charges the cold code load of `code_hash`, an ELF of `elf_len` bytes, unless this
+    /// transaction already ran that code ([`crate::compute::code_load_cost`]; the same on every
+    /// node, whatever its executable cache holds). The code is warm afterwards.
+    pub fn charge_code_load(
+        &mut self,
+        code_hash: &Hash,
+        elf_len: usize,
+    ) -> Result<(), RuntimeError> {
+        if self.warm_code.contains(code_hash) {
+            return Ok(());
+        }
+        let cost = crate::compute::code_load_cost(elf_len);
+        self.meter.charge(cost)?;
+        self.warm_code.insert(*code_hash);
+        self.code_load_units = self.code_load_units.saturating_add(cost);
+        Ok(())
+    }
+
+    /// Whether this transaction already paid the code load of `code_hash`.
+    pub fn is_code_warm(&self, code_hash: &Hash) -> bool {
+        self.warm_code.contains(code_hash)
+    }
+
+    /// Units charged for cold code loads so far (included in the compute used).
+    pub fn code_load_units(&self) -> u64 {
+        self.code_load_units
+    }
+
+    /// The executable of `code_hash` (run by the instance `address`) through the cache,
+    /// charging its cold code load first ([`charge_code_load`](Self::charge_code_load)).
+    pub fn load_code(
+        &mut self,
+        programs: ProgramAccess<'_>,
+        address: &Hash,
+        code_hash: &Hash,
+    ) -> Result<std::sync::Arc<crate::TosExecutable>, RuntimeError> {
+        let storage = self.journal.provider();
+        programs
+            .cache
+            .load_code_metered(storage, address, code_hash, programs.engine, |elf_len| {
+                self.charge_code_load(code_hash, elf_len)
+            })
     }
 
     /// The guest memory of the running contract.

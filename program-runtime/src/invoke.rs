@@ -8,7 +8,9 @@ use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider, NATIV
 
 use crate::{
     cache::ExecutableCache,
-    context::{BlockContext, Event, InvokeContext, LogEntry, ReturnData, TransactionContext},
+    context::{
+        BlockContext, Event, InvokeContext, LogEntry, ProgramAccess, ReturnData, TransactionContext,
+    },
     error::RuntimeError,
     executor::{self, Engine},
 };
@@ -90,7 +92,11 @@ pub struct CallConfig {
 pub struct CallOutcome {
     /// The contract's status (0 = success) or why the VM stopped it.
     pub result: Result<u64, RuntimeError>,
+    /// Everything charged: instructions, syscalls and cold code loads.
     pub compute_used: u64,
+    /// The part of `compute_used` charged for cold code loads (the called contract's and
+    /// those of nested calls; see [`crate::compute`]).
+    pub code_load_units: u64,
     /// Kept whatever the result: they explain failures.
     pub logs: Vec<LogEntry>,
     /// The journal of a successful call (empty otherwise), in order.
@@ -129,7 +135,8 @@ fn move_deposits(context: &mut InvokeContext<'_>, call: &ContractCall) -> Result
 /// (unknown contract, invalid code) or the store failed at any point, before or while the
 /// contract ran, nested calls included ([`RuntimeError::Backend`]: there is no outcome to
 /// record). Everything the contract caused once it runs is in [`CallOutcome::result`], which
-/// is never `Backend`.
+/// is never `Backend` — a budget too small for the code's cold load included
+/// (`ComputeBudgetExceeded`, the whole budget used).
 pub fn execute_call(
     cache: &ExecutableCache,
     call: &ContractCall,
@@ -161,9 +168,10 @@ fn run_call(
     config: CallConfig,
     read_only: bool,
 ) -> Result<CallOutcome, RuntimeError> {
-    let (executable, code_hash) = cache
-        .load_contract(storage, &call.contract, config.engine)?
-        .ok_or(RuntimeError::ContractNotFound(call.contract))?;
+    let code_hash = storage
+        .read_contract(&call.contract)?
+        .ok_or(RuntimeError::ContractNotFound(call.contract))?
+        .code_hash;
     let transaction = TransactionContext {
         hash: call.tx_hash,
         sender: call.sender,
@@ -181,20 +189,31 @@ fn run_call(
     if read_only {
         context = context.read_only();
     }
+    let programs = ProgramAccess {
+        cache,
+        engine: config.engine,
+    };
+    // The top-level call pays the cold load of its code like any first run in a transaction
+    // (crate::compute), before the deposits move: a budget that cannot pay it runs nothing.
     // The deposits move before the contract runs, inside the same journal: a failed call
     // (including a deposit the sender cannot cover) moves none of them.
-    let execution = match move_deposits(&mut context, call) {
-        Ok(()) => executor::execute(&executable, &call.input, &mut context, config.engine),
-        Err(error) => executor::ExecutionOutcome {
-            result: Err(error),
-            compute_used: 0,
+    let result = match context.load_code(programs, &call.contract, &code_hash) {
+        Err(error @ RuntimeError::ComputeBudgetExceeded { .. }) => Err(error),
+        Err(other) => return Err(other),
+        Ok(executable) => match move_deposits(&mut context, call) {
+            Ok(()) => {
+                executor::execute(&executable, &call.input, &mut context, config.engine).result
+            }
+            Err(error) => Err(error),
         },
     };
     // The store failed under the contract: no outcome, no logs, no change set.
-    let result = match execution.result {
+    let result = match result {
         Err(RuntimeError::Backend(error)) => return Err(RuntimeError::Backend(error)),
         other => other,
     };
+    let compute_used = context.meter.used();
+    let code_load_units = context.code_load_units();
     let finished = context.finish();
     let success = matches!(result, Ok(0));
     let (changes, entries) = if success {
@@ -204,7 +223,8 @@ fn run_call(
     };
     Ok(CallOutcome {
         result,
-        compute_used: execution.compute_used,
+        compute_used,
+        code_load_units,
         logs: finished.logs,
         journal: entries,
         changes,

@@ -28,7 +28,8 @@ pub use tos_abi::create::{
 pub const TOS_CREATE_CONTRACT: SyscallSpec = SyscallSpec {
     name: "tos_create_contract",
     family: "create",
-    cost: Cost::per_byte(CREATE_BASE_COST, "input_len", 1).plus("constructor's compute"),
+    cost: Cost::per_byte(CREATE_BASE_COST, "input_len", 1)
+        .plus("cold code load + constructor's compute"),
 };
 
 declare_builtin_function!(
@@ -65,12 +66,9 @@ declare_builtin_function!(
         if !context.journal.provider().has_code(&code_hash)? {
             return Ok(CREATE_CODE_NOT_FOUND);
         }
-        let executable = programs.cache.load_code(
-            context.journal.provider(),
-            &address,
-            &code_hash,
-            programs.engine,
-        )?;
+        // The first run of a code in this transaction pays its cold code load, whether or not
+        // this node has it cached (docs/compute-units.md).
+        let executable = context.load_code(programs, &address, &code_hash)?;
 
         let checkpoint = context.journal.checkpoint();
         let events_before = context.events().len();

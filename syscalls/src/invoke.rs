@@ -23,8 +23,14 @@ use tos_storage::{Hash, StorageError, NATIVE_ASSET};
 
 use crate::{Cost, SyscallError, SyscallSpec};
 
-/// Fixed part of a nested call (frame setup, loading from the cache).
+/// Fixed part of a nested call (frame setup, looking the callee up).
 pub const INVOKE_BASE_COST: u64 = 1_000;
+/// The first run of a code in a transaction also pays its cold code load
+/// ([`code_load_cost`]: `CODE_LOAD_BASE_COST + CODE_LOAD_UNITS_PER_BYTE * elf_len`), whether
+/// or not this node has it cached; later runs in the same transaction are warm.
+pub use tos_program_runtime::compute::{
+    code_load_cost, CODE_LOAD_BASE_COST, CODE_LOAD_UNITS_PER_BYTE,
+};
 /// Setting or reading return data.
 pub const RETURN_DATA_BASE_COST: u64 = 100;
 
@@ -37,7 +43,8 @@ pub use tos_abi::invoke::{
 pub const TOS_INVOKE: SyscallSpec = SyscallSpec {
     name: "tos_invoke",
     family: "invoke",
-    cost: Cost::per_byte(INVOKE_BASE_COST, "input_len", 1).plus("callee's compute"),
+    cost: Cost::per_byte(INVOKE_BASE_COST, "input_len", 1)
+        .plus("cold code load + callee's compute"),
 };
 pub const TOS_SET_RETURN_DATA: SyscallSpec = SyscallSpec {
     name: "tos_set_return_data",
@@ -85,12 +92,9 @@ declare_builtin_function!(
         let Some(info) = context.journal.contract(&callee)? else {
             return Ok(INVOKE_NOT_FOUND);
         };
-        let executable = programs.cache.load_code(
-            context.journal.provider(),
-            &callee,
-            &info.code_hash,
-            programs.engine,
-        )?;
+        // The first run of a code in this transaction pays its cold code load, whether or not
+        // this node has it cached (docs/compute-units.md).
+        let executable = context.load_code(programs, &callee, &info.code_hash)?;
 
         let checkpoint = context.journal.checkpoint();
         let events_before = context.events().len();

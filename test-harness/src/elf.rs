@@ -2,13 +2,14 @@
 //! for writing small test programs as text.
 //!
 //! ```
-//! use tos_test_harness::{elf, Check, Harness};
+//! use tos_test_harness::{code_load_cost, elf, Check, Harness};
 //!
 //! let program = elf::assemble("mov64 r0, 7\nexit").unwrap();
 //! Harness::new()
 //!     .deploy(&program)
 //!     .invoke(b"")
-//!     .expect(&[Check::error(7), Check::compute_units(2)]);
+//!     // Loading the code (the transaction's first run of it) and 2 instructions.
+//!     .expect(&[Check::error(7), Check::compute_units(code_load_cost(program.len()) + 2)]);
 //! ```
 
 use solana_sbpf::{assembler, ebpf};

@@ -3,8 +3,8 @@
 //! compute-unit report.
 
 use tos_test_harness::{
-    default_block, elf, Abort, BlockContext, Check, CuBench, Engine, EngineMismatch, Engines,
-    Harness, Hash, RuntimeError, SyscallError,
+    code_load_cost, default_block, elf, Abort, BlockContext, Check, CuBench, Engine,
+    EngineMismatch, Engines, Harness, Hash, RuntimeError, SyscallError,
 };
 
 /// Writes key "\0" = value "\0" (the heap is zeroed), logs "hi" from the stack, returns r6.
@@ -23,34 +23,42 @@ const WRITE_AND_LOG: &str = "
     mov64 r0, r6
     exit";
 
+/// `6843` → `6 843`, as reports print numbers.
+fn group(n: u64) -> String {
+    tos_test_harness::report::group(n)
+}
+
 fn program(source: &str) -> Vec<u8> {
     elf::assemble(source).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// What the call of `elf` pays to load it (its transaction's first run of the code).
+fn load(elf: &[u8]) -> u64 {
+    code_load_cost(elf.len())
+}
+
 #[test]
 fn compute_units_are_exact_for_hand_assembled_programs() {
-    Harness::new()
-        .deploy(program("mov64 r0, 0\nexit"))
-        .invoke(b"")
-        .expect(&[
-            Check::success(),
-            Check::compute_units(2),
-            Check::unchanged(),
-        ]);
-    // The example of docs/compute-units.md: 4 instructions + tos_get_block_height (50).
-    Harness::new()
-        .deploy(program(
-            "mov64 r0, 0\nsyscall tos_get_block_height\nmov64 r0, 0\nexit",
-        ))
-        .invoke(b"")
-        .expect(&[Check::success(), Check::compute_units(4 + 50)]);
+    let two = program("mov64 r0, 0\nexit");
+    Harness::new().deploy(&two).invoke(b"").expect(&[
+        Check::success(),
+        Check::compute_units(load(&two) + 2),
+        Check::unchanged(),
+    ]);
+    // The example of docs/compute-units.md: the code load, 4 instructions and
+    // tos_get_block_height (50).
+    let height = program("mov64 r0, 0\nsyscall tos_get_block_height\nmov64 r0, 0\nexit");
+    Harness::new().deploy(&height).invoke(b"").expect(&[
+        Check::success(),
+        Check::compute_units(load(&height) + 4 + 50),
+    ]);
     // 13 instructions + tos_storage_write (1000 + 4 * 2) + tos_log (100 + 2).
     Harness::new()
         .deploy(program(WRITE_AND_LOG))
         .invoke(b"")
         .expect(&[
             Check::success(),
-            Check::compute_units(13 + 1008 + 102),
+            Check::compute_units(load(&program(WRITE_AND_LOG)) + 13 + 1008 + 102),
             Check::logs(&["hi"]),
             Check::storage([0u8], [0u8]),
         ]);
@@ -62,14 +70,12 @@ fn failed_status_and_aborts_are_checked_by_code_kind_and_type() {
         .deploy(program("mov64 r0, 7\nexit"))
         .invoke(b"")
         .expect(&[Check::error(7), Check::failed()]);
-    Harness::new()
-        .deploy(program("mov64 r0, 0\nmov64 r1, 0\ndiv64 r0, r1\nexit"))
-        .invoke(b"")
-        .expect(&[
-            Check::abort("DivideByZero"),
-            Check::aborted_with(|e| matches!(e, Abort::Runtime(RuntimeError::DivideByZero))),
-            Check::compute_units(3),
-        ]);
+    let divide = program("mov64 r0, 0\nmov64 r1, 0\ndiv64 r0, r1\nexit");
+    Harness::new().deploy(&divide).invoke(b"").expect(&[
+        Check::abort("DivideByZero"),
+        Check::aborted_with(|e| matches!(e, Abort::Runtime(RuntimeError::DivideByZero))),
+        Check::compute_units(load(&divide) + 3),
+    ]);
     Harness::new()
         .deploy(program(
             "lddw r1, 0x380000000\nmov64 r2, 4\nsyscall tos_log\nexit",
@@ -80,11 +86,13 @@ fn failed_status_and_aborts_are_checked_by_code_kind_and_type() {
             Check::no_logs(),
             Check::unchanged(),
         ]);
+    let endless = program("entry:\nja entry\nexit");
+    let budget = load(&endless) + 1_000;
     Harness::new()
-        .with_budget(1_000)
-        .deploy(program("entry:\nja entry\nexit"))
+        .with_budget(budget)
+        .deploy(&endless)
         .invoke(b"")
-        .expect(&[Check::compute_exhausted(), Check::compute_units(1_000)]);
+        .expect(&[Check::compute_exhausted(), Check::compute_units(budget)]);
     Harness::new()
         .deploy(program("mov64 r2, 257\nsyscall tos_storage_delete\nexit"))
         .invoke(b"")
@@ -177,16 +185,26 @@ fn a_wrong_expectation_prints_a_readable_diff() {
         .expect_err("four of the checks are wrong");
     assert_eq!(report.failed(), 4);
     let text = report.to_string();
+    let used = load(&program(WRITE_AND_LOG)) + 1_123;
+    let compute_line = format!(
+        "  FAIL  compute_units(1000)\n          expected: 1 000\n          actual:   {} (+{})\n",
+        group(used),
+        used - 1_000
+    );
+    let did_line = format!(
+        "what the call did:\n  status:      success\n  compute:     {} units\n  logs:\n    \"hi\"\n",
+        group(used)
+    );
     let expected = "\
 4 of 5 checks failed for the invoke of write-and-log (";
     assert!(text.starts_with(expected), "{text}");
     for part in [
         "  ok    success\n",
-        "  FAIL  compute_units(1000)\n          expected: 1 000\n          actual:   1 123 (+123)\n",
+        compute_line.as_str(),
         "  FAIL  logs(2 lines)\n          --- expected\n          +++ actual\n            \"hi\"\n          - \"there\"\n",
         "  FAIL  storage(0x00)\n          expected: 0x0700000000000000 (u64 7)\n          actual:   0x00\n",
         "  FAIL  log(\"bye\")\n          expected: a log line \"bye\"\n          actual:\n            \"hi\"\n",
-        "what the call did:\n  status:      success\n  compute:     1 123 units\n  logs:\n    \"hi\"\n",
+        did_line.as_str(),
         "  effects:\n    storage write-and-log (",
         "0x00: absent → 0x00\n",
         "  engines:     Interpreter and Jit (agreeing)\n",
@@ -243,14 +261,15 @@ fn the_compute_report_records_named_cases() {
     chain.bench(&mut bench, "write and log", b"");
     bench.case("write and log again", &mut chain, b"");
     let units: Vec<u64> = bench.cases().iter().map(|c| c.compute_units).collect();
-    assert_eq!(units, vec![1_123, 1_123]);
+    let used = load(&program(WRITE_AND_LOG)) + 1_123;
+    assert_eq!(units, vec![used, used]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cu.md");
     let changes = bench.write(&path).unwrap();
     assert_eq!(changes.len(), 2, "both cases are new");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
-        text.contains("| write and log | 1 123 | success |"),
+        text.contains(&format!("| write and log | {} | success |", group(used))),
         "{text}"
     );
     assert!(
