@@ -7,9 +7,119 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 use tos_vm::loader::interface::{Method, Type};
 use tos_vm::loader::Interface;
-use tos_vm::{Event, Hash, ReturnData, StorageProvider};
+use tos_vm::{Engine, Event, Hash, ReturnData, StorageProvider, VmConfig};
 
-use crate::{failure::Failure, output::failure_name};
+use crate::{args::parse_hash, failure::Failure, output::failure_name};
+
+/// The options every call command shares (`invoke`, `query`): how the input is written, how
+/// the call runs and how its answer is shown.
+#[derive(clap::Args, Debug, Default)]
+pub struct CallOptions {
+    /// Raw input bytes as hex (instead of a method name).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// The method's arguments as one JSON object (by name) or array (in order).
+    #[arg(long)]
+    pub args: Option<String>,
+    /// Print return data and events as raw hex, undecoded.
+    #[arg(long)]
+    pub raw: bool,
+    /// jit (default) or interpreter.
+    #[arg(long)]
+    pub engine: Option<Engine>,
+    /// Compute budget in units.
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// The transaction's sender, as the contract sees it (64 hex digits).
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl CallOptions {
+    /// These options, with the ones written after the method's arguments (`later`) filling
+    /// what these leave unset.
+    pub fn or(self, later: CallOptions) -> CallOptions {
+        CallOptions {
+            input: self.input.or(later.input),
+            args: self.args.or(later.args),
+            raw: self.raw || later.raw,
+            engine: self.engine.or(later.engine),
+            budget: self.budget.or(later.budget),
+            sender: self.sender.or(later.sender),
+            json: self.json || later.json,
+        }
+    }
+
+    pub fn vm_config(&self) -> VmConfig {
+        VmConfig {
+            engine: self.engine.unwrap_or(Engine::Jit),
+            compute_budget: self.budget.unwrap_or(VmConfig::default().compute_budget),
+        }
+    }
+
+    /// `--sender`, or the zero address.
+    pub fn sender(&self) -> Result<Hash, String> {
+        self.sender
+            .as_deref()
+            .map_or(Ok(Hash::default()), |text| parse_hash(text, "--sender"))
+    }
+}
+
+/// A call command's options: the shared [`CallOptions`] plus its own, which may also be
+/// written after the method's arguments.
+pub trait CallCommandOptions: Sized {
+    fn call(&self) -> &CallOptions;
+    /// `self` with the options among `words` (left after the method's arguments) added.
+    fn merge_words(self, words: &[String]) -> Result<Self, String>;
+}
+
+/// A call as the command line gives it: the method (when one is named), the call's input,
+/// and the command's options with those after the method's arguments merged in.
+pub struct CommandLineCall<O> {
+    pub method: Option<Method>,
+    pub input: Vec<u8>,
+    pub options: O,
+}
+
+/// Reads a call command's line: `method` of `interface` (of `contract`, for messages) with
+/// its `--NAME value` words or `--args JSON`, or raw `--input HEX` when no method is named.
+/// `usage` is the command line that takes `--args`.
+pub fn command_line_call<O: CallCommandOptions>(
+    interface: Option<&Interface>,
+    contract: &str,
+    method: Option<&str>,
+    words: &[String],
+    options: O,
+    usage: &str,
+) -> Result<CommandLineCall<O>, String> {
+    let (method, word_args, options) = match method {
+        Some(name) => {
+            let NamedMethod { method, args, rest } =
+                named_method(interface, contract, name, words)?;
+            let options = options
+                .merge_words(&rest)
+                .map_err(|e| format!("{e}\nthe method takes: {}", signature(&method)))?;
+            (Some(method), args, options)
+        }
+        None => (None, Map::new(), options.merge_words(words)?),
+    };
+    let input = call_input(
+        interface,
+        method.as_ref(),
+        word_args,
+        options.call().input.as_deref(),
+        options.call().args.as_deref(),
+        usage,
+    )?;
+    Ok(CommandLineCall {
+        method,
+        input,
+        options,
+    })
+}
 
 /// The interface of the code the contract at `address` runs, if it has one.
 pub fn interface_of_contract(

@@ -5,15 +5,16 @@ use std::{path::Path, process::ExitCode};
 use serde_json::json;
 use tos_vm::loader::{interface::Method, Interface};
 use tos_vm::{
-    BlockContext, ContractCall, Engine, Hash, InvokeOutcome, InvokeStatus, LogEntry, Vm, VmConfig,
+    BlockContext, ContractCall, Engine, Hash, InvokeOutcome, InvokeStatus, LogEntry, Vm,
     NATIVE_ASSET,
 };
 
 use crate::{
     args::{parse_deposits, read_code_file},
     calls::{
-        call_input, decoded_event, decoded_return, event_json, interface_of_contract, named_method,
-        parse_trailing, signature, status_name, Interfaces, NamedMethod,
+        command_line_call, decoded_event, decoded_return, event_json, interface_of_contract,
+        parse_trailing, signature, status_name, CallCommandOptions, CallOptions, CommandLineCall,
+        Interfaces,
     },
     deploy::{deploy, derived_hash},
     failure::{Failure, EXIT_CALL_FAILED},
@@ -26,24 +27,8 @@ use crate::{
 /// option wins after the method name, so write such options before it.
 #[derive(clap::Args, Debug, Default)]
 pub struct InvokeOptions {
-    /// Raw input bytes as hex (instead of a method name).
-    #[arg(long)]
-    pub input: Option<String>,
-    /// The method's arguments as one JSON object (by name) or array (in order).
-    #[arg(long)]
-    pub args: Option<String>,
-    /// Print return data and events as raw hex, undecoded.
-    #[arg(long)]
-    pub raw: bool,
-    /// jit (default) or interpreter.
-    #[arg(long)]
-    pub engine: Option<Engine>,
-    /// Compute budget in units.
-    #[arg(long)]
-    pub budget: Option<u64>,
-    /// Transaction sender (64 hex digits).
-    #[arg(long)]
-    pub sender: Option<String>,
+    #[command(flatten)]
+    pub call: CallOptions,
     /// Native amount the sender moves to the contract with the call (a native deposit).
     #[arg(long)]
     pub value: Option<u64>,
@@ -60,9 +45,6 @@ pub struct InvokeOptions {
     /// Timestamp of the block the call runs in, in seconds since the Unix epoch.
     #[arg(long)]
     pub timestamp: Option<u64>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Options written after the method's arguments.
@@ -73,9 +55,12 @@ struct TrailingInvokeOptions {
     options: InvokeOptions,
 }
 
-impl InvokeOptions {
-    /// `self` with the options of the words left after the method's arguments added.
-    pub fn merge_words(self, words: &[String]) -> Result<Self, String> {
+impl CallCommandOptions for InvokeOptions {
+    fn call(&self) -> &CallOptions {
+        &self.call
+    }
+
+    fn merge_words(self, words: &[String]) -> Result<Self, String> {
         if words.is_empty() {
             return Ok(self);
         }
@@ -83,18 +68,12 @@ impl InvokeOptions {
         let mut deposits = self.deposits;
         deposits.extend(later.deposits);
         Ok(InvokeOptions {
-            input: self.input.or(later.input),
-            args: self.args.or(later.args),
-            raw: self.raw || later.raw,
-            engine: self.engine.or(later.engine),
-            budget: self.budget.or(later.budget),
-            sender: self.sender.or(later.sender),
+            call: self.call.or(later.call),
             value: self.value.or(later.value),
             deposits,
             compute_limit: self.compute_limit.or(later.compute_limit),
             height: self.height.or(later.height),
             timestamp: self.timestamp.or(later.timestamp),
-            json: self.json || later.json,
         })
     }
 }
@@ -131,42 +110,21 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
         }
     };
     // The method's arguments first; the other words are options.
-    let (method, word_args, options) = match request.method {
-        Some(name) => {
-            let NamedMethod {
-                method,
-                args: word_args,
-                rest,
-            } = named_method(interface.as_ref(), request.contract, name, request.words)?;
-            let options = request
-                .options
-                .merge_words(&rest)
-                .map_err(|e| format!("{e}\nthe method takes: {}", signature(&method)))?;
-            (Some(method), word_args, options)
-        }
-        None => (
-            None,
-            Default::default(),
-            request.options.merge_words(request.words)?,
-        ),
-    };
-    let input = call_input(
+    let CommandLineCall {
+        method,
+        input,
+        options,
+    } = command_line_call(
         interface.as_ref(),
-        method.as_ref(),
-        word_args,
-        options.input.as_deref(),
-        options.args.as_deref(),
+        request.contract,
+        request.method,
+        request.words,
+        request.options,
         "tos-vm invoke CONTRACT METHOD --args JSON",
     )?;
-    let config = VmConfig {
-        engine: options.engine.unwrap_or(Engine::Jit),
-        compute_budget: options.budget.unwrap_or(VmConfig::default().compute_budget),
-    };
+    let config = options.call.vm_config();
     let deposits = parse_deposits(options.value.unwrap_or(0), &options.deposits)?;
-    let sender = match &options.sender {
-        Some(text) => Hash::from_hex(text).ok_or("--sender must be 64 hex digits")?,
-        None => Hash::default(),
-    };
+    let sender = options.call.sender()?;
     let vm = Vm::new(config);
     let (mut store, contract) = match target {
         // Calling an address needs a store that has it.
@@ -207,9 +165,9 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
     let mut interfaces = Interfaces::new(&store).with(contract, interface);
     let decoding = Decoding {
         method: method.as_ref(),
-        raw: options.raw,
+        raw: options.call.raw,
     };
-    if options.json {
+    if options.call.json {
         out!(
             "{}",
             outcome_json(

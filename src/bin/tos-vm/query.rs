@@ -4,13 +4,13 @@
 use std::{path::Path, process::ExitCode};
 
 use serde_json::{json, Value};
-use tos_vm::{BlockContext, ContractCall, Engine, Hash, InvokeStatus, Vm, VmConfig};
+use tos_vm::{BlockContext, ContractCall, InvokeStatus, Vm};
 
 use crate::{
     args::parse_hash,
     calls::{
-        call_input, decoded_return, interface_of_contract, named_method, parse_trailing, signature,
-        status_name, NamedMethod,
+        command_line_call, decoded_return, interface_of_contract, parse_trailing, signature,
+        status_name, CallCommandOptions, CallOptions, CommandLineCall,
     },
     deploy::derived_hash,
     failure::{Failure, EXIT_CALL_FAILED},
@@ -20,30 +20,11 @@ use crate::{
 /// The options of `tos-vm query` (they may also follow the method's arguments).
 #[derive(clap::Args, Debug, Default)]
 pub struct QueryOptions {
-    /// Raw input bytes as hex (instead of a method name).
-    #[arg(long)]
-    pub input: Option<String>,
-    /// The method's arguments as one JSON object (by name) or array (in order).
-    #[arg(long)]
-    pub args: Option<String>,
+    #[command(flatten)]
+    pub call: CallOptions,
     /// Read the state as of this block height (default: the store's height).
     #[arg(long)]
     pub at: Option<u64>,
-    /// Print the return data as raw hex, undecoded.
-    #[arg(long)]
-    pub raw: bool,
-    /// jit (default) or interpreter.
-    #[arg(long)]
-    pub engine: Option<Engine>,
-    /// Compute budget in units.
-    #[arg(long)]
-    pub budget: Option<u64>,
-    /// The sender the contract sees (64 hex digits).
-    #[arg(long)]
-    pub sender: Option<String>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Options written after the method's arguments.
@@ -54,21 +35,19 @@ struct TrailingQueryOptions {
     options: QueryOptions,
 }
 
-impl QueryOptions {
+impl CallCommandOptions for QueryOptions {
+    fn call(&self) -> &CallOptions {
+        &self.call
+    }
+
     fn merge_words(self, words: &[String]) -> Result<Self, String> {
         if words.is_empty() {
             return Ok(self);
         }
         let later = parse_trailing::<TrailingQueryOptions>(words)?.options;
         Ok(QueryOptions {
-            input: self.input.or(later.input),
-            args: self.args.or(later.args),
+            call: self.call.or(later.call),
             at: self.at.or(later.at),
-            raw: self.raw || later.raw,
-            engine: self.engine.or(later.engine),
-            budget: self.budget.or(later.budget),
-            sender: self.sender.or(later.sender),
-            json: self.json || later.json,
         })
     }
 }
@@ -87,57 +66,36 @@ pub fn query(store_dir: &Path, request: QueryRequest<'_>) -> Result<ExitCode, Fa
     let store = open_existing_store(store_dir)?;
     // The interface is the code's, which never changes: read it at the tip.
     let interface = interface_of_contract(&store, &contract)?;
-    let (method, word_args, options) = match request.method {
-        Some(name) => {
-            let NamedMethod {
-                method,
-                args: word_args,
-                rest,
-            } = named_method(interface.as_ref(), request.contract, name, request.words)?;
-            if !method.readonly {
-                return Err(format!(
-                    "method `{}` of `{}` is not read-only (it may write): call it with `tos-vm invoke`",
-                    method.name,
-                    interface.as_ref().map_or("", |i| i.name.as_str())
-                )
-                .into());
-            }
-            let options = request
-                .options
-                .merge_words(&rest)
-                .map_err(|e| format!("{e}\nthe method takes: {}", signature(&method)))?;
-            (Some(method), word_args, options)
-        }
-        None => (
-            None,
-            Default::default(),
-            request.options.merge_words(request.words)?,
-        ),
-    };
-    let input = call_input(
+    let CommandLineCall {
+        method,
+        input,
+        options,
+    } = command_line_call(
         interface.as_ref(),
-        method.as_ref(),
-        word_args,
-        options.input.as_deref(),
-        options.args.as_deref(),
+        request.contract,
+        request.method,
+        request.words,
+        request.options,
         "tos-vm query CONTRACT METHOD --args JSON",
     )?;
-    let sender = match &options.sender {
-        Some(text) => parse_hash(text, "--sender")?,
-        None => Hash::default(),
-    };
-    let config = VmConfig {
-        engine: options.engine.unwrap_or(Engine::Jit),
-        compute_budget: options.budget.unwrap_or(VmConfig::default().compute_budget),
-    };
+    if let Some(method) = method.as_ref().filter(|method| !method.readonly) {
+        return Err(format!(
+            "method `{}` of `{}` is not read-only (it may write): call it with `tos-vm invoke`",
+            method.name,
+            interface.as_ref().map_or("", |i| i.name.as_str())
+        )
+        .into());
+    }
+    let sender = options.call.sender()?;
+    let config = options.call.vm_config();
     let tip = store.block_height()?;
     let height = options.at.unwrap_or(tip);
     let view = store
         .at(height)
         .map_err(|e| Failure::store(&format!("--at {height}"), e))?;
     let request = Shown {
-        json: options.json,
-        raw: options.raw,
+        json: options.call.json,
+        raw: options.call.raw,
     };
     let vm = Vm::new(config);
     let block = BlockContext {
