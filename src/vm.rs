@@ -45,6 +45,21 @@ impl InvokeStatus {
     pub fn is_success(&self) -> bool {
         matches!(self, InvokeStatus::Success)
     }
+
+    /// The status of a finished run; a store failure is no status but the caller's `Err`
+    /// (`execute_call` already returns it so; kept out of the statuses here too, by type).
+    fn of_run(
+        result: Result<u64, tos_program_runtime::RuntimeError>,
+    ) -> Result<InvokeStatus, VmError> {
+        Ok(match result {
+            Ok(0) => InvokeStatus::Success,
+            Ok(code) => InvokeStatus::Failed { code },
+            Err(error) => match AbortReason::from_runtime(error) {
+                Ok(reason) => InvokeStatus::Aborted(reason),
+                Err(store) => return Err(VmError::Backend(store)),
+            },
+        })
+    }
 }
 
 /// Everything a call produced.
@@ -193,16 +208,7 @@ impl Vm {
             compute_budget: self.config.compute_budget,
         };
         let outcome = execute_call(&self.cache, call, block, storage, config)?;
-        let status = match outcome.result {
-            Ok(0) => InvokeStatus::Success,
-            Ok(code) => InvokeStatus::Failed { code },
-            Err(error) => match AbortReason::from_runtime(error) {
-                Ok(reason) => InvokeStatus::Aborted(reason),
-                // `execute_call` returns store failures as its `Err`; kept out of the
-                // statuses here too, by type.
-                Err(store) => return Err(VmError::Backend(store)),
-            },
-        };
+        let status = InvokeStatus::of_run(outcome.result)?;
         Ok(InvokeOutcome {
             status,
             compute_used: outcome.compute_used,
@@ -235,15 +241,7 @@ impl Vm {
             compute_budget: compute_budget.min(MAX_COMPUTE_BUDGET),
         };
         let outcome = execute_query(&self.cache, call, block, storage, config)?;
-        let status = match outcome.result {
-            Ok(0) => InvokeStatus::Success,
-            Ok(code) => InvokeStatus::Failed { code },
-            Err(error) => match AbortReason::from_runtime(error) {
-                Ok(reason) => InvokeStatus::Aborted(reason),
-                // The store failed under the query: no outcome.
-                Err(store) => return Err(VmError::Backend(store)),
-            },
-        };
+        let status = InvokeStatus::of_run(outcome.result)?;
         Ok(QueryOutcome {
             status,
             compute_used: outcome.compute_used,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider, VersionedStorage};
+use tos_storage::{StorageError, VersionedStorage};
 
 use super::{
     execute::{execute_block, ReplayOptions},
@@ -12,51 +12,9 @@ use super::{
 };
 use crate::vm::Vm;
 
-/// A read-only view of a versioned store as of `height` that threads can share.
-pub struct StateAtHeight<'a, S: ?Sized> {
-    store: &'a S,
-    height: u64,
-}
-
-impl<'a, S: VersionedStorage> StateAtHeight<'a, S> {
-    /// Refused when `height` is not readable (above the tip or pruned).
-    pub fn new(store: &'a S, height: u64) -> Result<Self, StorageError> {
-        tos_storage::StateAt::new(store, height)?;
-        Ok(StateAtHeight { store, height })
-    }
-
-    pub fn height(&self) -> u64 {
-        self.height
-    }
-}
-
-impl<S: VersionedStorage + ?Sized> StorageProvider for StateAtHeight<'_, S> {
-    fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        self.store.read_storage_at(contract, key, self.height)
-    }
-
-    fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
-        self.store.read_balance_at(account, asset, self.height)
-    }
-
-    fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
-        self.store.read_contract_at(address, self.height)
-    }
-
-    fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        self.store.read_code_at(code_hash, self.height)
-    }
-
-    fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
-        self.store.has_code_at(code_hash, self.height)
-    }
-
-    fn commit(&mut self, _changes: &ChangeSet) -> Result<(), StorageError> {
-        Err(StorageError::ReadOnlyView {
-            height: self.height,
-        })
-    }
-}
+/// A read-only view of a versioned store as of a height that threads can share (the
+/// store's own type, not `dyn`, so it is `Sync` when the store is).
+pub type StateAtHeight<'a, S> = tos_storage::StateAt<'a, S>;
 
 /// A replayed and committed block.
 #[derive(Debug)]

@@ -144,13 +144,23 @@ pub(crate) fn check_readable(height: u64, oldest: u64, tip: u64) -> Result<(), S
 /// It borrows the store, so the store cannot be committed to or pruned while the view lives:
 /// the view stays valid. A [`Journal`](crate::Journal) can run over it (e.g. to replay a call
 /// against an old state); its change set just cannot be committed here.
-#[derive(Clone, Copy)]
-pub struct StateAt<'a> {
-    store: &'a dyn VersionedStorage,
+///
+/// `S` is the store's type: the default, `dyn VersionedStorage`, fits any store; a concrete
+/// one (`StateAt<'_, DiskStorage>`) is `Sync` when the store is, so threads can share it.
+pub struct StateAt<'a, S: ?Sized = dyn VersionedStorage + 'a> {
+    store: &'a S,
     height: u64,
 }
 
-impl std::fmt::Debug for StateAt<'_> {
+impl<S: ?Sized> Clone for StateAt<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: ?Sized> Copy for StateAt<'_, S> {}
+
+impl<S: ?Sized> std::fmt::Debug for StateAt<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StateAt")
             .field("height", &self.height)
@@ -158,10 +168,10 @@ impl std::fmt::Debug for StateAt<'_> {
     }
 }
 
-impl<'a> StateAt<'a> {
+impl<'a, S: VersionedStorage + ?Sized> StateAt<'a, S> {
     /// A view of `store` as of `height`; refused when `height` is not readable
     /// ([`StorageError::HeightInFuture`], [`StorageError::HeightPruned`]).
-    pub fn new(store: &'a dyn VersionedStorage, height: u64) -> Result<StateAt<'a>, StorageError> {
+    pub fn new(store: &'a S, height: u64) -> Result<StateAt<'a, S>, StorageError> {
         check_readable(height, store.oldest_height()?, store.block_height()?)?;
         Ok(StateAt { store, height })
     }
@@ -178,7 +188,7 @@ impl<'a> StateAt<'a> {
     }
 }
 
-impl StorageProvider for StateAt<'_> {
+impl<S: VersionedStorage + ?Sized> StorageProvider for StateAt<'_, S> {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         self.store.read_storage_at(contract, key, self.height)
     }
