@@ -430,7 +430,16 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
     // CARGO_ENCODED_RUSTFLAGS so that RUSTFLAGS or `build.rustflags` of the caller's
     // environment cannot add to them. `target-cpu=v2` lands in every function's attributes,
     // which `llc` honours and the IR step checks.
-    let rustflags = ["-Ctarget-cpu=v2".to_owned()].join("\x1f");
+    // The build machine's directories are remapped out of the code (panic locations name
+    // source files), so the same sources give the same executable, code hash and code-load
+    // charge wherever they are built.
+    let mut rustflags = vec!["-Ctarget-cpu=v2".to_owned()];
+    rustflags.extend(
+        source_path_remaps(&cargo, &manifest)?
+            .into_iter()
+            .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display())),
+    );
+    let rustflags = rustflags.join("\x1f");
     let env: Vec<(&str, OsString)> = vec![
         ("RUSTC", rustc.clone().into()),
         // -Zbuild-std on a stable compiler.
@@ -507,6 +516,55 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
     let keep = ir_dir.join(format!("{name}.ll"));
     let object = llvm.compile_bitcode(&bitcode, &name, Some(&keep))?;
     Ok((format!("{name}.o"), object))
+}
+
+/// The prefixes that differ between build machines, and what they become in the executable
+/// (`--remap-path-prefix`; rustc applies the last that matches): the common directory of the
+/// contract and its path dependencies (the SDK in a checkout) becomes `.`, Cargo's home (the
+/// registry's sources, also those of `-Zbuild-std`) becomes `/cargo`.
+fn source_path_remaps(cargo: &Path, manifest: &Path) -> Result<Vec<(PathBuf, &'static str)>> {
+    let mut command = Command::new(cargo);
+    command
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(manifest);
+    let output = run(&mut command, cargo, &[])?;
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| ToolchainError::CompileFailed {
+            command: render_command(&command, &[]),
+            stderr: format!("unreadable output: {e}"),
+        })?;
+    let mut root: Option<PathBuf> = None;
+    let packages = metadata["packages"].as_array().map_or(&[][..], Vec::as_slice);
+    for package in packages.iter().filter(|p| p["source"].is_null()) {
+        let Some(dir) = package["manifest_path"].as_str().and_then(|m| Path::new(m).parent())
+        else {
+            continue;
+        };
+        root = Some(match root {
+            None => dir.to_path_buf(),
+            Some(root) => common_ancestor(&root, dir),
+        });
+    }
+    let mut remaps = Vec::new();
+    if let Some(root) = root.filter(|root| root.parent().is_some()) {
+        remaps.push((root, "."));
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    if let Some(cargo_home) = cargo_home.and_then(|home| std::path::absolute(home).ok()) {
+        remaps.push((cargo_home, "/cargo"));
+    }
+    Ok(remaps)
+}
+
+/// The longest directory both `a` and `b` are in.
+fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
