@@ -12,7 +12,7 @@ const GOLD: Hash = Hash([0x60; 32]);
 /// The probe deployed, its sender holding 1000 of each asset.
 /// What every call of the probe pays to load its code.
 fn load() -> u64 {
-    tos_test_harness::code_load_cost(probe::elf().len())
+    tos_test_harness::code_load_cost(tos_test_harness::code_load_size(&probe::elf()))
 }
 
 fn chain() -> Harness {

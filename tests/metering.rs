@@ -7,7 +7,7 @@ use std::time::Duration;
 use tos_test_harness::elf;
 use tos_vm::{
     deploy_address,
-    runtime::compute::{code_load_cost, CODE_LOAD_UNITS_PER_BYTE},
+    runtime::compute::{code_load_cost, code_load_size, CODE_LOAD_UNITS_PER_BYTE},
     BlockContext, ContractCall, Engine, Hash, InvokeOutcome, MemoryStorage, Vm, VmConfig,
 };
 
@@ -69,10 +69,10 @@ fn the_code_load_charge_is_the_same_with_an_empty_cache_and_a_full_one() {
     let caller_elf = caller_twice();
     // The caller: the load of its own code, its 13 instructions and two tos_invoke bases.
     // The callee: one cold load (the second call is warm) and 4 000 instructions per run.
-    let expected = code_load_cost(caller_elf.len())
+    let expected = code_load_cost(code_load_size(&caller_elf))
         + 13
         + 2 * tos_vm::syscalls::invoke::INVOKE_BASE_COST
-        + code_load_cost(callee_elf.len())
+        + code_load_cost(code_load_size(&callee_elf))
         + 2 * 4_000;
     for engine in ENGINES {
         // Deploying loads the code into the deploying node's cache: `cached` keeps it, `cold`
@@ -102,7 +102,8 @@ fn the_code_load_charge_is_the_same_with_an_empty_cache_and_a_full_one() {
         );
         assert_eq!(
             on_cold.code_load_units,
-            code_load_cost(caller_elf.len()) + code_load_cost(callee_elf.len())
+            code_load_cost(code_load_size(&caller_elf))
+                + code_load_cost(code_load_size(&callee_elf))
         );
         assert_eq!(on_cold.code_load_units, on_cached.code_load_units);
         // A second transaction pays the loads again: warmth lasts one transaction.
@@ -125,11 +126,11 @@ fn instances_of_one_code_share_its_warmth_and_a_budget_short_of_the_load_runs_no
         let outcome = call(&node, &store, caller, &callee.0);
         assert_eq!(
             outcome.code_load_units,
-            code_load_cost(caller_elf.len()) + code_load_cost(code.len())
+            code_load_cost(code_load_size(&caller_elf)) + code_load_cost(code_load_size(&code))
         );
         // A compute limit below the top-level load: aborted before running, nothing charged
         // but the whole budget, the same on a cold node.
-        let short = code_load_cost(code.len()) - 1;
+        let short = code_load_cost(code_load_size(&code)) - 1;
         for node in [&node, &vm(engine)] {
             let mut limited = ContractCall::new(callee, Vec::new());
             limited.compute_limit = Some(short);
@@ -235,7 +236,7 @@ fn a_block_rotating_over_50_large_contracts_pays_for_loading_them() {
         "rotation: {charged} units in {rotation_time:?} ({rotation_ns_per_unit:.2} ns/unit); \
          warm reference: {reference_units} units in {reference_time:?} \
          ({reference_ns_per_unit:.2} ns/unit); ratio {ratio:.2} \
-         ({CODE_LOAD_UNITS_PER_BYTE} units per ELF byte)"
+         ({CODE_LOAD_UNITS_PER_BYTE} units per loaded byte)"
     );
     assert!(
         ratio <= LOAD_TIME_BOUND,

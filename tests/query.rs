@@ -219,7 +219,7 @@ fn a_query_with_deposits_is_refused_before_the_contract_runs() {
     // Only the load of the probe's code (paid before the deposits move) was charged.
     assert_eq!(
         outcome.compute_used,
-        tos_test_harness::code_load_cost(probe::elf().len())
+        tos_test_harness::code_load_cost(tos_test_harness::code_load_size(&probe::elf()))
     );
 }
 

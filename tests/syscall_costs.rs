@@ -6,7 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use tos_test_harness::{code_load_cost, elf, Harness, Status, DEFAULT_SENDER, NATIVE_ASSET};
+use tos_test_harness::{
+    code_load_cost, code_load_size, elf, Harness, Status, DEFAULT_SENDER, NATIVE_ASSET,
+};
 
 /// Stack buffers (each 512 bytes) the samples point at: below the frame pointer `r10`.
 const A: i64 = -2048;
@@ -201,7 +203,7 @@ fn every_syscall_charges_its_documented_formula() {
         expected += source.lines().count() as u64;
         let elf = elf::assemble(&source).unwrap_or_else(|e| panic!("{e}\n{source}"));
         // The call's first run of its own code: the cold code load.
-        expected += code_load_cost(elf.len());
+        expected += code_load_cost(code_load_size(&elf));
         let mut chain = Harness::new().deploy(elf);
         if sample.funded {
             let contract = chain.contract();
@@ -270,11 +272,11 @@ fn invoke_and_create_charge_the_cold_code_load_once_per_transaction() {
     let instructions = source.lines().count() as u64;
     let invoke_cost = spec("tos_invoke").cost.units(0);
     let create_cost = spec("tos_create_contract").cost.units(0);
-    let expected = code_load_cost(caller.len())
+    let expected = code_load_cost(code_load_size(&caller))
         + instructions
         + 2 * invoke_cost
         + create_cost
-        + code_load_cost(callee.len())
+        + code_load_cost(code_load_size(&callee))
         + 3 * 2;
     assert_eq!(
         run.compute_used, expected,

@@ -534,9 +534,13 @@ fn source_path_remaps(cargo: &Path, manifest: &Path) -> Result<Vec<(PathBuf, &'s
             stderr: format!("unreadable output: {e}"),
         })?;
     let mut root: Option<PathBuf> = None;
-    let packages = metadata["packages"].as_array().map_or(&[][..], Vec::as_slice);
+    let packages = metadata["packages"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
     for package in packages.iter().filter(|p| p["source"].is_null()) {
-        let Some(dir) = package["manifest_path"].as_str().and_then(|m| Path::new(m).parent())
+        let Some(dir) = package["manifest_path"]
+            .as_str()
+            .and_then(|m| Path::new(m).parent())
         else {
             continue;
         };

@@ -84,7 +84,8 @@ type KeyMap<V> = HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 struct Entry {
     executable: Arc<TosExecutable>,
-    /// Length of the ELF it was loaded from: what a cold code load is charged by.
+    /// Loaded size of the ELF it came from ([`crate::compute::code_load_size`]): what a cold
+    /// code load is charged by.
     elf_len: usize,
     size: usize,
     /// The clock at the last use: the entry with the smallest is evicted first.
@@ -307,7 +308,7 @@ impl ExecutableCache {
             return Ok((found, false));
         }
         let result = elf()
-            .and_then(|bytes| charge(bytes.len()).map(|()| bytes))
+            .and_then(|bytes| charge(crate::compute::code_load_size(&bytes)).map(|()| bytes))
             .and_then(|bytes| self.load(hash, engine, bytes));
         self.loading.lock().remove(&key);
         result.map(|executable| (executable, true))
@@ -396,7 +397,7 @@ impl ExecutableCache {
     ) -> Result<Arc<TosExecutable>, RuntimeError> {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let elf_len = elf.len();
+        let elf_len = crate::compute::code_load_size(&elf);
         let actual = code_hash(&elf);
         let loaded = if actual != hash {
             Err(RuntimeError::CodeHashMismatch {

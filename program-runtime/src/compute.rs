@@ -9,22 +9,56 @@
 //! (cache size, eviction, restarts), so the charge cannot depend on it. Instead, as EIP-2929
 //! does for cold accounts, the first time a transaction runs a code (the top-level call,
 //! `tos_invoke`, `tos_create_contract`'s constructor) it pays [`code_load_cost`] of the code's
-//! ELF size, whether or not this node had it cached; later runs of the same code in that
+//! loaded size ([`code_load_size`]: the bytes its loadable segments hold, i.e. the code and
+//! read-only data; not the symbol table, whose names carry build-machine hashes), whether or not this node had it cached; later runs of the same code in that
 //! transaction are warm and pay nothing for it. The warm set is keyed by code hash (instances
 //! of one code share one executable) and is not reverted when a frame fails: the load was done.
 
 use crate::{error::RuntimeError, limits::MAX_COMPUTE_BUDGET};
 
 /// Fixed part of a cold code load (store lookup, ELF header checks, executable setup, cache
-/// insertion): calibrated by `benches/metering.rs` (docs/compute-units.md).
+/// insertion): set from the load times of `benches/deploy.rs` (docs/compute-units.md).
 pub const CODE_LOAD_BASE_COST: u64 = 5_000;
-/// Units per byte of ELF of a cold code load: validation, verification and JIT compilation
-/// grow with the code; calibrated by `benches/metering.rs` (docs/compute-units.md).
+/// Units per loaded byte ([`code_load_size`]) of a cold code load: validation, verification and JIT compilation
+/// grow with the code; set from the load times of `benches/deploy.rs` (docs/compute-units.md).
 pub const CODE_LOAD_UNITS_PER_BYTE: u64 = 3;
 
-/// The charge of a cold code load of an ELF of `elf_len` bytes (see the module docs).
-pub fn code_load_cost(elf_len: usize) -> u64 {
-    CODE_LOAD_BASE_COST.saturating_add((elf_len as u64).saturating_mul(CODE_LOAD_UNITS_PER_BYTE))
+/// The charge of a cold code load of `load_size` loaded bytes ([`code_load_size`]; see the
+/// module docs).
+pub fn code_load_cost(load_size: usize) -> u64 {
+    CODE_LOAD_BASE_COST.saturating_add((load_size as u64).saturating_mul(CODE_LOAD_UNITS_PER_BYTE))
+}
+
+/// What a cold load of `elf` is charged by: the file bytes of its `PT_LOAD` segments (code and
+/// read-only data), which verification and compilation work through. Not the file's length:
+/// the symbol table's names carry the hashes of the build machine's paths, and the charge
+/// must be the same for the same sources built anywhere. An ELF whose program headers cannot
+/// be read (never a deployed one: deploy validates them) is charged by its length.
+pub fn code_load_size(elf: &[u8]) -> usize {
+    loaded_bytes(elf).unwrap_or(elf.len())
+}
+
+fn loaded_bytes(elf: &[u8]) -> Option<usize> {
+    const PT_LOAD: u32 = 1;
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    // ELF64 little-endian header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38.
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    let mut total: usize = 0;
+    for index in 0..phnum {
+        let header = phoff.checked_add(index.checked_mul(phentsize)?)?;
+        if u32_at(header)? == PT_LOAD {
+            let filesz = usize::try_from(u64_at(header.checked_add(0x20)?)?).ok()?;
+            total = total.checked_add(filesz)?;
+        }
+    }
+    (total <= elf.len()).then_some(total)
 }
 
 /// Remaining compute of one invoke. solana-sbpf charges executed instructions through

@@ -26,7 +26,7 @@ use crate::{Cost, SyscallError, SyscallSpec};
 /// Fixed part of a nested call (frame setup, looking the callee up).
 pub const INVOKE_BASE_COST: u64 = 1_000;
 /// The first run of a code in a transaction also pays its cold code load
-/// ([`code_load_cost`]: `CODE_LOAD_BASE_COST + CODE_LOAD_UNITS_PER_BYTE * elf_len`), whether
+/// ([`code_load_cost`]: `CODE_LOAD_BASE_COST + CODE_LOAD_UNITS_PER_BYTE * load_size`), whether
 /// or not this node has it cached; later runs in the same transaction are warm.
 pub use tos_program_runtime::compute::{
     code_load_cost, CODE_LOAD_BASE_COST, CODE_LOAD_UNITS_PER_BYTE,

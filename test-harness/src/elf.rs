@@ -2,14 +2,14 @@
 //! for writing small test programs as text.
 //!
 //! ```
-//! use tos_test_harness::{code_load_cost, elf, Check, Harness};
+//! use tos_test_harness::{code_load_cost, code_load_size, elf, Check, Harness};
 //!
 //! let program = elf::assemble("mov64 r0, 7\nexit").unwrap();
 //! Harness::new()
 //!     .deploy(&program)
 //!     .invoke(b"")
 //!     // Loading the code (the transaction's first run of it) and 2 instructions.
-//!     .expect(&[Check::error(7), Check::compute_units(code_load_cost(program.len()) + 2)]);
+//!     .expect(&[Check::error(7), Check::compute_units(code_load_cost(code_load_size(&program)) + 2)]);
 //! ```
 
 use solana_sbpf::{assembler, ebpf};

@@ -61,7 +61,7 @@ pub use report::{CheckReport, EngineMismatch};
 
 /// What a call pays to load a code the first time its transaction runs it (tests add it to
 /// exact compute-unit expectations).
-pub use tos_program_runtime::compute::code_load_cost;
+pub use tos_program_runtime::compute::{code_load_cost, code_load_size};
 pub use tos_program_runtime::{BlockContext, ContractCall, Engine, RuntimeError};
 pub use tos_storage::{Hash, NATIVE_ASSET};
 pub use tos_syscalls::SyscallError;

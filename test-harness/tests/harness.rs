@@ -3,8 +3,8 @@
 //! compute-unit report.
 
 use tos_test_harness::{
-    code_load_cost, default_block, elf, Abort, BlockContext, Check, CuBench, Engine,
-    EngineMismatch, Engines, Harness, Hash, RuntimeError, SyscallError,
+    code_load_cost, code_load_size, default_block, elf, Abort, BlockContext, Check, CuBench,
+    Engine, EngineMismatch, Engines, Harness, Hash, RuntimeError, SyscallError,
 };
 
 /// Writes key "\0" = value "\0" (the heap is zeroed), logs "hi" from the stack, returns r6.
@@ -34,7 +34,7 @@ fn program(source: &str) -> Vec<u8> {
 
 /// What the call of `elf` pays to load it (its transaction's first run of the code).
 fn load(elf: &[u8]) -> u64 {
-    code_load_cost(elf.len())
+    code_load_cost(code_load_size(&elf))
 }
 
 #[test]
