@@ -223,13 +223,15 @@ fn invoke_runs_at_the_timestamp_asked_for() {
 #[test]
 fn build_honours_cargo_target_dir() {
     let dir = tempfile::tempdir().unwrap();
-    // A cargo that records its arguments and fails: the build stops there, quickly.
+    // A cargo that answers `cargo metadata` (the build's path remaps) with no packages, then
+    // records the build's arguments and fails: the build stops there, quickly.
     let fake_cargo = dir.path().join("cargo");
     let recorded = dir.path().join("args");
     std::fs::write(
         &fake_cargo,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit 1\n",
+            "#!/bin/sh\nif [ \"$1\" = metadata ]; then echo '{{\"packages\": []}}'; exit 0; fi\n\
+             printf '%s\\n' \"$@\" > '{}'\nexit 1\n",
             recorded.display()
         ),
     )
