@@ -72,11 +72,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // and deploy transaction); the VM never derives it from the code.
             let address = tos_vm::deploy_address(&tx.sender, &tx.hash);
             match vm.deploy_contract(&payload, address, &tx, &block, &mut pending) {
-                Ok(deployed) => deployed.contract,
+                // The chain charges the deploy's units (load, verification, compilation) plus
+                // the constructor's compute.
+                Ok(deployed) => {
+                    println!(
+                        "deploy charged {} units ({} deploy + {} constructor)",
+                        deployed.units_charged(),
+                        deployed.deploy_units,
+                        deployed.compute_used()
+                    );
+                    deployed.contract
+                }
                 // Bad code, unknown syscalls, a failed constructor: the transaction fails,
-                // nothing was written.
-                Err(VmError::Deploy(refused)) => {
-                    return Err(format!("deploy refused: {refused}").into())
+                // nothing was written, and the work of refusing it is still charged.
+                Err(VmError::Deploy {
+                    error,
+                    deploy_units,
+                }) => {
+                    return Err(format!("deploy refused ({deploy_units} units charged): {error}").into())
                 }
                 Err(other) => return Err(other.into()),
             }

@@ -39,8 +39,14 @@ pub enum VmError {
     #[error("no contract at address {0}")]
     ContractNotFound(Hash),
     /// A deploy was refused (bad payload, bad code, failed constructor); nothing was stored.
-    #[error("deploy refused: {0}")]
-    Deploy(#[from] DeployError),
+    /// `deploy_units` is what the work of refusing it cost, for the chain to charge
+    /// ([`DeployContractPayload::deploy_units`](crate::DeployContractPayload::deploy_units));
+    /// a failed constructor's compute is in its outcome, on top.
+    #[error("deploy refused: {error}")]
+    Deploy {
+        error: DeployError,
+        deploy_units: u64,
+    },
     /// `execute_block_with_hashes` needs exactly one hash per transaction; nothing ran.
     #[error("{hashes} transaction hashes given for {transactions} transactions")]
     TransactionHashCount { transactions: usize, hashes: usize },
@@ -51,6 +57,15 @@ impl VmError {
     /// transaction has no outcome.
     pub fn is_backend(&self) -> bool {
         matches!(self, VmError::Backend(_))
+    }
+
+    /// The units a refused deploy is charged ([`VmError::Deploy`]); `None` for every other
+    /// error.
+    pub fn deploy_units(&self) -> Option<u64> {
+        match self {
+            VmError::Deploy { deploy_units, .. } => Some(*deploy_units),
+            _ => None,
+        }
     }
 
     /// The store's error when the store failed ([`VmError::Backend`]).

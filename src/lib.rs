@@ -22,7 +22,7 @@
 //! let vm = Vm::new(VmConfig { engine: Engine::Jit, ..VmConfig::default() });
 //! let mut store = MemoryStorage::default();
 //! let address = deploy_address(&Hash([0xA1; 32]), &Hash([0x01; 32]));
-//! let contract = vm.deploy(elf, address, &mut store)?;
+//! let contract = vm.deploy(elf, address, &mut store)?.contract;
 //! let outcome = vm.invoke(&ContractCall::new(contract, b"".to_vec()), &BlockContext::default(), &mut store)?;
 //! for log in &outcome.logs {
 //!     println!("{}", log.message);
@@ -53,8 +53,9 @@ pub use block::{
 };
 pub use error::{AbortReason, VmError};
 pub use payload::{
-    ConstructorPayload, DeployContractPayload, DeployError, DeployOutcome, InvokeContractPayload,
-    InvokePayloadError, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN, MAX_DEPOSITS_LEN,
+    deploy_cost, ConstructorPayload, DeployContractPayload, DeployError, DeployOutcome,
+    InvokeContractPayload, InvokePayloadError, ValidDeploy, DEPLOY_BASE_COST,
+    DEPLOY_UNITS_PER_BYTE, DEPLOY_UNITS_PER_INSTRUCTION, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN, MAX_DEPOSITS_LEN,
     MAX_INVOKE_PAYLOAD_LEN, MAX_PAYLOAD_LEN, NO_COMPUTE_LIMIT,
 };
 pub use pending::PendingState;

@@ -33,6 +33,65 @@ pub const MAX_INVOKE_PAYLOAD_LEN: usize = 32 + MAX_DEPOSITS_LEN + 8 + 4 + MAX_IN
 /// A compute limit that leaves the node's budget as the only ceiling.
 pub const NO_COMPUTE_LIMIT: u64 = u64::MAX;
 
+/// Fixed part of a deploy's cost: decoding the payload, hashing setup, the ELF header checks,
+/// executable setup and the store lookups (code, address). Set from `benches/deploy.rs`: a
+/// 0.6 KiB contract loads in ~21 µs under the JIT (docs/performance.md, deploy table).
+pub const DEPLOY_BASE_COST: u64 = 20_000;
+/// Units per byte of the deployed ELF: hashing it, copying it into the change set, parsing its
+/// segments and sections, and storing it.
+pub const DEPLOY_UNITS_PER_BYTE: u64 = 2;
+/// Units per instruction slot of its bytecode: tos-loader's per-instruction checks,
+/// solana-sbpf's verifier and JIT compilation. On the 281 KiB `large` contract those phases
+/// take ~7.2 µs per KiB of bytecode, ~57 ns per 8-byte instruction (docs/performance.md,
+/// deploy phases); at the ~1 ns per unit of executed JIT code that is ~48 units.
+pub const DEPLOY_UNITS_PER_INSTRUCTION: u64 = 48;
+
+/// The compute units a deploy of `code` costs, for the chain to charge (the constructor's own
+/// compute comes on top): [`DEPLOY_BASE_COST`] + [`DEPLOY_UNITS_PER_BYTE`] per byte of the
+/// file + [`DEPLOY_UNITS_PER_INSTRUCTION`] per instruction slot of its bytecode (its `PF_X`
+/// loadable segment; 0 when the program headers cannot be read, which the validation then
+/// refuses).
+///
+/// A pure function of the bytes: the same on every node, whatever its executable cache holds
+/// (a node that has the code cached does none of the work, and is paid the same). A deploy
+/// refused after its size checks passed (bad ELF, bad interface, refused by the verifier, an
+/// address taken, a failed constructor) is charged the same: the validation it failed is at
+/// most this work. One refused by the size checks alone costs [`DEPLOY_BASE_COST`].
+pub fn deploy_cost(code: &[u8]) -> u64 {
+    let instructions = bytecode_instruction_slots(code).unwrap_or(0) as u64;
+    DEPLOY_BASE_COST
+        .saturating_add((code.len() as u64).saturating_mul(DEPLOY_UNITS_PER_BYTE))
+        .saturating_add(instructions.saturating_mul(DEPLOY_UNITS_PER_INSTRUCTION))
+}
+
+/// Instruction slots (8 bytes each) of `elf`'s bytecode: the file size of its executable
+/// `PT_LOAD` segments over 8. `None` when the program headers cannot be read or a segment lies
+/// past the end of the file.
+fn bytecode_instruction_slots(elf: &[u8]) -> Option<usize> {
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    // ELF64 little-endian: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38; in a program
+    // header p_type at 0, p_flags at 4, p_filesz at 0x20.
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    let mut text: usize = 0;
+    for index in 0..phnum {
+        let header = phoff.checked_add(index.checked_mul(phentsize)?)?;
+        if u32_at(header)? == PT_LOAD && u32_at(header.checked_add(4)?)? & PF_X != 0 {
+            let filesz = usize::try_from(u64_at(header.checked_add(0x20)?)?).ok()?;
+            text = text.checked_add(filesz)?;
+        }
+    }
+    (text <= elf.len()).then_some(text / 8)
+}
+
 /// The constructor call of a deploy: input, the sender's compute limit and deposits moved to
 /// the new contract before it runs (like an invoke's, the contract being the new one).
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -85,6 +144,15 @@ impl DeployContractPayload {
             code,
             constructor: Some(ConstructorPayload::new(input)),
         }
+    }
+
+    /// The compute units this deploy costs, constructor excluded ([`deploy_cost`] of the code;
+    /// [`DEPLOY_BASE_COST`] alone when the size checks refuse it).
+    pub fn deploy_units(&self) -> u64 {
+        if self.check_sizes().is_err() {
+            return DEPLOY_BASE_COST;
+        }
+        deploy_cost(&self.code)
     }
 
     /// The hash of the code (shared by every instance of it; not the contract's address).
@@ -175,7 +243,8 @@ pub enum DeployError {
     #[error("a contract already exists at address {0}")]
     AddressTaken(Hash),
     /// The constructor did not return 0: the contract is not deployed. The outcome carries its
-    /// status, logs and compute.
+    /// status, logs and compute (charged on top of the deploy's units, which
+    /// [`VmError::Deploy`] carries).
     #[error("constructor failed: {:?}", .0.status)]
     ConstructorFailed(Box<InvokeOutcome>),
 }
@@ -212,6 +281,9 @@ pub struct DeployOutcome {
     pub code_hash: Hash,
     /// The code was already stored (by another instance): only the instance is new.
     pub code_reused: bool,
+    /// What the deploy itself cost (load, verification, compilation, storing the code):
+    /// [`DeployContractPayload::deploy_units`]. The constructor's compute is not in it.
+    pub deploy_units: u64,
     /// The constructor's outcome (a success: a failed constructor refuses the deploy).
     pub constructor: Option<InvokeOutcome>,
     /// What to commit: the code (unless reused), the instance and the constructor's changes.
@@ -223,23 +295,57 @@ impl DeployOutcome {
     pub fn compute_used(&self) -> u64 {
         self.constructor.as_ref().map_or(0, |c| c.compute_used)
     }
+
+    /// Everything the deploy transaction is charged: [`deploy_units`](Self::deploy_units) plus
+    /// the constructor's compute.
+    pub fn units_charged(&self) -> u64 {
+        self.deploy_units.saturating_add(self.compute_used())
+    }
+}
+
+/// A payload [`Vm::validate_deploy`] accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidDeploy {
+    /// The hash of its code.
+    pub code_hash: Hash,
+    /// What the deploy costs, constructor excluded ([`DeployContractPayload::deploy_units`]).
+    pub deploy_units: u64,
+}
+
+impl DeployError {
+    /// This refusal as the API's error, carrying the units the work of refusing cost.
+    pub fn charged(self, deploy_units: u64) -> VmError {
+        VmError::Deploy {
+            error: self,
+            deploy_units,
+        }
+    }
 }
 
 impl Vm {
     /// The deploy-time checks of a payload, touching no store: size limits, the ELF checks
-    /// of `tos-loader` (layout, every instruction, every syscall known), solana-sbpf's loader
+    /// of `tos-loader` (layout, every instruction, every syscall known, the interface), solana-sbpf's loader
     /// and verifier, and JIT compilation when the VM runs the JIT. The loaded executable stays
-    /// in the cache, so the first call does not load it again. Returns the code hash.
-    pub fn validate_deploy(&self, payload: &DeployContractPayload) -> Result<Hash, VmError> {
-        payload.check_sizes()?;
-        let hash = payload.code_hash();
+    /// in the cache, so the first call does not load it again. Returns the code hash and the
+    /// deploy's cost; a refusal ([`VmError::Deploy`]) carries the cost of refusing it
+    /// ([`DeployContractPayload::deploy_units`]: the same whether the node did the work or had
+    /// the code cached).
+    pub fn validate_deploy(&self, payload: &DeployContractPayload) -> Result<ValidDeploy, VmError> {
+        let deploy_units = payload.deploy_units();
+        payload
+            .check_sizes()
+            .map_err(|error| error.charged(deploy_units))?;
+        let code_hash = payload.code_hash();
         self.cache()
-            .get_or_load(hash, &payload.code, self.config().engine)
+            .get_or_load(code_hash, &payload.code, self.config().engine)
             .map_err(|error| match DeployError::from_load(error) {
-                Ok(refused) => VmError::Deploy(refused),
+                Ok(refused) => refused.charged(deploy_units),
                 Err(other) => VmError::from(other),
             })?;
-        Ok(hash)
+        Ok(ValidDeploy {
+            code_hash,
+            deploy_units,
+        })
     }
 
     /// Validates a deploy of a new contract instance at `address` and runs its constructor
@@ -259,9 +365,12 @@ impl Vm {
         block: &BlockContext,
         storage: &dyn StorageProvider,
     ) -> Result<DeployOutcome, VmError> {
-        let code_hash = self.validate_deploy(payload)?;
+        let ValidDeploy {
+            code_hash,
+            deploy_units,
+        } = self.validate_deploy(payload)?;
         if storage.read_contract(&address)?.is_some() {
-            return Err(DeployError::AddressTaken(address).into());
+            return Err(DeployError::AddressTaken(address).charged(deploy_units));
         }
         let contract = address;
         let code_reused = storage.has_code(&code_hash)?;
@@ -285,7 +394,9 @@ impl Vm {
                 };
                 let outcome = self.invoke(&call, block, &mut pending)?;
                 if !outcome.status.is_success() {
-                    return Err(DeployError::ConstructorFailed(Box::new(outcome)).into());
+                    return Err(
+                        DeployError::ConstructorFailed(Box::new(outcome)).charged(deploy_units)
+                    );
                 }
                 Some(outcome)
             }
@@ -294,6 +405,7 @@ impl Vm {
             contract,
             code_hash,
             code_reused,
+            deploy_units,
             constructor,
             changes: pending.into_changes(),
         })

@@ -168,27 +168,26 @@ impl Vm {
     }
 
     /// Validates `elf` and creates a contract instance running it at `address` (storing the
-    /// code if it is not stored yet), without constructor; returns `address`. The address
-    /// comes from the caller: the chain's rule, or [`deploy_address`] for local blocks.
-    /// Refused with [`DeployError::AddressTaken`](crate::DeployError::AddressTaken) when an
-    /// instance already lives at `address`; nothing is stored then.
+    /// code if it is not stored yet), without constructor, and commits it. The outcome names
+    /// the contract and what the deploy cost
+    /// ([`deploy_units`](crate::DeployOutcome::deploy_units)). The address comes from the
+    /// caller: the chain's rule, or [`deploy_address`] for local blocks. Refused with
+    /// [`DeployError::AddressTaken`](crate::DeployError::AddressTaken) when an instance
+    /// already lives at `address`; a refusal stores nothing and carries its cost
+    /// ([`VmError::deploy_units`]).
     pub fn deploy(
         &self,
         elf: &[u8],
         address: Hash,
         storage: &mut dyn StorageProvider,
-    ) -> Result<Hash, VmError> {
-        let hash = self.check(elf)?;
-        if storage.read_contract(&address)?.is_some() {
-            return Err(crate::DeployError::AddressTaken(address).into());
-        }
-        let mut changes = ChangeSet::default();
-        if !storage.has_code(&hash)? {
-            changes.deploy_code(hash, elf.to_vec());
-        }
-        changes.create_contract(address, hash);
-        storage.commit(&changes)?;
-        Ok(address)
+    ) -> Result<crate::DeployOutcome, VmError> {
+        self.deploy_contract(
+            &crate::DeployContractPayload::new(elf.to_vec()),
+            address,
+            &tos_program_runtime::TransactionContext::default(),
+            &BlockContext::default(),
+            storage,
+        )
     }
 
     /// Runs a call without committing: the outcome carries the change set.

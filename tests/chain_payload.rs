@@ -142,10 +142,10 @@ fn the_examples_deploy_through_payloads_and_run() {
                 &mut store,
             )
             .unwrap_err();
-        assert!(matches!(taken, VmError::Deploy(DeployError::AddressTaken(a)) if a == counter));
+        assert!(matches!(taken, VmError::Deploy { error: DeployError::AddressTaken(a), .. } if a == counter));
         assert!(matches!(
-            vm.deploy(&universe.hello, counter, &mut store),
-            Err(VmError::Deploy(DeployError::AddressTaken(_)))
+            vm.deploy(&universe.hello, counter, &mut store).map(|deployed| deployed.contract),
+            Err(VmError::Deploy { error: DeployError::AddressTaken(_), .. })
         ));
         assert_eq!(store, before);
     }
@@ -167,7 +167,7 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
         .deploy_contract(&failing, contract, &tx(), &block(), &mut store)
         .unwrap_err();
     match error {
-        VmError::Deploy(DeployError::ConstructorFailed(outcome)) => {
+        VmError::Deploy { error: DeployError::ConstructorFailed(outcome), .. } => {
             assert!(matches!(outcome.status, InvokeStatus::Failed { code: 5 }));
             assert!(outcome.compute_used > 0);
             assert!(outcome.changes.is_empty());
@@ -226,7 +226,7 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     let again = vm
         .deploy_contract(&payload, contract, &tx(), &block(), &mut store)
         .unwrap_err();
-    assert!(matches!(again, VmError::Deploy(DeployError::AddressTaken(h)) if h == contract));
+    assert!(matches!(again, VmError::Deploy { error: DeployError::AddressTaken(h), .. } if h == contract));
     assert_eq!(store, before);
 }
 
@@ -246,10 +246,10 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
     header_machine[18] = 0x3E; // EM_X86_64
     vec![
         ("oversized code", encode(vec![0; MAX_CODE_LEN + 1]), |e| {
-            matches!(e, VmError::Deploy(DeployError::CodeTooLarge { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::CodeTooLarge { .. }, .. })
         }),
         ("oversized payload", vec![0; MAX_PAYLOAD_LEN + 1], |e| {
-            matches!(e, VmError::Deploy(DeployError::PayloadTooLarge { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::PayloadTooLarge { .. }, .. })
         }),
         (
             "oversized constructor input",
@@ -258,7 +258,7 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
             |e| {
                 matches!(
                     e,
-                    VmError::Deploy(DeployError::ConstructorInputTooLarge { .. })
+                    VmError::Deploy { error: DeployError::ConstructorInputTooLarge { .. }, .. }
                 )
             },
         ),
@@ -268,27 +268,27 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
             |e| {
                 matches!(
                     e,
-                    VmError::Deploy(DeployError::InvalidElf(
+                    VmError::Deploy { error: DeployError::InvalidElf(
                         LoaderError::InvalidExecutable { .. }
-                    ))
+                    ), .. }
                 )
             },
         ),
         (
             "ELF cut in its program headers",
             encode(hello[..100].to_vec()),
-            |e| matches!(e, VmError::Deploy(DeployError::InvalidElf(_))),
+            |e| matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. }),
         ),
         (
             "ELF cut inside its loaded segments",
             encode(hello[..hello.len() / 4].to_vec()),
-            |e| matches!(e, VmError::Deploy(DeployError::InvalidElf(_))),
+            |e| matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. }),
         ),
         ("ELF for another machine", encode(header_machine), |e| {
-            matches!(e, VmError::Deploy(DeployError::InvalidElf(_)))
+            matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. })
         }),
         ("empty code", encode(Vec::new()), |e| {
-            matches!(e, VmError::Deploy(DeployError::InvalidElf(_)))
+            matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. })
         }),
         (
             "unknown syscall",
@@ -296,33 +296,35 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
             |e| {
                 matches!(
                     e,
-                    VmError::Deploy(DeployError::UnknownSyscall(
+                    VmError::Deploy { error: DeployError::UnknownSyscall(
                         LoaderError::UnknownSyscallHash { .. }
-                    ))
+                    ), .. }
                 )
             },
         ),
         ("empty bytes", Vec::new(), |e| {
-            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
         }),
         ("truncated borsh", valid[..valid.len() - 10].to_vec(), |e| {
-            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
         }),
         ("trailing bytes", [valid.as_slice(), &[0]].concat(), |e| {
-            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
         }),
         ("bad option tag", bad_tag, |e| {
-            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
         }),
         ("length prefix past the end", huge_length, |e| {
-            matches!(e, VmError::Deploy(DeployError::Decode { .. }))
+            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
         }),
     ]
 }
 
 /// What the chain does with a deploy transaction's bytes.
 fn deploy_bytes(vm: &Vm, bytes: &[u8], store: &mut dyn StorageProvider) -> Result<Hash, VmError> {
-    let payload = DeployContractPayload::from_bytes(bytes)?;
+    // A payload that does not decode was refused before any code was examined.
+    let payload = DeployContractPayload::from_bytes(bytes)
+        .map_err(|refused| refused.charged(tos_vm::DEPLOY_BASE_COST))?;
     Ok(vm
         .deploy_contract(
             &payload,

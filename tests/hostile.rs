@@ -31,7 +31,7 @@ use tos_vm::{
     runtime::{limits, RuntimeError},
     storage::StorageError,
     syscalls::{invoke as codes, SyscallError},
-    AbortReason, ChangeSet, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage,
+    AbortReason, ChangeSet, DeployError, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage,
     StorageProvider, VmError, NATIVE_ASSET,
 };
 
@@ -82,7 +82,11 @@ enum Observed {
 impl Observed {
     fn loader_error(&self) -> Option<&LoaderError> {
         match self {
-            Observed::Deploy(Err(VmError::Loader(e))) | Observed::Link(Err(e)) => Some(e),
+            Observed::Deploy(Err(VmError::Deploy {
+                error: DeployError::InvalidElf(e) | DeployError::UnknownSyscall(e),
+                ..
+            }))
+            | Observed::Link(Err(e)) => Some(e),
             Observed::Invoke(Err(VmError::Loader(e))) => Some(e),
             Observed::Invoke(Ok(outcome)) => match &outcome.status {
                 InvokeStatus::Aborted(AbortReason::Loader(e)) => Some(e),
@@ -212,7 +216,7 @@ fn run_on(action: &Action, engine: Engine, store: &mut dyn StoreDyn) -> Result<O
                 elf,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                 store.provider(),
-            );
+            ).map(|deployed| deployed.contract);
             if result.is_err() && store.snap() != before {
                 return Err("a refused deploy changed the store".to_string());
             }
@@ -227,7 +231,7 @@ fn run_on(action: &Action, engine: Engine, store: &mut dyn StoreDyn) -> Result<O
                         elf,
                         tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                         store.provider(),
-                    )
+                    ).map(|deployed| deployed.contract)
                     .map_err(|e| format!("setup deploy failed: {e}"))?,
                 );
             }
@@ -656,9 +660,9 @@ fn elf_cases() -> Vec<Case> {
         case(
             "elf_oversized",
             ELF,
-            "Loader(TooLarge { size: MAX_ELF_SIZE + 1 })",
+            "Deploy(CodeTooLarge { len: MAX_ELF_SIZE + 1 }), charged the deploy base cost",
             Action::Deploy(oversized),
-            |o| matches!(o.loader_error(), Some(LoaderError::TooLarge { size, max }) if *size == loader::MAX_ELF_SIZE + 1 && *max == loader::MAX_ELF_SIZE),
+            |o| matches!(o, Observed::Deploy(Err(VmError::Deploy { error: DeployError::CodeTooLarge { len, limit }, deploy_units })) if *len == loader::MAX_ELF_SIZE + 1 && *limit == loader::MAX_ELF_SIZE && *deploy_units == tos_vm::DEPLOY_BASE_COST),
         ),
         case(
             "elf_too_many_instructions",

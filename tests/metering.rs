@@ -1,6 +1,6 @@
 //! Metering that matches time (issue 15): the cold/warm code-load charge is the same on every
-//! node whatever its executable cache holds, and a block that makes a node load many large
-//! contracts pays for the loading.
+//! node whatever its executable cache holds, a block that makes a node load many large
+//! contracts pays for the loading, and a deploy (accepted or refused) reports what it costs.
 
 use std::time::Duration;
 
@@ -8,7 +8,9 @@ use tos_test_harness::elf;
 use tos_vm::{
     deploy_address,
     runtime::compute::{code_load_cost, code_load_size, CODE_LOAD_UNITS_PER_BYTE},
-    BlockContext, ContractCall, Engine, Hash, InvokeOutcome, MemoryStorage, Vm, VmConfig,
+    BlockContext, ContractCall, DeployContractPayload, Engine, Hash, InvokeOutcome, MemoryStorage,
+    TransactionContext, Vm, VmConfig, VmError, DEPLOY_BASE_COST, DEPLOY_UNITS_PER_BYTE,
+    DEPLOY_UNITS_PER_INSTRUCTION,
 };
 
 const ENGINES: [Engine; 2] = [Engine::Interpreter, Engine::Jit];
@@ -48,7 +50,7 @@ fn caller_twice() -> Vec<u8> {
 
 fn deploy(vm: &Vm, store: &mut MemoryStorage, elf: &[u8], nonce: u8) -> Hash {
     let address = deploy_address(&Hash([0xD0; 32]), &Hash([nonce; 32]));
-    vm.deploy(elf, address, store).expect("deploy")
+    vm.deploy(elf, address, store).map(|deployed| deployed.contract).expect("deploy")
 }
 
 fn call(vm: &Vm, store: &MemoryStorage, contract: Hash, input: &[u8]) -> InvokeOutcome {
@@ -260,4 +262,192 @@ fn the_load_charge_grows_with_the_code() {
         code_load_cost(10_000) - code_load_cost(0),
         10_000 * CODE_LOAD_UNITS_PER_BYTE
     );
+}
+
+// ---- Deploy cost (issue 15 item 3) ----
+
+fn deploy_payload(
+    node: &Vm,
+    store: &mut MemoryStorage,
+    payload: &DeployContractPayload,
+    nonce: u8,
+) -> Result<tos_vm::DeployOutcome, VmError> {
+    let transaction = TransactionContext {
+        hash: Hash([nonce; 32]),
+        sender: Hash([0xD0; 32]),
+    };
+    let address = deploy_address(&transaction.sender, &transaction.hash);
+    node.deploy_contract(payload, address, &transaction, &block(), store)
+}
+
+#[test]
+fn deploy_cost_grows_with_code_size_and_is_what_validation_reports() {
+    let sizes = [16, 1_000, 8_000];
+    for engine in ENGINES {
+        let node = vm(engine);
+        let mut units = Vec::new();
+        for (nonce, instructions) in sizes.into_iter().enumerate() {
+            let code = straight_line(instructions, 3);
+            let payload = DeployContractPayload::new(code.clone());
+            let valid = node.validate_deploy(&payload).expect("valid");
+            assert_eq!(valid.deploy_units, payload.deploy_units());
+            let mut store = MemoryStorage::default();
+            let deployed = deploy_payload(&node, &mut store, &payload, nonce as u8).expect("deploys");
+            assert_eq!(deployed.deploy_units, valid.deploy_units);
+            // No constructor: the deploy's units are all it is charged.
+            assert_eq!(deployed.units_charged(), deployed.deploy_units);
+            // Vm::deploy reports the same.
+            let mut other = MemoryStorage::default();
+            let plain = node
+                .deploy(&code, Hash([0xEE; 32]), &mut other)
+                .expect("deploys");
+            assert_eq!(plain.deploy_units, valid.deploy_units);
+            units.push(valid.deploy_units);
+        }
+        assert!(units.windows(2).all(|pair| pair[0] < pair[1]), "{units:?}");
+        // Between two straight-line programs the difference is their extra bytes and their
+        // extra instructions, at the documented rates.
+        let (small, large) = (straight_line(1_000, 3), straight_line(8_000, 3));
+        assert_eq!(
+            units[2] - units[1],
+            (large.len() - small.len()) as u64 * DEPLOY_UNITS_PER_BYTE
+                + 7_000 * DEPLOY_UNITS_PER_INSTRUCTION
+        );
+        assert!(units[0] > DEPLOY_BASE_COST);
+    }
+}
+
+#[test]
+fn deploy_cost_is_the_same_on_every_node_whatever_its_cache_holds() {
+    let code = straight_line(3_000, 11);
+    let payload = DeployContractPayload::new(code.clone());
+    let mut seen = Vec::new();
+    for engine in ENGINES {
+        let node = vm(engine);
+        // Cold: the node loads, verifies (and compiles) the code.
+        let cold = node.validate_deploy(&payload).expect("valid");
+        assert_eq!(node.cache_stats().misses, 1);
+        // Warm: the executable is cached, no work is done, the cost is the same.
+        let warm = node.validate_deploy(&payload).expect("valid");
+        assert_eq!(node.cache_stats().misses, 1);
+        assert_eq!(cold, warm);
+        seen.push(cold.deploy_units);
+        // A refused deploy too: same bytes, same units, on a fresh node and on this one.
+        let mut garbage = code.clone();
+        garbage[0] = b'X';
+        let refused = |node: &Vm| {
+            node.validate_deploy(&DeployContractPayload::new(garbage.clone()))
+                .expect_err("refused")
+                .deploy_units()
+                .expect("a deploy refusal")
+        };
+        assert_eq!(refused(&node), refused(&vm(engine)));
+    }
+    assert_eq!(seen[0], seen[1], "interpreter and JIT nodes charge the same");
+}
+
+#[test]
+fn a_refused_deploy_reports_the_units_of_refusing_it_and_stores_nothing() {
+    let good = straight_line(2_000, 5);
+    let mut not_an_elf = good.clone();
+    not_an_elf[..4].copy_from_slice(b"\0\0\0\0");
+    let unknown_syscall =
+        elf::assemble("syscall tos_get_block_height\nmov64 r0, 0\nexit").expect("assembles");
+    let unknown_syscall = {
+        // Rename the syscall's hash in the call instruction: a call of an unknown syscall.
+        let known = tos_vm::loader::validate_executable(&unknown_syscall, &["tos_get_block_height"])
+            .expect("valid");
+        assert_eq!(known.syscalls_used, ["tos_get_block_height"]);
+        let mut bytes = unknown_syscall.clone();
+        let text_at = bytes.len() - known.text_bytes;
+        let imm = text_at + 4;
+        bytes[imm] ^= 0x5A;
+        bytes
+    };
+    let oversized = vec![0u8; tos_vm::MAX_CODE_LEN + 1];
+    for engine in ENGINES {
+        let node = vm(engine);
+        for (name, code, at_least, kind) in [
+            // Program headers unreadable: the bytes were hashed and looked at, no
+            // instruction was.
+            (
+                "not an ELF",
+                not_an_elf.clone(),
+                DEPLOY_BASE_COST + not_an_elf.len() as u64 * DEPLOY_UNITS_PER_BYTE - 1,
+                "InvalidElf",
+            ),
+            // Refused at its one call instruction: charged for every instruction.
+            (
+                "unknown syscall",
+                unknown_syscall.clone(),
+                DEPLOY_BASE_COST
+                    + unknown_syscall.len() as u64 * DEPLOY_UNITS_PER_BYTE
+                    + 3 * DEPLOY_UNITS_PER_INSTRUCTION
+                    - 1,
+                "UnknownSyscall",
+            ),
+            ("too large", oversized.clone(), DEPLOY_BASE_COST - 1, "CodeTooLarge"),
+        ] {
+            let payload = DeployContractPayload::new(code.clone());
+            let mut store = MemoryStorage::default();
+            let before = store.clone();
+            let error = deploy_payload(&node, &mut store, &payload, 1).expect_err(name);
+            let units = error.deploy_units().unwrap_or_else(|| panic!("{name}: {error:?}"));
+            assert!(format!("{error:?}").contains(kind), "{name}: {error:?}");
+            assert!(units > at_least, "{engine:?} {name}: {units} units");
+            assert_eq!(units, payload.deploy_units(), "{name}");
+            assert_eq!(store, before, "{name}: nothing stored");
+            // Validation alone reports the same units.
+            let validated = node.validate_deploy(&payload).expect_err(name);
+            assert_eq!(validated.deploy_units(), Some(units), "{name}");
+        }
+        // An address already taken: the code was validated, its units are charged.
+        let mut store = MemoryStorage::default();
+        let payload = DeployContractPayload::new(good.clone());
+        deploy_payload(&node, &mut store, &payload, 9).expect("first deploy");
+        let again = deploy_payload(&node, &mut store, &payload, 9).expect_err("address taken");
+        assert!(matches!(
+            again,
+            VmError::Deploy { error: tos_vm::DeployError::AddressTaken(_), deploy_units }
+                if deploy_units == tos_vm::deploy_cost(&good)
+        ));
+    }
+}
+
+#[test]
+fn constructor_compute_is_reported_beside_the_deploy_units() {
+    let succeeds = elf::assemble("mov64 r1, 1\nmov64 r1, 2\nmov64 r0, 0\nexit").expect("assembles");
+    let fails = elf::assemble("mov64 r1, 1\nmov64 r0, 7\nexit").expect("assembles");
+    for engine in ENGINES {
+        let node = vm(engine);
+        let mut store = MemoryStorage::default();
+        let payload = DeployContractPayload::with_constructor(succeeds.clone(), vec![1, 2, 3]);
+        let deployed = deploy_payload(&node, &mut store, &payload, 1).expect("deploys");
+        let constructor = deployed.constructor.as_ref().expect("ran");
+        // The constructor: its code's load and its 4 instructions.
+        assert_eq!(
+            constructor.compute_used,
+            code_load_cost(code_load_size(&succeeds)) + 4
+        );
+        assert_eq!(deployed.deploy_units, tos_vm::deploy_cost(&succeeds));
+        assert_eq!(
+            deployed.units_charged(),
+            deployed.deploy_units + constructor.compute_used
+        );
+        // A failed constructor: refused, the deploy's units on the error and the
+        // constructor's compute in its outcome.
+        let payload = DeployContractPayload::with_constructor(fails.clone(), Vec::new());
+        let before = store.clone();
+        match deploy_payload(&node, &mut store, &payload, 2) {
+            Err(VmError::Deploy {
+                error: tos_vm::DeployError::ConstructorFailed(outcome),
+                deploy_units,
+            }) => {
+                assert_eq!(deploy_units, tos_vm::deploy_cost(&fails));
+                assert_eq!(outcome.compute_used, code_load_cost(code_load_size(&fails)) + 3);
+            }
+            other => panic!("{engine:?}: {other:?}"),
+        }
+        assert_eq!(store, before);
+    }
 }

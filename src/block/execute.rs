@@ -288,7 +288,10 @@ pub(super) fn run_transaction(
                     }
                     outcome.changes = deploy.changes;
                 }
-                Err(VmError::Deploy(DeployError::ConstructorFailed(constructor))) => {
+                Err(VmError::Deploy {
+                    error: DeployError::ConstructorFailed(constructor),
+                    ..
+                }) => {
                     let constructor = *constructor;
                     outcome.status = TxStatus::from_invoke(constructor.status)?;
                     outcome.compute_used = constructor.compute_used;
