@@ -111,7 +111,8 @@ fn cache(c: &mut Criterion<Clock>) {
                 &elf,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elf)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .expect("deploy");
         let call = ContractCall::new(hash, input);
         assert!(vm

@@ -182,7 +182,8 @@ fn input(c: &mut Criterion<Clock>) {
             &elf,
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elf)),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .expect("deploy");
     let bare = Bare::load(&elf, Engine::Jit);
     let mut group = c.benchmark_group("scaling/input");

@@ -39,7 +39,8 @@ fn deployed(elf: &[u8], engine: Engine) -> (Vm, MemoryStorage, Hash) {
             elf,
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .expect("deploy");
     (vm, store, hash)
 }

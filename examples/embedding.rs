@@ -89,7 +89,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     error,
                     deploy_units,
                 }) => {
-                    return Err(format!("deploy refused ({deploy_units} units charged): {error}").into())
+                    return Err(
+                        format!("deploy refused ({deploy_units} units charged): {error}").into(),
+                    )
                 }
                 Err(other) => return Err(other.into()),
             }

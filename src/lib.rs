@@ -55,8 +55,8 @@ pub use error::{AbortReason, VmError};
 pub use payload::{
     deploy_cost, ConstructorPayload, DeployContractPayload, DeployError, DeployOutcome,
     InvokeContractPayload, InvokePayloadError, ValidDeploy, DEPLOY_BASE_COST,
-    DEPLOY_UNITS_PER_BYTE, DEPLOY_UNITS_PER_INSTRUCTION, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN, MAX_DEPOSITS_LEN,
-    MAX_INVOKE_PAYLOAD_LEN, MAX_PAYLOAD_LEN, NO_COMPUTE_LIMIT,
+    DEPLOY_UNITS_PER_BYTE, DEPLOY_UNITS_PER_INSTRUCTION, MAX_CODE_LEN, MAX_CONSTRUCTOR_INPUT_LEN,
+    MAX_DEPOSITS_LEN, MAX_INVOKE_PAYLOAD_LEN, MAX_PAYLOAD_LEN, NO_COMPUTE_LIMIT,
 };
 pub use pending::PendingState;
 pub use tos_program_runtime::{native_deposit, CacheStats, Deposits, DEFAULT_CACHE_BUDGET};

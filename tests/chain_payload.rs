@@ -142,10 +142,16 @@ fn the_examples_deploy_through_payloads_and_run() {
                 &mut store,
             )
             .unwrap_err();
-        assert!(matches!(taken, VmError::Deploy { error: DeployError::AddressTaken(a), .. } if a == counter));
+        assert!(
+            matches!(taken, VmError::Deploy { error: DeployError::AddressTaken(a), .. } if a == counter)
+        );
         assert!(matches!(
-            vm.deploy(&universe.hello, counter, &mut store).map(|deployed| deployed.contract),
-            Err(VmError::Deploy { error: DeployError::AddressTaken(_), .. })
+            vm.deploy(&universe.hello, counter, &mut store)
+                .map(|deployed| deployed.contract),
+            Err(VmError::Deploy {
+                error: DeployError::AddressTaken(_),
+                ..
+            })
         ));
         assert_eq!(store, before);
     }
@@ -167,7 +173,10 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
         .deploy_contract(&failing, contract, &tx(), &block(), &mut store)
         .unwrap_err();
     match error {
-        VmError::Deploy { error: DeployError::ConstructorFailed(outcome), .. } => {
+        VmError::Deploy {
+            error: DeployError::ConstructorFailed(outcome),
+            ..
+        } => {
             assert!(matches!(outcome.status, InvokeStatus::Failed { code: 5 }));
             assert!(outcome.compute_used > 0);
             assert!(outcome.changes.is_empty());
@@ -226,7 +235,9 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     let again = vm
         .deploy_contract(&payload, contract, &tx(), &block(), &mut store)
         .unwrap_err();
-    assert!(matches!(again, VmError::Deploy { error: DeployError::AddressTaken(h), .. } if h == contract));
+    assert!(
+        matches!(again, VmError::Deploy { error: DeployError::AddressTaken(h), .. } if h == contract)
+    );
     assert_eq!(store, before);
 }
 
@@ -246,10 +257,22 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
     header_machine[18] = 0x3E; // EM_X86_64
     vec![
         ("oversized code", encode(vec![0; MAX_CODE_LEN + 1]), |e| {
-            matches!(e, VmError::Deploy { error: DeployError::CodeTooLarge { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::CodeTooLarge { .. },
+                    ..
+                }
+            )
         }),
         ("oversized payload", vec![0; MAX_PAYLOAD_LEN + 1], |e| {
-            matches!(e, VmError::Deploy { error: DeployError::PayloadTooLarge { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::PayloadTooLarge { .. },
+                    ..
+                }
+            )
         }),
         (
             "oversized constructor input",
@@ -258,7 +281,10 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
             |e| {
                 matches!(
                     e,
-                    VmError::Deploy { error: DeployError::ConstructorInputTooLarge { .. }, .. }
+                    VmError::Deploy {
+                        error: DeployError::ConstructorInputTooLarge { .. },
+                        ..
+                    }
                 )
             },
         ),
@@ -268,27 +294,56 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
             |e| {
                 matches!(
                     e,
-                    VmError::Deploy { error: DeployError::InvalidElf(
-                        LoaderError::InvalidExecutable { .. }
-                    ), .. }
+                    VmError::Deploy {
+                        error: DeployError::InvalidElf(LoaderError::InvalidExecutable { .. }),
+                        ..
+                    }
                 )
             },
         ),
         (
             "ELF cut in its program headers",
             encode(hello[..100].to_vec()),
-            |e| matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. }),
+            |e| {
+                matches!(
+                    e,
+                    VmError::Deploy {
+                        error: DeployError::InvalidElf(_),
+                        ..
+                    }
+                )
+            },
         ),
         (
             "ELF cut inside its loaded segments",
             encode(hello[..hello.len() / 4].to_vec()),
-            |e| matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. }),
+            |e| {
+                matches!(
+                    e,
+                    VmError::Deploy {
+                        error: DeployError::InvalidElf(_),
+                        ..
+                    }
+                )
+            },
         ),
         ("ELF for another machine", encode(header_machine), |e| {
-            matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::InvalidElf(_),
+                    ..
+                }
+            )
         }),
         ("empty code", encode(Vec::new()), |e| {
-            matches!(e, VmError::Deploy { error: DeployError::InvalidElf(_), .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::InvalidElf(_),
+                    ..
+                }
+            )
         }),
         (
             "unknown syscall",
@@ -296,26 +351,57 @@ fn refusals(hello: &[u8]) -> Vec<Refusal> {
             |e| {
                 matches!(
                     e,
-                    VmError::Deploy { error: DeployError::UnknownSyscall(
-                        LoaderError::UnknownSyscallHash { .. }
-                    ), .. }
+                    VmError::Deploy {
+                        error: DeployError::UnknownSyscall(LoaderError::UnknownSyscallHash { .. }),
+                        ..
+                    }
                 )
             },
         ),
         ("empty bytes", Vec::new(), |e| {
-            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::Decode { .. },
+                    ..
+                }
+            )
         }),
         ("truncated borsh", valid[..valid.len() - 10].to_vec(), |e| {
-            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::Decode { .. },
+                    ..
+                }
+            )
         }),
         ("trailing bytes", [valid.as_slice(), &[0]].concat(), |e| {
-            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::Decode { .. },
+                    ..
+                }
+            )
         }),
         ("bad option tag", bad_tag, |e| {
-            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::Decode { .. },
+                    ..
+                }
+            )
         }),
         ("length prefix past the end", huge_length, |e| {
-            matches!(e, VmError::Deploy { error: DeployError::Decode { .. }, .. })
+            matches!(
+                e,
+                VmError::Deploy {
+                    error: DeployError::Decode { .. },
+                    ..
+                }
+            )
         }),
     ]
 }

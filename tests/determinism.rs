@@ -194,7 +194,8 @@ fn run(vm: &Vm, workload: &Workload, block: &BlockContext) -> String {
                 elf,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .expect("deploy")
         })
         .collect();

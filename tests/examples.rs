@@ -199,7 +199,8 @@ fn counter_persists_in_the_disk_store_across_reopen() {
                 &elf,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elf)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .unwrap()
         });
         let outcome = vm
@@ -232,7 +233,8 @@ fn failed_invoke_leaves_the_disk_store_unchanged() {
             &probe_elf(),
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .unwrap();
     let input = Script::new()
         .with_data(b"key", |s, k| {

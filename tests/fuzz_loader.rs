@@ -74,7 +74,8 @@ pub fn run_accepted(elf: &[u8], inputs: &[Vec<u8>]) -> Result<String, String> {
                     elf,
                     tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                     &mut store,
-                ).map(|deployed| deployed.contract)
+                )
+                .map(|deployed| deployed.contract)
                 .map_err(|e| format!("deploy refused after check accepted: {e:?}"))?;
             store.set_balance(contract, NATIVE_ASSET, 1_000);
             store.set_balance(support::SENDER, NATIVE_ASSET, 1_000);

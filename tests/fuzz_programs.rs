@@ -59,7 +59,8 @@ fn prepared(vm: &Vm, elf: &[u8]) -> Result<(MemoryStorage, Hash), String> {
             elf,
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .map_err(|e| format!("{e:?}"))?;
     store.set_balance(contract, NATIVE_ASSET, 1_000_000);
     store.set_balance(support::SENDER, NATIVE_ASSET, 1_000);

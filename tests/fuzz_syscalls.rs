@@ -83,13 +83,15 @@ fn worlds() -> &'static [World; 2] {
                     &elfs[0],
                     tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elfs[0])),
                     &mut store,
-                ).map(|deployed| deployed.contract)
+                )
+                .map(|deployed| deployed.contract)
                 .unwrap(),
                 vm.deploy(
                     &elfs[1],
                     tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&elfs[1])),
                     &mut store,
-                ).map(|deployed| deployed.contract)
+                )
+                .map(|deployed| deployed.contract)
                 .unwrap(),
             ];
             for contract in contracts {

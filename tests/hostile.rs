@@ -31,8 +31,8 @@ use tos_vm::{
     runtime::{limits, RuntimeError},
     storage::StorageError,
     syscalls::{invoke as codes, SyscallError},
-    AbortReason, ChangeSet, DeployError, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus, MemoryStorage,
-    StorageProvider, VmError, NATIVE_ASSET,
+    AbortReason, ChangeSet, DeployError, DiskStorage, Engine, Hash, InvokeOutcome, InvokeStatus,
+    MemoryStorage, StorageProvider, VmError, NATIVE_ASSET,
 };
 
 const BUDGET: u64 = limits::DEFAULT_COMPUTE_BUDGET;
@@ -212,11 +212,13 @@ fn run_on(action: &Action, engine: Engine, store: &mut dyn StoreDyn) -> Result<O
         Action::Deploy(elf) => {
             let vm = vm(engine, BUDGET);
             let before = store.snap();
-            let result = vm.deploy(
-                elf,
-                tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
-                store.provider(),
-            ).map(|deployed| deployed.contract);
+            let result = vm
+                .deploy(
+                    elf,
+                    tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
+                    store.provider(),
+                )
+                .map(|deployed| deployed.contract);
             if result.is_err() && store.snap() != before {
                 return Err("a refused deploy changed the store".to_string());
             }
@@ -231,7 +233,8 @@ fn run_on(action: &Action, engine: Engine, store: &mut dyn StoreDyn) -> Result<O
                         elf,
                         tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                         store.provider(),
-                    ).map(|deployed| deployed.contract)
+                    )
+                    .map(|deployed| deployed.contract)
                     .map_err(|e| format!("setup deploy failed: {e}"))?,
                 );
             }

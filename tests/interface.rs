@@ -26,13 +26,16 @@ fn a_tampered_interface_is_refused_at_deploy_and_nothing_is_stored() {
         });
         let mut store = MemoryStorage::default();
         let address = deploy_address(&Hash([1; 32]), &Hash([2; 32]));
-        match vm.deploy(&tampered, address, &mut store).map(|deployed| deployed.contract) {
+        match vm
+            .deploy(&tampered, address, &mut store)
+            .map(|deployed| deployed.contract)
+        {
             Err(VmError::Deploy {
                 error: tos_vm::DeployError::InvalidElf(LoaderError::InvalidInterface(e)),
                 deploy_units,
             }) => assert!(
-                deploy_units > tos_vm::DEPLOY_BASE_COST &&
-                matches!(*e, InterfaceError::SelectorMismatch { ref method, .. } if method == "gex"),
+                deploy_units > tos_vm::DEPLOY_BASE_COST
+                    && matches!(*e, InterfaceError::SelectorMismatch { ref method, .. } if method == "gex"),
                 "{e:?}"
             ),
             other => panic!("expected an interface refusal, got {other:?}"),
@@ -55,7 +58,8 @@ fn a_contract_without_an_interface_deploys_and_runs() {
             &elf,
             deploy_address(&Hash([1; 32]), &Hash([3; 32])),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .expect("deploys");
     let outcome = vm
         .invoke(

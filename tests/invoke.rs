@@ -66,7 +66,8 @@ fn run_probes(
                     elf,
                     tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                     &mut store,
-                ).map(|deployed| deployed.contract)
+                )
+                .map(|deployed| deployed.contract)
                 .unwrap()
             })
             .collect();
@@ -451,7 +452,8 @@ fn top_level_value_and_context() {
                 &tos_vm::code_hash(&probe_variant_elf(1)),
             ),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .unwrap();
     let before = store.clone();
     let call = ContractCall {

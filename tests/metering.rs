@@ -50,7 +50,9 @@ fn caller_twice() -> Vec<u8> {
 
 fn deploy(vm: &Vm, store: &mut MemoryStorage, elf: &[u8], nonce: u8) -> Hash {
     let address = deploy_address(&Hash([0xD0; 32]), &Hash([nonce; 32]));
-    vm.deploy(elf, address, store).map(|deployed| deployed.contract).expect("deploy")
+    vm.deploy(elf, address, store)
+        .map(|deployed| deployed.contract)
+        .expect("deploy")
 }
 
 fn call(vm: &Vm, store: &MemoryStorage, contract: Hash, input: &[u8]) -> InvokeOutcome {
@@ -292,7 +294,8 @@ fn deploy_cost_grows_with_code_size_and_is_what_validation_reports() {
             let valid = node.validate_deploy(&payload).expect("valid");
             assert_eq!(valid.deploy_units, payload.deploy_units());
             let mut store = MemoryStorage::default();
-            let deployed = deploy_payload(&node, &mut store, &payload, nonce as u8).expect("deploys");
+            let deployed =
+                deploy_payload(&node, &mut store, &payload, nonce as u8).expect("deploys");
             assert_eq!(deployed.deploy_units, valid.deploy_units);
             // No constructor: the deploy's units are all it is charged.
             assert_eq!(deployed.units_charged(), deployed.deploy_units);
@@ -343,7 +346,10 @@ fn deploy_cost_is_the_same_on_every_node_whatever_its_cache_holds() {
         };
         assert_eq!(refused(&node), refused(&vm(engine)));
     }
-    assert_eq!(seen[0], seen[1], "interpreter and JIT nodes charge the same");
+    assert_eq!(
+        seen[0], seen[1],
+        "interpreter and JIT nodes charge the same"
+    );
 }
 
 #[test]
@@ -355,8 +361,9 @@ fn a_refused_deploy_reports_the_units_of_refusing_it_and_stores_nothing() {
         elf::assemble("syscall tos_get_block_height\nmov64 r0, 0\nexit").expect("assembles");
     let unknown_syscall = {
         // Rename the syscall's hash in the call instruction: a call of an unknown syscall.
-        let known = tos_vm::loader::validate_executable(&unknown_syscall, &["tos_get_block_height"])
-            .expect("valid");
+        let known =
+            tos_vm::loader::validate_executable(&unknown_syscall, &["tos_get_block_height"])
+                .expect("valid");
         assert_eq!(known.syscalls_used, ["tos_get_block_height"]);
         let mut bytes = unknown_syscall.clone();
         let text_at = bytes.len() - known.text_bytes;
@@ -386,13 +393,20 @@ fn a_refused_deploy_reports_the_units_of_refusing_it_and_stores_nothing() {
                     - 1,
                 "UnknownSyscall",
             ),
-            ("too large", oversized.clone(), DEPLOY_BASE_COST - 1, "CodeTooLarge"),
+            (
+                "too large",
+                oversized.clone(),
+                DEPLOY_BASE_COST - 1,
+                "CodeTooLarge",
+            ),
         ] {
             let payload = DeployContractPayload::new(code.clone());
             let mut store = MemoryStorage::default();
             let before = store.clone();
             let error = deploy_payload(&node, &mut store, &payload, 1).expect_err(name);
-            let units = error.deploy_units().unwrap_or_else(|| panic!("{name}: {error:?}"));
+            let units = error
+                .deploy_units()
+                .unwrap_or_else(|| panic!("{name}: {error:?}"));
             assert!(format!("{error:?}").contains(kind), "{name}: {error:?}");
             assert!(units > at_least, "{engine:?} {name}: {units} units");
             assert_eq!(units, payload.deploy_units(), "{name}");
@@ -444,7 +458,10 @@ fn constructor_compute_is_reported_beside_the_deploy_units() {
                 deploy_units,
             }) => {
                 assert_eq!(deploy_units, tos_vm::deploy_cost(&fails));
-                assert_eq!(outcome.compute_used, code_load_cost(code_load_size(&fails)) + 3);
+                assert_eq!(
+                    outcome.compute_used,
+                    code_load_cost(code_load_size(&fails)) + 3
+                );
             }
             other => panic!("{engine:?}: {other:?}"),
         }

@@ -25,7 +25,8 @@ fn setup() -> (MemoryStorage, Hash) {
     let mut store = MemoryStorage::default();
     let vm = vm(Engine::Interpreter);
     let probe_address = deploy_address(&USER, &Hash([1; 32]));
-    vm.deploy(&probe::elf(), probe_address, &mut store).map(|deployed| deployed.contract)
+    vm.deploy(&probe::elf(), probe_address, &mut store)
+        .map(|deployed| deployed.contract)
         .expect("probe deploys");
     store.set_balance(probe_address, NATIVE_ASSET, 1000);
     let write = Script::new()

@@ -53,7 +53,8 @@ fn prepared(engine: Engine, budget: u64) -> (tempfile::TempDir, Vm, tos_vm::Hash
             &probe_elf(),
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .unwrap();
     let mut setup = tos_vm::ChangeSet::default();
     setup.set_balance(contract, NATIVE_ASSET, 100);
@@ -247,14 +248,16 @@ fn a_call_never_sees_an_earlier_calls_stack_or_heap() {
                 &writer,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&writer)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .unwrap();
         let reader = vm
             .deploy(
                 &reader,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&reader)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .unwrap();
         for _ in 0..3 {
             let wrote = vm
@@ -348,7 +351,9 @@ fn lazily_exposed_pages_start_zeroed_and_end_where_the_buffer_ends() {
         let mut store = tos_vm::MemoryStorage::default();
         let mut deploy = |elf: &[u8]| {
             let address = tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf));
-            vm.deploy(elf, address, &mut store).map(|deployed| deployed.contract).unwrap()
+            vm.deploy(elf, address, &mut store)
+                .map(|deployed| deployed.contract)
+                .unwrap()
         };
         let [dirty, reads_zeros, syscall_first, past_heap_end] =
             [&dirty, &reads_zeros, &syscall_first, &past_heap_end].map(|elf| deploy(elf));
@@ -389,7 +394,8 @@ fn a_cached_contract_still_needs_its_code_in_the_store() {
             &probe_elf(),
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(&probe_elf())),
             &mut deployed,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .unwrap();
     let call = ContractCall::new(contract, Script::new().build(0));
     assert!(vm

@@ -166,7 +166,8 @@ fn workload(engine: Engine) -> Workload {
                 e,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(e)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .unwrap()
         })
         .collect();
@@ -723,7 +724,8 @@ fn full_disk_file_size_limit() {
                     &tos_vm::code_hash(&std::fs::read(&elf).unwrap()),
                 ),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .unwrap();
         let outcome = vm
             .invoke(&call(contract, &fill_input(1), 0), &block(), &mut store)
@@ -922,7 +924,8 @@ fn read_only_state_directory() {
                 &tos_vm::code_hash(&probe_variant_elf(1)),
             ),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .unwrap();
     }
     let file = dir.join("state.redb");
@@ -1012,7 +1015,8 @@ fn committed_state(dir: &Path) -> (Hash, String) {
                 &tos_vm::code_hash(&probe_variant_elf(1)),
             ),
             &mut store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .unwrap();
     for counter in 1..=2 {
         let outcome = vm
@@ -1177,7 +1181,8 @@ fn deploy_once(vm: &tos_vm::Vm, elf: &[u8], store: &mut DiskStorage) -> Result<H
     if store.read_contract(&address)?.is_some() {
         return Ok(address);
     }
-    vm.deploy(elf, address, store).map(|deployed| deployed.contract)
+    vm.deploy(elf, address, store)
+        .map(|deployed| deployed.contract)
 }
 
 /// Invokes forever, printing `committed N` after each `Vm::invoke` returns.

@@ -73,7 +73,8 @@ pub fn deploy(vm: &Vm, elf: &[u8], store: &mut dyn StorageProvider) -> Hash {
             elf,
             tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
             store,
-        ).map(|deployed| deployed.contract)
+        )
+        .map(|deployed| deployed.contract)
         .expect("deploy token");
     let outcome = vm
         .invoke(

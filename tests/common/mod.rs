@@ -96,7 +96,8 @@ pub fn run_both(
                 elf,
                 tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                 &mut store,
-            ).map(|deployed| deployed.contract)
+            )
+            .map(|deployed| deployed.contract)
             .expect("deploy");
         setup(&mut store, contract);
         let before = store.clone();

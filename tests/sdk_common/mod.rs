@@ -86,7 +86,8 @@ impl Chain {
                     elf,
                     tos_vm::deploy_address(&tos_vm::Hash::default(), &tos_vm::code_hash(elf)),
                     &mut store,
-                ).map(|deployed| deployed.contract)
+                )
+                .map(|deployed| deployed.contract)
                 .expect("deploy");
             contract = Some(hash);
             engines.push((vm, store));
