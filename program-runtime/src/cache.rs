@@ -86,7 +86,7 @@ struct Entry {
     executable: Arc<TosExecutable>,
     /// Loaded size of the ELF it came from ([`crate::compute::code_load_size`]): what a cold
     /// code load is charged by.
-    elf_len: usize,
+    load_size: usize,
     size: usize,
     /// The clock at the last use: the entry with the smallest is evicted first.
     last_used: u64,
@@ -107,7 +107,7 @@ impl Lru {
         let entry = self.entries.get_mut(key)?;
         self.clock += 1;
         entry.last_used = self.clock;
-        Some((entry.executable.clone(), entry.elf_len))
+        Some((entry.executable.clone(), entry.load_size))
     }
 
     fn remove(&mut self, key: &Key) -> bool {
@@ -240,12 +240,16 @@ impl ExecutableCache {
 
     /// The cached executable of `hash`, if any (counts as a hit when found, nothing otherwise).
     pub fn get(&self, hash: &Hash, engine: Engine) -> Option<Arc<TosExecutable>> {
-        self.get_with_len(hash, engine)
+        self.get_with_load_size(hash, engine)
             .map(|(executable, _)| executable)
     }
 
-    /// [`get`](Self::get) with the length of the ELF the executable was loaded from.
-    fn get_with_len(&self, hash: &Hash, engine: Engine) -> Option<(Arc<TosExecutable>, usize)> {
+    /// [`get`](Self::get) with the loaded size of the ELF the executable was loaded from.
+    fn get_with_load_size(
+        &self,
+        hash: &Hash,
+        engine: Engine,
+    ) -> Option<(Arc<TosExecutable>, usize)> {
         let found = self.lru.lock().touch(&(*hash, engine));
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -285,9 +289,10 @@ impl ExecutableCache {
     }
 
     /// The cache lookup and load behind every other getter: `charge` is called exactly once
-    /// with the ELF's length before anything is loaded — on a hit with the length the entry
-    /// was loaded from, on a miss after `elf` fetched the bytes and before they are validated,
-    /// verified and compiled — so a charge that fails stops the expensive part.
+    /// with the code's loaded size ([`crate::compute::code_load_size`]) before anything is
+    /// loaded — on a hit with the size recorded in the entry, on a miss after `elf` fetched the
+    /// bytes and before they are validated, verified and compiled — so a charge that fails
+    /// stops the expensive part.
     fn get_or_load_metered(
         &self,
         hash: Hash,
@@ -296,15 +301,15 @@ impl ExecutableCache {
         charge: impl FnOnce(usize) -> Result<(), RuntimeError>,
     ) -> Result<(Arc<TosExecutable>, bool), RuntimeError> {
         let key = (hash, engine);
-        if let Some((found, elf_len)) = self.get_with_len(&hash, engine) {
-            charge(elf_len)?;
+        if let Some((found, load_size)) = self.get_with_load_size(&hash, engine) {
+            charge(load_size)?;
             return Ok((found, false));
         }
         let gate = self.loading.lock().entry(key).or_default().clone();
         let _loading = gate.lock();
         // Another thread may have loaded it while this one waited at the gate.
-        if let Some((found, elf_len)) = self.get_with_len(&hash, engine) {
-            charge(elf_len)?;
+        if let Some((found, load_size)) = self.get_with_load_size(&hash, engine) {
+            charge(load_size)?;
             return Ok((found, false));
         }
         let result = elf()
@@ -345,8 +350,8 @@ impl ExecutableCache {
         self.load_code_metered(storage, address, code_hash, engine, |_| Ok(()))
     }
 
-    /// [`load_code`](Self::load_code), calling `charge` with the code's ELF length before it
-    /// is loaded: on a hit from the cache entry, on a miss after the ELF was read from the
+    /// [`load_code`](Self::load_code), calling `charge` with the code's loaded size
+    /// ([`crate::compute::code_load_size`]) before it is loaded: on a hit from the cache entry, on a miss after the ELF was read from the
     /// store and before it is validated, verified and compiled. The runtime charges a cold
     /// code load through it (`InvokeContext::charge_code_load`), the same whether or not this
     /// node had the code cached; a failed charge leaves the expensive part undone.
@@ -397,7 +402,7 @@ impl ExecutableCache {
     ) -> Result<Arc<TosExecutable>, RuntimeError> {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let elf_len = crate::compute::code_load_size(&elf);
+        let load_size = crate::compute::code_load_size(&elf);
         let actual = code_hash(&elf);
         let loaded = if actual != hash {
             Err(RuntimeError::CodeHashMismatch {
@@ -418,11 +423,11 @@ impl ExecutableCache {
                 return Err(error);
             }
         };
-        self.insert((hash, engine), executable.clone(), elf_len);
+        self.insert((hash, engine), executable.clone(), load_size);
         Ok(executable)
     }
 
-    fn insert(&self, key: Key, executable: Arc<TosExecutable>, elf_len: usize) {
+    fn insert(&self, key: Key, executable: Arc<TosExecutable>, load_size: usize) {
         let size = executable.mem_size();
         if size > self.budget {
             self.uncached.fetch_add(1, Ordering::Relaxed);
@@ -443,7 +448,7 @@ impl ExecutableCache {
             key,
             Entry {
                 executable,
-                elf_len,
+                load_size,
                 size,
                 last_used,
             },

@@ -212,18 +212,18 @@ impl<'a> InvokeContext<'a> {
         self.meter.charge(amount)
     }
 
-    /// Charges the cold code load of `code_hash`, an ELF of `elf_len` bytes, unless this
+    /// Charges the cold code load of `code_hash`, of `load_size` loaded bytes, unless this
     /// transaction already ran that code ([`crate::compute::code_load_cost`]; the same on every
     /// node, whatever its executable cache holds). The code is warm afterwards.
     pub fn charge_code_load(
         &mut self,
         code_hash: &Hash,
-        elf_len: usize,
+        load_size: usize,
     ) -> Result<(), RuntimeError> {
         if self.warm_code.contains(code_hash) {
             return Ok(());
         }
-        let cost = crate::compute::code_load_cost(elf_len);
+        let cost = crate::compute::code_load_cost(load_size);
         self.meter.charge(cost)?;
         self.warm_code.insert(*code_hash);
         self.code_load_units = self.code_load_units.saturating_add(cost);
@@ -249,11 +249,13 @@ impl<'a> InvokeContext<'a> {
         code_hash: &Hash,
     ) -> Result<std::sync::Arc<crate::TosExecutable>, RuntimeError> {
         let storage = self.journal.provider();
-        programs
-            .cache
-            .load_code_metered(storage, address, code_hash, programs.engine, |elf_len| {
-                self.charge_code_load(code_hash, elf_len)
-            })
+        programs.cache.load_code_metered(
+            storage,
+            address,
+            code_hash,
+            programs.engine,
+            |load_size| self.charge_code_load(code_hash, load_size),
+        )
     }
 
     /// The guest memory of the running contract.

@@ -15,6 +15,8 @@
 //!   and values at and beyond the limits, example and probe inputs, random verified programs).
 //! - [`random`]: random SBPF V3 programs the verifier accepts, for differential tests.
 //! - [`CuBench`]: compute-unit reports in markdown, compared with the previous run.
+//! - [`calibration`]: the cases `benches/metering.rs` times to check that a compute unit buys
+//!   about the same time everywhere (docs/compute-units.md, "Calibration").
 //!
 //! ```no_run
 //! use tos_test_harness::{Check, Harness};
@@ -40,6 +42,7 @@ pub struct TestingGuide;
 
 mod abort;
 pub mod bench;
+pub mod calibration;
 mod check;
 pub mod elf;
 pub mod examples;
