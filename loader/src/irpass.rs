@@ -36,7 +36,9 @@
 //! - **Traps.** `llvm.trap` (Rust's `core::intrinsics::abort`, which `slice::sort_unstable`
 //!   reaches) becomes a call of the backend's `__bpf_trap`, which no SBPF program can call.
 //!   Each call of `llvm.trap` becomes a call of a helper that aborts the invoke through
-//!   `tos_panic` with the message "abort (core::intrinsics::abort, llvm.trap)".
+//!   `tos_panic` with [`TRAP_MESSAGE`]. Rust contracts are built with the `immediate-abort`
+//!   panic strategy, so every Rust panic (overflow check, index out of bounds, `unwrap`,
+//!   `panic!`) arrives here as `llvm.trap`.
 //!
 //! The helpers are `alwaysinline`; the build runs `opt -passes=always-inline,globaldce` on the
 //! result. Whatever this step misses still reaches `llc`, which then fails with its own error:
@@ -137,19 +139,35 @@ const SYSCALL_DECLS: &[(&str, &str)] = &[
     ("tos_memmove", "declare ptr @tos_memmove(ptr, ptr, i64)"),
     ("tos_memset", "declare ptr @tos_memset(ptr, i64, i64)"),
     ("tos_memcmp", "declare i64 @tos_memcmp(ptr, ptr, i64)"),
-    ("tos_panic", "declare void @tos_panic(ptr, i64)"),
+    (
+        "tos_panic",
+        "declare void @tos_panic(ptr, i64) noreturn nounwind",
+    ),
 ];
 
-/// What `llvm.trap` becomes: an abort of the invoke with a message naming it.
-const TRAP_HELPER: &str = "\
-@__tos_rt_trap_message = private unnamed_addr constant [42 x i8] c\"abort (core::intrinsics::abort, llvm.trap)\"
-define internal void @__tos_rt_trap() unnamed_addr alwaysinline noreturn nounwind {
-  call void @tos_panic(ptr @__tos_rt_trap_message, i64 42)
-  unreachable
-}
-";
+/// The message of every abort that comes from `llvm.trap`: with the `immediate-abort` panic
+/// strategy of Rust contracts (`toolchain::PANIC_STRATEGY_FLAGS`) that is every Rust panic.
+/// Printable ASCII without quotes or backslashes, so it goes into the IR string as it is.
+pub const TRAP_MESSAGE: &str = "panicked (overflow, index out of bounds, unwrap, panic! or \
+                                core::intrinsics::abort; contracts are built with \
+                                panic=immediate-abort, which keeps no message)";
 
-/// A call of `llvm.trap` redirected to [`TRAP_HELPER`].
+/// What `llvm.trap` becomes: an abort of the invoke with [`TRAP_MESSAGE`]. `tos_panic` is
+/// declared `noreturn` (also where the IR step adds the declaration): the backend turns an
+/// `unreachable` that follows a call which may return into a call of `__bpf_trap`, which the
+/// link step refuses as an unknown syscall.
+fn trap_helper() -> String {
+    let len = TRAP_MESSAGE.len();
+    format!(
+        "@__tos_rt_trap_message = private unnamed_addr constant [{len} x i8] c\"{TRAP_MESSAGE}\"\n\
+         define internal void @__tos_rt_trap() unnamed_addr alwaysinline noreturn nounwind {{\n\
+         \x20 call void @tos_panic(ptr @__tos_rt_trap_message, i64 {len})\n\
+         \x20 unreachable\n\
+         }}\n"
+    )
+}
+
+/// A call of `llvm.trap` redirected to the helper of [`trap_helper`].
 fn rewrite_trap(line: &str) -> Option<String> {
     line.contains("call void @llvm.trap()")
         .then(|| line.replacen("@llvm.trap()", "@__tos_rt_trap()", 1))
@@ -266,7 +284,7 @@ pub(crate) fn rewrite(ir: &str) -> Result<Rewritten, String> {
         helpers.push_str(&shift_helper(op));
     }
     if stats.traps > 0 {
-        helpers.push_str(TRAP_HELPER);
+        helpers.push_str(&trap_helper());
     }
     for (name, decl) in SYSCALL_DECLS {
         if syscalls_used.contains(name) && !declares(ir, name) {
@@ -1013,6 +1031,33 @@ mod tests {
         assert!(lines[1].contains("@__tos_rt_memcpy_i64"));
         assert!(lines[2].contains("@llvm.memset"));
         assert!(lines[3].contains("@__tos_rt_memset_i64"));
+    }
+
+    /// Rust's immediate-abort panics are `llvm.trap`; the declaration the step adds for
+    /// `tos_panic` must be `noreturn`, else `llc` follows the call with `__bpf_trap`, which the
+    /// link step refuses (every Rust contract without an explicit `tos_sdk::abort` failed so).
+    #[test]
+    fn traps_abort_through_a_noreturn_tos_panic() {
+        let ir = "define void @f() {\n\
+                  start:\n\
+                  \x20 tail call void @llvm.trap() #4\n\
+                  \x20 unreachable\n}\n\
+                  declare void @llvm.trap() #5\n";
+        let out = run(ir);
+        assert_eq!(out.stats.traps, 1);
+        assert!(out.text.contains("  tail call void @__tos_rt_trap() #4\n"));
+        assert!(out
+            .text
+            .contains("declare void @tos_panic(ptr, i64) noreturn nounwind\n"));
+        let message = format!("[{} x i8] c\"{TRAP_MESSAGE}\"", TRAP_MESSAGE.len());
+        assert!(out.text.contains(&message), "{}", out.text);
+        assert!(out.text.contains(&format!(
+            "call void @tos_panic(ptr @__tos_rt_trap_message, i64 {})",
+            TRAP_MESSAGE.len()
+        )));
+        assert!(TRAP_MESSAGE
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\'));
     }
 
     #[test]

@@ -38,6 +38,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Interface, LinkOptions, ObjectFile};
+
+/// The message of a Rust contract's panics (see [`PANIC_STRATEGY_FLAGS`]) and of C's
+/// `__builtin_trap`: `ContractPanicked { message }` carries it.
+pub use crate::irpass::TRAP_MESSAGE;
 use tos_abi::interface::MAX_INTERFACE_LEN;
 
 /// What to tell a user whose machine lacks a tool.
@@ -394,6 +398,19 @@ fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<
 // ---------------------------------------------------------------------------------------
 // Rust
 
+/// The panic strategy of every crate built for the contract target: a panic (overflow check,
+/// index out of bounds, `unwrap`, `panic!`) calls `core::intrinsics::abort` at once, which the
+/// IR step turns into an abort of the call through `tos_panic` ([`crate::irpass`]). Nothing
+/// formats a message or records a location, so `core::fmt` and the panic handler leave the
+/// contract: counter-rust went from 9,272 to 4,712 bytes, token from 55,640 to 50,488
+/// (docs/performance.md, "Contract size"). The message is lost; host tests of the same code
+/// (`cargo test`, the SDK's `host` feature) still show it. Debian's rustc 1.96 has this as a
+/// panic strategy (core's older `panic_immediate_abort` feature now stops the build with a
+/// pointer to it); it is unstable, so it needs `-Zunstable-options` (the build runs with
+/// `RUSTC_BOOTSTRAP=1` anyway for `-Zbuild-std`). The flags come after cargo's
+/// `-C panic=abort` (the profile's) on rustc's command line, and the last one counts.
+pub const PANIC_STRATEGY_FLAGS: &[&str] = &["-Zunstable-options", "-Cpanic=immediate-abort"];
+
 /// Counter that makes every Rust build's bitcode path unique within the process.
 static BUILD_SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -433,7 +450,11 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
     // The build machine's directories are remapped out of the code (panic locations name
     // source files), so the same sources give the same executable, code hash and code-load
     // charge wherever they are built.
-    let mut rustflags = vec!["-Ctarget-cpu=v2".to_owned()];
+    let mut rustflags: Vec<String> = ["-Ctarget-cpu=v2"]
+        .iter()
+        .chain(PANIC_STRATEGY_FLAGS)
+        .map(|flag| (*flag).to_owned())
+        .collect();
     rustflags.extend(
         source_path_remaps(&cargo, &manifest)?
             .into_iter()

@@ -5,7 +5,7 @@
 //! is no writable global data in a contract, so the allocator keeps its state in the heap
 //! itself: the first 8 bytes hold the bump cursor (0, as the VM leaves them, means "nothing
 //! allocated yet"). Allocations never cross the end of the region: past it, allocation fails
-//! and the contract panics ("memory allocation failed").
+//! and the contract panics (`alloc::alloc::handle_alloc_error`).
 
 use core::alloc::{GlobalAlloc, Layout};
 
@@ -136,7 +136,7 @@ unsafe impl GlobalAlloc for BumpAllocator {
 }
 
 /// An allocator that refuses every allocation: a contract built with
-/// `entrypoint!(process, no_allocator)` panics ("memory allocation failed") if anything
+/// `entrypoint!(process, no_allocator)` panics (`handle_alloc_error`) if anything
 /// allocates.
 pub struct NoAllocator;
 

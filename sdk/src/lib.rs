@@ -4,8 +4,9 @@
 //! contract needs:
 //!
 //! - [`entrypoint!`] turns `fn process(ctx: &Context, input: &[u8]) -> Result<(), E>` into the
-//!   exported entry point, installs a heap allocator ([`heap`]) and, on the BPF target, a
-//!   panic handler that logs the panic's location and aborts the call (`ContractPanicked`);
+//!   exported entry point and installs a heap allocator ([`heap`]); a panic aborts the call
+//!   (`ContractPanicked`: contracts are built with the `immediate-abort` panic strategy, so it
+//!   carries one fixed message; host tests show the panic's own);
 //! - [`Context`]: sender, caller, contract address, block, call value, native balances and
 //!   transfers;
 //! - [`storage`]: raw bytes, borsh values ([`storage::get`], [`storage::set`]) and declared
@@ -186,6 +187,10 @@ pub mod __private {
 /// Logs `panicked at <file>:<line>`, then aborts the call through `tos_panic` with the panic's
 /// message when it is a literal (`panic!("literal")`, `expect("literal")` gives the formatted
 /// text, so `"panicked"`) — without `core::fmt`, whose machinery would add several KB.
+///
+/// `tos-vm build` compiles contracts with the `immediate-abort` panic strategy, under which no
+/// panic reaches this handler (each aborts at once with `tos_loader::toolchain::TRAP_MESSAGE`):
+/// it serves builds of the SDK with an ordinary `panic = "abort"`.
 #[cfg(all(target_arch = "bpf", not(feature = "host")))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
