@@ -269,6 +269,14 @@ impl<'a> InvokeContext<'a> {
         (&mut self.journal, &mut self.memory_mapping)
     }
 
+    /// The journal, the guest memory and the compute meter at once: a syscall can charge for
+    /// a value the journal holds before copying it into guest memory, with one lookup.
+    pub fn journal_memory_and_meter(
+        &mut self,
+    ) -> (&mut Journal<'a>, &mut MemoryMapping, &mut ComputeMeter) {
+        (&mut self.journal, &mut self.memory_mapping, &mut self.meter)
+    }
+
     /// Installs the mapping the executor built; returns the previous one.
     pub(crate) fn swap_memory_mapping(&mut self, mapping: MemoryMapping) -> MemoryMapping {
         std::mem::replace(&mut self.memory_mapping, mapping)

@@ -8,7 +8,7 @@
 use std::{collections::BTreeMap, fmt, ops::Deref, sync::OnceLock};
 
 use serde::Serialize;
-use tos_storage::{Hash, JournalEntry};
+use tos_storage::{Hash, JournalEntry, JournalLog};
 
 /// One storage key's value before and after the invoke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -154,28 +154,28 @@ impl Effects {
 /// The [`Effects`] of a journal, built on first access (it derefs to them) and kept.
 #[derive(Default, Clone)]
 pub struct LazyEffects {
-    journal: Vec<JournalEntry>,
+    journal: JournalLog,
     effects: OnceLock<Effects>,
 }
 
 impl LazyEffects {
     /// Effects of `journal` (a successful call's; pass an empty one for a failed call).
-    pub fn new(journal: Vec<JournalEntry>) -> Self {
+    pub fn new(journal: JournalLog) -> Self {
         LazyEffects {
             journal,
             effects: OnceLock::new(),
         }
     }
 
-    /// The journal the effects are built from, in order.
-    pub fn journal(&self) -> &[JournalEntry] {
+    /// The journal the effects are built from (its entries are built when asked for).
+    pub fn journal(&self) -> &JournalLog {
         &self.journal
     }
 
     /// The effects, built now if nobody asked before.
     pub fn get(&self) -> &Effects {
         self.effects
-            .get_or_init(|| Effects::from_journal(&self.journal))
+            .get_or_init(|| Effects::from_journal(&self.journal.entries()))
     }
 }
 
@@ -224,22 +224,34 @@ mod tests {
 
     #[test]
     fn lazy_effects_equal_the_eager_ones() {
-        let journal = vec![
-            JournalEntry::StorageWrite {
-                contract: Hash([1; 32]),
-                key: b"k".to_vec(),
-                old: None,
-                new: Some(vec![7]),
-            },
-            JournalEntry::Transfer {
-                from: Hash([1; 32]),
-                to: Hash([2; 32]),
-                asset: Hash([0; 32]),
-                amount: 5,
-            },
-        ];
-        let lazy = LazyEffects::new(journal.clone());
-        assert_eq!(lazy.journal(), &journal[..]);
+        let store =
+            tos_storage::MemoryStorage::new().with_balance(Hash([1; 32]), Hash([0; 32]), 10);
+        let mut writes = tos_storage::Journal::new(&store);
+        writes.write_storage(&Hash([1; 32]), b"k", &[7]).unwrap();
+        writes
+            .transfer(&Hash([1; 32]), &Hash([2; 32]), &Hash([0; 32]), 5)
+            .unwrap();
+        let (_, log) = writes.into_parts();
+        let journal = log.entries();
+        assert_eq!(
+            journal[..2],
+            [
+                JournalEntry::StorageWrite {
+                    contract: Hash([1; 32]),
+                    key: b"k".to_vec(),
+                    old: None,
+                    new: Some(vec![7]),
+                },
+                JournalEntry::Transfer {
+                    from: Hash([1; 32]),
+                    to: Hash([2; 32]),
+                    asset: Hash([0; 32]),
+                    amount: 5,
+                },
+            ]
+        );
+        let lazy = LazyEffects::new(log);
+        assert_eq!(lazy.journal().entries(), journal);
         assert_eq!(*lazy, Effects::from_journal(&journal));
         assert_eq!(lazy.storage.len(), 1);
         assert_eq!(

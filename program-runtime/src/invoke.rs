@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tos_storage::{ChangeSet, Hash, Journal, JournalEntry, StorageProvider, NATIVE_ASSET};
+use tos_storage::{ChangeSet, Hash, Journal, JournalLog, StorageProvider, NATIVE_ASSET};
 
 use crate::{
     cache::ExecutableCache,
@@ -99,8 +99,9 @@ pub struct CallOutcome {
     pub code_load_units: u64,
     /// Kept whatever the result: they explain failures.
     pub logs: Vec<LogEntry>,
-    /// The journal of a successful call (empty otherwise), in order.
-    pub journal: Vec<JournalEntry>,
+    /// The journal of a successful call (empty otherwise), in order; its entries are built
+    /// when asked for ([`JournalLog::entries`]).
+    pub journal: JournalLog,
     /// The net changes of a successful call (empty otherwise).
     pub changes: ChangeSet,
     /// Events of a successful call (empty otherwise), in emission order.
@@ -219,7 +220,7 @@ fn run_call(
     let (changes, entries) = if success {
         finished.journal.into_parts()
     } else {
-        (ChangeSet::default(), Vec::new())
+        (ChangeSet::default(), JournalLog::default())
     };
     Ok(CallOutcome {
         result,

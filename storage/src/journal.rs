@@ -2,9 +2,9 @@
 //!
 //! The journal holds only a shared reference to the [`StorageProvider`]; it has no way to write
 //! to it. Every write, delete, credit and transfer of the running invoke lands in the overlay
-//! and in an ordered log of [`JournalEntry`]s. Reads see the overlay first, then the provider
-//! (each provider value is read once and cached). When the invoke succeeds, the caller turns
-//! the journal into a [`ChangeSet`] with [`Journal::into_change_set`] and commits that; when it
+//! and in an ordered log of changes. Reads see the overlay first, then the provider (each
+//! provider value is read once and cached). When the invoke succeeds, the caller turns the
+//! journal into a [`ChangeSet`] with [`Journal::into_change_set`] and commits that; when it
 //! fails, the caller drops the journal and the provider never saw anything.
 //!
 //! Nested call frames use checkpoints: [`Journal::checkpoint`] when a frame starts,
@@ -20,6 +20,13 @@
 //! * `delete_storage` of a missing key returns `false` and logs nothing; `write_storage` always
 //!   logs, even when the value is unchanged.
 //! * Reverted entries are removed from the log: [`Journal::entries`] is the effective history.
+//!
+//! Why the log is compact: a storage write is the hot path of most contracts. The bytes of
+//! every value (and of every key written) are appended to one arena, and the overlay and the
+//! log name them by position, so a write allocates nothing once the arena has room (a key's
+//! first write copies the key once, for the overlay). The [`JournalEntry`]s, with their owned
+//! keys and values, are built only when someone asks ([`Journal::entries`],
+//! [`JournalLog::entries`]); a node that commits the [`ChangeSet`] never does.
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
@@ -78,66 +85,273 @@ impl Checkpoint {
 /// Distinguishes journals so that a checkpoint of one is refused by another.
 static NEXT_JOURNAL_ID: AtomicU64 = AtomicU64::new(1);
 
-/// An open checkpoint: its serial number and the log length when it was taken.
+/// An open checkpoint: its serial number and how long the log, the arena and the table of
+/// written keys were when it was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Frame {
     serial: u64,
     log_len: usize,
+    arena_len: usize,
+    keys_len: usize,
 }
 
-/// Storage values by contract, then key: a lookup borrows the key, so reading a value the
-/// invoke has already seen allocates nothing. (`None`: absent / deleted.)
-type StorageValues = BTreeMap<Hash, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
-
-/// The value of `key` of `contract` in `values`, if it has an entry.
-fn entry_of<'m>(
-    values: &'m StorageValues,
-    contract: &Hash,
-    key: &[u8],
-) -> Option<&'m Option<Vec<u8>>> {
-    values.get(contract).and_then(|keys| keys.get(key))
+/// A storage value as the journal names it (`Copy`: naming a value owns nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// No value: absent or deleted.
+    Absent,
+    /// `len` bytes at `start` of [`Values::originals`]: a value read from the provider.
+    Original { start: usize, len: usize },
+    /// `len` bytes at `start` of [`Values::arena`]: a value the invoke wrote.
+    Written { start: usize, len: usize },
 }
 
-/// The value of `key` of `contract` before the invoke: from `originals`, or read from
-/// `provider` once and kept there.
-fn original_storage<'m>(
-    provider: &dyn StorageProvider,
-    originals: &'m mut StorageValues,
-    contract: &Hash,
-    key: &[u8],
-) -> Result<&'m Option<Vec<u8>>, StorageError> {
-    let keys = originals.entry(*contract).or_default();
-    if !keys.contains_key(key) {
-        let value = provider.read_storage(contract, key)?;
-        keys.insert(key.to_vec(), value);
+/// A storage key the invoke wrote: its contract and where its bytes are in the arena.
+#[derive(Debug, Clone, Copy)]
+struct WrittenKey {
+    contract: Hash,
+    start: usize,
+    len: usize,
+}
+
+/// What the journal knows of one storage key: its value before the invoke (read from the
+/// provider once) and, once the invoke wrote it, its index in [`Values::keys`] and its value
+/// now. One map holds both, so a read finds a key with one search whoever saw it first.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    original: Value,
+    written: Option<(usize, Value)>,
+}
+
+impl Slot {
+    /// The value as the invoke sees it.
+    fn current(&self) -> Value {
+        self.written.map_or(self.original, |(_, value)| value)
     }
-    Ok(keys.get(key).unwrap_or(&None))
 }
+
+/// The slots of every key the invoke read or wrote, by contract, then key (a lookup borrows
+/// the key).
+type Slots = BTreeMap<Hash, BTreeMap<Vec<u8>, Slot>>;
+
+/// One logged change. Storage writes name their key and values (see [`Values`]); the others
+/// hold no heap data and are kept as they are reported.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Storage {
+        key: usize,
+        old: Value,
+        new: Value,
+    },
+    Balance {
+        account: Hash,
+        asset: Hash,
+        old: u64,
+        new: u64,
+    },
+    Transfer {
+        from: Hash,
+        to: Hash,
+        asset: Hash,
+        amount: u64,
+    },
+    ContractCreated {
+        address: Hash,
+        code_hash: Hash,
+    },
+}
+
+/// The bytes the slots and the log point into.
+#[derive(Debug, Clone, Default)]
+struct Values {
+    /// Values written, and the bytes of every key written, back to back. Shrinks back to a
+    /// checkpoint's length when that frame is reverted.
+    arena: Vec<u8>,
+    /// Values as read from the provider, back to back; never shrinks (a reverted frame's
+    /// reads stay valid: the provider does not change under the journal).
+    originals: Vec<u8>,
+    /// Every key written, in the order of its first write.
+    keys: Vec<WrittenKey>,
+}
+
+/// Room the arena gets at its first use: a few keys and values without a reallocation.
+const ARENA_START_CAPACITY: usize = 256;
+
+/// `len` bytes at `start` of `bytes`. Positions come from the journal and an arena only
+/// shrinks to a checkpoint's length, below which every position still named lies: the range
+/// is always there.
+fn range(bytes: &[u8], start: usize, len: usize) -> &[u8] {
+    bytes.get(start..start + len).unwrap_or_default()
+}
+
+impl Values {
+    /// The contract and key bytes of written key `key`.
+    fn key(&self, key: usize) -> (Hash, &[u8]) {
+        match self.keys.get(key) {
+            Some(written) => (
+                written.contract,
+                range(&self.arena, written.start, written.len),
+            ),
+            None => (Hash::default(), &[]),
+        }
+    }
+
+    /// The bytes `value` names (`None`: absent).
+    fn resolve(&self, value: Value) -> Option<&[u8]> {
+        match value {
+            Value::Absent => None,
+            Value::Original { start, len } => Some(range(&self.originals, start, len)),
+            Value::Written { start, len } => Some(range(&self.arena, start, len)),
+        }
+    }
+
+    /// The reported form of `change`.
+    fn entry(&self, change: &Change) -> JournalEntry {
+        match *change {
+            Change::Storage { key, old, new } => {
+                let (contract, key_bytes) = self.key(key);
+                JournalEntry::StorageWrite {
+                    contract,
+                    key: key_bytes.to_vec(),
+                    old: self.resolve(old).map(<[u8]>::to_vec),
+                    new: self.resolve(new).map(<[u8]>::to_vec),
+                }
+            }
+            Change::Balance {
+                account,
+                asset,
+                old,
+                new,
+            } => JournalEntry::BalanceChange {
+                account,
+                asset,
+                old,
+                new,
+            },
+            Change::Transfer {
+                from,
+                to,
+                asset,
+                amount,
+            } => JournalEntry::Transfer {
+                from,
+                to,
+                asset,
+                amount,
+            },
+            Change::ContractCreated { address, code_hash } => {
+                JournalEntry::ContractCreated { address, code_hash }
+            }
+        }
+    }
+}
+
+/// The slot of `key` of `contract`, if the journal has one.
+fn slot_of<'m>(slots: &'m Slots, contract: &Hash, key: &[u8]) -> Option<&'m Slot> {
+    slots.get(contract).and_then(|keys| keys.get(key))
+}
+
+/// Makes `new` the value of `slot` (of `key` of `contract`) and returns the change to log; a
+/// key's first write keeps its bytes in `values` for the log.
+fn write_slot(
+    slot: &mut Slot,
+    values: &mut Values,
+    contract: &Hash,
+    key: &[u8],
+    new: Value,
+) -> Change {
+    match &mut slot.written {
+        Some((id, value)) => Change::Storage {
+            key: *id,
+            old: std::mem::replace(value, new),
+            new,
+        },
+        None => {
+            let id = values.keys.len();
+            let start = values.arena.len();
+            values.arena.extend_from_slice(key);
+            values.keys.push(WrittenKey {
+                contract: *contract,
+                start,
+                len: key.len(),
+            });
+            slot.written = Some((id, new));
+            Change::Storage {
+                key: id,
+                old: slot.original,
+                new,
+            }
+        }
+    }
+}
+
+/// The log of a finished invoke ([`Journal::into_parts`]): its changes in order, reported as
+/// [`JournalEntry`]s by [`entries`](JournalLog::entries), built only then.
+#[derive(Clone, Default)]
+pub struct JournalLog {
+    values: Values,
+    changes: Vec<Change>,
+}
+
+impl JournalLog {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// `true` when nothing was logged.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The entries, in order (built now: each holds its own key and values).
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.changes
+            .iter()
+            .map(|change| self.values.entry(change))
+            .collect()
+    }
+}
+
+/// Formats as the list of its entries.
+impl std::fmt::Debug for JournalLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.entries(), f)
+    }
+}
+
+/// Equal when the entries are.
+impl PartialEq for JournalLog {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.entries() == other.entries()
+    }
+}
+
+impl Eq for JournalLog {}
 
 /// The write overlay of one invoke over a read-only [`StorageProvider`]. See the module docs.
 pub struct Journal<'a> {
     provider: &'a dyn StorageProvider,
     id: u64,
     next_serial: u64,
-    /// Current value of every storage key this invoke wrote or deleted.
-    storage: StorageValues,
+    /// Every storage key this invoke read or wrote: its original and current value.
+    slots: Slots,
     /// Current value of every balance this invoke changed.
     balances: BTreeMap<(Hash, Hash), u64>,
-    /// Values as read from the provider (the state before the invoke).
-    storage_cache: StorageValues,
+    /// The bytes of written values and keys, and of the provider's values as read.
+    values: Values,
     balance_cache: BTreeMap<(Hash, Hash), u64>,
     /// Contract instances this invoke created.
     contracts: BTreeMap<Hash, ContractInfo>,
-    log: Vec<JournalEntry>,
+    log: Vec<Change>,
     frames: Vec<Frame>,
 }
 
 impl std::fmt::Debug for Journal<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Journal")
-            .field("storage", &self.storage)
             .field("balances", &self.balances)
-            .field("log", &self.log)
+            .field("log", &self.entries())
             .field("open_checkpoints", &self.frames.len())
             .finish_non_exhaustive()
     }
@@ -150,9 +364,9 @@ impl<'a> Journal<'a> {
             provider,
             id: NEXT_JOURNAL_ID.fetch_add(1, Ordering::Relaxed),
             next_serial: 0,
-            storage: BTreeMap::new(),
+            slots: BTreeMap::new(),
             balances: BTreeMap::new(),
-            storage_cache: BTreeMap::new(),
+            values: Values::default(),
             balance_cache: BTreeMap::new(),
             contracts: BTreeMap::new(),
             log: Vec::new(),
@@ -181,11 +395,34 @@ impl<'a> Journal<'a> {
         contract: &Hash,
         key: &[u8],
     ) -> Result<Option<&[u8]>, StorageError> {
-        if let Some(value) = entry_of(&self.storage, contract, key) {
-            return Ok(value.as_deref());
-        }
-        let original = original_storage(self.provider, &mut self.storage_cache, contract, key)?;
-        Ok(original.as_deref())
+        let value = match slot_of(&self.slots, contract, key) {
+            Some(slot) => slot.current(),
+            None => self.read_original(contract, key)?,
+        };
+        Ok(self.values.resolve(value))
+    }
+
+    /// Reads `key` of `contract` from the provider into a new slot (the key has none yet).
+    fn read_original(&mut self, contract: &Hash, key: &[u8]) -> Result<Value, StorageError> {
+        let original = match self.provider.read_storage(contract, key)? {
+            None => Value::Absent,
+            Some(bytes) => {
+                let start = self.values.originals.len();
+                self.values.originals.extend_from_slice(&bytes);
+                Value::Original {
+                    start,
+                    len: bytes.len(),
+                }
+            }
+        };
+        self.slots.entry(*contract).or_default().insert(
+            key.to_vec(),
+            Slot {
+                original,
+                written: None,
+            },
+        );
+        Ok(original)
     }
 
     /// The balance of `account` in `asset` as this invoke sees it.
@@ -204,59 +441,77 @@ impl<'a> Journal<'a> {
         key: &[u8],
         value: &[u8],
     ) -> Result<(), StorageError> {
-        self.write_storage_owned(contract, key, value.to_vec())
+        self.write_storage_with(contract, key, value.len(), |buffer| {
+            buffer.copy_from_slice(value);
+            Ok::<(), StorageError>(())
+        })
     }
 
-    /// [`write_storage`](Self::write_storage) of a value the caller already owns (no copy).
-    pub fn write_storage_owned(
+    /// [`write_storage`](Self::write_storage) of a `len`-byte value that `fill` writes into
+    /// the journal's own buffer (a syscall copies it straight from guest memory). `fill` runs
+    /// first; if it or the read of the key's original value fails, nothing changes and the
+    /// error is returned.
+    pub fn write_storage_with<E: From<StorageError>>(
         &mut self,
         contract: &Hash,
         key: &[u8],
-        value: Vec<u8>,
-    ) -> Result<(), StorageError> {
-        // The first write of a key needs its original value (read once, kept for the change
-        // set); later writes take the old value out of the overlay instead of copying it.
-        let original = if entry_of(&self.storage, contract, key).is_some() {
-            None
-        } else {
-            Some(original_storage(self.provider, &mut self.storage_cache, contract, key)?.clone())
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let arena = &mut self.values.arena;
+        if arena.capacity() == 0 {
+            arena.reserve(ARENA_START_CAPACITY.max(len));
+        }
+        let start = arena.len();
+        arena.resize(start + len, 0);
+        let filled = match arena.get_mut(start..) {
+            Some(buffer) => fill(buffer),
+            None => Ok(()),
         };
-        let new = Some(value);
-        let keys = self.storage.entry(*contract).or_default();
-        let old = match keys.get_mut(key) {
-            Some(current) => std::mem::replace(current, new.clone()),
-            None => {
-                keys.insert(key.to_vec(), new.clone());
-                original.flatten()
-            }
-        };
-        self.log.push(JournalEntry::StorageWrite {
-            contract: *contract,
-            key: key.to_vec(),
-            old,
-            new,
+        let set = filled.and_then(|()| {
+            self.set_storage(contract, key, Value::Written { start, len })
+                .map_err(E::from)
         });
-        Ok(())
+        if set.is_err() {
+            self.values.arena.truncate(start);
+        }
+        set
     }
 
     /// Deletes `key` of `contract`. Returns whether it existed; deleting a missing key changes
     /// and logs nothing.
     pub fn delete_storage(&mut self, contract: &Hash, key: &[u8]) -> Result<bool, StorageError> {
-        let old = self.read_storage(contract, key)?;
-        if old.is_none() {
+        if self.storage_value(contract, key)?.is_none() {
             return Ok(false);
         }
-        self.storage
-            .entry(*contract)
-            .or_default()
-            .insert(key.to_vec(), None);
-        self.log.push(JournalEntry::StorageWrite {
-            contract: *contract,
-            key: key.to_vec(),
-            old,
-            new: None,
-        });
+        self.set_storage(contract, key, Value::Absent)?;
         Ok(true)
+    }
+
+    /// Makes `new` the value of `key` of `contract` and logs the change. Fails, changing
+    /// nothing, only when the key's original value cannot be read.
+    fn set_storage(&mut self, contract: &Hash, key: &[u8], new: Value) -> Result<(), StorageError> {
+        if let Some(slot) = self
+            .slots
+            .get_mut(contract)
+            .and_then(|keys| keys.get_mut(key))
+        {
+            let change = write_slot(slot, &mut self.values, contract, key, new);
+            self.log.push(change);
+            return Ok(());
+        }
+        // Never seen: its original value is read (once) for the change set.
+        self.read_original(contract, key)?;
+        let Some(slot) = self
+            .slots
+            .get_mut(contract)
+            .and_then(|keys| keys.get_mut(key))
+        else {
+            return Err(StorageError::corrupt("journal slot missing after its read"));
+        };
+        let change = write_slot(slot, &mut self.values, contract, key, new);
+        self.log.push(change);
+        Ok(())
     }
 
     /// Adds `amount` of `asset` to `account` (minting: funding, rewards, tests).
@@ -308,7 +563,7 @@ impl<'a> Journal<'a> {
                 balance: from_old,
                 needed: amount,
             })?;
-        let entry = JournalEntry::Transfer {
+        let entry = Change::Transfer {
             from: *from,
             to: *to,
             asset: *asset,
@@ -348,7 +603,7 @@ impl<'a> Journal<'a> {
         }
         self.contracts.insert(address, ContractInfo { code_hash });
         self.log
-            .push(JournalEntry::ContractCreated { address, code_hash });
+            .push(Change::ContractCreated { address, code_hash });
         Ok(())
     }
 
@@ -360,6 +615,8 @@ impl<'a> Journal<'a> {
         self.frames.push(Frame {
             serial,
             log_len: self.log.len(),
+            arena_len: self.values.arena.len(),
+            keys_len: self.values.keys.len(),
         });
         Checkpoint {
             journal: self.id,
@@ -377,12 +634,21 @@ impl<'a> Journal<'a> {
         let frame = self.open_frame(&checkpoint)?;
         while self.log.len() > frame.log_len {
             match self.log.pop() {
-                Some(JournalEntry::StorageWrite {
-                    contract, key, old, ..
-                }) => {
-                    self.storage.entry(contract).or_default().insert(key, old);
+                Some(Change::Storage { key, old, .. }) => {
+                    let Some(written) = self.values.keys.get(key) else {
+                        continue;
+                    };
+                    let key_bytes = range(&self.values.arena, written.start, written.len);
+                    if let Some((_, value)) = self
+                        .slots
+                        .get_mut(&written.contract)
+                        .and_then(|keys| keys.get_mut(key_bytes))
+                        .and_then(|slot| slot.written.as_mut())
+                    {
+                        *value = old;
+                    }
                 }
-                Some(JournalEntry::BalanceChange {
+                Some(Change::Balance {
                     account,
                     asset,
                     old,
@@ -390,12 +656,27 @@ impl<'a> Journal<'a> {
                 }) => {
                     self.balances.insert((account, asset), old);
                 }
-                Some(JournalEntry::ContractCreated { address, .. }) => {
+                Some(Change::ContractCreated { address, .. }) => {
                     self.contracts.remove(&address);
                 }
-                Some(JournalEntry::Transfer { .. }) | None => {}
+                Some(Change::Transfer { .. }) | None => {}
             }
         }
+        // A key first written after the checkpoint holds its original value again: it is
+        // unwritten, as if it never was, and the bytes appended since (its key, every value
+        // written since) are dropped, so a reverted frame keeps no memory.
+        let Values { arena, keys, .. } = &mut self.values;
+        for written in keys.drain(frame.keys_len.min(keys.len())..) {
+            let key_bytes = range(arena, written.start, written.len);
+            if let Some(slot) = self
+                .slots
+                .get_mut(&written.contract)
+                .and_then(|keys| keys.get_mut(key_bytes))
+            {
+                slot.written = None;
+            }
+        }
+        arena.truncate(frame.arena_len);
         self.frames.truncate(checkpoint.depth);
         Ok(())
     }
@@ -421,9 +702,18 @@ impl<'a> Journal<'a> {
         self.frames.len()
     }
 
-    /// The ordered log of the changes in effect (reverted ones are gone).
-    pub fn entries(&self) -> &[JournalEntry] {
-        &self.log
+    /// Number of changes in effect (reverted ones are gone): the length of
+    /// [`entries`](Self::entries), without building them.
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// The ordered log of the changes in effect (reverted ones are gone), built now.
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.log
+            .iter()
+            .map(|change| self.values.entry(change))
+            .collect()
     }
 
     /// The final values of everything this invoke changed. Keys whose final value equals the
@@ -434,29 +724,48 @@ impl<'a> Journal<'a> {
     }
 
     /// [`into_change_set`](Self::into_change_set) plus the log of [`entries`](Self::entries).
-    pub fn into_parts(self) -> (ChangeSet, Vec<JournalEntry>) {
+    pub fn into_parts(self) -> (ChangeSet, JournalLog) {
+        let Journal {
+            slots,
+            balances,
+            values,
+            balance_cache,
+            contracts,
+            log,
+            ..
+        } = self;
         let mut changes = ChangeSet::default();
-        for (contract, keys) in self.storage {
-            let originals = self.storage_cache.get(&contract);
-            for (key, value) in keys {
-                // Every overlay key was read (hence cached) before it was first written.
-                if originals.and_then(|original| original.get(&key)) != Some(&value) {
-                    changes.storage.insert((contract, key), value);
+        for (contract, keys) in slots {
+            for (key, slot) in keys {
+                let Some((_, value)) = slot.written else {
+                    continue;
+                };
+                let value = values.resolve(value);
+                if value != values.resolve(slot.original) {
+                    changes
+                        .storage
+                        .insert((contract, key), value.map(<[u8]>::to_vec));
                 }
             }
         }
-        for (pair, amount) in self.balances {
-            if self.balance_cache.get(&pair) != Some(&amount) {
+        for (pair, amount) in balances {
+            if balance_cache.get(&pair) != Some(&amount) {
                 changes.balances.insert(pair, amount);
             }
         }
-        changes.contracts = self.contracts;
-        (changes, self.log)
+        changes.contracts = contracts;
+        (
+            changes,
+            JournalLog {
+                values,
+                changes: log,
+            },
+        )
     }
 
     fn set_balance(&mut self, account: Hash, asset: Hash, old: u64, new: u64) {
         self.balances.insert((account, asset), new);
-        self.log.push(JournalEntry::BalanceChange {
+        self.log.push(Change::Balance {
             account,
             asset,
             old,
@@ -828,6 +1137,105 @@ mod tests {
     }
 
     #[test]
+    fn entries_report_each_write_with_its_old_and_new_value() {
+        let store = base();
+        let mut j = Journal::new(&store);
+        j.write_storage(&C, b"k", b"1").unwrap();
+        j.write_storage(&C, b"k", b"22").unwrap();
+        let inner = j.checkpoint();
+        j.write_storage(&C, b"k", b"333").unwrap();
+        j.write_storage(&C, b"fresh", b"x").unwrap();
+        j.revert_to(inner).unwrap();
+        assert!(j.delete_storage(&C, b"k").unwrap());
+        j.write_storage(&C, b"fresh", b"y").unwrap();
+        let write =
+            |key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>| JournalEntry::StorageWrite {
+                contract: C,
+                key: key.to_vec(),
+                old: old.map(<[u8]>::to_vec),
+                new: new.map(<[u8]>::to_vec),
+            };
+        let expected = vec![
+            write(b"k", Some(b"v0"), Some(b"1")),
+            write(b"k", Some(b"1"), Some(b"22")),
+            write(b"k", Some(b"22"), None),
+            write(b"fresh", None, Some(b"y")),
+        ];
+        assert_eq!(j.entries(), expected);
+        assert_eq!(j.log_len(), 4);
+        let (changes, log) = j.into_parts();
+        assert_eq!(log.entries(), expected);
+        assert_eq!(format!("{log:?}"), format!("{expected:?}"));
+        let mut set = ChangeSet::new();
+        set.set_storage(C, b"k".to_vec(), None);
+        set.set_storage(C, b"fresh".to_vec(), Some(b"y".to_vec()));
+        assert_eq!(changes, set);
+    }
+
+    #[test]
+    fn a_reverted_frame_keeps_none_of_its_bytes() {
+        let store = base();
+        let mut j = Journal::new(&store);
+        j.write_storage(&C, b"kept", b"value").unwrap();
+        let arena = j.values.arena.len();
+        let cp = j.checkpoint();
+        j.write_storage(&C, b"kept", &[9; 1000]).unwrap();
+        j.write_storage(&C, b"new key", &[8; 1000]).unwrap();
+        assert!(j.values.arena.len() > arena + 2000);
+        j.revert_to(cp).unwrap();
+        assert_eq!(j.values.arena.len(), arena);
+        assert_eq!(j.values.keys.len(), 1);
+        assert_eq!(
+            j.read_storage(&C, b"kept").unwrap(),
+            Some(b"value".to_vec())
+        );
+        assert_eq!(j.read_storage(&C, b"new key").unwrap(), None);
+        // Written again after the revert, both keys read and commit their new values.
+        j.write_storage(&C, b"new key", b"again").unwrap();
+        assert_eq!(
+            j.read_storage(&C, b"new key").unwrap(),
+            Some(b"again".to_vec())
+        );
+        let mut set = ChangeSet::new();
+        set.set_storage(C, b"kept".to_vec(), Some(b"value".to_vec()));
+        set.set_storage(C, b"new key".to_vec(), Some(b"again".to_vec()));
+        assert_eq!(j.into_change_set(), set);
+    }
+
+    #[test]
+    fn a_failed_fill_changes_nothing() {
+        let store = base();
+        let mut j = Journal::new(&store);
+        j.write_storage(&C, b"k", b"1").unwrap();
+        let arena = j.values.arena.len();
+        let refused: Result<(), StorageError> = j.write_storage_with(&C, b"k", 4, |_| {
+            Err(StorageError::corrupt("the guest range was bad"))
+        });
+        assert!(refused.is_err());
+        let refused: Result<(), StorageError> =
+            j.write_storage_with(&C, b"other", 4, |_| Err(StorageError::ZeroAmount));
+        assert!(refused.is_err());
+        assert_eq!(j.values.arena.len(), arena);
+        assert_eq!(j.log_len(), 1);
+        assert_eq!(j.read_storage(&C, b"k").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(j.read_storage(&C, b"other").unwrap(), None);
+        // A store that fails the original's read: refused too, after the fill ran.
+        let failing = Counting {
+            fail: true,
+            ..Default::default()
+        };
+        let mut j = Journal::new(&failing);
+        let mut filled = false;
+        let refused = j.write_storage_with(&C, b"k", 2, |buffer| {
+            buffer.copy_from_slice(b"ab");
+            filled = true;
+            Ok::<(), StorageError>(())
+        });
+        assert!(filled && refused.unwrap_err().is_backend());
+        assert_eq!((j.values.arena.len(), j.log_len()), (0, 0));
+    }
+
+    #[test]
     fn created_contracts_are_journaled_reverted_and_refused_twice() {
         let base = MemoryStorage::new().with_contract(ALICE, TOKEN);
         let mut j = Journal::new(&base);
@@ -855,7 +1263,7 @@ mod tests {
             Some(&ContractInfo { code_hash: TOKEN })
         );
         assert_eq!(
-            log,
+            log.entries(),
             vec![JournalEntry::ContractCreated {
                 address: BOB,
                 code_hash: TOKEN

@@ -49,7 +49,7 @@ pub use changes::ChangeSet;
 #[cfg(feature = "disk")]
 pub use disk::{DiskStorage, FORMAT_VERSION};
 pub use error::{describe_format, StorageError};
-pub use journal::{Checkpoint, Journal, JournalEntry};
+pub use journal::{Checkpoint, Journal, JournalEntry, JournalLog};
 pub use memory::MemoryStorage;
 pub use types::{ContractInfo, Hash, NATIVE_ASSET};
 pub use versioned::{StateAt, VersionRows, VersionedStorage};

@@ -95,15 +95,15 @@ declare_builtin_function!(
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
         let contract = context.contract;
-        let Some(value_len) = context.journal.storage_value(&contract, key)?.map(<[u8]>::len) else {
+        // One lookup: the value is charged for, then copied from the journal straight into
+        // guest memory.
+        let (journal, guest, meter) = context.journal_memory_and_meter();
+        let Some(value) = journal.storage_value(&contract, key)? else {
             return Ok(NOT_FOUND);
         };
-        context.charge((value_len as u64).saturating_mul(STORAGE_READ_BYTE_COST))?;
+        let value_len = value.len();
+        meter.charge((value_len as u64).saturating_mul(STORAGE_READ_BYTE_COST))?;
         let copy_len = value_len.min(usize::try_from(out_len).unwrap_or(usize::MAX));
-        // The value is copied from the journal straight into guest memory (the second lookup
-        // finds it in the journal: the provider is read once).
-        let (journal, guest) = context.journal_and_memory();
-        let value = journal.storage_value(&contract, key)?.unwrap_or_default();
         memory::write_bytes(guest, out_addr, value.get(..copy_len).unwrap_or(value))?;
         Ok(value_len as u64)
     }
@@ -129,9 +129,15 @@ declare_builtin_function!(
         context.charge(STORAGE_WRITE_BASE_COST.saturating_add(bytes.saturating_mul(STORAGE_WRITE_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
-        let value = memory::read_bytes(context.memory(), value_addr, value_len, MAX_STORAGE_VALUE_LEN)?;
         let contract = context.contract;
-        context.journal.write_storage_owned(&contract, key, value)?;
+        // The value is copied from guest memory straight into the journal (checked as
+        // `memory::read_bytes` checks it, before the journal reads the key's original value).
+        let (journal, guest) = context.journal_and_memory();
+        journal.write_storage_with(&contract, key, value_len as usize, |buffer| {
+            memory::read_into(guest, value_addr, value_len, buffer)
+                .map(|_| ())
+                .map_err(SyscallError::from)
+        })?;
         Ok(0)
     }
 );

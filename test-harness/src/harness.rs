@@ -545,7 +545,7 @@ impl Harness {
             status: Status::from_result(outcome.result),
             compute_used: outcome.compute_used,
             logs: outcome.logs,
-            journal: outcome.journal,
+            journal: outcome.journal.entries(),
             changes: outcome.changes,
             events: outcome.events,
             return_data: outcome.return_data,

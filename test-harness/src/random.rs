@@ -850,7 +850,8 @@ pub fn run_text(
         let finished = context.finish();
         let success = matches!(execution.result, Ok(0));
         let (changes, journal) = if success {
-            finished.journal.into_parts()
+            let (changes, log) = finished.journal.into_parts();
+            (changes, log.entries())
         } else {
             Default::default()
         };
