@@ -512,3 +512,68 @@ fn the_workloads_exercise_what_they_claim() {
         by_name("counter-rust")
     );
 }
+
+/// Copies `from` into `to` (files and directories), leaving out `target/`.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (source, dest) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&source, &dest);
+            }
+        } else {
+            std::fs::copy(&source, &dest).unwrap();
+        }
+    }
+}
+
+/// A Rust contract built from two checkouts in different directories gives the same bytes,
+/// so the same code hash and the same code-load charge. cargo hashes a path dependency's
+/// absolute directory into its crate's symbol names (`Cs<hash>_` in v0 mangling); the link
+/// step writes the symbol table with demangled names without those hashes.
+#[test]
+fn rust_builds_do_not_depend_on_the_checkout_directory() {
+    let root = support::root();
+    let syscalls = tos_vm::syscalls::syscall_names();
+    let scratch = tempfile::tempdir().unwrap();
+    let checkouts = [
+        scratch.path().join("a"),
+        scratch.path().join("another").join("checkout"),
+    ];
+    let mut elfs = Vec::new();
+    for checkout in &checkouts {
+        std::fs::create_dir_all(checkout).unwrap();
+        std::fs::copy(root.join("Cargo.toml"), checkout.join("Cargo.toml")).unwrap();
+        // The SDK and what its manifest names (`storage` for its `host` feature).
+        for dir in [
+            "abi",
+            "sdk",
+            "sdk-macros",
+            "storage",
+            "examples/counter-rust",
+        ] {
+            copy_tree(&root.join(dir), &checkout.join(dir));
+        }
+        let options = toolchain::BuildOptions {
+            syscalls: &syscalls,
+            // The fixtures' target directory: `core` and `alloc` are built there already.
+            target_dir: Some(root.join("target/contracts/shared")),
+            sdk_include: checkout.join("sdk/c"),
+        };
+        let elf = toolchain::build_contract(&checkout.join("examples/counter-rust"), &options)
+            .unwrap_or_else(|error| panic!("{}: {error}", checkout.display()));
+        elfs.push(elf);
+    }
+    assert!(
+        elfs[0] == elfs[1],
+        "the two checkouts built different executables ({} and {} bytes)",
+        elfs[0].len(),
+        elfs[1].len()
+    );
+    assert_eq!(
+        tos_vm::runtime::code_hash(&elfs[0]),
+        tos_vm::runtime::code_hash(&elfs[1])
+    );
+}

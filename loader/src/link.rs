@@ -913,7 +913,7 @@ impl<'a> Linker<'a, '_> {
                     _ => continue,
                 };
                 let out = OutSymbol {
-                    name: sym.name.to_vec(),
+                    name: output_symbol_name(sym.name),
                     value,
                     size: sym.size,
                     info: sym.info,
@@ -930,6 +930,36 @@ impl<'a> Linker<'a, '_> {
         locals.extend(globals);
         locals
     }
+}
+
+/// Longest symbol name solana-sbpf reads as a function label (`DEBUG_SYMBOL_NAME_LENGTH_MAXIMUM`).
+const MAX_LABEL_LEN: usize = 255;
+
+/// The name a symbol gets in the executable's symbol table, which only `tos-vm inspect`,
+/// disassembly and debug labels read (the loader and the engines use the program headers).
+///
+/// Rust names are demangled without their crate hashes: cargo derives the hash of a path
+/// dependency (the SDK in a checkout) from its absolute directory, so mangled names made the
+/// same sources give different executables, code hashes and code-load charges in different
+/// directories (`Cs2cZip2XkYjf_7tos_sdk` → `tos_sdk`). Names longer than a label may be are
+/// cut at a character boundary. Other names (C functions, `entrypoint`) stay as they are.
+fn output_symbol_name(name: &[u8]) -> Vec<u8> {
+    let Some(demangled) = std::str::from_utf8(name)
+        .ok()
+        .and_then(|text| rustc_demangle::try_demangle(text).ok())
+    else {
+        return name.to_vec();
+    };
+    // `{:#}` leaves out the hashes (v0 crate disambiguators, legacy `::h<hash>` suffixes).
+    let mut text = format!("{demangled:#}");
+    if text.len() > MAX_LABEL_LEN {
+        let mut cut = MAX_LABEL_LEN;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text.into_bytes()
 }
 
 struct Reloc {
@@ -1094,4 +1124,33 @@ pub(crate) fn check_calls(
     used.sort();
     used.dedup();
     Ok(used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_symbol_names_lose_their_crate_hashes() {
+        // The same function as two checkouts name it (their crate hashes differ).
+        let a = b"_RNvNtCs2cZip2XkYjf_7tos_sdk4text11read_string";
+        let b = b"_RNvNtCs6gka2eHPgAh_7tos_sdk4text11read_string";
+        assert_eq!(output_symbol_name(a), b"tos_sdk::text::read_string");
+        assert_eq!(output_symbol_name(a), output_symbol_name(b));
+        assert_eq!(
+            output_symbol_name(b"_ZN7tos_sdk4text11read_string17h0123456789abcdefE"),
+            b"tos_sdk::text::read_string"
+        );
+        for plain in [&b"entrypoint"[..], b"memcmp", b"helper", b"_R", b"\xff\xfe"] {
+            assert_eq!(output_symbol_name(plain), plain);
+        }
+    }
+
+    #[test]
+    fn long_names_are_cut_to_a_label() {
+        let long = format!("_ZN4core300{}E", "a".repeat(300));
+        let name = output_symbol_name(long.as_bytes());
+        assert_eq!(name.len(), MAX_LABEL_LEN);
+        assert!(name.starts_with(b"core::aaa"));
+    }
 }
