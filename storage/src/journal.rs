@@ -404,15 +404,18 @@ impl<'a> Journal<'a> {
 
     /// Reads `key` of `contract` from the provider into a new slot (the key has none yet).
     fn read_original(&mut self, contract: &Hash, key: &[u8]) -> Result<Value, StorageError> {
-        let original = match self.provider.read_storage(contract, key)? {
-            None => Value::Absent,
-            Some(bytes) => {
-                let start = self.values.originals.len();
-                self.values.originals.extend_from_slice(&bytes);
-                Value::Original {
-                    start,
-                    len: bytes.len(),
-                }
+        let originals = &mut self.values.originals;
+        if originals.capacity() == 0 {
+            originals.reserve(ARENA_START_CAPACITY);
+        }
+        let start = originals.len();
+        let original = match self.provider.read_storage_into(contract, key, originals) {
+            Ok(Some(len)) => Value::Original { start, len },
+            Ok(None) => Value::Absent,
+            Err(error) => {
+                // Whatever a failing adapter appended is not a value.
+                originals.truncate(start);
+                return Err(error);
             }
         };
         self.slots.entry(*contract).or_default().insert(

@@ -61,6 +61,21 @@ pub use versioned::{StateAt, VersionRows, VersionedStorage};
 pub trait StorageProvider {
     /// The value stored under `key` by `contract`, if any.
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// [`read_storage`](Self::read_storage) appending the value to `out` instead of returning
+    /// a new vector: its length, `None` (and `out` unchanged) when the key has no value. The
+    /// journal keeps every value it reads in one buffer; an adapter that holds its values in
+    /// memory overrides this to copy once and allocate nothing.
+    fn read_storage_into(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, StorageError> {
+        Ok(self.read_storage(contract, key)?.map(|value| {
+            out.extend_from_slice(&value);
+            value.len()
+        }))
+    }
     /// Balance of `account` in `asset`; an account never seen has balance 0.
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError>;
     /// The contract instance at `address` (which code it runs), if one was created there.

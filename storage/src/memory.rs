@@ -9,10 +9,6 @@ use crate::StorageProvider;
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Where the pending block's versions are kept until `commit_block` seals them at the block's
-/// height: above every readable height (a block height is at most `u64::MAX - 1`).
-const PENDING: u64 = u64::MAX;
-
 /// Whole chain state in `BTreeMap`s: the latest state plus, per key, its versions by height.
 ///
 /// `Clone + PartialEq` so a test can snapshot a state and compare two states as a whole. Zero
@@ -52,7 +48,9 @@ struct History {
     tip: Option<u64>,
     /// Oldest readable height.
     oldest: u64,
-    /// The keys with a version in the pending block (at [`PENDING`]).
+    /// The keys whose latest value differs from their newest sealed version: the pending
+    /// block, sealed by `commit_block` from the latest state. Its values are not copied into
+    /// the history before then (a commit writes each value once, into the latest state).
     pending: PendingKeys,
 }
 
@@ -100,18 +98,28 @@ where
     !unchanged
 }
 
-/// Records `value` as the pending version of `key`, and whether `key` has one now.
-fn record_pending<K, Q, V: PartialEq>(
-    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
-    pending: &mut BTreeSet<K>,
-    key: &Q,
-    value: V,
-    absent: impl Fn(&V) -> bool,
-) where
+/// Whether a key whose newest sealed version (if any) is `sealed` changes when its latest value
+/// becomes one for which `same` says whether it equals a version and `absent` whether it is no
+/// value at all.
+fn differs_from_sealed<V>(
+    sealed: Option<&Versions<V>>,
+    same: impl Fn(&V) -> bool,
+    absent: bool,
+) -> bool {
+    match sealed.and_then(|versions| versions.last_key_value()) {
+        Some((_, version)) => !same(version),
+        None => !absent,
+    }
+}
+
+/// Puts `key` in the pending block when its latest value `changed` from its newest sealed
+/// version, takes it out otherwise.
+fn mark_pending<K, Q>(pending: &mut BTreeSet<K>, key: &Q, changed: bool)
+where
     K: Ord + Borrow<Q>,
     Q: Ord + ?Sized + ToOwned<Owned = K>,
 {
-    if record(history, key, PENDING, value, absent) {
+    if changed {
         if !pending.contains(key) {
             pending.insert(key.to_owned());
         }
@@ -120,20 +128,16 @@ fn record_pending<K, Q, V: PartialEq>(
     }
 }
 
-/// Moves every pending version to `height` (above every sealed version).
+/// Records the latest value of every pending key (`latest`) as its version at `height`.
 fn seal<K: Ord + Clone, V: PartialEq>(
     history: &mut BTreeMap<K, BTreeMap<u64, V>>,
     pending: &mut BTreeSet<K>,
     height: u64,
+    latest: impl Fn(&K) -> V,
     absent: impl Fn(&V) -> bool,
 ) {
     for key in std::mem::take(pending) {
-        let Some(value) = history
-            .get_mut(&key)
-            .and_then(|versions| versions.remove(&PENDING))
-        else {
-            continue;
-        };
+        let value = latest(&key);
         record(history, &key, height, value, &absent);
     }
 }
@@ -221,18 +225,19 @@ impl MemoryStorage {
     }
 
     fn write_balance(&mut self, account: Hash, asset: Hash, amount: u64) {
+        let pair = (account, asset);
         if amount == 0 {
-            self.balances.remove(&(account, asset));
+            self.balances.remove(&pair);
         } else {
-            self.balances.insert((account, asset), amount);
+            self.balances.insert(pair, amount);
         }
-        record_pending(
-            &mut self.history.balances,
-            &mut self.history.pending.balances,
-            &(account, asset),
-            amount,
-            |a| *a == 0,
+        let history = &mut self.history;
+        let changed = differs_from_sealed(
+            history.balances.get(&pair),
+            |sealed| *sealed == amount,
+            amount == 0,
         );
+        mark_pending(&mut history.pending.balances, &pair, changed);
     }
 
     fn write_storage(&mut self, contract: Hash, key: &[u8], value: Option<&[u8]>) {
@@ -260,43 +265,50 @@ impl MemoryStorage {
             }
         }
         let history = &mut self.history;
-        let versions = history.storage.entry(contract).or_default();
-        let pending = history.pending.storage.entry(contract).or_default();
-        record_pending(
-            versions,
-            pending,
-            key,
-            value.map(<[u8]>::to_vec),
-            Option::is_none,
+        let changed = differs_from_sealed(
+            history
+                .storage
+                .get(&contract)
+                .and_then(|keys| keys.get(key)),
+            |sealed| sealed.as_deref() == value,
+            value.is_none(),
         );
-        let (no_versions, none_pending) = (versions.is_empty(), pending.is_empty());
-        if no_versions {
-            history.storage.remove(&contract);
-        }
-        if none_pending {
-            history.pending.storage.remove(&contract);
+        match history.pending.storage.get_mut(&contract) {
+            Some(pending) => {
+                mark_pending(pending, key, changed);
+                if pending.is_empty() {
+                    history.pending.storage.remove(&contract);
+                }
+            }
+            None if changed => {
+                history
+                    .pending
+                    .storage
+                    .insert(contract, BTreeSet::from([key.to_vec()]));
+            }
+            None => {}
         }
     }
 
     fn write_code(&mut self, hash: Hash, elf: Vec<u8>) {
-        record_pending(
-            &mut self.history.code,
-            &mut self.history.pending.code,
-            &hash,
-            Some(elf.clone()),
-            Option::is_none,
+        let history = &mut self.history;
+        let changed = differs_from_sealed(
+            history.code.get(&hash),
+            |sealed| sealed.as_deref() == Some(&elf[..]),
+            false,
         );
+        mark_pending(&mut history.pending.code, &hash, changed);
         self.code.insert(hash, elf);
     }
 
     fn write_contract(&mut self, address: Hash, info: ContractInfo) {
-        record_pending(
-            &mut self.history.contracts,
-            &mut self.history.pending.contracts,
-            &address,
-            Some(info),
-            Option::is_none,
+        let history = &mut self.history;
+        let changed = differs_from_sealed(
+            history.contracts.get(&address),
+            |sealed| *sealed == Some(info),
+            false,
         );
+        mark_pending(&mut history.pending.contracts, &address, changed);
         self.contracts.insert(address, info);
     }
 
@@ -382,24 +394,40 @@ impl MemoryStorage {
         let pending = &mut history.pending;
         for (contract, mut keys) in std::mem::take(&mut pending.storage) {
             let versions = history.storage.entry(contract).or_default();
-            seal(versions, &mut keys, height, Option::is_none);
+            let latest = self.storage.get(&contract);
+            seal(
+                versions,
+                &mut keys,
+                height,
+                |key| latest.and_then(|values| values.get(key)).cloned(),
+                Option::is_none,
+            );
             if versions.is_empty() {
                 history.storage.remove(&contract);
             }
         }
-        seal(&mut history.balances, &mut pending.balances, height, |a| {
-            *a == 0
-        });
+        let balances = &self.balances;
+        seal(
+            &mut history.balances,
+            &mut pending.balances,
+            height,
+            |pair| balances.get(pair).copied().unwrap_or(0),
+            |a| *a == 0,
+        );
+        let code = &self.code;
         seal(
             &mut history.code,
             &mut pending.code,
             height,
+            |hash| code.get(hash).cloned(),
             Option::is_none,
         );
+        let contracts = &self.contracts;
         seal(
             &mut history.contracts,
             &mut pending.contracts,
             height,
+            |address| contracts.get(address).copied(),
             Option::is_none,
         );
         history.tip = Some(height);
@@ -516,11 +544,18 @@ impl MemoryStorage {
         fn count<K, V>(history: &BTreeMap<K, BTreeMap<u64, V>>) -> u64 {
             history.values().map(|versions| versions.len() as u64).sum()
         }
+        // A pending key counts as the version it will be once sealed.
+        let pending = &self.history.pending;
         VersionRows {
-            storage: self.history.storage.values().map(count).sum(),
-            balances: count(&self.history.balances),
-            code: count(&self.history.code),
-            contracts: count(&self.history.contracts),
+            storage: self.history.storage.values().map(count).sum::<u64>()
+                + pending
+                    .storage
+                    .values()
+                    .map(|keys| keys.len() as u64)
+                    .sum::<u64>(),
+            balances: count(&self.history.balances) + pending.balances.len() as u64,
+            code: count(&self.history.code) + pending.code.len() as u64,
+            contracts: count(&self.history.contracts) + pending.contracts.len() as u64,
         }
     }
 }
@@ -533,6 +568,22 @@ impl StorageProvider for MemoryStorage {
             .get(contract)
             .and_then(|keys| keys.get(key))
             .cloned())
+    }
+
+    fn read_storage_into(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, StorageError> {
+        Ok(self
+            .storage
+            .get(contract)
+            .and_then(|keys| keys.get(key))
+            .map(|value| {
+                out.extend_from_slice(value);
+                value.len()
+            }))
     }
 
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
@@ -737,6 +788,8 @@ mod tests {
         s.commit(&cs).unwrap();
         assert_eq!(s.block_height(), 5);
         assert!(s.has_pending_changes());
+        // A pending key counts as the version it becomes when sealed.
+        assert_eq!(s.version_rows().storage, 1);
         // The latest state sees it, the sealed height 5 does not.
         assert_eq!(s.read_storage(&A, b"k").unwrap(), Some(b"1".to_vec()));
         assert_eq!(s.read_storage_at(&A, b"k", 5).unwrap(), None);
@@ -752,6 +805,7 @@ mod tests {
         block.set_balance(A, NATIVE_ASSET, 7);
         s.commit_block(8, &block).unwrap();
         assert!(!s.has_pending_changes());
+        assert_eq!((s.version_rows().storage, s.version_rows().balances), (1, 1));
         assert_eq!(s.read_storage_at(&A, b"k", 7).unwrap(), None);
         assert_eq!(s.read_storage_at(&A, b"k", 8).unwrap(), Some(b"1".to_vec()));
         assert_eq!(s.read_balance_at(&A, &NATIVE_ASSET, 8).unwrap(), 7);
