@@ -93,6 +93,9 @@ pub struct ExecutableInfo {
     pub sbpf_version: u32,
     /// Size of the bytecode segment.
     pub text_bytes: usize,
+    /// Where the bytecode starts in the file: `elf[text_offset..][..text_bytes]` is the text
+    /// the verifiers passed (a runtime that loads the same bytes need not verify them again).
+    pub text_offset: usize,
     /// Size of the read-only data segment (0 if there is none).
     pub rodata_bytes: usize,
     /// Instruction slots (8 bytes each; an `lddw` takes two).

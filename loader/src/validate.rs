@@ -139,6 +139,8 @@ pub(crate) fn validate(elf: &[u8], syscalls: &[&str]) -> Result<ExecutableInfo, 
     Ok(ExecutableInfo {
         sbpf_version: exe::E_FLAGS_V3,
         text_bytes: parsed.text.len(),
+        // `parsed.text` is a slice of `elf`.
+        text_offset: (parsed.text.as_ptr() as usize).saturating_sub(elf.as_ptr() as usize),
         rodata_bytes: parsed.rodata.len(),
         instruction_count: count,
         entry_pc: parsed.entry_pc,

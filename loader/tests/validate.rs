@@ -44,6 +44,28 @@ fn hand_made(text: &[u8], entry_pc: u64) -> Vec<u8> {
     elf
 }
 
+/// The runtime skips a second RequisiteVerifier when solana-sbpf loads the text validation
+/// verified: `text_offset` must name exactly those bytes.
+#[test]
+fn text_offset_names_the_text_solana_sbpf_loads() {
+    use solana_sbpf::{elf::Executable, program::BuiltinProgram, vm::Config};
+    use std::sync::Arc;
+    for elf in [sample_elf(), hand_made(&code(&[mov_r0(7), EXIT]), 0)] {
+        let info = validate_executable(&elf, SYSCALLS).unwrap();
+        let config = Config {
+            enabled_sbpf_versions: solana_sbpf::program::SBPFVersion::V3
+                ..=solana_sbpf::program::SBPFVersion::V3,
+            ..Config::default()
+        };
+        let loader = Arc::new(BuiltinProgram::<TestContext>::new_loader(config));
+        let executable = Executable::load(&elf, loader).unwrap();
+        assert_eq!(
+            &elf[info.text_offset..info.text_offset + info.text_bytes],
+            executable.get_text_bytes().1
+        );
+    }
+}
+
 #[test]
 fn linked_sample_summary() {
     let elf = sample_elf();

@@ -805,7 +805,10 @@ mod tests {
         block.set_balance(A, NATIVE_ASSET, 7);
         s.commit_block(8, &block).unwrap();
         assert!(!s.has_pending_changes());
-        assert_eq!((s.version_rows().storage, s.version_rows().balances), (1, 1));
+        assert_eq!(
+            (s.version_rows().storage, s.version_rows().balances),
+            (1, 1)
+        );
         assert_eq!(s.read_storage_at(&A, b"k", 7).unwrap(), None);
         assert_eq!(s.read_storage_at(&A, b"k", 8).unwrap(), Some(b"1".to_vec()));
         assert_eq!(s.read_balance_at(&A, &NATIVE_ASSET, 8).unwrap(), 7);
