@@ -24,15 +24,29 @@ fn val(reg: u8, value: u64) -> String {
     format!("mov64 r{reg}, {value}\n")
 }
 
-/// One `syscall` with its argument setup; `bytes` is what the cost formula counts.
+/// One `syscall` with its argument setup; `bytes` is what the cost formula counts, `cold` how
+/// many pieces of state it touches first in its transaction (each pays the formula's cold
+/// access surcharge).
 struct Call {
     setup: String,
     name: &'static str,
     bytes: u64,
+    cold: u64,
 }
 
 fn call(name: &'static str, bytes: u64, setup: String) -> Call {
-    Call { setup, name, bytes }
+    Call {
+        setup,
+        name,
+        bytes,
+        cold: 0,
+    }
+}
+
+impl Call {
+    fn cold(self, cold: u64) -> Call {
+        Call { cold, ..self }
+    }
 }
 
 /// A straight-line program of `calls`, then `return 0` (unless a call aborts it).
@@ -64,7 +78,9 @@ fn hash_slices(name: &'static str, lengths: &[u64]) -> Call {
     setup += &ptr(1, A);
     setup += &val(2, lengths.len() as u64);
     setup += &ptr(3, D);
-    call(name, lengths.iter().sum(), setup)
+    // Each slice is charged as HASH_SLICE_BYTES more bytes.
+    let bytes = tos_vm::syscalls::crypto::hashed_bytes(lengths.iter().sum(), lengths.len() as u64);
+    call(name, bytes, setup)
 }
 
 fn samples() -> Vec<Sample> {
@@ -88,22 +104,32 @@ fn samples() -> Vec<Sample> {
         "tos_get_caller",
         "tos_get_call_depth",
         "tos_get_call_value",
-        "tos_get_balance",
-        "tos_get_self_balance",
         "tos_get_deposit_count",
         "tos_get_deposit_amount",
     ] {
         samples.push(sample(vec![out(name)]));
     }
+    // A balance the transaction has not touched: cold.
+    for name in ["tos_get_balance", "tos_get_self_balance"] {
+        samples.push(sample(vec![out(name).cold(1)]));
+    }
     samples.push(sample(vec![call(
         "tos_get_asset_balance",
         0,
         ptr(1, A) + &ptr(2, B),
-    )]));
+    )
+    .cold(1)]));
+    // The same balance twice: cold, then warm.
+    samples.push(sample(vec![
+        out("tos_get_balance").cold(1),
+        out("tos_get_balance"),
+    ]));
     samples.push(Sample {
         funded: true,
+        // The deposit warmed the contract's native balance; the recipient (the zero address
+        // in buffer A) is cold once; the asset in buffer B is the native one (zeros).
         ..sample(vec![
-            call("tos_transfer", 0, ptr(1, A) + &val(2, 5)),
+            call("tos_transfer", 0, ptr(1, A) + &val(2, 5)).cold(1),
             call("tos_transfer_asset", 0, ptr(1, A) + &ptr(2, B) + &val(3, 5)),
             call("tos_get_deposit", 0, val(1, 0) + &ptr(2, A)),
         ])
@@ -124,13 +150,28 @@ fn samples() -> Vec<Sample> {
         let key_and =
             |name, bytes, rest: String| call(name, bytes, ptr(1, A) + &val(2, key) + &rest);
         samples.push(sample(vec![
-            // Absent: only the key is charged.
-            key_and("tos_storage_read", key, ptr(3, B) + &val(4, 512)),
+            // Absent: only the key is charged; the transaction's first access to it: cold.
+            key_and("tos_storage_read", key, ptr(3, B) + &val(4, 512)).cold(1),
             key_and("tos_storage_write", key + value, ptr(3, C) + &val(4, value)),
             key_and("tos_storage_read", key + value, ptr(3, B) + &val(4, 512)),
             key_and("tos_storage_delete", key, String::new()),
         ]));
     }
+    // A write or a delete that is the transaction's first access to its key is cold too.
+    samples.push(sample(vec![call(
+        "tos_storage_delete",
+        5,
+        ptr(1, A) + &val(2, 5),
+    )
+    .cold(1)]));
+    let write = || {
+        call(
+            "tos_storage_write",
+            25,
+            ptr(1, A) + &val(2, 5) + &ptr(3, C) + &val(4, 20),
+        )
+    };
+    samples.push(sample(vec![write().cold(1), write()]));
     for len in [0, 63, 64, 500] {
         samples.push(sample(vec![
             call("tos_memcpy", len, ptr(1, A) + &ptr(2, C) + &val(3, len)),
@@ -193,6 +234,7 @@ fn every_syscall_charges_its_documented_formula() {
             source += &format!("syscall {}\n", call.name);
             let cost = spec(call.name).cost;
             expected += cost.units(call.bytes);
+            expected += call.cold * cost.cold.map_or(0, |cold| cold.units);
             described.push(format!("{}({} bytes): {}", call.name, call.bytes, cost));
             covered.insert(call.name);
         }
@@ -283,4 +325,29 @@ fn invoke_and_create_charge_the_cold_code_load_once_per_transaction() {
         "caller load + instructions + 2 invokes + 1 create + one cold load of the callee's \
          code + 3 runs of it"
     );
+}
+
+/// Cold or warm depends on the transaction alone: a key and a balance read twice pay the cold
+/// surcharge once per transaction, in every transaction, whatever the node read before.
+#[test]
+fn the_first_access_to_a_key_or_a_balance_is_cold_in_every_transaction() {
+    let read_key = ptr(1, A) + &val(2, 1) + &ptr(3, B) + &val(4, 8) + "syscall tos_storage_read\n";
+    let read_balance = ptr(1, A) + "syscall tos_get_balance\n";
+    let source = format!("{read_key}{read_key}{read_balance}{read_balance}mov64 r0, 0\nexit\n");
+    let elf = elf::assemble(&source).expect("assembles");
+    // The key is the zero byte at A, the account the zero address at A.
+    let mut chain = Harness::new().deploy(&elf).with_storage(&[0], b"12345678");
+    let read = spec("tos_storage_read").cost;
+    let balance = spec("tos_get_balance").cost;
+    let expected = code_load_cost(code_load_size(&elf))
+        + source.lines().count() as u64
+        + 2 * read.units(1 + 8)
+        + tos_vm::syscalls::storage::STORAGE_COLD_ACCESS_COST
+        + 2 * balance.units(0)
+        + tos_vm::syscalls::balance::BALANCE_COLD_ACCESS_COST;
+    for transaction in 0..2 {
+        let run = chain.invoke(b"");
+        assert!(matches!(run.status, Status::Success), "{:?}", run.status);
+        assert_eq!(run.compute_used, expected, "transaction {transaction}");
+    }
 }

@@ -428,6 +428,22 @@ impl<'a> Journal<'a> {
         Ok(original)
     }
 
+    /// Whether this journal has already touched `key` of `contract` (read it from the
+    /// provider, or written it): a later access needs no provider read. Never reset by a
+    /// revert. The runtime charges a transaction's first access to a key as cold (EIP-2929's
+    /// rule: it depends only on the transaction, never on a node's caches).
+    pub fn storage_is_warm(&self, contract: &Hash, key: &[u8]) -> bool {
+        // Every key read or written has a slot, kept by reverts.
+        slot_of(&self.slots, contract, key).is_some()
+    }
+
+    /// Whether this journal has already touched the balance of `account` in `asset` (see
+    /// [`storage_is_warm`](Self::storage_is_warm)).
+    pub fn balance_is_warm(&self, account: &Hash, asset: &Hash) -> bool {
+        let pair = (*account, *asset);
+        self.balance_cache.contains_key(&pair) || self.balances.contains_key(&pair)
+    }
+
     /// The balance of `account` in `asset` as this invoke sees it.
     pub fn balance(&mut self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
         let pair = (*account, *asset);

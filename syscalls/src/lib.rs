@@ -61,16 +61,31 @@ pub struct SyscallSpec {
 }
 
 /// A syscall's charge in compute units: `base`, plus a part that grows with the bytes the
-/// call handles (`bytes` names them, e.g. `key_len + value_len`), plus, for calls that run
-/// other code, that code's own compute (`plus`, charged by the engine as it runs).
+/// call handles (`bytes` names them, e.g. `key_len + value_len`), plus a surcharge for each
+/// cold state access (`cold`), plus, for calls that run other code, that code's own compute
+/// (`plus`, charged by the engine as it runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cost {
     pub base: u64,
     /// The byte count the per-byte part is charged on, as the docs name it ("" when none).
     pub bytes: &'static str,
     pub per_byte: PerByte,
+    /// Charged for each piece of state the call touches first in its transaction (see
+    /// [`ColdAccess`]).
+    pub cold: Option<ColdAccess>,
     /// Compute charged on top by other code the call runs, e.g. "callee's compute".
     pub plus: Option<&'static str>,
+}
+
+/// The surcharge of a state access that is the transaction's first to that piece of state (a
+/// storage key, a balance): it may have to be read from the device. Whether an access is cold
+/// depends only on what the transaction touched before, never on a node's caches (EIP-2929's
+/// rule), so every node charges the same; later accesses in the transaction are warm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdAccess {
+    pub units: u64,
+    /// What is counted, as the docs name it, e.g. "key", "balance".
+    pub what: &'static str,
 }
 
 /// How the per-byte part of a [`Cost`] grows.
@@ -91,6 +106,7 @@ impl Cost {
             base,
             bytes: "",
             per_byte: PerByte::Nothing,
+            cold: None,
             plus: None,
         }
     }
@@ -101,6 +117,7 @@ impl Cost {
             base,
             bytes,
             per_byte: PerByte::Units(units),
+            cold: None,
             plus: None,
         }
     }
@@ -111,7 +128,16 @@ impl Cost {
             base,
             bytes,
             per_byte: PerByte::BytesPerUnit(bytes_per_unit),
+            cold: None,
             plus: None,
+        }
+    }
+
+    /// The same cost plus `units` for each cold access to a `what` (see [`ColdAccess`]).
+    pub const fn cold(self, units: u64, what: &'static str) -> Cost {
+        Cost {
+            cold: Some(ColdAccess { units, what }),
+            ..self
         }
     }
 
@@ -132,7 +158,8 @@ impl Cost {
         }
     }
 
-    /// The whole charge of a call handling `bytes` bytes (not counting [`Cost::plus`]).
+    /// The whole charge of a call handling `bytes` bytes whose state accesses are all warm (not
+    /// counting [`Cost::cold`] nor [`Cost::plus`]).
     pub fn units(&self, bytes: u64) -> u64 {
         self.base.saturating_add(self.byte_units(bytes))
     }
@@ -150,6 +177,9 @@ impl Cost {
             PerByte::Units(1) => out.push_str(&format!(" + {}", self.bytes)),
             PerByte::Units(units) => out.push_str(&format!(" + {units} * {bytes}")),
             PerByte::BytesPerUnit(per) => out.push_str(&format!(" + {bytes} / {per}")),
+        }
+        if let Some(cold) = self.cold {
+            out.push_str(&format!(" + {} per cold {}", cold.units, cold.what));
         }
         if let Some(plus) = self.plus {
             out.push_str(&format!(" + {plus}"));

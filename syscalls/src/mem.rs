@@ -10,8 +10,12 @@ use crate::{Cost, SyscallError, SyscallSpec};
 
 /// Fixed part of every memory operation.
 pub const MEM_OP_BASE_COST: u64 = 10;
-/// One extra unit per this many bytes.
+/// One extra unit per this many bytes (copy, move, set).
 pub const MEM_OP_BYTES_PER_UNIT: u64 = 64;
+/// `tos_memcmp`'s rate: one unit per this many compared bytes. Comparing runs about 15× slower
+/// per byte than copying (docs/compute-units.md, "Calibration": 128 KiB took 44 µs, 21 ns a
+/// unit at 1 unit per 64 bytes).
+pub const MEMCMP_BYTES_PER_UNIT: u64 = 8;
 /// Longest range one call may touch (larger than any region a contract has).
 pub const MAX_MEM_OP_LEN: usize = tos_abi::limits::MAX_MEM_OP_LEN;
 
@@ -33,17 +37,21 @@ pub const TOS_MEMSET: SyscallSpec = SyscallSpec {
 pub const TOS_MEMCMP: SyscallSpec = SyscallSpec {
     name: "tos_memcmp",
     family: "mem",
-    cost: Cost::per_unit(MEM_OP_BASE_COST, "n", MEM_OP_BYTES_PER_UNIT),
+    cost: Cost::per_unit(MEM_OP_BASE_COST, "n", MEMCMP_BYTES_PER_UNIT),
 };
 
-fn charge_and_check(context: &mut InvokeContext<'static>, len: u64) -> Result<(), SyscallError> {
+fn charge_and_check(
+    context: &mut InvokeContext<'static>,
+    len: u64,
+    spec: SyscallSpec,
+) -> Result<(), SyscallError> {
     if len > MAX_MEM_OP_LEN as u64 {
         return Err(SyscallError::MemOpTooLong {
             len,
             limit: MAX_MEM_OP_LEN,
         });
     }
-    context.charge(MEM_OP_BASE_COST + len / MEM_OP_BYTES_PER_UNIT)?;
+    context.charge(spec.cost.units(len))?;
     Ok(())
 }
 
@@ -74,7 +82,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        charge_and_check(context, len)?;
+        charge_and_check(context, len, TOS_MEMCPY)?;
         if overlapping(dst, src, len) {
             return Err(SyscallError::CopyOverlapping);
         }
@@ -93,7 +101,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        charge_and_check(context, len)?;
+        charge_and_check(context, len, TOS_MEMMOVE)?;
         copy(context, dst, src, len)
     }
 );
@@ -109,7 +117,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        charge_and_check(context, len)?;
+        charge_and_check(context, len, TOS_MEMSET)?;
         memory::fill(context.memory(), dst, byte as u8, len)?;
         Ok(dst)
     }
@@ -127,7 +135,7 @@ declare_builtin_function!(
         _arg4: u64,
         _arg5: u64,
     ) -> Result<u64, SyscallError> {
-        charge_and_check(context, len)?;
+        charge_and_check(context, len, TOS_MEMCMP)?;
         let difference = memory::compare(context.memory(), a, b, len)?;
         Ok(difference as u64)
     }

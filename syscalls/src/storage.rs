@@ -23,6 +23,11 @@ pub const STORAGE_DELETE_BASE_COST: u64 = 500;
 pub const STORAGE_READ_BYTE_COST: u64 = 1;
 /// Per byte of key and value written: written bytes are kept by every node.
 pub const STORAGE_WRITE_BYTE_COST: u64 = 4;
+/// On top of a read, write or delete that is the transaction's first access to the key
+/// ([`crate::ColdAccess`]): the key may have to come from the device. A cold read of the
+/// on-disk store took 18-32 µs (docs/compute-units.md, "Calibration": 70-130× the time per
+/// unit of plain code at 200 units); later accesses in the transaction are warm.
+pub const STORAGE_COLD_ACCESS_COST: u64 = 6_000;
 
 pub const TOS_STORAGE_READ: SyscallSpec = SyscallSpec {
     name: "tos_storage_read",
@@ -31,7 +36,8 @@ pub const TOS_STORAGE_READ: SyscallSpec = SyscallSpec {
         STORAGE_READ_BASE_COST,
         "key_len + value_len",
         STORAGE_READ_BYTE_COST,
-    ),
+    )
+    .cold(STORAGE_COLD_ACCESS_COST, "key"),
 };
 pub const TOS_STORAGE_WRITE: SyscallSpec = SyscallSpec {
     name: "tos_storage_write",
@@ -40,13 +46,25 @@ pub const TOS_STORAGE_WRITE: SyscallSpec = SyscallSpec {
         STORAGE_WRITE_BASE_COST,
         "key_len + value_len",
         STORAGE_WRITE_BYTE_COST,
-    ),
+    )
+    .cold(STORAGE_COLD_ACCESS_COST, "key"),
 };
 pub const TOS_STORAGE_DELETE: SyscallSpec = SyscallSpec {
     name: "tos_storage_delete",
     family: "storage",
-    cost: Cost::per_byte(STORAGE_DELETE_BASE_COST, "key_len", STORAGE_READ_BYTE_COST),
+    cost: Cost::per_byte(STORAGE_DELETE_BASE_COST, "key_len", STORAGE_READ_BYTE_COST)
+        .cold(STORAGE_COLD_ACCESS_COST, "key"),
 };
+
+/// Charges [`STORAGE_COLD_ACCESS_COST`] when `key` is the transaction's first access to it,
+/// before the store is read.
+fn charge_cold_key(context: &mut InvokeContext<'static>, key: &[u8]) -> Result<(), SyscallError> {
+    let contract = context.contract;
+    if !context.journal.storage_is_warm(&contract, key) {
+        context.charge(STORAGE_COLD_ACCESS_COST)?;
+    }
+    Ok(())
+}
 
 /// Limits are checked before anything is charged or translated: an oversized length is
 /// refused as such, not as compute exhaustion.
@@ -94,6 +112,7 @@ declare_builtin_function!(
         context.charge(STORAGE_READ_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
+        charge_cold_key(context, key)?;
         let contract = context.contract;
         // One lookup: the value is charged for, then copied from the journal straight into
         // guest memory.
@@ -129,6 +148,7 @@ declare_builtin_function!(
         context.charge(STORAGE_WRITE_BASE_COST.saturating_add(bytes.saturating_mul(STORAGE_WRITE_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
+        charge_cold_key(context, key)?;
         let contract = context.contract;
         // The value is copied from guest memory straight into the journal (checked as
         // `memory::read_bytes` checks it, before the journal reads the key's original value).
@@ -158,6 +178,7 @@ declare_builtin_function!(
         context.charge(STORAGE_DELETE_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
+        charge_cold_key(context, key)?;
         let contract = context.contract;
         let existed = context.journal.delete_storage(&contract, key)?;
         Ok(u64::from(existed))
