@@ -10,7 +10,8 @@
 //!   memory syscalls: `llvm.memcpy` and `llvm.memmove` → `tos_memmove` (LLVM allows
 //!   `llvm.memcpy` with equal source and destination, which `tos_memcpy` would refuse as an
 //!   overlap), `llvm.memset` → `tos_memset`. Short constant-length calls stay intrinsics: the
-//!   backend expands them into at most 16 loads and stores, which is cheaper than a syscall.
+//!   backend expands them into at most 16 loads and stores of up to 8 bytes (misaligned
+//!   accesses are allowed, see `toolchain::LLC_FEATURES`), which is cheaper than a syscall.
 //!   Bodies of `memcpy`/`memmove`/`memset`/`memcmp`/`bcmp` defined in the module (Rust's
 //!   `compiler_builtins` takes part in LTO and brings byte-loop versions) are replaced by calls
 //!   of the syscalls too.
@@ -76,6 +77,9 @@ pub(crate) struct Rewritten {
 /// Largest number of loads plus stores a constant-length `llvm.memcpy`/`llvm.memmove` may
 /// expand into before it goes to the syscall instead (the backend's own limit is 128 stores).
 const MAX_INLINE_COPY_ACCESSES: u64 = 16;
+/// Bytes per load or store of an inline expansion: `llc` runs with misaligned accesses
+/// allowed (`toolchain::LLC_FEATURES`), so 8 whatever the alignment of the pointers.
+const INLINE_ACCESS_BYTES: u64 = 8;
 /// Same for `llvm.memset` (stores only).
 const MAX_INLINE_SET_STORES: u64 = 16;
 
@@ -380,14 +384,10 @@ fn rewrite_mem_call(
     let len = last_token(args[2])
         .and_then(parse_int)
         .and_then(|n| u64::try_from(n).ok());
-    let align = |arg: &str| align_of_arg(arg).unwrap_or(1).clamp(1, 8);
     let keep = match (intrinsic.kind, len) {
         (_, None) => false,
-        (MemKind::Set, Some(n)) => n.div_ceil(align(args[0])) <= MAX_INLINE_SET_STORES,
-        (_, Some(n)) => {
-            let a = align(args[0]).min(align(args[1]));
-            2 * n.div_ceil(a) <= MAX_INLINE_COPY_ACCESSES
-        }
+        (MemKind::Set, Some(n)) => n.div_ceil(INLINE_ACCESS_BYTES) <= MAX_INLINE_SET_STORES,
+        (_, Some(n)) => 2 * n.div_ceil(INLINE_ACCESS_BYTES) <= MAX_INLINE_COPY_ACCESSES,
     };
     if keep {
         stats.mem_calls_inline += 1;
@@ -400,17 +400,6 @@ fn rewrite_mem_call(
     rewritten.push_str(intrinsic.helper);
     rewritten.push_str(&line[args_start..]);
     Ok(Some(rewritten))
-}
-
-/// The `align N` attribute of a call argument, if present.
-fn align_of_arg(arg: &str) -> Option<u64> {
-    let mut tokens = arg.split_whitespace();
-    while let Some(token) = tokens.next() {
-        if token == "align" {
-            return tokens.next().and_then(|t| t.parse().ok());
-        }
-    }
-    None
 }
 
 fn mem_helper(kind: MemKind, bits: u32) -> String {
@@ -1019,18 +1008,21 @@ mod tests {
 
     #[test]
     fn short_constant_copies_stay_inline() {
-        let ir = "  call void @llvm.memcpy.p0.p0.i64(ptr align 8 %d, ptr align 8 %s, i64 32, i1 false)\n\
-                  \x20 call void @llvm.memcpy.p0.p0.i64(ptr align 1 %d, ptr align 1 %s, i64 32, i1 false)\n\
-                  \x20 call void @llvm.memset.p0.i64(ptr align 8 %d, i8 0, i64 128, i1 false)\n\
-                  \x20 call void @llvm.memset.p0.i64(ptr align 8 %d, i8 0, i64 300, i1 false)\n";
+        // Misaligned accesses are allowed: alignment does not matter, only the length.
+        let ir = "  call void @llvm.memcpy.p0.p0.i64(ptr align 8 %d, ptr align 8 %s, i64 64, i1 false)\n\
+                  \x20 call void @llvm.memcpy.p0.p0.i64(ptr align 1 %d, ptr align 1 %s, i64 64, i1 false)\n\
+                  \x20 call void @llvm.memcpy.p0.p0.i64(ptr align 8 %d, ptr align 8 %s, i64 65, i1 false)\n\
+                  \x20 call void @llvm.memset.p0.i64(ptr align 1 %d, i8 0, i64 128, i1 false)\n\
+                  \x20 call void @llvm.memset.p0.i64(ptr align 8 %d, i8 0, i64 129, i1 false)\n";
         let out = run(ir);
-        assert_eq!(out.stats.mem_calls_inline, 2);
+        assert_eq!(out.stats.mem_calls_inline, 3);
         assert_eq!(out.stats.mem_calls_routed, 2);
         let lines: Vec<&str> = out.text.lines().collect();
         assert!(lines[0].contains("@llvm.memcpy"));
-        assert!(lines[1].contains("@__tos_rt_memcpy_i64"));
-        assert!(lines[2].contains("@llvm.memset"));
-        assert!(lines[3].contains("@__tos_rt_memset_i64"));
+        assert!(lines[1].contains("@llvm.memcpy"));
+        assert!(lines[2].contains("@__tos_rt_memcpy_i64"));
+        assert!(lines[3].contains("@llvm.memset"));
+        assert!(lines[4].contains("@__tos_rt_memset_i64"));
     }
 
     /// Rust's immediate-abort panics are `llvm.trap`; the declaration the step adds for

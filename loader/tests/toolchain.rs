@@ -235,6 +235,29 @@ fn c_signed_division_and_copies_compile() {
     check_executable(&elf);
 }
 
+/// `llc` runs with misaligned accesses allowed (`toolchain::LLC_FEATURES`): a `u64` read at
+/// an odd offset is one `ldxdw`, not 8 byte loads, 7 shifts and 7 ors.
+#[test]
+fn misaligned_reads_are_one_load() {
+    skip_if!(clang_missing());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("read.c"),
+        "#include \"tos.h\"\n\
+         uint64_t entrypoint(const uint8_t *input, uint64_t len) {\n\
+             uint64_t v;\n\
+             if (len < 9) return 0;\n\
+             __builtin_memcpy(&v, input + 1, 8);\n\
+             return v;\n\
+         }\n",
+    )
+    .unwrap();
+    let elf = build_contract(dir.path(), &options(None)).unwrap();
+    let text = tos_loader::disassemble(&elf, SYSCALLS).unwrap();
+    assert!(text.contains("ldxdw"), "{text}");
+    assert!(!text.contains("ldxb"), "{text}");
+}
+
 #[test]
 fn c_compile_error_is_reported() {
     skip_if!(clang_missing());
