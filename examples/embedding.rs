@@ -113,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tx_hash: tx_hash(height, index),
             deposits: tos_vm::native_deposit(0),
             compute_limit: None,
+            created_bytes_limit: None,
         };
         // `invoke` commits a successful call's effects into the pending block state. An `Err`
         // that `is_backend()` is the store's failure, not the transaction's: stop (retry or

@@ -77,6 +77,6 @@ pub use tos_program_runtime::{
 #[cfg(feature = "disk")]
 pub use tos_storage::DiskStorage;
 pub use tos_storage::{
-    ChangeSet, ContractInfo, Hash, MemoryStorage, StorageError, StorageProvider, VersionedStorage,
-    NATIVE_ASSET,
+    ChangeSet, ContractInfo, Growth, Hash, MemoryStorage, StateGrowth, StorageError,
+    StorageProvider, VersionedStorage, NATIVE_ASSET,
 };

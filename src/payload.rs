@@ -9,7 +9,7 @@ use tos_program_runtime::{
     limits::{MAX_DEPOSITS, MAX_INPUT_LEN},
     BlockContext, Deposits, RuntimeError, TransactionContext,
 };
-use tos_storage::{ChangeSet, Hash, StorageProvider};
+use tos_storage::{ChangeSet, Hash, StateGrowth, StorageProvider};
 
 use crate::{
     error::VmError,
@@ -288,6 +288,9 @@ pub struct DeployOutcome {
     pub constructor: Option<InvokeOutcome>,
     /// What to commit: the code (unless reused), the instance and the constructor's changes.
     pub changes: ChangeSet,
+    /// The bytes of state `changes` create and free: the code (unless reused) and the
+    /// instance under `code` and the new contract, plus the constructor's growth.
+    pub growth: StateGrowth,
 }
 
 impl DeployOutcome {
@@ -380,6 +383,7 @@ impl Vm {
             code.deploy_code(code_hash, payload.code.clone());
         }
         code.create_contract(contract, code_hash);
+        let mut growth = StateGrowth::of_change_set(&code, storage)?;
         pending.commit(&code)?;
         let constructor = match &payload.constructor {
             None => None,
@@ -391,8 +395,10 @@ impl Vm {
                     tx_hash: transaction.hash,
                     deposits: constructor.deposits.clone(),
                     compute_limit: Some(constructor.compute_limit),
+                    created_bytes_limit: None,
                 };
                 let outcome = self.invoke(&call, block, &mut pending)?;
+                growth.merge(&outcome.growth);
                 if !outcome.status.is_success() {
                     return Err(
                         DeployError::ConstructorFailed(Box::new(outcome)).charged(deploy_units)
@@ -408,6 +414,7 @@ impl Vm {
             deploy_units,
             constructor,
             changes: pending.into_changes(),
+            growth,
         })
     }
 
@@ -528,6 +535,7 @@ impl InvokeContractPayload {
             tx_hash,
             deposits: self.deposits,
             compute_limit: Some(self.compute_limit),
+            created_bytes_limit: None,
         }
     }
 }

@@ -79,6 +79,10 @@ pub struct InvokeOutcome {
     pub effects: LazyEffects,
     /// The change set to commit; empty unless the call succeeded.
     pub changes: ChangeSet,
+    /// The bytes of state `changes` create and free, per contract, for balances (and code):
+    /// what a chain charges a storage deposit from (docs/embedding.md). Empty unless the call
+    /// succeeded.
+    pub growth: tos_storage::StateGrowth,
     /// Events of a successful call, in emission order.
     pub events: Vec<Event>,
     /// The last return data set during the call, and by which contract.
@@ -215,6 +219,7 @@ impl Vm {
             logs: outcome.logs,
             effects: LazyEffects::new(outcome.journal),
             changes: outcome.changes,
+            growth: outcome.growth,
             events: outcome.events,
             return_data: outcome.return_data,
         })

@@ -82,6 +82,7 @@ fn setup(universe: &Universe) -> (MemoryStorage, Vec<ContractCall>) {
             tx_hash: Hash([i as u8; 32]),
             deposits: tos_vm::native_deposit(7),
             compute_limit: None,
+            created_bytes_limit: None,
         });
     }
     (store, calls)

@@ -41,8 +41,22 @@ fn fund_balance_state_and_history() {
         hash,
         tos_vm::code_hash(&std::fs::read(&elf).unwrap()).to_hex()
     );
-    // Two invokes: blocks 3 and 4; the second sends 250 to the contract.
-    assert!(cli(&store, &["invoke", &hash, "--sender", &sender]).0);
+    // The deploy's cost and state growth go to stderr (stdout is the address alone).
+    assert!(
+        err.contains("deploy    ") && err.contains(" units ("),
+        "{err}"
+    );
+    assert!(err.contains("state     +"), "{err}");
+    // Two invokes: blocks 3 and 4; the second sends 250 to the contract. The first creates
+    // the counter's one key: its state growth is printed.
+    let (ok, out, err) = cli(&store, &["invoke", &hash, "--sender", &sender]);
+    assert!(ok, "{err}");
+    let growth_line = out
+        .lines()
+        .find(|line| line.starts_with("state     +"))
+        .unwrap_or_else(|| panic!("no state line: {out}"));
+    assert!(growth_line.ends_with(" -0 bytes"), "{growth_line}");
+    assert!(out.contains(&format!("  {hash}  +")), "{out}");
     let (ok, out, err) = cli(
         &store,
         &[
@@ -52,6 +66,9 @@ fn fund_balance_state_and_history() {
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["block_height"], 4);
+    // The 250 make the contract's balance entry: 72 bytes; the sender keeps one.
+    assert_eq!(json["state_growth"]["balances"]["created_bytes"], 72);
+    assert_eq!(json["state_growth"]["balances"]["freed_bytes"], 0);
     assert_eq!(cli(&store, &["balance", &sender]).1.trim(), "750");
     assert_eq!(cli(&store, &["balance", &hash]).1.trim(), "250");
     assert_eq!(
@@ -199,4 +216,51 @@ fn deposits_in_assets_and_the_compute_limit_from_the_cli() {
         ],
     );
     assert!(!ok && err.contains("twice"), "{err}");
+}
+
+#[test]
+fn deploy_json_and_the_created_bytes_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let elf_path = dir.path().join("counter.so");
+    let elf = tos_test_harness::fixtures::example_elf("counter-rust");
+    std::fs::write(&elf_path, &elf).unwrap();
+    let (ok, out, err) = cli(&store, &["deploy", elf_path.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let deployed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(deployed["deploy_units"], tos_vm::deploy_cost(&elf));
+    assert_eq!(deployed["units_charged"], tos_vm::deploy_cost(&elf));
+    assert_eq!(
+        deployed["state_growth"]["code"]["created_bytes"],
+        32 + elf.len() as u64
+    );
+    let contract = deployed["contract"].as_str().unwrap().to_owned();
+    assert_eq!(
+        deployed["state_growth"]["contracts"][&contract]["created_bytes"],
+        64
+    );
+    // The first count creates a key: a limit of 1 byte refuses it and commits nothing.
+    let (ok, out, _) = cli(
+        &store,
+        &["invoke", &contract, "--max-created-bytes", "1", "--json"],
+    );
+    assert!(!ok);
+    let refused: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(refused["status"], "aborted");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("over its limit of 1"),
+        "{refused}"
+    );
+    let (_, state, _) = cli(&store, &["state", &contract, "--json"]);
+    let (ok, out, err) = cli(
+        &store,
+        &["invoke", &contract, "--max-created-bytes", "1000", "--json"],
+    );
+    assert!(ok, "{err}");
+    let counted: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(counted["state_growth"]["created_bytes"].as_u64().unwrap() > 1);
+    assert_ne!(cli(&store, &["state", &contract, "--json"]).1, state);
 }

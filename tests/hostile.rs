@@ -2335,6 +2335,14 @@ fn security_doc_matches_the_code() {
             limits::MAX_LOG_ENTRIES_PER_INVOKE as u64,
         ),
         ("MAX_COMPUTE_BUDGET", limits::MAX_COMPUTE_BUDGET),
+        (
+            "MAX_JOURNAL_BYTES_PER_INVOKE",
+            limits::MAX_JOURNAL_BYTES_PER_INVOKE as u64,
+        ),
+        (
+            "JOURNAL_ENTRY_OVERHEAD",
+            tos_vm::storage::JOURNAL_ENTRY_OVERHEAD as u64,
+        ),
         ("NULL_GUARD_SIZE", limits::NULL_GUARD_SIZE as u64),
         (
             "MAX_CONTRACT_CALL_DEPTH",

@@ -80,6 +80,7 @@ fn run_probes(
             tx_hash: TX_HASH,
             deposits: tos_vm::native_deposit(value),
             compute_limit: None,
+            created_bytes_limit: None,
         };
         let outcome = vm.invoke(&call, &block(), &mut store).unwrap();
         runs.push(Multi {
@@ -463,6 +464,7 @@ fn top_level_value_and_context() {
         tx_hash: TX_HASH,
         deposits: tos_vm::native_deposit(1),
         compute_limit: None,
+        created_bytes_limit: None,
     };
     let outcome = vm
         .invoke(&call, &BlockContext::default(), &mut store)

@@ -76,6 +76,11 @@ pub mod limits {
     pub const MAX_EVENTS_PER_INVOKE: usize = 256;
     /// Total event bytes (topics and data) one invoke may emit.
     pub const MAX_EVENT_BYTES_PER_INVOKE: usize = 64 * 1024;
+    /// Host memory one invoke's journal may hold: values read, overlay, change log (see
+    /// `tos_storage::Journal::held_bytes`). The one part of an invoke's memory that compute
+    /// does not bound (a node may raise the budget to `MAX_COMPUTE_BUDGET`, and a delete
+    /// keeps a copy of a value it is not charged by); docs/security.md derives the bound.
+    pub const MAX_JOURNAL_BYTES_PER_INVOKE: usize = 8 * 1024 * 1024;
 
     /// Most bytes one `tos_memcpy`/`memmove`/`memset`/`memcmp` may touch.
     pub const MAX_MEM_OP_LEN: usize = 1024 * 1024;

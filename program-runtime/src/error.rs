@@ -64,6 +64,11 @@ pub enum RuntimeError {
     /// deposits, events, contract creation and value-carrying invokes are refused there.
     #[error("{operation} refused: the call is read-only (a query changes nothing)")]
     WriteInReadOnlyCall { operation: &'static str },
+    /// The call succeeded but created more bytes of state than the sender's limit
+    /// ([`ContractCall::created_bytes_limit`](crate::ContractCall::created_bytes_limit)):
+    /// nothing is committed.
+    #[error("the call created {created} bytes of state, over its limit of {limit}")]
+    CreatedBytesLimitExceeded { created: u64, limit: u64 },
 }
 
 const _: () = {

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use tos_storage::{ChangeSet, Hash, Journal, JournalLog, StorageProvider, NATIVE_ASSET};
+use tos_storage::{
+    ChangeSet, Hash, Journal, JournalLog, StateGrowth, StorageProvider, NATIVE_ASSET,
+};
 
 use crate::{
     cache::ExecutableCache,
@@ -59,6 +61,10 @@ pub struct ContractCall {
     /// The sender's compute limit for this call; the node's budget is the ceiling (the call
     /// gets the smaller). `None`: the node's budget.
     pub compute_limit: Option<u64>,
+    /// The sender's limit on the bytes of state the call may create
+    /// ([`StateGrowth::created_bytes`]): a successful call that created more is refused with
+    /// [`RuntimeError::CreatedBytesLimitExceeded`] and commits nothing. `None`: no limit.
+    pub created_bytes_limit: Option<u64>,
 }
 
 impl ContractCall {
@@ -70,6 +76,7 @@ impl ContractCall {
             tx_hash: Hash::default(),
             deposits: Deposits::new(),
             compute_limit: None,
+            created_bytes_limit: None,
         }
     }
 
@@ -104,6 +111,9 @@ pub struct CallOutcome {
     pub journal: JournalLog,
     /// The net changes of a successful call (empty otherwise).
     pub changes: ChangeSet,
+    /// The bytes of state `changes` create and free, per contract and for balances (empty
+    /// unless the call succeeded).
+    pub growth: StateGrowth,
     /// Events of a successful call (empty otherwise), in emission order.
     pub events: Vec<Event>,
     /// The last return data set during the call (kept on failure too: it may explain it).
@@ -178,7 +188,7 @@ fn run_call(
         sender: call.sender,
     };
     let mut context = InvokeContext::new(
-        Journal::new(storage),
+        Journal::new(storage).with_memory_limit(crate::limits::MAX_JOURNAL_BYTES_PER_INVOKE),
         block,
         &transaction,
         call.contract,
@@ -216,12 +226,25 @@ fn run_call(
     let compute_used = context.meter.used();
     let code_load_units = context.code_load_units();
     let finished = context.finish();
-    let success = matches!(result, Ok(0));
-    let (changes, entries) = if success {
-        finished.journal.into_parts()
-    } else {
-        (ChangeSet::default(), JournalLog::default())
+    // State growth is computed once, here, from the journal's final values (never on the
+    // hot path); a call past the sender's limit on created bytes commits nothing.
+    let (result, (changes, entries, growth)) = match result {
+        Ok(0) => match (
+            finished.journal.into_parts_with_growth(),
+            call.created_bytes_limit,
+        ) {
+            ((_, _, growth), Some(limit)) if growth.created_bytes() > limit => (
+                Err(RuntimeError::CreatedBytesLimitExceeded {
+                    created: growth.created_bytes(),
+                    limit,
+                }),
+                Default::default(),
+            ),
+            (parts, _) => (Ok(0), parts),
+        },
+        other => (other, Default::default()),
     };
+    let success = matches!(result, Ok(0));
     Ok(CallOutcome {
         result,
         compute_used,
@@ -229,6 +252,7 @@ fn run_call(
         logs: finished.logs,
         journal: entries,
         changes,
+        growth,
         events: if success { finished.events } else { Vec::new() },
         return_data: finished.return_data,
     })

@@ -259,6 +259,7 @@ pub(super) fn run_transaction(
                 tx_hash: hash,
                 deposits: deposits.clone(),
                 compute_limit: *compute_limit,
+                created_bytes_limit: None,
             };
             match vm.invoke(&call, context, state) {
                 Ok(invoke) => {

@@ -99,6 +99,18 @@ pub enum StorageError {
     #[error("amount must be greater than zero")]
     ZeroAmount,
 
+    /// The invoke's journal holds the most host memory one invoke may make the node hold
+    /// ([`Journal::with_memory_limit`](crate::Journal::with_memory_limit); the runtime sets
+    /// `tos_abi::limits::MAX_JOURNAL_BYTES_PER_INVOKE`): every later operation that would make
+    /// it hold more is refused. The invoke's changes are never committed past it.
+    #[error("the invoke's journal holds {held} bytes, at its limit of {limit} bytes")]
+    JournalMemoryExceeded {
+        /// Bytes the journal was charged for so far.
+        held: usize,
+        /// The limit.
+        limit: usize,
+    },
+
     /// A block was committed at a height that is sealed (at or below the current block
     /// height): a committed height never changes, and heights of committed blocks strictly
     /// increase. Nothing was changed.

@@ -30,6 +30,7 @@
 
 use crate::changes::ChangeSet;
 use crate::error::StorageError;
+use crate::growth::StateGrowth;
 use crate::types::{ContractInfo, Hash};
 use crate::StorageProvider;
 use std::collections::BTreeMap;
@@ -345,7 +346,15 @@ pub struct Journal<'a> {
     contracts: BTreeMap<Hash, ContractInfo>,
     log: Vec<Change>,
     frames: Vec<Frame>,
+    /// Host memory charged to this journal so far (see [`Journal::held_bytes`]) and its limit.
+    held: usize,
+    memory_limit: usize,
 }
+
+/// What one entry of the journal (a slot, a log entry, a balance) is charged beyond its key
+/// and value bytes (map node, the entry itself, its hashes): an upper bound of what the
+/// allocator holds for it, so [`Journal::held_bytes`] bounds the memory, not only the payload.
+pub const JOURNAL_ENTRY_OVERHEAD: usize = 128;
 
 impl std::fmt::Debug for Journal<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -371,7 +380,38 @@ impl<'a> Journal<'a> {
             contracts: BTreeMap::new(),
             log: Vec::new(),
             frames: Vec::new(),
+            held: 0,
+            memory_limit: usize::MAX,
         }
+    }
+
+    /// Refuses, with [`StorageError::JournalMemoryExceeded`], every operation that would make
+    /// this journal hold more than `limit` bytes ([`held_bytes`](Self::held_bytes)).
+    pub fn with_memory_limit(mut self, limit: usize) -> Journal<'a> {
+        self.memory_limit = limit;
+        self
+    }
+
+    /// The host memory this journal was charged for: every value read from the provider and
+    /// every value written, with its key, plus [`JOURNAL_ENTRY_OVERHEAD`] per slot, log entry,
+    /// balance and created contract. Never goes down (a reverted frame's memory is not
+    /// counted back), so it bounds the journal's peak.
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Charges `bytes` of memory about to be held, refusing (and changing nothing) when that
+    /// passes the limit.
+    fn hold(&mut self, bytes: usize) -> Result<(), StorageError> {
+        let held = self.held.saturating_add(bytes);
+        if held > self.memory_limit {
+            return Err(StorageError::JournalMemoryExceeded {
+                held: self.held,
+                limit: self.memory_limit,
+            });
+        }
+        self.held = held;
+        Ok(())
     }
 
     /// The provider under the overlay (read-only), e.g. to read code.
@@ -418,6 +458,12 @@ impl<'a> Journal<'a> {
                 return Err(error);
             }
         };
+        // The value read, its key and slot: a read past the memory limit keeps nothing.
+        let read_len = self.values.originals.len() - start;
+        if let Err(error) = self.hold(key.len() + read_len + JOURNAL_ENTRY_OVERHEAD) {
+            self.values.originals.truncate(start);
+            return Err(error);
+        }
         self.slots.entry(*contract).or_default().insert(
             key.to_vec(),
             Slot {
@@ -477,6 +523,9 @@ impl<'a> Journal<'a> {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<(), E> {
+        // The value, the key's bytes (kept at its first write) and the log entry.
+        self.hold(len + key.len() + JOURNAL_ENTRY_OVERHEAD)
+            .map_err(E::from)?;
         let arena = &mut self.values.arena;
         if arena.capacity() == 0 {
             arena.reserve(ARENA_START_CAPACITY.max(len));
@@ -503,6 +552,8 @@ impl<'a> Journal<'a> {
         if self.storage_value(contract, key)?.is_none() {
             return Ok(false);
         }
+        // The key's bytes (kept at its first write) and the log entry.
+        self.hold(key.len() + JOURNAL_ENTRY_OVERHEAD)?;
         self.set_storage(contract, key, Value::Absent)?;
         Ok(true)
     }
@@ -546,6 +597,7 @@ impl<'a> Journal<'a> {
         if amount == 0 {
             return Err(StorageError::ZeroAmount);
         }
+        self.hold(JOURNAL_ENTRY_OVERHEAD)?;
         let old = self.balance(account, asset)?;
         let new = old
             .checked_add(amount)
@@ -573,6 +625,8 @@ impl<'a> Journal<'a> {
         if amount == 0 {
             return Err(StorageError::ZeroAmount);
         }
+        // The transfer's log entry and its two balance changes.
+        self.hold(3 * JOURNAL_ENTRY_OVERHEAD)?;
         let from_old = self.balance(from, asset)?;
         let from_new = from_old
             .checked_sub(amount)
@@ -620,6 +674,7 @@ impl<'a> Journal<'a> {
         if self.contract(&address)?.is_some() {
             return Err(StorageError::ContractExists(address));
         }
+        self.hold(2 * JOURNAL_ENTRY_OVERHEAD)?;
         self.contracts.insert(address, ContractInfo { code_hash });
         self.log
             .push(Change::ContractCreated { address, code_hash });
@@ -744,6 +799,15 @@ impl<'a> Journal<'a> {
 
     /// [`into_change_set`](Self::into_change_set) plus the log of [`entries`](Self::entries).
     pub fn into_parts(self) -> (ChangeSet, JournalLog) {
+        let (changes, log, _) = self.into_parts_with_growth();
+        (changes, log)
+    }
+
+    /// [`into_parts`](Self::into_parts) plus the [`StateGrowth`] of the change set against the
+    /// values the journal read (what [`StateGrowth::of_change_set`] gives against the
+    /// provider), computed in the same pass: the end of a call pays a few additions per
+    /// changed key for it, the hot path nothing.
+    pub fn into_parts_with_growth(self) -> (ChangeSet, JournalLog, StateGrowth) {
         let Journal {
             slots,
             balances,
@@ -754,13 +818,16 @@ impl<'a> Journal<'a> {
             ..
         } = self;
         let mut changes = ChangeSet::default();
+        let mut growth = StateGrowth::default();
         for (contract, keys) in slots {
             for (key, slot) in keys {
                 let Some((_, value)) = slot.written else {
                     continue;
                 };
                 let value = values.resolve(value);
-                if value != values.resolve(slot.original) {
+                let original = values.resolve(slot.original);
+                if value != original {
+                    growth.storage_change(&contract, &key, original, value);
                     changes
                         .storage
                         .insert((contract, key), value.map(<[u8]>::to_vec));
@@ -768,9 +835,14 @@ impl<'a> Journal<'a> {
             }
         }
         for (pair, amount) in balances {
-            if balance_cache.get(&pair) != Some(&amount) {
+            let original = balance_cache.get(&pair).copied();
+            if original != Some(amount) {
+                growth.balance_change(original.unwrap_or(0), amount);
                 changes.balances.insert(pair, amount);
             }
+        }
+        for address in contracts.keys() {
+            growth.contract_created(address);
         }
         changes.contracts = contracts;
         (
@@ -779,6 +851,7 @@ impl<'a> Journal<'a> {
                 values,
                 changes: log,
             },
+            growth,
         )
     }
 
@@ -811,6 +884,7 @@ impl<'a> Journal<'a> {
             return Ok(amount);
         }
         let amount = self.provider.read_balance(&pair.0, &pair.1)?;
+        self.hold(JOURNAL_ENTRY_OVERHEAD)?;
         self.balance_cache.insert(pair, amount);
         Ok(amount)
     }

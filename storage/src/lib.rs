@@ -6,6 +6,11 @@
 //! goes into a [`Journal`] overlay and reaches the provider only as one [`ChangeSet`], applied
 //! atomically by [`StorageProvider::commit`] after the invoke succeeded.
 //!
+//! [`StateGrowth`] says how many bytes of state a call (its journal) or a change set creates
+//! and frees, per contract and for balances, for the chain to charge a deposit; a journal
+//! also counts the host memory it holds and refuses to pass its limit
+//! ([`Journal::with_memory_limit`]).
+//!
 //! Adapters: [`MemoryStorage`] (tests) and `DiskStorage` (an embedded redb database, feature
 //! `disk`, on by default; see `docs/storage.md` for why redb). Both keep the state's history
 //! by block height ([`VersionedStorage`]): a plain [`StorageProvider::commit`] goes into the
@@ -40,6 +45,7 @@ mod changes;
 #[cfg(feature = "disk")]
 mod disk;
 mod error;
+mod growth;
 mod journal;
 mod memory;
 mod types;
@@ -49,7 +55,11 @@ pub use changes::ChangeSet;
 #[cfg(feature = "disk")]
 pub use disk::{DiskStorage, FORMAT_VERSION};
 pub use error::{describe_format, StorageError};
-pub use journal::{Checkpoint, Journal, JournalEntry, JournalLog};
+pub use growth::{
+    code_entry_bytes, storage_entry_bytes, Growth, StateGrowth, BALANCE_ENTRY_BYTES,
+    CONTRACT_ENTRY_BYTES,
+};
+pub use journal::{Checkpoint, Journal, JournalEntry, JournalLog, JOURNAL_ENTRY_OVERHEAD};
 pub use memory::MemoryStorage;
 pub use types::{ContractInfo, Hash, NATIVE_ASSET};
 pub use versioned::{StateAt, VersionRows, VersionedStorage};

@@ -464,6 +464,7 @@ impl Harness {
             tx_hash: self.tx_hash,
             deposits: self.deposits.clone(),
             compute_limit: self.compute_limit,
+            created_bytes_limit: None,
         }
     }
 

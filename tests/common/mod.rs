@@ -108,6 +108,7 @@ pub fn run_both(
             tx_hash: TX_HASH,
             deposits: tos_vm::native_deposit(0),
             compute_limit: None,
+            created_bytes_limit: None,
         };
         let outcome = vm.invoke(&call, &block(), &mut store).expect("invoke");
         runs.push(Run {

@@ -65,6 +65,7 @@ pub fn call(contract: Hash, input: &[u8], value: u64) -> ContractCall {
         tx_hash: TX_HASH,
         deposits: tos_vm::native_deposit(value),
         compute_limit: None,
+        created_bytes_limit: None,
     }
 }
 

@@ -158,6 +158,7 @@ impl Chain {
             tx_hash: Hash(tx_hash),
             deposits,
             compute_limit: None,
+            created_bytes_limit: None,
         };
         let mut outcomes = Vec::new();
         for (vm, store) in &mut self.engines {

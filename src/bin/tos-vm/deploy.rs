@@ -8,6 +8,7 @@ use crate::{
     args::{parse_hash, read_code_file},
     calls::{encode_input, parse_trailing, signature, split_words},
     failure::Failure,
+    output::growth_json,
     store::open_store,
 };
 
@@ -23,6 +24,10 @@ pub struct DeployOptions {
     /// The constructor's arguments as one JSON object (by name) or array (in order).
     #[arg(long)]
     pub args: Option<String>,
+    /// Print the deploy as JSON (address, code hash, deploy units, constructor compute, state
+    /// growth) instead of the address alone.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options written after the constructor's arguments.
@@ -43,6 +48,7 @@ impl DeployOptions {
             sender: self.sender.or(later.sender),
             constructor: self.constructor.or(later.constructor),
             args: self.args.or(later.args),
+            json: self.json || later.json,
         })
     }
 }
@@ -110,8 +116,35 @@ pub fn deploy_command(
     };
     let mut store = open_store(store_dir)?;
     let vm = Vm::new(VmConfig::default());
-    let address = deploy(&vm, &mut store, elf, sender, constructor)?;
-    out!("{address}");
+    let deployed = deploy(&vm, &mut store, elf, sender, constructor)?;
+    if options.json {
+        out!(
+            "{}",
+            serde_json::json!({
+                "contract": deployed.contract.to_hex(),
+                "code_hash": deployed.code_hash.to_hex(),
+                "code_reused": deployed.code_reused,
+                "deploy_units": deployed.deploy_units,
+                "constructor_compute_units": deployed.constructor.as_ref().map(|c| c.compute_used),
+                "units_charged": deployed.units_charged(),
+                "state_growth": growth_json(&deployed.growth),
+            })
+        );
+    } else {
+        // stdout is the address alone (scripts capture it); the cost goes to stderr for people.
+        out!("{}", deployed.contract);
+        eprintln!(
+            "deploy    {} units ({} deploy + {} constructor)",
+            deployed.units_charged(),
+            deployed.deploy_units,
+            deployed.compute_used()
+        );
+        eprintln!(
+            "state     +{} -{} bytes",
+            deployed.growth.created_bytes(),
+            deployed.growth.freed_bytes()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -133,7 +166,7 @@ pub fn deploy(
     elf: Vec<u8>,
     sender: Hash,
     constructor: Option<Vec<u8>>,
-) -> Result<Hash, Failure> {
+) -> Result<tos_vm::DeployOutcome, Failure> {
     let height = store.block_height()? + 1;
     let block = BlockContext {
         height,
@@ -154,5 +187,5 @@ pub fn deploy(
     store
         .commit_with_height(&outcome.changes, height)
         .map_err(|e| Failure::store("committing the deploy", e))?;
-    Ok(outcome.contract)
+    Ok(outcome)
 }

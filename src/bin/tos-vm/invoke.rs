@@ -18,7 +18,7 @@ use crate::{
     },
     deploy::{deploy, derived_hash},
     failure::{Failure, EXIT_CALL_FAILED},
-    output::{deposits_json, readable},
+    output::{deposits_json, growth_json, print_growth, readable},
     store::{open_existing_store, open_store},
 };
 
@@ -39,6 +39,10 @@ pub struct InvokeOptions {
     /// The sender's compute limit for this call; the budget (--budget) is the ceiling.
     #[arg(long)]
     pub compute_limit: Option<u64>,
+    /// The most bytes of state the call may create; past it the call is refused and nothing
+    /// is committed.
+    #[arg(long)]
+    pub max_created_bytes: Option<u64>,
     /// Height of the block the call runs in (above the store's height; default: the next).
     #[arg(long)]
     pub height: Option<u64>,
@@ -72,6 +76,7 @@ impl CallCommandOptions for InvokeOptions {
             value: self.value.or(later.value),
             deposits,
             compute_limit: self.compute_limit.or(later.compute_limit),
+            max_created_bytes: self.max_created_bytes.or(later.max_created_bytes),
             height: self.height.or(later.height),
             timestamp: self.timestamp.or(later.timestamp),
         })
@@ -131,7 +136,7 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
         Target::Address(hash) => (open_existing_store(store_dir)?, hash),
         Target::File(elf) => {
             let mut store = open_store(store_dir)?;
-            let address = deploy(&vm, &mut store, elf, sender, None)?;
+            let address = deploy(&vm, &mut store, elf, sender, None)?.contract;
             (store, address)
         }
     };
@@ -155,6 +160,7 @@ pub fn invoke(store_dir: &Path, request: InvokeRequest<'_>) -> Result<ExitCode, 
         sender,
         deposits,
         compute_limit: options.compute_limit,
+        created_bytes_limit: options.max_created_bytes,
     };
     // A store failure is an `Err` here (exit 3): there is no outcome to print or commit.
     let outcome = vm.execute(&call, &block, &store)?;
@@ -256,6 +262,7 @@ pub fn outcome_json(
         "return_value": return_value,
         "error": error,
         "compute_units": outcome.compute_used,
+        "state_growth": growth_json(&outcome.growth),
         "logs": logs,
         "effects": outcome.effects,
         "events": outcome.events.iter().map(|event| {
@@ -310,6 +317,7 @@ pub fn print_outcome(
         (None, None) => out!("status    {status}"),
     }
     out!("compute   {} units", outcome.compute_used);
+    print_growth(&outcome.growth);
     out!("logs      {}", outcome.logs.len());
     for log in &outcome.logs {
         out!("  | {}", log.message);

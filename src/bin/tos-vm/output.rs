@@ -76,3 +76,39 @@ pub fn readable(hex_text: &str) -> String {
         _ => format!("0x{hex_text}"),
     }
 }
+
+/// State growth as JSON: totals, then per contract (hex address), balances and code, each as
+/// `{created_bytes, freed_bytes}`.
+pub fn growth_json(growth: &tos_vm::StateGrowth) -> serde_json::Value {
+    let part = |g: &tos_vm::Growth| json!({"created_bytes": g.created_bytes, "freed_bytes": g.freed_bytes});
+    json!({
+        "created_bytes": growth.created_bytes(),
+        "freed_bytes": growth.freed_bytes(),
+        "contracts": growth
+            .contracts
+            .iter()
+            .map(|(contract, g)| (contract.to_hex(), part(g)))
+            .collect::<serde_json::Map<_, _>>(),
+        "balances": part(&growth.balances),
+        "code": part(&growth.code),
+    })
+}
+
+/// State growth for people: `+created -freed bytes`, then one line per part that changed.
+pub fn print_growth(growth: &tos_vm::StateGrowth) {
+    out!(
+        "state     +{} -{} bytes",
+        growth.created_bytes(),
+        growth.freed_bytes()
+    );
+    let line = |what: &str, g: &tos_vm::Growth| {
+        if !g.is_empty() {
+            out!("  {what}  +{} -{}", g.created_bytes, g.freed_bytes);
+        }
+    };
+    for (contract, g) in &growth.contracts {
+        line(&contract.to_hex(), g);
+    }
+    line("balances", &growth.balances);
+    line("code", &growth.code);
+}
