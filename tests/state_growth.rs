@@ -298,3 +298,55 @@ fn the_created_bytes_limit_refuses_a_call_past_it_and_commits_nothing() {
         );
     }
 }
+
+#[test]
+fn block_receipts_carry_the_deploy_units_and_the_state_growth() {
+    use tos_vm::{
+        execute_block, BlockContext, CallTarget, DeployContractPayload, ReplayOptions, Transaction,
+    };
+    let elf = probe_elf();
+    let mut bad = elf.clone();
+    bad[0] = 0;
+    let sender = Hash([0x5E; 32]);
+    let transactions = vec![
+        Transaction::Deploy {
+            sender,
+            payload: DeployContractPayload::new(elf.clone()),
+        },
+        Transaction::Call {
+            sender,
+            contract: CallTarget::DeployedBy(0),
+            input: write(Script::new(), b"key", b"value").build(0),
+            deposits: Default::default(),
+            compute_limit: None,
+        },
+        Transaction::Deploy {
+            sender,
+            payload: DeployContractPayload::new(bad.clone()),
+        },
+    ];
+    for engine in ENGINES {
+        let store = MemoryStorage::default();
+        let block = BlockContext {
+            height: 1,
+            ..BlockContext::default()
+        };
+        let execution = execute_block(
+            &vm(engine),
+            &block,
+            &transactions,
+            &store,
+            &ReplayOptions::default(),
+        )
+        .expect("executes");
+        let [deploy, call, refused] = &execution.transactions[..] else {
+            panic!("three receipts");
+        };
+        assert_eq!(deploy.deploy_units, tos_vm::deploy_cost(&elf));
+        assert_eq!(deploy.growth.code.created_bytes, 32 + elf.len() as u64);
+        assert_eq!(call.deploy_units, 0);
+        assert_eq!(call.growth.created_bytes(), 32 + 3 + 5);
+        assert_eq!(refused.deploy_units, tos_vm::deploy_cost(&bad));
+        assert!(refused.deploy_units > 0 && refused.growth.is_empty());
+    }
+}

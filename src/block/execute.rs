@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use tos_program_runtime::{BlockContext, TransactionContext};
-use tos_storage::{ChangeSet, Hash, StorageError, StorageProvider};
+use tos_storage::{ChangeSet, Hash, StateGrowth, StorageError, StorageProvider};
 
 use super::{
     hash::transaction_hash,
@@ -230,10 +230,12 @@ pub(super) fn run_transaction(
         deposits: transaction.deposits(),
         status: TxStatus::Success,
         compute_used: 0,
+        deploy_units: 0,
         logs: Vec::new(),
         events: Vec::new(),
         return_data: None,
         changes: ChangeSet::default(),
+        growth: StateGrowth::default(),
         elapsed: Duration::ZERO,
     };
     match transaction {
@@ -269,6 +271,7 @@ pub(super) fn run_transaction(
                     outcome.events = invoke.events;
                     outcome.return_data = invoke.return_data;
                     outcome.changes = invoke.changes;
+                    outcome.growth = invoke.growth;
                 }
                 Err(error) => outcome.status = TxStatus::rejected(error)?,
             }
@@ -282,6 +285,8 @@ pub(super) fn run_transaction(
             match vm.deploy_contract(payload, address, &transaction, context, state) {
                 Ok(deploy) => {
                     outcome.compute_used = deploy.compute_used();
+                    outcome.deploy_units = deploy.deploy_units;
+                    outcome.growth = deploy.growth;
                     if let Some(constructor) = deploy.constructor {
                         outcome.logs = constructor.logs;
                         outcome.events = constructor.events;
@@ -291,15 +296,19 @@ pub(super) fn run_transaction(
                 }
                 Err(VmError::Deploy {
                     error: DeployError::ConstructorFailed(constructor),
-                    ..
+                    deploy_units,
                 }) => {
                     let constructor = *constructor;
+                    outcome.deploy_units = deploy_units;
                     outcome.status = TxStatus::from_invoke(constructor.status)?;
                     outcome.compute_used = constructor.compute_used;
                     outcome.logs = constructor.logs;
                     outcome.return_data = constructor.return_data;
                 }
-                Err(error) => outcome.status = TxStatus::rejected(error)?,
+                Err(error) => {
+                    outcome.deploy_units = error.deploy_units().unwrap_or(0);
+                    outcome.status = TxStatus::rejected(error)?;
+                }
             }
         }
     }

@@ -72,12 +72,19 @@ pub struct TxOutcome {
     /// What the transaction deposited (moved only if it succeeded).
     pub deposits: Deposits,
     pub status: TxStatus,
+    /// Compute of the call (of a deploy: its constructor's).
     pub compute_used: u64,
+    /// What a deploy (accepted or refused) cost besides its constructor
+    /// ([`DeployContractPayload::deploy_units`](crate::DeployContractPayload::deploy_units));
+    /// 0 for a call.
+    pub deploy_units: u64,
     pub logs: Vec<LogEntry>,
     pub events: Vec<Event>,
     pub return_data: Option<ReturnData>,
     /// Its net changes (empty unless it succeeded).
     pub changes: ChangeSet,
+    /// The bytes of state `changes` create and free (empty unless it succeeded).
+    pub growth: tos_storage::StateGrowth,
     /// Wall time of its execution (not part of consensus: `same_as` ignores it).
     pub elapsed: Duration,
 }

@@ -10,7 +10,7 @@ use tos_vm::{
 
 use crate::{
     failure::Failure,
-    output::{deposit_text, deposits_json, failure_name},
+    output::{deposit_text, deposits_json, failure_name, growth_json},
     store::{open_existing_store, open_store},
 };
 
@@ -267,6 +267,8 @@ impl ReplaySummary<'_> {
                     "return_value": code,
                     "error": error,
                     "compute_units": tx.compute_used,
+                    "deploy_units": tx.deploy_units,
+                    "state_growth": growth_json(&tx.growth),
                     "time_us": tx.elapsed.as_secs_f64() * 1e6,
                     "logs": tx.logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
                 })
