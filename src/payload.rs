@@ -33,18 +33,19 @@ pub const MAX_INVOKE_PAYLOAD_LEN: usize = 32 + MAX_DEPOSITS_LEN + 8 + 4 + MAX_IN
 /// A compute limit that leaves the node's budget as the only ceiling.
 pub const NO_COMPUTE_LIMIT: u64 = u64::MAX;
 
-/// Fixed part of a deploy's cost: decoding the payload, hashing setup, the ELF header checks,
-/// executable setup and the store lookups (code, address). Set from `benches/deploy.rs`: a
-/// 0.6 KiB contract loads in ~21 µs under the JIT (docs/performance.md, deploy table).
-pub const DEPLOY_BASE_COST: u64 = 20_000;
+/// Fixed part of a deploy's cost: decoding the payload, the ELF header checks, executable
+/// setup and the store lookups (code, address). Calibrated (docs/compute-units.md, "Deploy"):
+/// the cold load of a 3-instruction contract takes ~22 µs under the JIT, ~2 ns per unit here,
+/// about the instruction mix's 1.7.
+pub const DEPLOY_BASE_COST: u64 = 10_000;
 /// Units per byte of the deployed ELF: hashing it, copying it into the change set, parsing its
-/// segments and sections, and storing it.
-pub const DEPLOY_UNITS_PER_BYTE: u64 = 2;
+/// segments and storing it (read-only data and symbols included).
+pub const DEPLOY_UNITS_PER_BYTE: u64 = 1;
 /// Units per instruction slot of its bytecode: tos-loader's per-instruction checks,
-/// solana-sbpf's verifier and JIT compilation. On the 281 KiB `large` contract those phases
-/// take ~7.2 µs per KiB of bytecode, ~57 ns per 8-byte instruction (docs/performance.md,
-/// deploy phases); at the ~1 ns per unit of executed JIT code that is ~48 units.
-pub const DEPLOY_UNITS_PER_INSTRUCTION: u64 = 48;
+/// solana-sbpf's verifier and JIT compilation — the code-load charge's 3 units per byte for
+/// the 8 bytes of a slot, which the calibration holds at 1–1.5× the instruction mix for
+/// 512 KiB of code.
+pub const DEPLOY_UNITS_PER_INSTRUCTION: u64 = 24;
 
 /// The compute units a deploy of `code` costs, for the chain to charge (the constructor's own
 /// compute comes on top): [`DEPLOY_BASE_COST`] + [`DEPLOY_UNITS_PER_BYTE`] per byte of the
@@ -397,7 +398,11 @@ impl Vm {
                     compute_limit: Some(constructor.compute_limit),
                     created_bytes_limit: None,
                 };
-                let outcome = self.invoke(&call, block, &mut pending)?;
+                // The deploy's units paid for loading the new code: its first run is warm.
+                let outcome = self.execute_paid(&call, block, &pending, Some(code_hash))?;
+                if outcome.status.is_success() && !outcome.changes.is_empty() {
+                    pending.commit(&outcome.changes)?;
+                }
                 growth.merge(&outcome.growth);
                 if !outcome.status.is_success() {
                     return Err(

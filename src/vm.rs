@@ -1,9 +1,9 @@
 //! Deploy and invoke: the whole path from an ELF in the store to committed effects.
 
 use tos_program_runtime::{
-    execute_call, execute_query, limits::DEFAULT_COMPUTE_BUDGET, limits::MAX_COMPUTE_BUDGET,
-    BlockContext, CacheStats, CallConfig, Engine, Event, ExecutableCache, LogEntry, ReturnData,
-    DEFAULT_CACHE_BUDGET,
+    execute_call, execute_call_with_code_paid, execute_query, limits::DEFAULT_COMPUTE_BUDGET,
+    limits::MAX_COMPUTE_BUDGET, BlockContext, CacheStats, CallConfig, Engine, Event,
+    ExecutableCache, LogEntry, ReturnData, DEFAULT_CACHE_BUDGET,
 };
 use tos_storage::{ChangeSet, Hash, StorageProvider};
 
@@ -206,11 +206,28 @@ impl Vm {
         block: &BlockContext,
         storage: &dyn StorageProvider,
     ) -> Result<InvokeOutcome, VmError> {
+        self.execute_paid(call, block, storage, None)
+    }
+
+    /// [`execute`](Self::execute); with `paid_code`, the load of that code is warm (a deploy's
+    /// constructor: the deploy's units paid for loading it).
+    pub(crate) fn execute_paid(
+        &self,
+        call: &ContractCall,
+        block: &BlockContext,
+        storage: &dyn StorageProvider,
+        paid_code: Option<Hash>,
+    ) -> Result<InvokeOutcome, VmError> {
         let config = CallConfig {
             engine: self.config.engine,
             compute_budget: self.config.compute_budget,
         };
-        let outcome = execute_call(&self.cache, call, block, storage, config)?;
+        let outcome = match paid_code {
+            None => execute_call(&self.cache, call, block, storage, config)?,
+            Some(code) => {
+                execute_call_with_code_paid(&self.cache, call, block, storage, config, code)?
+            }
+        };
         let status = InvokeStatus::of_run(outcome.result)?;
         Ok(InvokeOutcome {
             status,

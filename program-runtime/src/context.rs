@@ -230,6 +230,12 @@ impl<'a> InvokeContext<'a> {
         Ok(())
     }
 
+    /// Marks `code_hash` warm without charging it: its load was paid otherwise (a deploy's
+    /// units cover loading the code its constructor runs).
+    pub fn prepay_code_load(&mut self, code_hash: Hash) {
+        self.warm_code.insert(code_hash);
+    }
+
     /// Whether this transaction already paid the code load of `code_hash`.
     pub fn is_code_warm(&self, code_hash: &Hash) -> bool {
         self.warm_code.contains(code_hash)

@@ -155,7 +155,21 @@ pub fn execute_call(
     storage: &dyn StorageProvider,
     config: CallConfig,
 ) -> Result<CallOutcome, RuntimeError> {
-    run_call(cache, call, block, storage, config, false)
+    run_call(cache, call, block, storage, config, false, None)
+}
+
+/// [`execute_call`] of a contract whose code's load the caller already charged (a deploy's
+/// constructor: the deploy's units cover loading the new code): the first run of that code in
+/// this call is warm.
+pub fn execute_call_with_code_paid(
+    cache: &ExecutableCache,
+    call: &ContractCall,
+    block: &BlockContext,
+    storage: &dyn StorageProvider,
+    config: CallConfig,
+    paid_code: Hash,
+) -> Result<CallOutcome, RuntimeError> {
+    run_call(cache, call, block, storage, config, false, Some(paid_code))
 }
 
 /// [`execute_call`] as a read-only call (a query): any storage write or delete, transfer,
@@ -168,7 +182,7 @@ pub fn execute_query(
     storage: &dyn StorageProvider,
     config: CallConfig,
 ) -> Result<CallOutcome, RuntimeError> {
-    run_call(cache, call, block, storage, config, true)
+    run_call(cache, call, block, storage, config, true, None)
 }
 
 fn run_call(
@@ -178,6 +192,7 @@ fn run_call(
     storage: &dyn StorageProvider,
     config: CallConfig,
     read_only: bool,
+    paid_code: Option<Hash>,
 ) -> Result<CallOutcome, RuntimeError> {
     let code_hash = storage
         .read_contract(&call.contract)?
@@ -199,6 +214,9 @@ fn run_call(
     .with_call_deposits(call.deposits.clone());
     if read_only {
         context = context.read_only();
+    }
+    if let Some(code) = paid_code {
+        context.prepay_code_load(code);
     }
     let programs = ProgramAccess {
         cache,

@@ -51,7 +51,7 @@ pub use effects::{BalanceChange, CreatedContract, Effects, LazyEffects, StorageC
 pub use error::{RuntimeError, StoreFailure, SyscallFailure};
 pub use executor::{Engine, ExecutionOutcome, RuntimeEnvironment, TosExecutable};
 pub use invoke::{
-    check_deposits, execute_call, execute_query, native_deposit, CallConfig, CallOutcome,
-    ContractCall, Deposits,
+    check_deposits, execute_call, execute_call_with_code_paid, execute_query, native_deposit,
+    CallConfig, CallOutcome, ContractCall, Deposits,
 };
 pub use solana_sbpf;
