@@ -79,7 +79,7 @@ pub mod limits {
     /// Host memory one invoke's journal may hold: values read, overlay, change log (see
     /// `tos_storage::Journal::held_bytes`). The one part of an invoke's memory that compute
     /// does not bound (a node may raise the budget to `MAX_COMPUTE_BUDGET`, and a delete
-    /// keeps a copy of a value it is not charged by); docs/security.md derives the bound.
+    /// reads a whole value it is not charged by); docs/security.md derives the bound.
     pub const MAX_JOURNAL_BYTES_PER_INVOKE: usize = 8 * 1024 * 1024;
 
     /// Most bytes one `tos_memcpy`/`memmove`/`memset`/`memcmp` may touch.

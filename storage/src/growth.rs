@@ -220,7 +220,6 @@ mod tests {
             CONTRACT_ENTRY_BYTES
         );
         assert_eq!(growth.created_bytes(), 43 + 72 + 64);
-        let changes = journal.into_change_set();
         assert_eq!(
             StateGrowth::of_change_set(&changes, &store).unwrap(),
             growth

@@ -1363,4 +1363,33 @@ mod tests {
             }]
         );
     }
+
+    #[test]
+    fn the_memory_limit_refuses_what_would_pass_it_and_changes_nothing() {
+        let store = base();
+        let mut j = Journal::new(&store).with_memory_limit(1_000);
+        j.write_storage(&C, b"a", &[1; 300]).unwrap();
+        let held = j.held_bytes();
+        assert!(held >= 300 + 1 + JOURNAL_ENTRY_OVERHEAD, "{held}");
+        // The next write would pass the limit: refused, nothing logged or changed.
+        let log_len = j.log_len();
+        let refused = j.write_storage(&C, b"b", &[2; 700]).unwrap_err();
+        assert!(matches!(
+            refused,
+            StorageError::JournalMemoryExceeded { held: h, limit: 1_000 } if h == held
+        ));
+        assert!(!refused.is_backend());
+        assert_eq!(j.log_len(), log_len);
+        assert_eq!(j.held_bytes(), held);
+        assert_eq!(j.read_storage(&C, b"b").unwrap(), None);
+        // Smaller ones still fit; the count never goes down, reverted frames included.
+        let checkpoint = j.checkpoint();
+        j.write_storage(&C, b"c", &[3; 10]).unwrap();
+        let after = j.held_bytes();
+        j.revert_to(checkpoint).unwrap();
+        assert_eq!(j.held_bytes(), after);
+        // Without a limit nothing is refused.
+        let mut unlimited = Journal::new(&store);
+        unlimited.write_storage(&C, b"b", &[2; 100_000]).unwrap();
+    }
 }
