@@ -18,9 +18,10 @@ use tos_vm::{
 const ENGINES: [Engine; 2] = [Engine::Interpreter, Engine::Jit];
 
 /// Deletes the keys 0, 1, 2, ... (8-byte little-endian counters) for ever. A delete costs
-/// `500 + key length` units whatever the value's size, and the journal keeps the value it
-/// reads (every key's original value, for the change set): with 64 KiB values that is ~64 KiB
-/// held per ~510 units, so the default budget alone would let one call hold ~180 MB.
+/// `500 + key length` units (plus 6 000 for a key's first, cold access) whatever the value's
+/// size, and the journal keeps the value it reads (every key's original value, for the change
+/// set): with 64 KiB values that is ~64 KiB held per ~6 500 units, so the default budget alone
+/// would let one call hold ~14 MB.
 const DELETER: &str = "
     mov64 r6, 0
 next:
@@ -110,9 +111,9 @@ fn a_contract_deleting_large_values_is_stopped_by_the_journal_limit_at_the_defau
         assert!(held <= limit);
         // It got close: the next delete (~64 KiB) did not fit.
         assert!(held > limit - 2 * MAX_STORAGE_VALUE_LEN, "{held}");
-        // Compute did not stop it: the budget would have paid for thousands more deletes.
+        // Compute did not stop it: the budget would have paid for more deletes.
         assert!(
-            outcome.compute_used < DEFAULT_COMPUTE_BUDGET / 10,
+            outcome.compute_used < DEFAULT_COMPUTE_BUDGET * 3 / 4,
             "{engine:?}: {} units",
             outcome.compute_used
         );
