@@ -275,9 +275,10 @@ fn instruction_mixes(b: &mut Builder) {
         40_000,
     )
     .note = "an instruction costs 1 unit (solana-sbpf's meter, the same for every instruction); \
-             the JIT translates every load and store's address through a search of the memory \
-             regions. The mix holds loads and stores in the share compiled code does; the \
-             aligned memory mapping (docs/performance.md, plan 4) would make them inline";
+             solana-sbpf's JIT does not inline address translation: every load and store calls \
+             the memory mapping (a region index with the aligned mapping tos-vm turns on, plus \
+             bounds checks). The mix holds loads and stores in the share compiled code does; \
+             an engine limit (docs/performance.md, fix 4), not a cost formula";
     b.add(
         "instructions: branches",
         "6 conditional branches",
