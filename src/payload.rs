@@ -6,6 +6,7 @@ use thiserror::Error;
 use tos_loader::LoaderError;
 use tos_program_runtime::{
     check_deposits,
+    compute::{loaded_segment_bytes, LoadedSegments},
     limits::{MAX_DEPOSITS, MAX_INPUT_LEN},
     BlockContext, Deposits, RuntimeError, TransactionContext,
 };
@@ -69,28 +70,7 @@ pub fn deploy_cost(code: &[u8]) -> u64 {
 /// `PT_LOAD` segments over 8. `None` when the program headers cannot be read or a segment lies
 /// past the end of the file.
 fn bytecode_instruction_slots(elf: &[u8]) -> Option<usize> {
-    const PT_LOAD: u32 = 1;
-    const PF_X: u32 = 1;
-    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
-    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
-    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
-    // ELF64 little-endian: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38; in a program
-    // header p_type at 0, p_flags at 4, p_filesz at 0x20.
-    if elf.get(..6)? != b"\x7fELF\x02\x01" {
-        return None;
-    }
-    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
-    let phentsize = usize::from(u16_at(0x36)?);
-    let phnum = usize::from(u16_at(0x38)?);
-    let mut text: usize = 0;
-    for index in 0..phnum {
-        let header = phoff.checked_add(index.checked_mul(phentsize)?)?;
-        if u32_at(header)? == PT_LOAD && u32_at(header.checked_add(4)?)? & PF_X != 0 {
-            let filesz = usize::try_from(u64_at(header.checked_add(0x20)?)?).ok()?;
-            text = text.checked_add(filesz)?;
-        }
-    }
-    (text <= elf.len()).then_some(text / 8)
+    loaded_segment_bytes(elf, LoadedSegments::Executable).map(|bytes| bytes / 8)
 }
 
 /// The constructor call of a deploy: input, the sender's compute limit and deposits moved to

@@ -43,11 +43,30 @@ pub fn code_load_size(elf: &[u8]) -> usize {
 }
 
 fn loaded_bytes(elf: &[u8]) -> Option<usize> {
+    loaded_segment_bytes(elf, LoadedSegments::All)
+}
+
+/// Which `PT_LOAD` segments [`loaded_segment_bytes`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadedSegments {
+    /// Code and read-only data.
+    All,
+    /// Only the executable ones (`PF_X`): the bytecode.
+    Executable,
+}
+
+/// The file bytes of `elf`'s `PT_LOAD` segments (all, or only the executable ones), read from
+/// its program headers without a full parse: what the code-load and deploy charges are sized
+/// by. `None` when the header or a program header cannot be read, or the segments claim more
+/// bytes than the file has.
+pub fn loaded_segment_bytes(elf: &[u8], which: LoadedSegments) -> Option<usize> {
     const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
     let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
     let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
     let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
-    // ELF64 little-endian header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38.
+    // ELF64 little-endian header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38; in a
+    // program header p_type at 0, p_flags at 4, p_filesz at 0x20.
     if elf.get(..6)? != b"\x7fELF\x02\x01" {
         return None;
     }
@@ -57,7 +76,9 @@ fn loaded_bytes(elf: &[u8]) -> Option<usize> {
     let mut total: usize = 0;
     for index in 0..phnum {
         let header = phoff.checked_add(index.checked_mul(phentsize)?)?;
-        if u32_at(header)? == PT_LOAD {
+        let counted = u32_at(header)? == PT_LOAD
+            && (which == LoadedSegments::All || u32_at(header.checked_add(4)?)? & PF_X != 0);
+        if counted {
             let filesz = usize::try_from(u64_at(header.checked_add(0x20)?)?).ok()?;
             total = total.checked_add(filesz)?;
         }
