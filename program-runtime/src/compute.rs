@@ -62,9 +62,21 @@ pub enum LoadedSegments {
 pub fn loaded_segment_bytes(elf: &[u8], which: LoadedSegments) -> Option<usize> {
     const PT_LOAD: u32 = 1;
     const PF_X: u32 = 1;
-    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
-    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
-    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    let u16_at = |at: usize| {
+        Some(u16::from_le_bytes(
+            elf.get(at..at.checked_add(2)?)?.try_into().ok()?,
+        ))
+    };
+    let u32_at = |at: usize| {
+        Some(u32::from_le_bytes(
+            elf.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    let u64_at = |at: usize| {
+        Some(u64::from_le_bytes(
+            elf.get(at..at.checked_add(8)?)?.try_into().ok()?,
+        ))
+    };
     // ELF64 little-endian header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38; in a
     // program header p_type at 0, p_flags at 4, p_filesz at 0x20.
     if elf.get(..6)? != b"\x7fELF\x02\x01" {
@@ -172,5 +184,19 @@ mod tests {
         let mut meter = ComputeMeter::new(3);
         meter.consume(5);
         assert_eq!(meter.remaining(), 0);
+    }
+
+    #[test]
+    fn program_headers_near_the_end_of_the_address_space_are_unreadable_not_a_panic() {
+        // A hostile ELF header whose e_phoff points a few bytes below usize::MAX: reading a
+        // program header there must not overflow (the fuzzer found this).
+        let mut elf = vec![0u8; 64];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        elf[0x20..0x28].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+        elf[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        elf[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(loaded_segment_bytes(&elf, LoadedSegments::All), None);
+        assert_eq!(loaded_segment_bytes(&elf, LoadedSegments::Executable), None);
+        assert_eq!(code_load_size(&elf), elf.len());
     }
 }
