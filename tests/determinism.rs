@@ -561,6 +561,7 @@ fn rust_builds_do_not_depend_on_the_checkout_directory() {
             // The fixtures' target directory: `core` and `alloc` are built there already.
             target_dir: Some(root.join("target/contracts/shared")),
             sdk_include: checkout.join("sdk/c"),
+            codegen: toolchain::Codegen::default(),
         };
         let elf = toolchain::build_contract(&checkout.join("examples/counter-rust"), &options)
             .unwrap_or_else(|error| panic!("{}: {error}", checkout.display()));

@@ -885,6 +885,42 @@ fn insn_cases() -> Vec<Case> {
             boxed(unsupported("add32")),
         ),
         case(
+            "insn_alu32_sub_then_mov32_of_another_register",
+            INSN,
+            "Loader(UnsupportedInstruction { mnemonic: \"sub32\" })",
+            // sub32 r0, r1; mov32 r1, r1 - the zero-extension misses r0.
+            Action::Deploy(bpf::elf_text(&[
+                bpf::insn(0x1c, 0, 1, 0, 0),
+                bpf::insn(0xbc, 1, 1, 0, 0),
+                bpf::exit(),
+            ])),
+            boxed(unsupported("sub32")),
+        ),
+        case(
+            "insn_alu32_mul_zero_extended_into_a_copy",
+            INSN,
+            "Loader(UnsupportedInstruction { mnemonic: \"mul32\" })",
+            // mul32 r0, 3; mov32 r1, r0 - r1 gets eBPF's value, r0 keeps SBPF's.
+            Action::Deploy(bpf::elf_text(&[
+                bpf::insn(0x24, 0, 0, 0, 3),
+                bpf::insn(0xbc, 1, 0, 0, 0),
+                bpf::exit(),
+            ])),
+            boxed(unsupported("mul32")),
+        ),
+        case(
+            "insn_alu32_add_in_the_last_slot",
+            INSN,
+            "Loader(UnsupportedInstruction { mnemonic: \"add32\" })",
+            // The entry ends in an exit, the add32 after it has no slot after it.
+            Action::Deploy(bpf::elf_text(&[
+                bpf::mov64_imm(0, 0),
+                bpf::exit(),
+                bpf::insn(0x04, 0, 0, 0, 1),
+            ])),
+            boxed(unsupported("add32")),
+        ),
+        case(
             "insn_atomic_add",
             INSN,
             "Loader(UnsupportedInstruction { mnemonic: \"atomic_add64\" })",

@@ -8,10 +8,20 @@
 //! - `lddw` (src = 0), `ldx`/`st`/`stx` in BPF_MEM mode, every 64-bit ALU op except v4's
 //!   `bswap`, jumps and 32-bit jumps (V3 has jmp32), `call` (src 0 or 1), `callx`, `exit`.
 //! - 32-bit ALU ops whose result V3 zero-extends like eBPF: `div32 mod32 or32 and32 lsh32 rsh32
-//!   neg32 xor32 mov32 arsh32 le be`. `-mcpu=v2` only ever emits `be16/32/64` of these.
+//!   neg32 xor32 mov32 arsh32 le be` (`-mcpu=v2` only ever emits `be16/32/64` of these; the
+//!   32-bit ALU route, `-mattr=+alu32`, emits the others).
+//!
+//! - `add32 sub32 mul32` only when the very next slot is `mov32 dst, dst` (`wN = wN`) of the
+//!   same register ([`zero_extends`]). V3 sign-extends the 32-bit result of these three into
+//!   the 64-bit register where eBPF zero-extends it; the `mov32` (which V3 zero-extends like
+//!   eBPF) restores eBPF's result before anything can read the register. Nothing can run
+//!   between the two: neither instruction jumps or faults, and a jump *to* the `mov32` only
+//!   runs a `mov32`, which means the same in both. tos-vm's build inserts the pair
+//!   (`crate::toolchain`, the assembly step).
 //!
 //! What is refused:
-//! - `add32 sub32 mul32`: V3 sign-extends the 32-bit result into the register, eBPF zero-extends.
+//! - `add32 sub32 mul32` not followed by that `mov32`: V3 sign-extends the 32-bit result into
+//!   the register, eBPF zero-extends it (alu32 code, e.g. `-mcpu=v3`).
 //! - any ALU op with `off != 0`: v4's `sdiv smod movsx` (V3 ignores `off` and would run an
 //!   unsigned division / a plain move).
 //! - `ldsx` (BPF_MEMSX), atomics (`lock *(u64 *)`, `atomic_fetch_*`, `xchg`, `cmpxchg`),
@@ -28,6 +38,8 @@ pub(crate) const LDDW: u8 = 0x18;
 pub(crate) const CALL_IMM: u8 = 0x85;
 /// `callx reg`.
 pub(crate) const CALL_REG: u8 = 0x8d;
+/// `mov32 dst, src` (BPF_ALU | BPF_MOV | BPF_X), `wD = wS` in LLVM's assembly.
+pub(crate) const MOV32_REG: u8 = 0xbc;
 
 const ALU_OPS: [&str; 16] = [
     "add", "sub", "mul", "div", "or", "and", "lsh", "rsh", "neg", "mod", "xor", "mov", "arsh",
@@ -64,8 +76,21 @@ fn op_index(opc: u8) -> usize {
     usize::from(opc >> 4)
 }
 
+/// Whether `next` is `mov32 dst, dst` of `insn`'s destination register: the instruction that
+/// must follow an `add32`/`sub32`/`mul32` (see the module comment).
+pub(crate) fn zero_extends(insn: &RawInsn, next: Option<&RawInsn>) -> bool {
+    next.is_some_and(|next| {
+        next.opc == MOV32_REG
+            && next.dst == insn.dst
+            && next.src == insn.dst
+            && next.off == 0
+            && next.imm == 0
+    })
+}
+
 /// Checks one instruction slot (not the second half of an `lddw`, which the caller skips).
-pub(crate) fn check(insn: &RawInsn) -> Result<(), Refusal> {
+/// `next` is the slot after it in the same code section (`None` at the section's end).
+pub(crate) fn check(insn: &RawInsn, next: Option<&RawInsn>) -> Result<(), Refusal> {
     let class = insn.opc & 0x07;
     match class {
         // BPF_LD
@@ -136,10 +161,11 @@ pub(crate) fn check(insn: &RawInsn) -> Result<(), Refusal> {
                 );
             }
             match op {
-                0x00 | 0x10 | 0x20 if is32 => refuse(
+                0x00 | 0x10 | 0x20 if is32 && !zero_extends(insn, next) => refuse(
                     format!("{name}32"),
-                    "32-bit add/sub/mul: SBPF V3 sign-extends the 32-bit result into the 64-bit register, \
-                     eBPF zero-extends it (alu32 code, e.g. -mcpu=v3); build with -mcpu=v2",
+                    "32-bit add/sub/mul not followed by `mov32 dst, dst` of the same register: SBPF V3 \
+                     sign-extends the 32-bit result into the 64-bit register, eBPF zero-extends it \
+                     (alu32 code, e.g. -mcpu=v3, not built by tos-vm build)",
                 ),
                 0x80 if insn.opc & 0x08 != 0 => unknown(insn),
                 0xd0 if !is32 => refuse(
@@ -205,7 +231,7 @@ mod tests {
             0xad, 0x95, 0x85, 0x8d, 0x16, 0x1e, 0xb4, 0xbc, 0x34, 0x94, 0x44, 0x54, 0x64, 0x74,
             0x84, 0xa4, 0xc4,
         ] {
-            assert_eq!(check(&insn(opc, 0, 0)), Ok(()), "opcode {opc:#x}");
+            assert_eq!(check(&insn(opc, 0, 0), None), Ok(()), "opcode {opc:#x}");
         }
     }
 
@@ -226,20 +252,95 @@ mod tests {
             (0x06, 0, 5, "gotol"),
         ];
         for (opc, off, imm, want) in cases {
-            let err = check(&insn(opc, off, imm)).unwrap_err();
+            let err = check(&insn(opc, off, imm), None).unwrap_err();
             assert!(
                 err.mnemonic.starts_with(want),
                 "{opc:#x}: got {}",
                 err.mnemonic
             );
         }
-        assert!(check(&insn(0x20, 0, 0))
+        assert!(check(&insn(0x20, 0, 0), None)
             .unwrap_err()
             .mnemonic
             .starts_with("ld_abs"));
-        assert!(check(&insn(0x50, 0, 0))
+        assert!(check(&insn(0x50, 0, 0), None)
             .unwrap_err()
             .mnemonic
             .starts_with("ld_ind"));
+    }
+
+    fn mov32(dst: u8, src: u8) -> RawInsn {
+        RawInsn {
+            opc: MOV32_REG,
+            dst,
+            src,
+            off: 0,
+            imm: 0,
+        }
+    }
+
+    /// `add32`/`sub32`/`mul32`, register and immediate forms.
+    const ADD_SUB_MUL32: [(u8, &str); 6] = [
+        (0x04, "add32"),
+        (0x0c, "add32"),
+        (0x14, "sub32"),
+        (0x1c, "sub32"),
+        (0x24, "mul32"),
+        (0x2c, "mul32"),
+    ];
+
+    #[test]
+    fn add_sub_mul32_accepted_only_before_mov32_of_the_same_register() {
+        for (opc, name) in ADD_SUB_MUL32 {
+            let op = RawInsn {
+                opc,
+                dst: 3,
+                src: 4,
+                off: 0,
+                imm: -7,
+            };
+            assert_eq!(check(&op, Some(&mov32(3, 3))), Ok(()), "{name}");
+            let not_zero_extending = [
+                None,                    // last slot of the section
+                Some(mov32(4, 4)),       // another register
+                Some(mov32(3, 4)),       // a copy, not a zero-extension of r3
+                Some(mov32(4, 3)),       // zero-extends r3 into r4: r3 stays sign-extended
+                Some(insn(0xbf, 0, 0)),  // mov64
+                Some(insn(0x57, 0, -1)), // and64 with all ones
+                Some(RawInsn {
+                    off: 1,
+                    ..mov32(3, 3)
+                }), // v4 movsx32 (off = 1 is no plain mov32)
+                Some(RawInsn {
+                    imm: 1,
+                    ..mov32(3, 3)
+                }),
+                Some(RawInsn {
+                    opc: 0xb4, // mov32 r3, imm
+                    ..mov32(3, 3)
+                }),
+            ];
+            for next in not_zero_extending {
+                let err = check(&op, next.as_ref()).unwrap_err();
+                assert_eq!(err.mnemonic, name, "{next:?}");
+                assert!(err.reason.contains("mov32 dst, dst"), "{}", err.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn the_following_mov32_does_not_excuse_v4_encodings() {
+        // sdiv32 / smod32 are refused for their offset whatever follows.
+        for opc in [0x3c, 0x94] {
+            let op = RawInsn {
+                off: 1,
+                ..insn(opc, 0, 3)
+            };
+            assert!(check(&op, Some(&mov32(1, 1))).is_err());
+        }
+        // Only add/sub/mul need the pair: other 32-bit ops pass alone.
+        for opc in [0x44, 0x54, 0x64, 0x74, 0x84, 0xa4, 0xbc, 0xc4, 0x34, 0x94] {
+            assert_eq!(check(&insn(opc, 0, 1), None), Ok(()), "opcode {opc:#x}");
+        }
     }
 }

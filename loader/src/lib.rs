@@ -44,6 +44,7 @@
 
 #![deny(missing_docs)]
 
+mod asmpass;
 mod bytes;
 mod error;
 mod exe;

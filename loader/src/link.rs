@@ -372,7 +372,11 @@ impl<'a> Linker<'a, '_> {
                 let Some(insn) = RawInsn::at(&self.text, (text_off / 8) as usize) else {
                     break;
                 };
-                if let Err(refusal) = insn::check(&insn) {
+                // The slot after it, if it lies in the same section.
+                let next = (off + 16 <= range.len)
+                    .then(|| RawInsn::at(&self.text, (text_off / 8 + 1) as usize))
+                    .flatten();
+                if let Err(refusal) = insn::check(&insn, next.as_ref()) {
                     return Err(LoaderError::UnsupportedInstruction {
                         at: self.map.locate(text_off),
                         mnemonic: refusal.mnemonic,

@@ -14,7 +14,8 @@
 //!   `tos_mem*` syscalls and rewrites signed division, overflow-checked and 128-bit
 //!   multiplication and 128-bit variable shifts into helpers built from what the backend
 //!   compiles, `opt -passes=always-inline,globaldce` inlines the helpers, and `llc -march=bpfel -mcpu=v2
-//!   -mattr=+allows-misaligned-mem-access` writes the object. Every tool's exit status and
+//!   -mattr=+allows-misaligned-mem-access` writes the object (or, with [`Codegen::Alu32`],
+//!   `+alu32` assembly that [`crate::asmpass`] fixes up and `llvm-mc` assembles). Every tool's exit status and
 //!   error output are checked: a backend error always fails the build, and the output of a
 //!   failed run is never used;
 //! - then [`crate::link`] turns the objects into an SBPF V3 executable with entry
@@ -24,7 +25,7 @@
 //!
 //! Tool locations can be overridden with the environment variables `TOS_CLANG`
 //! (default `clang-19` from `PATH`), `TOS_CARGO` (default `/usr/bin/cargo`), `TOS_RUSTC`
-//! (default `/usr/bin/rustc`) and `TOS_LLVM_BIN` (directory of `opt` and `llc`;
+//! (default `/usr/bin/rustc`) and `TOS_LLVM_BIN` (directory of `opt`, `llc` and `llvm-mc`;
 //! default `/usr/lib/llvm-22/bin`). Rustup's toolchains are never used for contracts: the
 //! `rustc` first in `PATH` may be a rustup proxy without the `core` sources and with another
 //! LLVM.
@@ -147,6 +148,23 @@ pub struct BuildOptions<'a> {
     pub target_dir: Option<PathBuf>,
     /// Directory holding `tos.h` (the repository's `sdk/c`), added with `-I` for C contracts.
     pub sdk_include: PathBuf,
+    /// How `llc` turns the IR into BPF code ([`Codegen::V2`] unless measuring the other).
+    pub codegen: Codegen,
+}
+
+/// How 32-bit arithmetic becomes BPF code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Codegen {
+    /// `llc -mcpu=v2`: 32-bit values live in 64-bit registers and are computed with 64-bit
+    /// instructions, zero-extended with shifts where it matters. The default.
+    #[default]
+    V2,
+    /// The 32-bit ALU route: `llc -mattr=+alu32` writes assembly, [`crate::asmpass`] puts a
+    /// `mov32 dst, dst` after every `add32`/`sub32`/`mul32` (SBPF V3 sign-extends their
+    /// results, eBPF zero-extends), `llvm-mc` assembles it. Correct (the loader accepts the
+    /// three only in that pair), but not faster on the compute benchmarks: docs/performance.md,
+    /// "The 32-bit ALU route".
+    Alu32,
 }
 
 impl<'a> BuildOptions<'a> {
@@ -156,6 +174,7 @@ impl<'a> BuildOptions<'a> {
             syscalls,
             target_dir: None,
             sdk_include: sdk_include.into(),
+            codegen: Codegen::V2,
         }
     }
 }
@@ -390,7 +409,12 @@ fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "contract".to_owned());
-        let object = llvm.compile_bitcode(&bitcode, &source.display().to_string(), None)?;
+        let object = llvm.compile_bitcode(
+            &bitcode,
+            &source.display().to_string(),
+            None,
+            options.codegen,
+        )?;
         objects.push((format!("{stem}.o"), object));
     }
     Ok(objects)
@@ -536,7 +560,7 @@ fn compile_rust(dir: &Path, options: &BuildOptions<'_>) -> Result<(String, Vec<u
     let _ = std::fs::remove_file(&bc_path);
     // Keep the newest rewritten IR of the contract around for inspection.
     let keep = ir_dir.join(format!("{name}.ll"));
-    let object = llvm.compile_bitcode(&bitcode, &name, Some(&keep))?;
+    let object = llvm.compile_bitcode(&bitcode, &name, Some(&keep), options.codegen)?;
     Ok((format!("{name}.o"), object))
 }
 
@@ -600,6 +624,8 @@ fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
 struct LlvmTools {
     opt: PathBuf,
     llc: PathBuf,
+    /// `llvm-mc`, the assembler of the 32-bit ALU route.
+    mc: PathBuf,
 }
 
 impl LlvmTools {
@@ -608,8 +634,9 @@ impl LlvmTools {
         let tools = LlvmTools {
             opt: bin.join("opt"),
             llc: bin.join("llc"),
+            mc: bin.join("llvm-mc"),
         };
-        for tool in [&tools.opt, &tools.llc] {
+        for tool in [&tools.opt, &tools.llc, &tools.mc] {
             if !tool.is_file() {
                 return Err(ToolchainError::ToolMissing {
                     tool: format!("{} (Debian llvm-{LLVM_MAJOR})", tool.display()),
@@ -653,6 +680,7 @@ impl LlvmTools {
         bitcode: &[u8],
         what: &str,
         keep_ir: Option<&Path>,
+        codegen: Codegen,
     ) -> Result<Vec<u8>> {
         // Division wider than 64 bits (u128/i128) becomes a shift-subtract loop in IR (the
         // backend would call compiler_builtins for it, which it refuses), and the module is
@@ -698,20 +726,53 @@ impl LlvmTools {
 
         let stack = format!("-bpf-stack-size={STACK_FRAME_SIZE}");
         let mut llc = Command::new(&self.llc);
+        if codegen == Codegen::V2 {
+            llc.args([
+                "-march=bpfel",
+                "-mcpu=v2",
+                LLC_FEATURES,
+                "-O2",
+                stack.as_str(),
+                "-filetype=obj",
+                "-",
+                "-o",
+                "-",
+            ]);
+            return run_with_input(&mut llc, &self.llc, &optimized)
+                .map(|output| output.stdout)
+                .map_err(explain_backend_error);
+        }
+        // The 32-bit ALU route: assembly text, eBPF's zero-extension restored after every
+        // add32/sub32/mul32 (crate::asmpass), then assembled.
         llc.args([
             "-march=bpfel",
             "-mcpu=v2",
-            LLC_FEATURES,
+            LLC_FEATURES_ALU32,
             "-O2",
             stack.as_str(),
+            "-filetype=asm",
+            "-",
+            "-o",
+            "-",
+        ]);
+        let asm = run_with_input(&mut llc, &self.llc, &optimized)
+            .map_err(explain_backend_error)?
+            .stdout;
+        let asm = String::from_utf8(asm).map_err(|_| ToolchainError::CompileFailed {
+            command: render_command(&llc, &[]),
+            stderr: format!("{what}: llc printed invalid UTF-8"),
+        })?;
+        let (asm, _stats) = crate::asmpass::zero_extend_alu32(&asm);
+        let mut mc = Command::new(&self.mc);
+        mc.args([
+            "-triple=bpfel",
+            LLC_FEATURES_ALU32,
             "-filetype=obj",
             "-",
             "-o",
             "-",
         ]);
-        run_with_input(&mut llc, &self.llc, &optimized)
-            .map(|output| output.stdout)
-            .map_err(explain_backend_error)
+        run_with_input(&mut mc, &self.mc, asm.as_bytes()).map(|output| output.stdout)
     }
 }
 
@@ -724,6 +785,9 @@ impl LlvmTools {
 /// which bytes are read or written: a misaligned access lies inside the object it belongs to,
 /// as its bytes did.
 pub const LLC_FEATURES: &str = "-mattr=+allows-misaligned-mem-access";
+
+/// [`LLC_FEATURES`] plus `alu32`, for the 32-bit ALU route (`llc` and `llvm-mc`).
+pub const LLC_FEATURES_ALU32: &str = "-mattr=+allows-misaligned-mem-access,+alu32";
 
 /// Backend refusals of ordinary Rust that the build cannot make compile, with the construct
 /// that causes them and what to write instead (docs/contracts.md, "Limits that remain").

@@ -100,7 +100,8 @@ pub(crate) fn validate(elf: &[u8], syscalls: &[&str]) -> Result<ExecutableInfo, 
         if let Some(s) = starts.get_mut(pc) {
             *s = true;
         }
-        if let Err(refusal) = insn::check(&insn) {
+        let next = RawInsn::at(parsed.text, pc + 1);
+        if let Err(refusal) = insn::check(&insn, next.as_ref()) {
             return Err(LoaderError::UnsupportedInstruction {
                 at: map.locate_pc(pc),
                 mnemonic: refusal.mnemonic,

@@ -540,6 +540,84 @@ fn allowed_32bit_ops_link() {
 }
 
 #[test]
+fn add_sub_mul32_before_mov32_of_their_register_link_and_zero_extend() {
+    // The pair tos-vm's build writes: SBPF V3 sign-extends the add32/sub32/mul32 result, the
+    // mov32 right after it zero-extends it again, so the register holds what eBPF (and the
+    // compiler) expects. Immediate and register forms, run under both engines.
+    let ops = [
+        insn(0xb4, 0, 0, 0, 0x7fff_ffff), // mov32 r0, 0x7fffffff
+        insn(0x04, 0, 0, 0, 1),           // add32 r0, 1 -> 0x80000000 (V3: 0xffffffff80000000)
+        insn(0xbc, 0, 0, 0, 0),           // mov32 r0, r0
+        insn(0xb4, 1, 0, 0, 0),           // mov32 r1, 0
+        insn(0xb4, 3, 0, 0, 1),           // mov32 r3, 1
+        insn(0x1c, 1, 3, 0, 0),           // sub32 r1, r3 -> 0xffffffff
+        insn(0xbc, 1, 1, 0, 0),           // mov32 r1, r1
+        insn(0xb4, 2, 0, 0, 0x4000_0000), // mov32 r2, 0x40000000
+        insn(0x24, 2, 0, 0, 2),           // mul32 r2, 2 -> 0x80000000
+        insn(0xbc, 2, 2, 0, 0),           // mov32 r2, r2
+        insn(0xb4, 4, 0, 0, 0x10_0000),   // mov32 r4, 0x100000
+        insn(0x2c, 4, 4, 0, 0),           // mul32 r4, r4 -> 0 (wraps)
+        insn(0xbc, 4, 4, 0, 0),           // mov32 r4, r4
+        insn(0x0c, 4, 3, 0, 0),           // add32 r4, r3 -> 1
+        insn(0xbc, 4, 4, 0, 0),           // mov32 r4, r4
+        insn(0x0f, 0, 1, 0, 0),           // add64 r0, r1
+        insn(0x0f, 0, 2, 0, 0),           // add64 r0, r2
+        insn(0x0f, 0, 4, 0, 0),           // add64 r0, r4
+        EXIT,
+    ];
+    let obj = entry_only(&code(&ops), &[], &[]);
+    let elf = link_one("pairs.o", &obj).unwrap();
+    let want = 0x8000_0000u64 + 0xffff_ffff + 0x8000_0000 + 1;
+    assert_eq!(run(&elf, b"").result, Ok(want));
+    assert_eq!(
+        tos_loader::validate_executable(&elf, SYSCALLS)
+            .unwrap()
+            .instruction_count,
+        ops.len()
+    );
+}
+
+#[test]
+fn add32_whose_mov32_is_in_the_next_section_is_refused() {
+    // Sections are laid out one after the other, so the mov32 would follow in the executable,
+    // but a section's code is checked on its own: its last add32 must carry its own mov32.
+    let first = code(&[insn(0x04, 0, 0, 0, 1)]);
+    let second = code(&[insn(0xbc, 0, 0, 0, 0), EXIT]);
+    let symbols = [
+        Sym {
+            name: "",
+            info: STT_SECTION_LOCAL,
+            shndx: 1,
+            value: 0,
+            size: 0,
+        },
+        Sym {
+            name: "entrypoint",
+            info: STT_FUNC_GLOBAL,
+            shndx: 1,
+            value: 0,
+            size: first.len() as u64,
+        },
+        Sym {
+            name: "tail",
+            info: STT_FUNC_GLOBAL,
+            shndx: 2,
+            value: 0,
+            size: second.len() as u64,
+        },
+    ];
+    let obj = build_object(
+        &[Sec::text(".text.a", &first), Sec::text(".text.b", &second)],
+        &symbols,
+    );
+    let err = link_one("split.o", &obj).unwrap_err();
+    assert!(
+        matches!(&err, LoaderError::UnsupportedInstruction { mnemonic, .. } if mnemonic == "add32"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn rela_on_code_is_refused() {
     let mut obj = entry_only(
         &code(&[insn(0x18, 1, 0, 0, 0), insn(0, 0, 0, 0, 0), EXIT]),

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use tos_loader::toolchain::{
-    build_contract, compile_objects, default_sdk_include, detect_language, BuildOptions,
+    build_contract, compile_objects, default_sdk_include, detect_language, BuildOptions, Codegen,
     ContractLanguage, ToolchainError,
 };
 
@@ -54,6 +54,7 @@ fn options(target_dir: Option<PathBuf>) -> BuildOptions<'static> {
         syscalls: SYSCALLS,
         target_dir,
         sdk_include: default_sdk_include(),
+        codegen: Codegen::default(),
     }
 }
 

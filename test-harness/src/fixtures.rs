@@ -12,7 +12,7 @@ use std::{
     sync::Mutex,
 };
 
-use tos_loader::toolchain::{self, BuildOptions};
+use tos_loader::toolchain::{self, BuildOptions, Codegen};
 
 /// The repository root (this crate lives in `<root>/test-harness`).
 pub fn workspace_root() -> PathBuf {
@@ -71,27 +71,38 @@ fn source_hash(dir: &Path) -> String {
     hasher.finalize().to_hex()[..16].to_string()
 }
 
-/// ELFs this process already has, by contract directory. Also serializes builds.
-static BUILT: Mutex<Option<HashMap<PathBuf, Vec<u8>>>> = Mutex::new(None);
+/// ELFs this process already has, by contract directory and code generation. Also
+/// serializes builds.
+static BUILT: Mutex<Option<HashMap<(PathBuf, Codegen), Vec<u8>>>> = Mutex::new(None);
 
 /// Builds the contract in `dir` (C or Rust) unless an ELF of the same sources is cached.
 pub fn build_contract_cached(dir: &Path) -> Result<Vec<u8>, String> {
+    build_contract_cached_with(dir, Codegen::default())
+}
+
+/// [`build_contract_cached`] with another code generation (cached apart: `<name>-alu32-...`).
+pub fn build_contract_cached_with(dir: &Path, codegen: Codegen) -> Result<Vec<u8>, String> {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let built = built.get_or_insert_with(HashMap::new);
-    if let Some(elf) = built.get(dir) {
+    let key = (dir.to_path_buf(), codegen);
+    if let Some(elf) = built.get(&key) {
         return Ok(elf.clone());
     }
-    let elf = build_uncached_in_process(dir)?;
-    built.insert(dir.to_path_buf(), elf.clone());
+    let elf = build_uncached_in_process(dir, codegen)?;
+    built.insert(key, elf.clone());
     Ok(elf)
 }
 
-fn build_uncached_in_process(dir: &Path) -> Result<Vec<u8>, String> {
+fn build_uncached_in_process(dir: &Path, codegen: Codegen) -> Result<Vec<u8>, String> {
     let root = workspace_root();
-    let name = dir
+    let mut name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    match codegen {
+        Codegen::V2 => {}
+        Codegen::Alu32 => name.push_str("-alu32"),
+    }
     let cache_dir = root.join("target").join("tos-fixtures");
     let file_name = format!("{name}-{}.so", source_hash(dir));
     let cached = cache_dir.join(&file_name);
@@ -105,6 +116,7 @@ fn build_uncached_in_process(dir: &Path) -> Result<Vec<u8>, String> {
         // dependencies are built for BPF once, not once per contract.
         target_dir: Some(root.join("target").join("contracts").join("shared")),
         sdk_include: root.join("sdk").join("c"),
+        codegen,
     };
     let elf = toolchain::build_contract(dir, &options)
         .map_err(|e| format!("building {}: {e}", dir.display()))?;

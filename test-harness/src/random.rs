@@ -11,7 +11,8 @@
 //!
 //! Two profiles:
 //! - [`Profile::Contract`]: only instructions `tos_loader::validate_executable` accepts (what a
-//!   compiled contract can contain); such programs are wrapped in an ELF and go through the
+//!   compiled contract can contain: 32-bit `add`/`sub`/`mul` each followed by the
+//!   `mov32 dst, dst` that zero-extends its result, as the build writes them); such programs are wrapped in an ELF and go through the
 //!   whole deploy and invoke pipeline ([`RandomProgram::elf`]).
 //! - [`Profile::AnyV3`]: everything SBPF V3's `RequisiteVerifier` accepts, including 32-bit
 //!   `add`/`sub`/`mul` (which sign-extend in V3); run with [`run_text`], which loads the raw
@@ -423,12 +424,10 @@ impl RandomProgram {
         match op {
             Op::Alu { op, wide, dst, src } => {
                 let code = ALU_OPS[usize::from(op) % ALU_OPS.len()];
-                let mut wide = wide;
-                // add32/sub32/mul32 sign-extend in V3, zero-extend in eBPF: the loader refuses
-                // them in contracts.
-                if self.profile == Profile::Contract && !wide && code <= 0x20 {
-                    wide = true;
-                }
+                // add32/sub32/mul32 sign-extend in V3, zero-extend in eBPF: the loader accepts
+                // them in contracts only followed by `mov32 dst, dst`, as tos-vm's build
+                // writes them (the 32-bit ALU route).
+                let zero_extend = self.profile == Profile::Contract && !wide && code <= 0x20;
                 let class = if wide {
                     ebpf::BPF_ALU64_STORE
                 } else {
@@ -449,6 +448,9 @@ impl RandomProgram {
                     }
                 };
                 out.push(Slot::Insn(insn));
+                if zero_extend {
+                    out.push(Slot::Insn(Insn::new(ebpf::MOV32_REG, dst, dst, 0, 0)));
+                }
             }
             Op::Neg { wide, dst } => {
                 let opc = if wide { ebpf::NEG64 } else { ebpf::NEG32 };

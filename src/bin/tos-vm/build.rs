@@ -25,6 +25,7 @@ pub fn build(dir: &Path, output: Option<PathBuf>) -> Result<ExitCode, String> {
             .filter(|dir| !dir.is_empty())
             .map(PathBuf::from),
         sdk_include: sdk_include_dir(),
+        codegen: toolchain::Codegen::default(),
     };
     let elf = toolchain::build_contract(dir, &options).map_err(|e| e.to_string())?;
     let output = output.unwrap_or_else(|| {
