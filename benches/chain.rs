@@ -25,10 +25,11 @@ mod token;
 use std::time::Duration;
 
 use chain_common::{mixed_calls, mixed_calls_with, Universe};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, SamplingMode, Throughput};
 use tos_vm::{
-    execute_block, replay::Transaction, replay_block, Block, ChangeSet, DeployContractPayload,
-    Engine, Hash, MemoryStorage, ReplayOptions, StorageProvider, Vm, VmConfig,
+    execute_block, replay::execute_block_speculatively, replay::Transaction, replay_block, Block,
+    ChangeSet, DeployContractPayload, Engine, Hash, MemoryStorage, ReplayOptions, StorageProvider,
+    Vm, VmConfig,
 };
 
 const CALLS: usize = 1000;
@@ -59,8 +60,9 @@ fn chain(c: &mut Criterion) {
     let mut group = c.benchmark_group("chain");
     group
         .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(if quick() { 200 } else { 1000 }))
+        .measurement_time(Duration::from_millis(if quick() { 1000 } else { 3000 }))
         .throughput(Throughput::Elements(CALLS as u64));
     for (threads_name, threads) in [("1-thread", 1), ("all-cores", cores)] {
         let options = ReplayOptions {
@@ -148,16 +150,50 @@ fn process_cpu() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-fn transfers(c: &mut Criterion) {
-    let mut group = c.benchmark_group("chain");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5))
-        .throughput(Throughput::Elements(TRANSFERS as u64));
-    for tokens in [1, 4] {
+/// How a token block is executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// `execute_block` on one thread: every call in order, no scheduler.
+    Sequential,
+    /// The scheduler's parallel path (speculative runs, validation in block order) on this
+    /// many workers, 1 included (`execute_block_speculatively`).
+    Parallel(usize),
+}
+
+impl Mode {
+    fn name(self) -> String {
+        match self {
+            Mode::Sequential => "seq".to_string(),
+            Mode::Parallel(workers) => format!("par{workers}"),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Mode> {
+        match text {
+            "seq" => Some(Mode::Sequential),
+            _ => text
+                .strip_prefix("par")?
+                .parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .map(Mode::Parallel),
+        }
+    }
+}
+
+/// A block of [`TRANSFERS`] token transfers between disjoint accounts over `tokens` instances
+/// of the token, ready to execute.
+struct TokenBlock {
+    store: MemoryStorage,
+    calls: Vec<Transaction>,
+    context: tos_vm::BlockContext,
+    vm: Vm,
+}
+
+impl TokenBlock {
+    fn new(tokens: usize) -> TokenBlock {
         let (store, ids) = token_store(tokens);
-        let calls: Vec<Transaction> = (0..TRANSFERS)
+        let calls = (0..TRANSFERS)
             .map(|i| Transaction::Call {
                 sender: payer(i),
                 contract: ids[i % tokens].into(),
@@ -167,35 +203,132 @@ fn transfers(c: &mut Criterion) {
             })
             .collect();
         let context = Block::default().context(store.block_height() + 1);
-        let vm = Vm::new(config());
+        TokenBlock {
+            store,
+            calls,
+            context,
+            vm: Vm::new(config()),
+        }
+    }
+
+    fn execute(&self, mode: Mode) -> tos_vm::BlockExecution {
+        let execution = match mode {
+            Mode::Sequential => execute_block(
+                &self.vm,
+                &self.context,
+                &self.calls,
+                &self.store,
+                &ReplayOptions::sequential(),
+            ),
+            Mode::Parallel(workers) => execute_block_speculatively(
+                &self.vm,
+                &self.context,
+                &self.calls,
+                &self.store,
+                workers,
+            ),
+        };
+        execution.unwrap()
+    }
+
+    /// Runs `blocks` blocks in `mode` (after one outside the count) and prints the CPU time
+    /// all threads spent per block, the wall time and how many calls ran twice: facts that
+    /// depend less on other load than wall-clock ratios.
+    fn report(&self, tokens: usize, mode: Mode, blocks: usize) {
+        let first = self.execute(mode);
+        assert_eq!(first.successes(), TRANSFERS);
+        let (cpu, started) = (process_cpu(), std::time::Instant::now());
+        let mut reexecuted = 0;
+        for _ in 0..blocks {
+            reexecuted += self.execute(mode).stats.reexecuted;
+        }
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        eprintln!(
+            "chain/transfers-{tokens}-token/{}: {:.1} ms CPU (all threads), {:.1} ms wall per \
+             block; {} of {} calls re-executed; load average {}",
+            mode.name(),
+            (process_cpu() - cpu).as_secs_f64() * 1e3 / blocks as f64,
+            started.elapsed().as_secs_f64() * 1e3 / blocks as f64,
+            reexecuted / blocks.max(1),
+            TRANSFERS,
+            load.split(' ').next().unwrap_or("?"),
+        );
+    }
+}
+
+fn quick() -> bool {
+    std::env::var_os("TOS_BENCH_QUICK").is_some()
+}
+
+fn transfers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("chain");
+    // Flat sampling: 10 samples of equal iteration counts (linear sampling would run a
+    // 4,000-call block at least 55 times).
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(if quick() { 200 } else { 1000 }))
+        .measurement_time(Duration::from_millis(if quick() { 1000 } else { 5000 }))
+        .throughput(Throughput::Elements(TRANSFERS as u64));
+    for tokens in [1, 4] {
+        let block = TokenBlock::new(tokens);
+        let sequential = block.execute(Mode::Sequential);
+        for mode in [Mode::Sequential, Mode::Parallel(1), Mode::Parallel(2)] {
+            let execution = block.execute(mode);
+            assert!(execution.same_as(&sequential), "{mode:?}");
+            block.report(tokens, mode, if quick() { 2 } else { 5 });
+        }
         for threads in [1, 2] {
             let options = ReplayOptions {
                 threads,
                 min_parallel_calls: 8,
             };
-            let execution = execute_block(&vm, &context, &calls, &store, &options).unwrap();
-            assert_eq!(execution.successes(), TRANSFERS);
-            // Less dependent on other load than the wall time: how many calls ran twice (0 when
-            // the accounts are disjoint) and the CPU time all threads spent per block.
-            let (cpu, started) = (process_cpu(), std::time::Instant::now());
-            for _ in 0..5 {
-                execute_block(&vm, &context, &calls, &store, &options).unwrap();
-            }
-            eprintln!(
-                "chain/transfers-{tokens}-token/{threads}-thread: {} of {} calls re-executed; \
-                 {:.1} ms CPU, {:.1} ms wall per block",
-                execution.stats.reexecuted,
-                TRANSFERS,
-                (process_cpu() - cpu).as_secs_f64() * 1e3 / 5.0,
-                started.elapsed().as_secs_f64() * 1e3 / 5.0
-            );
             group.bench_function(format!("transfers-{tokens}-token/{threads}-thread"), |b| {
-                b.iter(|| execute_block(&vm, &context, &calls, &store, &options).unwrap())
+                b.iter(|| {
+                    execute_block(
+                        &block.vm,
+                        &block.context,
+                        &block.calls,
+                        &block.store,
+                        &options,
+                    )
+                    .unwrap()
+                })
             });
         }
     }
     group.finish();
 }
 
+/// `TOS_CHAIN_PROFILE=TOKENS:MODE:BLOCKS` (MODE: `seq`, `par1`, `par2`, ...): runs BLOCKS
+/// token blocks in MODE and exits, for `scripts/profile-block` (callgrind) and CPU-time
+/// comparisons; anything else runs the benches.
+fn profile(spec: &str) {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let parsed = match parts[..] {
+        [tokens, mode, blocks] => tokens
+            .parse::<usize>()
+            .ok()
+            .filter(|&t| t > 0)
+            .zip(Mode::parse(mode))
+            .zip(blocks.parse::<usize>().ok()),
+        _ => None,
+    };
+    let Some(((tokens, mode), blocks)) = parsed else {
+        eprintln!("TOS_CHAIN_PROFILE={spec}: expected TOKENS:MODE:BLOCKS, MODE seq or parN");
+        std::process::exit(2);
+    };
+    let block = TokenBlock::new(tokens);
+    block.report(tokens, mode, blocks);
+}
+
 criterion_group!(benches, chain, transfers);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("TOS_CHAIN_PROFILE") {
+        profile(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

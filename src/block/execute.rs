@@ -78,7 +78,55 @@ pub fn execute_block<S: StorageProvider + Sync + ?Sized>(
         .enumerate()
         .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
         .collect();
-    execute_hashed(vm, context, transactions, &hashes, state, options)
+    execute_hashed(vm, context, transactions, &hashes, state, Mode::of(options))
+}
+
+/// [`execute_block`] with every segment of calls on the parallel path (speculative runs
+/// validated in block order, `schedule.rs`) on exactly `workers` threads, 1 included, however
+/// short the segment: for benchmarks that measure the scheduler's own cost against sequential
+/// execution. The result is that of sequential execution.
+#[doc(hidden)]
+pub fn execute_block_speculatively<S: StorageProvider + Sync + ?Sized>(
+    vm: &Vm,
+    context: &BlockContext,
+    transactions: &[Transaction],
+    state: &S,
+    workers: usize,
+) -> Result<BlockExecution, StorageError> {
+    let hashes: Vec<Hash> = transactions
+        .iter()
+        .enumerate()
+        .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
+        .collect();
+    let mode = Mode {
+        threads: workers.max(1),
+        min_parallel_calls: 1,
+        always_parallel: true,
+    };
+    execute_hashed(vm, context, transactions, &hashes, state, mode)
+}
+
+/// How [`execute_hashed`] runs segments of calls.
+#[derive(Clone, Copy)]
+struct Mode {
+    threads: usize,
+    min_parallel_calls: usize,
+    /// The parallel path even on one thread (benchmarks).
+    always_parallel: bool,
+}
+
+impl Mode {
+    fn of(options: &ReplayOptions) -> Mode {
+        Mode {
+            threads: options.threads.max(1),
+            min_parallel_calls: options.min_parallel_calls.max(2),
+            always_parallel: false,
+        }
+    }
+
+    fn parallel(&self, calls: usize) -> bool {
+        (self.threads > 1 || self.always_parallel) && calls >= self.min_parallel_calls
+    }
 }
 
 /// [`execute_block`] with the chain's own transaction hashes (what `tos_get_tx_hash` returns),
@@ -106,7 +154,7 @@ pub fn execute_block_with_hashes<S: StorageProvider + Sync + ?Sized>(
         transactions,
         hashes,
         state,
-        options,
+        Mode::of(options),
     )?)
 }
 
@@ -117,7 +165,7 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
     transactions: &[Transaction],
     hashes: &[Hash],
     state: &S,
-    options: &ReplayOptions,
+    mode: Mode,
 ) -> Result<BlockExecution, StorageError> {
     let targets = resolve_targets(transactions, hashes);
     let batch = Batch {
@@ -127,7 +175,7 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
         targets: &targets,
     };
     let started = Instant::now();
-    let threads = options.threads.max(1);
+    let threads = mode.threads;
     let mut pending = PendingState::new(state);
     let mut outcomes = Vec::with_capacity(transactions.len());
     let mut stats = ExecutionStats {
@@ -147,7 +195,7 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
             .count();
         let segment = start..start + calls;
         stats.segments += 1;
-        if threads > 1 && calls >= options.min_parallel_calls.max(2) {
+        if mode.parallel(calls) {
             let run = run_parallel(vm, batch, segment, &pending, threads)?;
             stats.parallel_segments += 1;
             stats.parallel_calls += calls;

@@ -29,7 +29,9 @@ mod schedule;
 mod state_dump;
 mod types;
 
-pub use execute::{execute_block, execute_block_with_hashes, ReplayOptions};
+pub use execute::{
+    execute_block, execute_block_speculatively, execute_block_with_hashes, ReplayOptions,
+};
 pub use format::{read_file_within, BlockFileError, MAX_BLOCK_FILE_LEN};
 pub use hash::transaction_hash;
 pub use receipt::{BlockExecution, ExecutionStats, TxKind, TxOutcome, TxStatus};
