@@ -12,9 +12,15 @@
 //! `chain/transfers-{1,4}-token/{1,2}-thread`: a block of 4,000 token transfers between
 //! disjoint accounts (account i pays recipient i), all within ONE token or spread over 4
 //! instances of it, on 1 and 2 worker threads, warm cache: what parallel execution within a
-//! contract buys (docs/performance.md, "Parallel blocks").
+//! contract buys (docs/performance.md, "Parallel blocks"). Before them, each token block is
+//! run sequentially, on the parallel path with one worker and with two, and the CPU time all
+//! threads spent per block is printed: the load-independent part of the comparison.
 //!
-//! `cargo bench --bench chain` (about a minute). Criterion reports `thrpt` in calls/s.
+//! `TOS_CHAIN_PROFILE=TOKENS:MODE:BLOCKS` (MODE `seq`, `par1`, `par2`, ...) runs only that
+//! and exits (`scripts/profile-block` counts its instructions under callgrind).
+//!
+//! `cargo bench --bench chain` (about a minute; `TOS_BENCH_QUICK=1` shortens it). Criterion
+//! reports `thrpt` in calls/s.
 
 #[path = "../tests/chain_common/mod.rs"]
 mod chain_common;

@@ -41,6 +41,12 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
     pub fn into_changes(self) -> ChangeSet {
         self.changes
     }
+
+    /// [`StorageProvider::commit`] of a change set given away: nothing is copied (the block
+    /// executor commits a parallel segment's net changes so).
+    pub(crate) fn commit_owned(&mut self, changes: ChangeSet) {
+        self.changes.merge(changes);
+    }
 }
 
 impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {

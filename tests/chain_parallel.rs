@@ -15,8 +15,9 @@ use chain_common::*;
 use proptest::prelude::*;
 use tos_test_harness::probe::Script;
 use tos_vm::{
-    execute_block, replay::Transaction, replay_block, Block, BlockContext, ChangeSet, Engine, Hash,
-    MemoryStorage, ReplayOptions, StorageProvider, TxStatus, Vm, VmConfig, NATIVE_ASSET,
+    execute_block, replay::execute_block_speculatively, replay::Transaction, replay_block, Block,
+    BlockContext, ChangeSet, Engine, Hash, MemoryStorage, ReplayOptions, StorageProvider, TxStatus,
+    Vm, VmConfig, NATIVE_ASSET,
 };
 
 /// Token units each account holds at the start.
@@ -128,6 +129,18 @@ fn both(calls: &[Transaction], threads: usize) -> tos_vm::BlockExecution {
     let parallel = execute_block(&vm, &f.context, calls, &f.store, &options).unwrap();
     assert!(parallel.same_as(&sequential), "stats {:?}", parallel.stats);
     assert_eq!(sequential.stats.parallel_segments, 0);
+    // The parallel path on one worker (each run validated as soon as it ends) and on
+    // `threads`, however short the segment.
+    for workers in [1, threads] {
+        let speculative =
+            execute_block_speculatively(&vm, &f.context, calls, &f.store, workers).unwrap();
+        assert!(
+            speculative.same_as(&sequential),
+            "{workers} workers: {:?}",
+            speculative.stats
+        );
+        assert_eq!(speculative.stats.parallel_calls, calls.len());
+    }
     parallel
 }
 
@@ -328,7 +341,7 @@ fn to_transaction(f: &Fixture, gen: &Gen) -> Transaction {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Random blocks of token transfers among a few accounts (overdrafts, self-transfers,
     /// chains), balance queries and deposits into probes that read and pay asset balances:

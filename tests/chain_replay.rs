@@ -493,7 +493,7 @@ fn fixture() -> &'static Fixture {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Parallel execution gives the same outcomes, block change set and state as executing
     /// the transactions one after the other.

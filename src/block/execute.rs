@@ -200,10 +200,8 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
             stats.parallel_segments += 1;
             stats.parallel_calls += calls;
             stats.reexecuted += run.reexecuted;
-            for outcome in run.outcomes {
-                pending.commit(&outcome.changes)?;
-                outcomes.push(outcome);
-            }
+            pending.commit_owned(run.changes);
+            outcomes.extend(run.outcomes);
         } else {
             for index in segment {
                 outcomes.push(run_transaction(vm, batch, index, &mut pending)?);

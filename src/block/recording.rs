@@ -3,21 +3,77 @@
 //! [`VersionedWrites`], else the state the segment started from, and records which version of
 //! every key it read, so the scheduler can tell whether the run saw exactly what sequential
 //! execution would have shown it (`schedule.rs`).
+//!
+//! # Cost on the speculative path
+//!
+//! Most reads of a block of independent calls are of keys no earlier call of the segment
+//! writes (a transfer reads the two balances it then writes itself; nobody else touches
+//! them). Such a read should cost what it costs sequentially, so the multi-version store
+//! keeps a summary beside its map: a filter of atomic cells, two per written key, each
+//! holding the first position that wrote a key landing there. A read at position `t` whose
+//! cells hold no position before `t` records "no writer" and goes straight to the start
+//! state: no lock, no map lookup, no keyed hash; validation asks the same question first, so
+//! a call's own writes never send its reads to the map. A false "maybe" (other keys in both
+//! cells, or a write since retracted) only sends the read on to the map, which answers
+//! exactly; a write published after the filter was looked at is caught by validation (the
+//! run read a stale version) like any other.
+//!
+//! The filter's hash is a cheap unkeyed fold: making keys collide in it gains an attacker
+//! nothing but map lookups. The map's hash is keyed per segment ([`RandomState`]), so no
+//! block can be built to collide in it, and the map compares whole keys. A read records its
+//! storage key in the run's byte buffer, not in a vector of its own.
 
-use std::{cell::RefCell, collections::BTreeMap, sync::Mutex};
+use std::{
+    cell::RefCell,
+    collections::{hash_map::Entry, HashMap},
+    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Mutex, MutexGuard,
+    },
+};
 
 use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 
-/// A piece of state a transaction can read or write.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum StateKey {
-    Storage(Hash, Vec<u8>),
+/// A piece of state a transaction can read or write, its storage key borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyRef<'k> {
+    Storage(&'k Hash, &'k [u8]),
+    Balance(&'k Hash, &'k Hash),
+    Code(&'k Hash),
+    Contract(&'k Hash),
+}
+
+/// A [`KeyRef`] owned by the multi-version store.
+#[derive(Debug)]
+enum StateKey {
+    Storage(Hash, Box<[u8]>),
     Balance(Hash, Hash),
     Code(Hash),
     Contract(Hash),
 }
 
-/// What a call wrote under a [`StateKey`].
+impl StateKey {
+    fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            StateKey::Storage(contract, key) => KeyRef::Storage(contract, key),
+            StateKey::Balance(account, asset) => KeyRef::Balance(account, asset),
+            StateKey::Code(hash) => KeyRef::Code(hash),
+            StateKey::Contract(address) => KeyRef::Contract(address),
+        }
+    }
+
+    fn of(key: KeyRef<'_>) -> StateKey {
+        match key {
+            KeyRef::Storage(contract, key) => StateKey::Storage(*contract, key.into()),
+            KeyRef::Balance(account, asset) => StateKey::Balance(*account, *asset),
+            KeyRef::Code(hash) => StateKey::Code(*hash),
+            KeyRef::Contract(address) => StateKey::Contract(*address),
+        }
+    }
+}
+
+/// What a call wrote under a key.
 #[derive(Debug, Clone)]
 enum StateValue {
     Storage(Option<Vec<u8>>),
@@ -31,110 +87,454 @@ enum StateValue {
 /// had written the key, the read went to the segment's start state.
 pub(super) type Version = Option<(usize, u32)>;
 
-/// One read of a speculative run.
-pub(super) struct Read {
-    pub(super) key: StateKey,
-    pub(super) version: Version,
+/// The key of one read, its storage key a range of the run's key buffer.
+#[derive(Debug, Clone, Copy)]
+enum ReadKey {
+    Storage(Hash, u32, u32),
+    Balance(Hash, Hash),
+    Code(Hash),
+    Contract(Hash),
+}
+
+/// One read of a speculative run: the key, its [`filter_hash`], and the version it saw.
+#[derive(Debug)]
+struct Read {
+    hash: u64,
+    key: ReadKey,
+    version: Version,
+}
+
+/// The reads of one speculative run, in the order made (repeats included).
+#[derive(Debug, Default)]
+pub(super) struct Reads {
+    reads: Vec<Read>,
+    /// The storage keys read, back to back.
+    key_bytes: Vec<u8>,
+}
+
+impl Reads {
+    fn push(&mut self, hash: u64, key: KeyRef<'_>, version: Version) {
+        let key = match key {
+            KeyRef::Storage(contract, bytes) => {
+                let start = self.key_bytes.len();
+                self.key_bytes.extend_from_slice(bytes);
+                // Storage keys are a few hundred bytes at most (MAX_STORAGE_KEY_LEN), a run's
+                // buffer far below 4 GiB: the journal's memory limit stops a call long before.
+                ReadKey::Storage(*contract, start as u32, bytes.len() as u32)
+            }
+            KeyRef::Balance(account, asset) => ReadKey::Balance(*account, *asset),
+            KeyRef::Code(hash) => ReadKey::Code(*hash),
+            KeyRef::Contract(address) => ReadKey::Contract(*address),
+        };
+        self.reads.push(Read { hash, key, version });
+    }
+
+    fn key<'a>(&'a self, read: &'a Read) -> KeyRef<'a> {
+        match &read.key {
+            ReadKey::Storage(contract, start, len) => {
+                let (start, len) = (*start as usize, *len as usize);
+                KeyRef::Storage(contract, &self.key_bytes[start..start + len])
+            }
+            ReadKey::Balance(account, asset) => KeyRef::Balance(account, asset),
+            ReadKey::Code(hash) => KeyRef::Code(hash),
+            ReadKey::Contract(address) => KeyRef::Contract(address),
+        }
+    }
 }
 
 /// Shards of the versioned writes: threads writing different keys rarely wait for each other.
 const SHARDS: usize = 16;
 
-/// The writes of the segment's calls, each key with one value per writing call (by position):
-/// a multi-version memory as in Block-STM. A call's entries are replaced when it is executed
-/// again. Lookups only: nothing iterates it into a result.
-pub(super) struct VersionedWrites {
-    shards: Vec<Mutex<BTreeMap<StateKey, BTreeMap<usize, (u32, StateValue)>>>>,
+/// The filter's hash of a key: a multiply-fold over its 8-byte words, a few instructions per
+/// word. Unkeyed on purpose: whoever makes keys collide in it only sends reads on to the map,
+/// which is keyed ([`VersionedWrites::map_hash`]) and compares whole keys.
+fn filter_hash(key: KeyRef<'_>) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    fn fold(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            h = (h ^ word).wrapping_mul(K).rotate_left(29);
+        }
+        let mut tail = [0u8; 8];
+        tail[..words.remainder().len()].copy_from_slice(words.remainder());
+        (h ^ u64::from_le_bytes(tail) ^ bytes.len() as u64)
+            .wrapping_mul(K)
+            .rotate_left(29)
+    }
+    let h = match key {
+        KeyRef::Storage(contract, key) => fold(fold(1, &contract.0), key),
+        KeyRef::Balance(account, asset) => fold(fold(2, &account.0), &asset.0),
+        KeyRef::Code(hash) => fold(3, &hash.0),
+        KeyRef::Contract(address) => fold(4, &address.0),
+    };
+    h ^ (h >> 31)
 }
 
-impl VersionedWrites {
-    pub(super) fn new() -> Self {
-        VersionedWrites {
-            shards: (0..SHARDS).map(|_| Mutex::new(BTreeMap::new())).collect(),
+/// How the filter marks a write by the call at `position`: the earlier the call, the larger
+/// the mark; 0 is "no write". Positions past `u32::MAX - 1` share the smallest mark (the
+/// filter then only answers "maybe" more often for them).
+fn position_mark(position: usize) -> u32 {
+    u32::MAX
+        - u32::try_from(position)
+            .unwrap_or(u32::MAX - 1)
+            .min(u32::MAX - 1)
+}
+
+/// A hasher that passes on a hash computed already (the map's keys are keyed hashes).
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called (the key is a u64); fold anything else in anyway.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
         }
     }
 
-    fn shard(
-        &self,
-        key: &StateKey,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<StateKey, BTreeMap<usize, (u32, StateValue)>>> {
-        // A cheap, deterministic spread (FNV-1a over a few bytes of the key).
-        let bytes: &[u8] = match key {
-            StateKey::Storage(contract, key) => {
-                if key.is_empty() {
-                    &contract.0
-                } else {
-                    key
-                }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// The writes of one key: `(position, incarnation, value)`, sorted by position. Most keys of
+/// a block have one writer: that one is kept inline.
+#[derive(Debug)]
+enum Versions {
+    One(usize, u32, StateValue),
+    Many(Vec<(usize, u32, StateValue)>),
+}
+
+impl Versions {
+    /// The write of the last call before `position`.
+    fn newest_before(&self, position: usize) -> Option<(usize, u32, &StateValue)> {
+        match self {
+            Versions::One(writer, incarnation, value) => {
+                (*writer < position).then_some((*writer, *incarnation, value))
             }
-            StateKey::Balance(account, _) => &account.0,
-            StateKey::Code(hash) | StateKey::Contract(hash) => &hash.0,
-        };
-        let mut hash: u32 = 0x811c_9dc5;
-        for byte in bytes.iter().rev().take(8) {
-            hash = (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
+            Versions::Many(versions) => {
+                let before = versions.partition_point(|(writer, _, _)| *writer < position);
+                let (writer, incarnation, value) = &versions[before.checked_sub(1)?];
+                Some((*writer, *incarnation, value))
+            }
         }
-        self.shards[hash as usize % SHARDS]
+    }
+
+    /// Sets the write of the call at `position` (replacing an earlier incarnation's).
+    fn set(&mut self, position: usize, incarnation: u32, value: StateValue) {
+        if let Versions::One(writer, ..) = self {
+            if *writer == position {
+                *self = Versions::One(position, incarnation, value);
+                return;
+            }
+            let Versions::One(writer, old_incarnation, old) =
+                std::mem::replace(self, Versions::Many(Vec::with_capacity(2)))
+            else {
+                unreachable!("matched above")
+            };
+            if let Versions::Many(versions) = self {
+                versions.push((writer, old_incarnation, old));
+            }
+        }
+        if let Versions::Many(versions) = self {
+            match versions.binary_search_by_key(&position, |(writer, _, _)| *writer) {
+                Ok(found) => versions[found] = (position, incarnation, value),
+                Err(at) => versions.insert(at, (position, incarnation, value)),
+            }
+        }
+    }
+
+    /// Forgets the write of the call at `position`; `true` when none is left.
+    fn remove(&mut self, position: usize) -> bool {
+        match self {
+            Versions::One(writer, ..) => *writer == position,
+            Versions::Many(versions) => {
+                if let Ok(found) =
+                    versions.binary_search_by_key(&position, |(writer, _, _)| *writer)
+                {
+                    versions.remove(found);
+                }
+                versions.is_empty()
+            }
+        }
+    }
+}
+
+/// A written key and its writes; `collisions`: other keys of the same map hash (a 64-bit
+/// keyed hash: practically never).
+#[derive(Debug)]
+struct Written {
+    key: StateKey,
+    versions: Versions,
+    collisions: Vec<Written>,
+}
+
+impl Written {
+    fn find(&self, key: KeyRef<'_>) -> Option<&Written> {
+        if self.key.as_ref() == key {
+            return Some(self);
+        }
+        self.collisions.iter().find(|w| w.key.as_ref() == key)
+    }
+}
+
+/// Written keys by their map hash.
+type ShardMap = HashMap<u64, Written, BuildHasherDefault<Prehashed>>;
+
+/// The writes of the segment's calls, each key with one value per writing call (by position):
+/// a multi-version memory as in Block-STM, plus a Bloom filter of the keys written (see the
+/// module documentation). A call's entries are replaced when it is executed again. Lookups
+/// only: nothing iterates it into a result.
+pub(super) struct VersionedWrites<H = RandomState> {
+    hasher: H,
+    shards: Vec<Mutex<ShardMap>>,
+    /// Two cells per key ever written, by [`filter_hash`]: each holds the first position
+    /// that wrote a key of its cells, as `u32::MAX - position` (0: none; fetch_max keeps
+    /// the first). Never lowered when a write is retracted.
+    filter: Box<[AtomicU32]>,
+}
+
+impl VersionedWrites {
+    /// A store for a segment of `calls` calls (see [`with_hasher`](Self::with_hasher)).
+    pub(super) fn new(calls: usize) -> Self {
+        Self::with_hasher(calls, RandomState::new())
+    }
+}
+
+impl<H: BuildHasher> VersionedWrites<H> {
+    /// A store for a segment of `calls` calls: the filter has 16 cells per call (two for each
+    /// of the few keys a call usually writes, with room to spare), at least 1,024.
+    fn with_hasher(calls: usize, hasher: H) -> Self {
+        let cells = (calls * 16).clamp(1 << 10, 1 << 24).next_power_of_two();
+        // Room for two written keys per call without growing.
+        let per_shard = calls * 2 / SHARDS + 1;
+        VersionedWrites {
+            hasher,
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(ShardMap::with_capacity_and_hasher(
+                        per_shard,
+                        Default::default(),
+                    ))
+                })
+                .collect(),
+            filter: (0..cells).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    /// The map's hash of a key: keyed per segment ([`RandomState`]), so no block can be made
+    /// to collide in it.
+    fn map_hash(&self, key: KeyRef<'_>) -> u64 {
+        // Few writes of whole parts (a derived `Hash` writes every length and tag on its own,
+        // several times the cost). Keys of different kinds may hash the same input (a storage
+        // key that ends like a kind tag): a handful at most, told apart by the key comparison.
+        let mut hasher = self.hasher.build_hasher();
+        let tag = match key {
+            KeyRef::Storage(contract, key) => {
+                hasher.write(&contract.0);
+                hasher.write(key);
+                0
+            }
+            KeyRef::Balance(account, asset) => {
+                hasher.write(&account.0);
+                hasher.write(&asset.0);
+                1
+            }
+            KeyRef::Code(hash) => {
+                hasher.write(&hash.0);
+                2
+            }
+            KeyRef::Contract(address) => {
+                hasher.write(&address.0);
+                3
+            }
+        };
+        hasher.write_u8(tag);
+        hasher.finish()
+    }
+
+    /// The filter's two cells for a [`filter_hash`].
+    fn cells(&self, hash: u64) -> [&AtomicU32; 2] {
+        let mask = self.filter.len() as u64 - 1;
+        [
+            &self.filter[(hash & mask) as usize],
+            &self.filter[(hash.rotate_right(32) & mask) as usize],
+        ]
+    }
+
+    /// `false` when no call before `position` has written a key of this filter hash (so
+    /// far). A call's own writes do not count: reading a key it then writes stays cheap.
+    fn maybe_written_before(&self, filter_hash: u64, position: usize) -> bool {
+        let mark = position_mark(position);
+        self.cells(filter_hash)
+            .iter()
+            .all(|cell| cell.load(Ordering::Acquire) > mark)
+    }
+
+    fn shard(&self, map_hash: u64) -> MutexGuard<'_, ShardMap> {
+        self.shards[(map_hash >> 59) as usize % SHARDS]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The newest write of `key` by a call before `position`, and which one it is.
-    fn read(&self, key: &StateKey, position: usize) -> Option<(Version, StateValue)> {
-        let shard = self.shard(key);
-        let (&writer, (incarnation, value)) = shard.get(key)?.range(..position).next_back()?;
-        Some((Some((writer, *incarnation)), value.clone()))
+    /// The newest write of `key` (of this filter hash) by a call before `position`, and which
+    /// one it is.
+    fn read(
+        &self,
+        filter_hash: u64,
+        key: KeyRef<'_>,
+        position: usize,
+    ) -> Option<(Version, StateValue)> {
+        if !self.maybe_written_before(filter_hash, position) {
+            return None;
+        }
+        let map_hash = self.map_hash(key);
+        let shard = self.shard(map_hash);
+        let (writer, incarnation, value) = shard
+            .get(&map_hash)?
+            .find(key)?
+            .versions
+            .newest_before(position)?;
+        Some((Some((writer, incarnation)), value.clone()))
     }
 
-    /// Which write a read of `key` at `position` sees now.
-    pub(super) fn version(&self, key: &StateKey, position: usize) -> Version {
-        let shard = self.shard(key);
-        let (&writer, (incarnation, _)) = shard.get(key)?.range(..position).next_back()?;
-        Some((writer, *incarnation))
+    /// Which write a read of `key` (of this filter hash) at `position` sees now.
+    fn version(&self, filter_hash: u64, key: KeyRef<'_>, position: usize) -> Version {
+        if !self.maybe_written_before(filter_hash, position) {
+            return None;
+        }
+        let map_hash = self.map_hash(key);
+        let shard = self.shard(map_hash);
+        let (writer, incarnation, _) = shard
+            .get(&map_hash)?
+            .find(key)?
+            .versions
+            .newest_before(position)?;
+        Some((writer, incarnation))
+    }
+
+    /// Whether every read of `reads`, made by the call at `position`, saw the write that a
+    /// read made now sees (when every call before `position` is final: the sequential one).
+    pub(super) fn still_valid(&self, reads: &Reads, position: usize) -> bool {
+        reads
+            .reads
+            .iter()
+            .all(|read| self.version(read.hash, reads.key(read), position) == read.version)
     }
 
     /// Records the writes of the call at `position` in its `incarnation`.
     pub(super) fn publish(&self, position: usize, incarnation: u32, changes: &ChangeSet) {
         for (key, value) in writes(changes) {
-            self.shard(&key)
-                .entry(key)
-                .or_default()
-                .insert(position, (incarnation, value));
+            // The filter first: a reader that finds the bits clear read before this publish
+            // (validation catches it); one that finds them set looks in the map, under its lock.
+            let mark = position_mark(position);
+            for cell in self.cells(filter_hash(key)) {
+                cell.fetch_max(mark, Ordering::Release);
+            }
+            let map_hash = self.map_hash(key);
+            let value = value.to_owned();
+            let mut shard = self.shard(map_hash);
+            match shard.entry(map_hash) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(Written {
+                        key: StateKey::of(key),
+                        versions: Versions::One(position, incarnation, value),
+                        collisions: Vec::new(),
+                    });
+                }
+                Entry::Occupied(mut occupied) => {
+                    let first = occupied.get_mut();
+                    if first.key.as_ref() == key {
+                        first.versions.set(position, incarnation, value);
+                    } else if let Some(other) =
+                        first.collisions.iter_mut().find(|w| w.key.as_ref() == key)
+                    {
+                        other.versions.set(position, incarnation, value);
+                    } else {
+                        first.collisions.push(Written {
+                            key: StateKey::of(key),
+                            versions: Versions::One(position, incarnation, value),
+                            collisions: Vec::new(),
+                        });
+                    }
+                }
+            }
         }
     }
 
     /// Forgets the writes `changes` of the call at `position` (its run is being replaced).
     pub(super) fn retract(&self, position: usize, changes: &ChangeSet) {
         for (key, _) in writes(changes) {
-            if let Some(versions) = self.shard(&key).get_mut(&key) {
-                versions.remove(&position);
+            let map_hash = self.map_hash(key);
+            let mut shard = self.shard(map_hash);
+            let Entry::Occupied(mut occupied) = shard.entry(map_hash) else {
+                continue;
+            };
+            let first = occupied.get_mut();
+            if first.key.as_ref() == key {
+                if first.versions.remove(position) {
+                    // No write of the key is left: the first collision (if any) takes its place.
+                    match first.collisions.pop() {
+                        Some(mut other) => {
+                            other.collisions = std::mem::take(&mut first.collisions);
+                            *first = other;
+                        }
+                        None => {
+                            occupied.remove();
+                        }
+                    }
+                }
+            } else if let Some(at) = first.collisions.iter().position(|w| w.key.as_ref() == key) {
+                if first.collisions[at].versions.remove(position) {
+                    first.collisions.swap_remove(at);
+                }
             }
         }
     }
 }
 
+/// A value of a change set, borrowed.
+#[derive(Clone, Copy)]
+enum ValueRef<'a> {
+    Storage(&'a Option<Vec<u8>>),
+    Balance(u64),
+    Code(&'a Vec<u8>),
+    Contract(ContractInfo),
+}
+
+impl ValueRef<'_> {
+    fn to_owned(self) -> StateValue {
+        match self {
+            ValueRef::Storage(value) => StateValue::Storage(value.clone()),
+            ValueRef::Balance(amount) => StateValue::Balance(amount),
+            ValueRef::Code(elf) => StateValue::Code(elf.clone()),
+            ValueRef::Contract(info) => StateValue::Contract(info),
+        }
+    }
+}
+
 /// Every key `changes` writes, with its value.
-fn writes(changes: &ChangeSet) -> impl Iterator<Item = (StateKey, StateValue)> + '_ {
-    let storage = changes.storage.iter().map(|((contract, key), value)| {
-        (
-            StateKey::Storage(*contract, key.clone()),
-            StateValue::Storage(value.clone()),
-        )
-    });
+fn writes(changes: &ChangeSet) -> impl Iterator<Item = (KeyRef<'_>, ValueRef<'_>)> {
+    let storage = changes
+        .storage
+        .iter()
+        .map(|((contract, key), value)| (KeyRef::Storage(contract, key), ValueRef::Storage(value)));
     let balances = changes.balances.iter().map(|((account, asset), amount)| {
-        (
-            StateKey::Balance(*account, *asset),
-            StateValue::Balance(*amount),
-        )
+        (KeyRef::Balance(account, asset), ValueRef::Balance(*amount))
     });
     let code = changes
         .code
         .iter()
-        .map(|(hash, elf)| (StateKey::Code(*hash), StateValue::Code(elf.clone())));
+        .map(|(hash, elf)| (KeyRef::Code(hash), ValueRef::Code(elf)));
     let contracts = changes
         .contracts
         .iter()
-        .map(|(address, info)| (StateKey::Contract(*address), StateValue::Contract(*info)));
+        .map(|(address, info)| (KeyRef::Contract(address), ValueRef::Contract(*info)));
     storage.chain(balances).chain(code).chain(contracts)
 }
 
@@ -146,7 +546,7 @@ pub(super) struct RecordingState<'a, S: ?Sized> {
     base: &'a S,
     writes: &'a VersionedWrites,
     position: usize,
-    reads: RefCell<Vec<Read>>,
+    reads: RefCell<Reads>,
 }
 
 impl<'a, S: StorageProvider + ?Sized> RecordingState<'a, S> {
@@ -155,51 +555,71 @@ impl<'a, S: StorageProvider + ?Sized> RecordingState<'a, S> {
             base,
             writes,
             position,
-            reads: RefCell::new(Vec::new()),
+            reads: RefCell::new(Reads {
+                // A token transfer reads four keys, two of them storage keys of 34 bytes.
+                reads: Vec::with_capacity(8),
+                key_bytes: Vec::with_capacity(128),
+            }),
         }
     }
 
     /// The reads, in the order made (repeats included).
-    pub(super) fn into_reads(self) -> Vec<Read> {
+    pub(super) fn into_reads(self) -> Reads {
         self.reads.into_inner()
     }
 
     /// The newest value of `key` from a call before this one, recording which it was.
-    fn look_up(&self, key: StateKey) -> Option<StateValue> {
-        let found = self.writes.read(&key, self.position);
-        let (version, value) = match found {
+    fn look_up(&self, key: KeyRef<'_>) -> Option<StateValue> {
+        let hash = filter_hash(key);
+        let (version, value) = match self.writes.read(hash, key, self.position) {
             Some((version, value)) => (version, Some(value)),
             None => (None, None),
         };
-        self.reads.borrow_mut().push(Read { key, version });
+        self.reads.borrow_mut().push(hash, key, version);
         value
     }
 }
 
 impl<S: StorageProvider + ?Sized> StorageProvider for RecordingState<'_, S> {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.look_up(StateKey::Storage(*contract, key.to_vec())) {
+        match self.look_up(KeyRef::Storage(contract, key)) {
             Some(StateValue::Storage(value)) => Ok(value),
             _ => self.base.read_storage(contract, key),
         }
     }
 
+    /// The journal's way to read: a value of the start state goes straight into `out`.
+    fn read_storage_into(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, StorageError> {
+        match self.look_up(KeyRef::Storage(contract, key)) {
+            Some(StateValue::Storage(value)) => Ok(value.map(|value| {
+                out.extend_from_slice(&value);
+                value.len()
+            })),
+            _ => self.base.read_storage_into(contract, key, out),
+        }
+    }
+
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
-        match self.look_up(StateKey::Balance(*account, *asset)) {
+        match self.look_up(KeyRef::Balance(account, asset)) {
             Some(StateValue::Balance(amount)) => Ok(amount),
             _ => self.base.read_balance(account, asset),
         }
     }
 
     fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
-        match self.look_up(StateKey::Contract(*address)) {
+        match self.look_up(KeyRef::Contract(address)) {
             Some(StateValue::Contract(info)) => Ok(Some(info)),
             _ => self.base.read_contract(address),
         }
     }
 
     fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.look_up(StateKey::Code(*code_hash)) {
+        match self.look_up(KeyRef::Code(code_hash)) {
             Some(StateValue::Code(elf)) => Ok(Some(elf)),
             _ => self.base.read_code(code_hash),
         }
@@ -207,7 +627,7 @@ impl<S: StorageProvider + ?Sized> StorageProvider for RecordingState<'_, S> {
 
     /// Records the same read as `read_code`.
     fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
-        match self.look_up(StateKey::Code(*code_hash)) {
+        match self.look_up(KeyRef::Code(code_hash)) {
             Some(StateValue::Code(_)) => Ok(true),
             _ => self.base.has_code(code_hash),
         }
@@ -217,5 +637,220 @@ impl<S: StorageProvider + ?Sized> StorageProvider for RecordingState<'_, S> {
     /// by the scheduler.
     fn commit(&mut self, _changes: &ChangeSet) -> Result<(), StorageError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use tos_storage::MemoryStorage;
+
+    const C: Hash = Hash([7; 32]);
+
+    fn storage(entries: &[(&[u8], Option<&[u8]>)]) -> ChangeSet {
+        let mut changes = ChangeSet::default();
+        for (key, value) in entries {
+            changes.set_storage(C, key.to_vec(), value.map(<[u8]>::to_vec));
+        }
+        changes
+    }
+
+    fn read_at<S: StorageProvider>(
+        base: &S,
+        writes: &VersionedWrites,
+        position: usize,
+        key: &[u8],
+    ) -> (Option<Vec<u8>>, Reads) {
+        let state = RecordingState::new(base, writes, position);
+        let value = state.read_storage(&C, key).unwrap();
+        let mut out = b"x".to_vec();
+        let len = state.read_storage_into(&C, key, &mut out).unwrap();
+        assert_eq!(len.map(|len| out[1..1 + len].to_vec()), value);
+        (value, state.into_reads())
+    }
+
+    #[test]
+    fn reads_see_the_newest_earlier_write_never_their_own() {
+        let base = MemoryStorage::default()
+            .with_storage(C, b"a", b"base")
+            .with_storage(C, b"b", b"bb");
+        let writes = VersionedWrites::new(10);
+        writes.publish(3, 0, &storage(&[(b"a", Some(b"three"))]));
+        writes.publish(7, 0, &storage(&[(b"a", Some(b"seven")), (b"b", None)]));
+        let value = |position, key| read_at(&base, &writes, position, key).0;
+        assert_eq!(value(0, b"a"), Some(b"base".to_vec()));
+        assert_eq!(value(3, b"a"), Some(b"base".to_vec()));
+        assert_eq!(value(4, b"a"), Some(b"three".to_vec()));
+        assert_eq!(value(7, b"a"), Some(b"three".to_vec()));
+        assert_eq!(value(8, b"a"), Some(b"seven".to_vec()));
+        assert_eq!(value(7, b"b"), Some(b"bb".to_vec()));
+        assert_eq!(value(8, b"b"), None, "a delete is a write");
+        let (_, reads) = read_at(&base, &writes, 8, b"a");
+        let versions: Vec<Version> = reads.reads.iter().map(|r| r.version).collect();
+        assert_eq!(versions, [Some((7, 0)), Some((7, 0))]);
+    }
+
+    #[test]
+    fn validation_sees_every_later_publish_and_retraction() {
+        let base = MemoryStorage::default().with_storage(C, b"a", b"base");
+        let writes = VersionedWrites::new(10);
+        writes.publish(3, 0, &storage(&[(b"a", Some(b"three"))]));
+        let state = RecordingState::new(&base, &writes, 5);
+        state.read_storage(&C, b"a").unwrap();
+        state.read_storage(&C, b"never").unwrap();
+        state.read_balance(&C, &C).unwrap();
+        state.read_contract(&C).unwrap();
+        state.has_code(&C).unwrap();
+        let reads = state.into_reads();
+        assert!(writes.still_valid(&reads, 5));
+        // Writes at or after the reader's position do not matter.
+        writes.publish(
+            5,
+            0,
+            &storage(&[(b"a", Some(b"own")), (b"never", Some(b"x"))]),
+        );
+        writes.publish(6, 0, &storage(&[(b"never", Some(b"y"))]));
+        assert!(writes.still_valid(&reads, 5));
+        // A write between the version read and the reader does.
+        let between = storage(&[(b"a", Some(b"four"))]);
+        writes.publish(4, 0, &between);
+        assert!(!writes.still_valid(&reads, 5));
+        writes.retract(4, &between);
+        assert!(writes.still_valid(&reads, 5));
+        // So does a new incarnation of the write read, and a first write of a key read
+        // from the start state, of every kind.
+        writes.publish(3, 1, &storage(&[(b"a", Some(b"three"))]));
+        assert!(!writes.still_valid(&reads, 5));
+        writes.publish(3, 0, &storage(&[(b"a", Some(b"three"))]));
+        assert!(writes.still_valid(&reads, 5));
+        let mut kinds = vec![storage(&[(b"never", None)])];
+        let mut balance = ChangeSet::default();
+        balance.set_balance(C, C, 1);
+        kinds.push(balance);
+        let mut contract = ChangeSet::default();
+        contract.create_contract(C, C);
+        kinds.push(contract);
+        let mut code = ChangeSet::default();
+        code.deploy_code(C, b"elf".to_vec());
+        kinds.push(code);
+        for changes in kinds {
+            writes.publish(1, 0, &changes);
+            assert!(!writes.still_valid(&reads, 5), "{changes:?}");
+            writes.retract(1, &changes);
+            assert!(writes.still_valid(&reads, 5), "{changes:?}");
+        }
+    }
+
+    /// Every key hashes to the same map slot.
+    struct Colliding;
+
+    struct Constant;
+
+    impl Hasher for Constant {
+        fn finish(&self) -> u64 {
+            42
+        }
+
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    impl BuildHasher for Colliding {
+        type Hasher = Constant;
+
+        fn build_hasher(&self) -> Constant {
+            Constant
+        }
+    }
+
+    /// Publishes and retractions in a pseudo-random order, every key in one collision chain
+    /// and the filter as small as it gets: every lookup agrees with a plain model.
+    #[test]
+    fn colliding_keys_and_a_crowded_filter_answer_exactly() {
+        let (a, b) = (Hash([1; 32]), Hash([2; 32]));
+        let long = [9u8; 300];
+        let keys: Vec<StateKey> = vec![
+            StateKey::Storage(a, Box::new([])),
+            StateKey::Storage(a, Box::new([1])),
+            StateKey::Storage(b, Box::new([1])),
+            StateKey::Storage(a, long.into()),
+            StateKey::Balance(a, b),
+            StateKey::Balance(b, a),
+            StateKey::Code(a),
+            StateKey::Contract(a),
+            StateKey::Contract(b),
+        ];
+        let change = |key: &StateKey, value: u64| {
+            let mut changes = ChangeSet::default();
+            match key {
+                StateKey::Storage(contract, key) => {
+                    changes.set_storage(*contract, key.to_vec(), Some(value.to_le_bytes().to_vec()))
+                }
+                StateKey::Balance(account, asset) => changes.set_balance(*account, *asset, value),
+                StateKey::Code(hash) => changes.deploy_code(*hash, value.to_le_bytes().to_vec()),
+                StateKey::Contract(address) => {
+                    changes.create_contract(*address, Hash([value as u8; 32]))
+                }
+            }
+            changes
+        };
+        {
+            let writes = VersionedWrites::with_hasher(1, Colliding);
+            // model[key][position] = (incarnation, value)
+            let mut model: Vec<BTreeMap<usize, (u32, u64)>> = vec![BTreeMap::new(); keys.len()];
+            let mut seed = 0x2545_F491_4F6C_DD1Du64;
+            for step in 0..3000u64 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let key = (seed % keys.len() as u64) as usize;
+                let position = (seed >> 8) as usize % 12;
+                let changes = change(&keys[key], step);
+                if (seed >> 16) % 3 == 0 {
+                    writes.retract(position, &changes);
+                    model[key].remove(&position);
+                } else {
+                    let incarnation = (seed >> 20) as u32 % 2;
+                    writes.publish(position, incarnation, &changes);
+                    model[key].insert(position, (incarnation, step));
+                }
+                for (index, key) in keys.iter().enumerate() {
+                    let key = key.as_ref();
+                    for position in 0..13 {
+                        let expected = model[index].range(..position).next_back();
+                        let found = writes.read(filter_hash(key), key, position);
+                        assert_eq!(
+                            writes.version(filter_hash(key), key, position),
+                            expected.map(|(writer, (incarnation, _))| (*writer, *incarnation))
+                        );
+                        match (expected, found) {
+                            (None, None) => {}
+                            (Some((writer, (incarnation, value))), Some((version, found))) => {
+                                assert_eq!(version, Some((*writer, *incarnation)));
+                                let expected = change(&keys[index], *value);
+                                let mut got = ChangeSet::default();
+                                match (key, found) {
+                                    (KeyRef::Storage(c, k), StateValue::Storage(v)) => {
+                                        got.set_storage(*c, k.to_vec(), v)
+                                    }
+                                    (KeyRef::Balance(x, y), StateValue::Balance(v)) => {
+                                        got.set_balance(*x, *y, v)
+                                    }
+                                    (KeyRef::Code(h), StateValue::Code(v)) => {
+                                        got.deploy_code(*h, v)
+                                    }
+                                    (KeyRef::Contract(h), StateValue::Contract(info)) => {
+                                        got.create_contract(*h, info.code_hash)
+                                    }
+                                    other => panic!("a value of another kind: {other:?}"),
+                                }
+                                assert_eq!(got, expected);
+                            }
+                            other => panic!("step {step}: {other:?}"),
+                        }
+                    }
+                }
+            }
+        }
     }
 }

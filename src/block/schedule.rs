@@ -20,7 +20,10 @@
 //! published writes retracted) and the call is executed again, there and then, over the
 //! segment's start state plus the changes of every earlier call — exactly as sequential
 //! execution runs it — and its writes are published again as its second incarnation.
-//! Accepted outcomes are committed in block order.
+//! Accepted outcomes are committed in block order as they are accepted, into the state the
+//! validator keeps (the segment's start state plus every accepted change set): the segment's
+//! net change set when the last call is in, handed to the block as one change set. The
+//! calling thread is one of the workers.
 //!
 //! This is Block-STM's (Aptos) validation rule with a simpler recovery: a call whose run
 //! read a stale version is re-executed in order by the validator, not rescheduled on the
@@ -59,12 +62,12 @@ use std::sync::{
     Mutex, MutexGuard,
 };
 
-use tos_storage::{StorageError, StorageProvider};
+use tos_storage::{ChangeSet, StorageError, StorageProvider};
 
 use super::{
     execute::{run_transaction, Batch},
     receipt::TxOutcome,
-    recording::{Read, RecordingState, VersionedWrites},
+    recording::{Reads, RecordingState, VersionedWrites},
 };
 use crate::{pending::PendingState, vm::Vm};
 
@@ -74,6 +77,9 @@ pub(super) struct SegmentRun {
     pub(super) outcomes: Vec<TxOutcome>,
     /// Calls whose speculative run read a key an earlier call wrote, executed again.
     pub(super) reexecuted: usize,
+    /// The net changes of the segment (its calls' change sets, later wins): what committing
+    /// every outcome's changes in block order gives, built while validating.
+    pub(super) changes: ChangeSet,
 }
 
 /// A call's speculative run: its outcome and the version of every key it read. `None`: the
@@ -81,7 +87,7 @@ pub(super) struct SegmentRun {
 /// it is executed again in order, where a failure of the store is real.
 struct Speculation {
     outcome: Option<TxOutcome>,
-    reads: Vec<Read>,
+    reads: Reads,
 }
 
 /// The validation side: the calls accepted so far, in block order, and what they wrote.
@@ -89,10 +95,11 @@ struct Validator<'s, 'b, S: ?Sized> {
     /// Position (in the segment) of the next call to validate.
     next: usize,
     accepted: Vec<TxOutcome>,
-    /// The segment's start state plus the changes of `accepted[..merged]`: where an invalid
-    /// run is executed again. Brought up to date only when one is.
+    /// The segment's start state plus the changes of every accepted call: where an invalid
+    /// run is executed again, and in the end the segment's change set. Each accepted change
+    /// set is committed as it is accepted (what sequential execution does after each call),
+    /// by whichever worker validates, while the others go on running calls.
     sequential: PendingState<'s, PendingState<'b, S>>,
-    merged: usize,
     reexecuted: usize,
 }
 
@@ -166,12 +173,12 @@ impl<S: StorageProvider + Sync + ?Sized> Shared<'_, '_, S> {
             // Every call before this one is final: the run is valid when each of its reads
             // saw the write sequential execution would have shown it.
             let position = validator.next;
-            let valid = run
-                .reads
-                .iter()
-                .all(|read| self.writes.version(&read.key, position) == read.version);
+            let valid = self.writes.still_valid(&run.reads, position);
             let outcome = match run.outcome {
-                Some(outcome) if valid => outcome,
+                Some(outcome) if valid => {
+                    validator.sequential.commit(&outcome.changes)?;
+                    outcome
+                }
                 speculative => {
                     if let Some(outcome) = &speculative {
                         self.writes.retract(position, &outcome.changes);
@@ -189,21 +196,13 @@ impl<S: StorageProvider + Sync + ?Sized> Shared<'_, '_, S> {
     }
 
     /// Executes the next call over the start state plus every accepted change: its
-    /// sequential view.
+    /// sequential view. `run_transaction` commits its changes there.
     fn execute_again(
         &self,
         validator: &mut Validator<'_, '_, S>,
     ) -> Result<TxOutcome, StorageError> {
-        while validator.merged < validator.accepted.len() {
-            validator
-                .sequential
-                .commit(&validator.accepted[validator.merged].changes)?;
-            validator.merged += 1;
-        }
         let index = self.first + validator.next;
         let outcome = run_transaction(self.vm, self.batch, index, &mut validator.sequential)?;
-        // run_transaction committed it into `sequential` already.
-        validator.merged += 1;
         validator.reexecuted += 1;
         Ok(outcome)
     }
@@ -241,7 +240,7 @@ pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
         first: segment.start,
         len,
         base,
-        writes: VersionedWrites::new(),
+        writes: VersionedWrites::new(len),
         claimed: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         slots: (0..len).map(|_| Mutex::new(None)).collect(),
@@ -250,22 +249,23 @@ pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
             next: 0,
             accepted: Vec::with_capacity(len),
             sequential: PendingState::new(base),
-            merged: 0,
             reexecuted: 0,
         }),
     };
     let workers = threads.min(len).max(1);
+    // The calling thread is one of the workers: its pooled call memory is warm, and one
+    // worker needs no thread at all.
     let results: Vec<Result<(), StorageError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
+        let handles: Vec<_> = (1..workers)
             .map(|_| scope.spawn(|| shared.work()))
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
+        let own = shared.work();
+        std::iter::once(own)
+            .chain(handles.into_iter().map(|handle| {
                 handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+            }))
             .collect()
     });
     for result in results {
@@ -285,5 +285,6 @@ pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     Ok(SegmentRun {
         outcomes: validator.accepted,
         reexecuted: validator.reexecuted,
+        changes: validator.sequential.into_changes(),
     })
 }

@@ -65,10 +65,18 @@ impl ChangeSet {
     /// Folds `later` into `self`: for every key both touch, `later`'s value wins. Applying the
     /// result equals applying `self` then `later`.
     pub fn merge(&mut self, later: ChangeSet) {
-        self.storage.extend(later.storage);
-        self.balances.extend(later.balances);
-        self.code.extend(later.code);
-        self.contracts.extend(later.contracts);
+        // Into an empty map, `later`'s map is the result: moved, not inserted key by key.
+        fn fold<K: Ord, V>(into: &mut BTreeMap<K, V>, later: BTreeMap<K, V>) {
+            if into.is_empty() {
+                *into = later;
+            } else {
+                into.extend(later);
+            }
+        }
+        fold(&mut self.storage, later.storage);
+        fold(&mut self.balances, later.balances);
+        fold(&mut self.code, later.code);
+        fold(&mut self.contracts, later.contracts);
     }
 }
 
