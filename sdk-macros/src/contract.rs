@@ -851,6 +851,10 @@ fn generate(
         let decoders = m.args.iter().map(|(ident, ty, interface_type)| {
             if interface_type == "string" {
                 quote!(let #ident: #ty = ::tos_sdk::__private::decode_string(&mut __args)?;)
+            } else if interface_type == "bytes" {
+                quote!(let #ident: #ty = ::tos_sdk::__private::decode_bytes(&mut __args)?;)
+            } else if interface_type.starts_with("vec<") {
+                quote!(let #ident: #ty = ::tos_sdk::__private::decode_vec(&mut __args)?;)
             } else {
                 quote!(let #ident: #ty = ::tos_sdk::__private::decode_arg(&mut __args)?;)
             }

@@ -112,11 +112,12 @@ pub fn set_return_data(data: &[u8]) {
 /// Encodes `value` with borsh and sets it as return data.
 /// A value over [`MAX_RETURN_DATA_LEN`] bytes is `ValueTooLarge`.
 pub fn set_return_value<T: borsh::BorshSerialize + ?Sized>(value: &T) -> Result<(), ContractError> {
-    let mut buf = crate::storage::FixedBuffer::<MAX_RETURN_DATA_LEN>::new();
+    let mut buf = [core::mem::MaybeUninit::uninit(); MAX_RETURN_DATA_LEN];
+    let mut writer = crate::codec::SliceWriter::new(&mut buf);
     value
-        .serialize(&mut buf)
+        .serialize(&mut writer)
         .map_err(|_| ContractError::ValueTooLarge)?;
-    set_return_data(buf.as_slice());
+    set_return_data(writer.written().ok_or(ContractError::ValueTooLarge)?);
     Ok(())
 }
 

@@ -30,10 +30,14 @@ pub fn emit<T: borsh::BorshSerialize + ?Sized>(
         return Err(ContractError::ValueTooLarge);
     }
     // Data over MAX_EVENT_DATA_LEN bytes does not fit: ValueTooLarge.
-    let mut buf = crate::storage::FixedBuffer::<MAX_EVENT_DATA_LEN>::new();
+    let mut buf = [core::mem::MaybeUninit::uninit(); MAX_EVENT_DATA_LEN];
+    let mut writer = crate::codec::SliceWriter::new(&mut buf);
     value
-        .serialize(&mut buf)
+        .serialize(&mut writer)
         .map_err(|_| ContractError::ValueTooLarge)?;
-    emit_raw(topic.as_bytes(), buf.as_slice());
+    emit_raw(
+        topic.as_bytes(),
+        writer.written().ok_or(ContractError::ValueTooLarge)?,
+    );
     Ok(())
 }

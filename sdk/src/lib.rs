@@ -49,6 +49,7 @@
 extern crate alloc;
 
 pub mod call;
+pub mod codec;
 mod context;
 pub mod crypto;
 mod error;
@@ -125,14 +126,57 @@ pub mod __private {
     /// dropped unread, so no `core::fmt` code is kept for it.
     #[inline(always)]
     pub fn decode_arg<T: BorshDeserialize>(args: &mut &[u8]) -> Result<T, ContractError> {
-        T::deserialize(args).map_err(|_| ContractError::InvalidInput)
+        crate::codec::decode_next(args).ok_or(ContractError::InvalidInput)
     }
 
-    /// Decodes a `String` argument without borsh's `String` decoder, whose error path formats
-    /// the UTF-8 error (`to_string`) and so links `core::fmt` into the contract.
+    /// Decodes a `String` argument with [`crate::text::read_string`] (one length check, one
+    /// copy, a compact UTF-8 check): borsh's `String` decoder formats its UTF-8 error
+    /// (`to_string`, so `core::fmt`) and grows its buffer in steps.
     #[inline(always)]
     pub fn decode_string(args: &mut &[u8]) -> Result<alloc::string::String, ContractError> {
-        crate::text::read_string(args).map_err(|_| ContractError::InvalidInput)
+        let mut reader = crate::codec::SliceReader::new(args);
+        let text = crate::text::read_string(&mut reader).map_err(|_| ContractError::InvalidInput)?;
+        *args = reader.rest();
+        Ok(text)
+    }
+
+    /// Decodes a `Vec<u8>` argument: its length checked against the input, one copy.
+    #[inline(always)]
+    pub fn decode_bytes(args: &mut &[u8]) -> Result<Vec<u8>, ContractError> {
+        let mut reader = crate::codec::SliceReader::new(args);
+        let bytes = reader.byte_string().ok_or(ContractError::InvalidInput)?;
+        *args = reader.rest();
+        Ok(bytes.to_vec())
+    }
+
+    /// Decodes a `Vec<T>` argument (`T` not `u8`) into a vector allocated once with the
+    /// length the input states, so no growth code is linked (borsh's decoder starts small
+    /// and grows). Accepts what borsh accepts, except that a length over the input's
+    /// remaining bytes whose elements would not fit in [`crate::heap::HEAP_LEN`] bytes
+    /// is refused at once (it could only decode from elements of zero-byte encodings, and
+    /// would run out of heap; borsh would abort the call there or reach the input's end).
+    pub fn decode_vec<T: BorshDeserialize>(args: &mut &[u8]) -> Result<Vec<T>, ContractError> {
+        let mut reader = crate::codec::SliceReader::new(args);
+        let len = reader.u32().ok_or(ContractError::InvalidInput)? as usize;
+        // borsh refuses vectors of zero-sized types (`check_zst`), whatever their length.
+        let size = core::mem::size_of::<T>();
+        if size == 0
+            || (len > reader.rest().len() && len.saturating_mul(size) > crate::heap::HEAP_LEN)
+        {
+            return Err(ContractError::InvalidInput);
+        }
+        let mut items: Vec<T> = Vec::with_capacity(len);
+        for _ in 0..len {
+            let item =
+                T::deserialize_reader(&mut reader).map_err(|_| ContractError::InvalidInput)?;
+            // SAFETY: fewer than `len` items were written, and the capacity is `len`.
+            unsafe {
+                items.as_mut_ptr().add(items.len()).write(item);
+                items.set_len(items.len() + 1);
+            }
+        }
+        *args = reader.rest();
+        Ok(items)
     }
 
     /// `InvalidInput` unless every byte of the input was an argument.
@@ -225,6 +269,60 @@ mod tests {
         // SAFETY: null with length 0 gives the empty slice.
         let e = unsafe { __private::input_slice(core::ptr::null(), 0) };
         assert!(e.is_empty());
+    }
+
+    #[test]
+    fn argument_decoders_accept_what_borsh_accepts() {
+        use alloc::string::String;
+        use alloc::vec::Vec;
+        type Transfers = Vec<(Address, Amount)>;
+        let transfers: Transfers = (0..3u8)
+            .map(|i| (Address::new([i; 32]), Amount(u64::from(i) * 1000)))
+            .collect();
+        let cases: [(Vec<u8>, &str); 4] = [
+            (borsh::to_vec(&transfers).unwrap(), "vec"),
+            (borsh::to_vec(&Transfers::new()).unwrap(), "vec"),
+            (borsh::to_vec(&alloc::vec![1u8, 2, 3]).unwrap(), "bytes"),
+            (borsh::to_vec(&String::from("ünï")).unwrap(), "string"),
+        ];
+        for (bytes, kind) in cases {
+            for cut in 0..=bytes.len() {
+                let mut args = &bytes[..cut];
+                let ours = match kind {
+                    "vec" => __private::decode_vec::<(Address, Amount)>(&mut args)
+                        .map(|v| borsh::to_vec(&v).unwrap()),
+                    "bytes" => {
+                        __private::decode_bytes(&mut args).map(|v| borsh::to_vec(&v).unwrap())
+                    }
+                    _ => __private::decode_string(&mut args).map(|v| borsh::to_vec(&v).unwrap()),
+                };
+                let theirs = match kind {
+                    "vec" => borsh::from_slice::<Transfers>(&bytes[..cut])
+                        .map(|v| borsh::to_vec(&v).unwrap()),
+                    "bytes" => borsh::from_slice::<Vec<u8>>(&bytes[..cut])
+                        .map(|v| borsh::to_vec(&v).unwrap()),
+                    _ => borsh::from_slice::<String>(&bytes[..cut])
+                        .map(|v| borsh::to_vec(&v).unwrap()),
+                };
+                assert_eq!(ours.ok(), theirs.ok(), "{kind} cut at {cut}");
+                if cut == bytes.len() {
+                    assert!(args.is_empty(), "{kind}: the decoder consumed its bytes");
+                }
+            }
+        }
+        // A length past the input whose elements could not fit in the heap is refused at once,
+        // without allocating; vectors of zero-sized types are refused as borsh refuses them.
+        let mut huge: &[u8] = &[0xFF, 0xFF, 0xFF, 0x7F, 0];
+        assert_eq!(
+            __private::decode_vec::<(Address, Amount)>(&mut huge),
+            Err(ContractError::InvalidInput)
+        );
+        let mut units: &[u8] = &[0, 0, 0, 0];
+        assert_eq!(
+            __private::decode_vec::<()>(&mut units),
+            Err(ContractError::InvalidInput)
+        );
+        assert!(borsh::from_slice::<Vec<()>>(&[0, 0, 0, 0]).is_err());
     }
 
     #[test]

@@ -53,7 +53,8 @@ pub fn decimal(mut n: u64) -> ([u8; 20], usize) {
 /// ```
 #[derive(Clone)]
 pub struct LogLine<const N: usize> {
-    buf: [u8; N],
+    /// Not zeroed: only the first `len` bytes, written by `bytes`, are ever read.
+    buf: [core::mem::MaybeUninit<u8>; N],
     len: usize,
 }
 
@@ -67,7 +68,7 @@ impl<const N: usize> LogLine<N> {
     /// An empty line.
     pub const fn new() -> Self {
         LogLine {
-            buf: [0; N],
+            buf: [core::mem::MaybeUninit::uninit(); N],
             len: 0,
         }
     }
@@ -78,7 +79,11 @@ impl<const N: usize> LogLine<N> {
         let n = bytes.len().min(N.saturating_sub(self.len));
         let end = self.len + n;
         if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..end), bytes.get(..n)) {
-            dst.copy_from_slice(src);
+            // SAFETY: `dst` and `src` have the same length; `MaybeUninit<u8>` has the layout
+            // of `u8`; a `&mut` never overlaps a `&`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), n);
+            }
             self.len = end;
         }
         self
@@ -114,7 +119,13 @@ impl<const N: usize> LogLine<N> {
 
     /// The message so far.
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        match self.buf.get(..self.len) {
+            // SAFETY: the first `len` bytes were written by `bytes`.
+            Some(written) => unsafe {
+                core::slice::from_raw_parts(written.as_ptr().cast::<u8>(), written.len())
+            },
+            None => &[],
+        }
     }
 
     /// Logs the message.

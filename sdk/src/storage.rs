@@ -22,6 +22,7 @@
 //! are visible to later reads of the same call and are committed only if the call succeeds.
 
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 use alloc::vec::Vec;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -138,18 +139,41 @@ pub fn get<T: BorshDeserialize>(key: &[u8]) -> Result<Option<T>, ContractError> 
     if key.len() > MAX_KEY_LEN {
         return Err(ContractError::KeyTooLong);
     }
-    let mut inline = [0u8; INLINE_VALUE_LEN];
-    let Some(len) = read(key, &mut inline) else {
+    // Not zeroed: the host writes the value's first bytes, and only those are read.
+    let mut inline = [MaybeUninit::<u8>::uninit(); INLINE_VALUE_LEN];
+    // SAFETY: the key is valid for reads of its length, `inline` for writes of its length.
+    let len = unsafe {
+        syscalls::tos_storage_read(
+            key.as_ptr(),
+            key.len() as u64,
+            inline.as_mut_ptr().cast::<u8>(),
+            INLINE_VALUE_LEN as u64,
+        )
+    };
+    if len == NOT_FOUND {
         return Ok(None);
-    };
-    let value = if len <= INLINE_VALUE_LEN {
-        borsh::from_slice(&inline[..len])
+    }
+    let heap;
+    let bytes: &[u8] = if len <= INLINE_VALUE_LEN as u64 {
+        // SAFETY: the host wrote the whole value, `len` bytes, at the start of `inline`.
+        unsafe { core::slice::from_raw_parts(inline.as_ptr().cast::<u8>(), len as usize) }
     } else {
-        let mut heap = alloc::vec![0u8; len];
-        read(key, &mut heap);
-        borsh::from_slice(&heap)
+        heap = read_to_heap(key, len as usize);
+        &heap
     };
-    value.map(Some).map_err(|_| ContractError::InvalidState)
+    match crate::codec::decode_all(bytes) {
+        Some(value) => Ok(Some(value)),
+        None => Err(ContractError::InvalidState),
+    }
+}
+
+/// The value under `key`, `len` bytes long, read again into a heap buffer of that size (the
+/// rare path of [`get`], out of line and shared by every type).
+#[inline(never)]
+fn read_to_heap(key: &[u8], len: usize) -> Vec<u8> {
+    let mut heap = alloc::vec![0u8; len];
+    read(key, &mut heap);
+    heap
 }
 
 /// Encodes `value` with borsh and stores it under `key`.
@@ -157,16 +181,12 @@ pub fn set<T: BorshSerialize + ?Sized>(key: &[u8], value: &T) -> Result<(), Cont
     if key.len() > MAX_KEY_LEN {
         return Err(ContractError::KeyTooLong);
     }
-    let mut buf = Buffer::<INLINE_VALUE_LEN>::new();
-    value
-        .serialize(&mut buf)
-        .map_err(|_| ContractError::ValueTooLarge)?;
-    let bytes = buf.as_slice();
-    if bytes.len() > MAX_VALUE_LEN {
-        return Err(ContractError::ValueTooLarge);
-    }
-    write(key, bytes);
-    Ok(())
+    // Encoded on the stack, or (over INLINE_VALUE_LEN bytes) into a heap buffer of exactly the
+    // encoding's length: no buffer that grows, so no growth code in the contract.
+    crate::codec::with_encoded::<T, (), INLINE_VALUE_LEN>(value, MAX_VALUE_LEN, |bytes| {
+        write(key, bytes)
+    })
+    .ok_or(ContractError::ValueTooLarge)
 }
 
 /// Removes the value under `key`; returns whether it existed.
@@ -379,7 +399,7 @@ impl<K: BorshSerialize, V> Map<K, V> {
     /// The full storage key of `key` (`prefix ++ borsh(key)`), built on the stack.
     pub fn storage_key(&self, key: &K) -> Result<StorageKey, ContractError> {
         let mut out = StorageKey {
-            bytes: [0; MAX_KEY_LEN],
+            bytes: [MaybeUninit::uninit(); MAX_KEY_LEN],
             len: 0,
         };
         out.push(self.prefix)?;
@@ -421,23 +441,35 @@ impl<K: BorshSerialize, V: BorshSerialize + BorshDeserialize> Map<K, V> {
 
 /// A storage key of at most [`MAX_KEY_LEN`] bytes, on the stack.
 pub struct StorageKey {
-    bytes: [u8; MAX_KEY_LEN],
+    /// Not zeroed: only the first `len` bytes, written by `push`, are ever read.
+    bytes: [MaybeUninit<u8>; MAX_KEY_LEN],
     len: usize,
 }
 
 impl StorageKey {
     /// The key's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        // SAFETY: `len <= MAX_KEY_LEN` and the first `len` bytes were written by `push`.
+        unsafe { core::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), self.len) }
     }
 
     fn push(&mut self, data: &[u8]) -> Result<(), ContractError> {
-        let end = self
-            .len
+        let start = self.len;
+        let end = start
             .checked_add(data.len())
             .filter(|end| *end <= MAX_KEY_LEN)
             .ok_or(ContractError::KeyTooLong)?;
-        self.bytes[self.len..end].copy_from_slice(data);
+        if let Some(dst) = self.bytes.get_mut(start..end) {
+            // SAFETY: `dst` and `data` have the same length; `MaybeUninit<u8>` has the layout
+            // of `u8`; a `&mut` never overlaps a `&`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    dst.as_mut_ptr().cast::<u8>(),
+                    data.len(),
+                );
+            }
+        }
         self.len = end;
         Ok(())
     }
