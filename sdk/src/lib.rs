@@ -11,6 +11,8 @@
 //!   transfers;
 //! - [`storage`]: raw bytes, borsh values ([`storage::get`], [`storage::set`]) and declared
 //!   layouts ([`storage::Item`], [`storage::Map`]);
+//! - [`codec`]: borsh on byte slices with little code (what the SDK decodes and encodes with:
+//!   no allocated error messages, no growing buffers);
 //! - [`ContractError`] with stable status codes; [`Hash`], [`Address`]/[`PublicKey`] and
 //!   [`Amount`] (32 bytes with hex `Display`, borsh-encoded as their bytes);
 //! - typed wrappers over every syscall: logging ([`log()`], [`LogLine`], [`log!`]), [`mem`],
