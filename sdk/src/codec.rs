@@ -330,7 +330,14 @@ mod tests {
                 }
             }
         }
-        for text in ["", "TOS", "ünïcödé ✓", "𝄞 music", "\u{10FFFF}", "\u{D7FF}\u{E000}"] {
+        for text in [
+            "",
+            "TOS",
+            "ünïcödé ✓",
+            "𝄞 music",
+            "\u{10FFFF}",
+            "\u{D7FF}\u{E000}",
+        ] {
             cases.push(text.as_bytes().to_vec());
         }
         for case in &cases {
@@ -369,7 +376,11 @@ mod tests {
 
     #[test]
     fn a_string_that_fails_consumes_nothing() {
-        for bad in [&[3u8, 0, 0, 0, b'a', b'b'][..], &[2, 0, 0, 0, 0xC3, 0x28], &[1, 0]] {
+        for bad in [
+            &[3u8, 0, 0, 0, b'a', b'b'][..],
+            &[2, 0, 0, 0, 0xC3, 0x28],
+            &[1, 0],
+        ] {
             let mut reader = SliceReader::new(bad);
             assert_eq!(reader.string(), None);
             assert_eq!(reader.rest(), bad);
@@ -384,7 +395,10 @@ mod tests {
         assert_eq!(writer.written(), Some(&b"abc"[..]));
         writer.write_all(b"defghi").unwrap();
         writer.write_all(b"j").unwrap();
-        assert_eq!((writer.len(), writer.fits(), writer.written()), (10, false, None));
+        assert_eq!(
+            (writer.len(), writer.fits(), writer.written()),
+            (10, false, None)
+        );
 
         let short = String::from("short");
         let long = "x".repeat(300);

@@ -137,7 +137,8 @@ pub mod __private {
     #[inline(always)]
     pub fn decode_string(args: &mut &[u8]) -> Result<alloc::string::String, ContractError> {
         let mut reader = crate::codec::SliceReader::new(args);
-        let text = crate::text::read_string(&mut reader).map_err(|_| ContractError::InvalidInput)?;
+        let text =
+            crate::text::read_string(&mut reader).map_err(|_| ContractError::InvalidInput)?;
         *args = reader.rest();
         Ok(text)
     }
