@@ -7,9 +7,25 @@ use crate::types::{ContractInfo, Hash};
 use crate::versioned::{check_readable, StateAt, VersionRows, VersionedStorage};
 use crate::StorageProvider;
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::hash::Hash as StdHash;
 
-/// Whole chain state in `BTreeMap`s: the latest state plus, per key, its versions by height.
+/// A hash map with foldhash's per-map random seed: a lookup hashes its key once (~tens of
+/// instructions for a short key) where a `BTreeMap` of ~1,000 byte-string keys compared
+/// ~10 keys with `memcmp` calls (~950 instructions per read). The random seed keeps keys a
+/// contract chooses from being crafted to collide. Nothing here iterates these maps where
+/// order shows: listings sort (see [`sorted`]).
+type HashMap<K, V> = foldhash::HashMap<K, V>;
+type HashSet<K> = foldhash::HashSet<K>;
+
+/// The entries of `map` in key order: listings and `Debug` stay deterministic.
+fn sorted<K: Ord, V>(map: &HashMap<K, V>) -> Vec<(&K, &V)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
+/// Whole chain state in hash maps: the latest state plus, per key, its versions by height.
 ///
 /// `Clone + PartialEq` so a test can snapshot a state and compare two states as a whole. Zero
 /// balances are never stored (a balance of 0 is the same as no balance), and a version is kept
@@ -19,15 +35,32 @@ use std::collections::{BTreeMap, BTreeSet};
 ///
 /// `commit` and the setters write into the *pending* block, which `commit_block` seals at its
 /// height: a sealed height never changes again (see [`VersionedStorage`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct MemoryStorage {
     /// By contract, then key, so a read borrows its key instead of building a `(Hash, Vec)`;
     /// no empty inner map is kept, so equal states compare equal.
-    storage: BTreeMap<Hash, BTreeMap<Vec<u8>, Vec<u8>>>,
-    balances: BTreeMap<(Hash, Hash), u64>,
-    code: BTreeMap<Hash, Vec<u8>>,
-    contracts: BTreeMap<Hash, ContractInfo>,
+    storage: HashMap<Hash, HashMap<Vec<u8>, Vec<u8>>>,
+    balances: HashMap<(Hash, Hash), u64>,
+    code: HashMap<Hash, Vec<u8>>,
+    contracts: HashMap<Hash, ContractInfo>,
     history: History,
+}
+
+/// In key order (the maps are hash maps): the same state always prints the same.
+impl std::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let storage: Vec<_> = sorted(&self.storage)
+            .into_iter()
+            .map(|(contract, keys)| (contract, sorted(keys)))
+            .collect();
+        f.debug_struct("MemoryStorage")
+            .field("storage", &storage)
+            .field("balances", &sorted(&self.balances))
+            .field("code", &sorted(&self.code))
+            .field("contracts", &sorted(&self.contracts))
+            .field("history", &self.history)
+            .finish()
+    }
 }
 
 /// Versions of one key by height.
@@ -36,14 +69,13 @@ type Versions<V> = BTreeMap<u64, V>;
 type ValueVersions = Versions<Option<Vec<u8>>>;
 
 /// Versions by height, each only where the value changed (`None` / 0: deleted).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 struct History {
-    /// By contract, then key, like the latest values (no empty inner map is kept): a commit
-    /// compares keys, not 32-byte contract hashes, on its way down the tree.
-    storage: BTreeMap<Hash, BTreeMap<Vec<u8>, ValueVersions>>,
-    balances: BTreeMap<(Hash, Hash), Versions<u64>>,
-    code: BTreeMap<Hash, ValueVersions>,
-    contracts: BTreeMap<Hash, Versions<Option<ContractInfo>>>,
+    /// By contract, then key, like the latest values (no empty inner map is kept).
+    storage: HashMap<Hash, HashMap<Vec<u8>, ValueVersions>>,
+    balances: HashMap<(Hash, Hash), Versions<u64>>,
+    code: HashMap<Hash, ValueVersions>,
+    contracts: HashMap<Hash, Versions<Option<ContractInfo>>>,
     /// Height of the last committed block; `None` before the first block.
     tip: Option<u64>,
     /// Oldest readable height.
@@ -54,29 +86,70 @@ struct History {
     pending: PendingKeys,
 }
 
-/// The keys the pending block changed, per kind: what `commit_block` seals.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// In key order, as [`MemoryStorage`]'s `Debug`.
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let storage: Vec<_> = sorted(&self.storage)
+            .into_iter()
+            .map(|(contract, keys)| (contract, sorted(keys)))
+            .collect();
+        f.debug_struct("History")
+            .field("storage", &storage)
+            .field("balances", &sorted(&self.balances))
+            .field("code", &sorted(&self.code))
+            .field("contracts", &sorted(&self.contracts))
+            .field("tip", &self.tip)
+            .field("oldest", &self.oldest)
+            .field("pending", &self.pending)
+            .finish()
+    }
+}
+
+/// The keys the pending block changed, per kind: what `commit_block` seals (in any order:
+/// each key's seal is independent of the others').
+#[derive(Clone, PartialEq, Eq, Default)]
 struct PendingKeys {
     /// By contract, then key; no empty inner set is kept.
-    storage: BTreeMap<Hash, BTreeSet<Vec<u8>>>,
-    balances: BTreeSet<(Hash, Hash)>,
-    code: BTreeSet<Hash>,
-    contracts: BTreeSet<Hash>,
+    storage: HashMap<Hash, HashSet<Vec<u8>>>,
+    balances: HashSet<(Hash, Hash)>,
+    code: HashSet<Hash>,
+    contracts: HashSet<Hash>,
+}
+
+/// In key order, as [`MemoryStorage`]'s `Debug`.
+impl std::fmt::Debug for PendingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn ordered<K: Ord>(set: &HashSet<K>) -> Vec<&K> {
+            let mut keys: Vec<_> = set.iter().collect();
+            keys.sort_unstable();
+            keys
+        }
+        let storage: Vec<_> = sorted(&self.storage)
+            .into_iter()
+            .map(|(contract, keys)| (contract, ordered(keys)))
+            .collect();
+        f.debug_struct("PendingKeys")
+            .field("storage", &storage)
+            .field("balances", &ordered(&self.balances))
+            .field("code", &ordered(&self.code))
+            .field("contracts", &ordered(&self.contracts))
+            .finish()
+    }
 }
 
 /// Records `value` as the version of one key at `height`, dropping it again when it equals the
 /// version below: versions stay exactly the points where the value changes. Returns whether
 /// the key has a version at `height` now.
 fn record<K, Q, V: PartialEq>(
-    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
+    history: &mut HashMap<K, BTreeMap<u64, V>>,
     key: &Q,
     height: u64,
     value: V,
     absent: impl Fn(&V) -> bool,
 ) -> bool
 where
-    K: Ord + Borrow<Q>,
-    Q: Ord + ?Sized + ToOwned<Owned = K>,
+    K: Eq + StdHash + Borrow<Q>,
+    Q: Eq + StdHash + ?Sized + ToOwned<Owned = K>,
 {
     let versions = match history.get_mut(key) {
         Some(versions) => versions,
@@ -114,10 +187,10 @@ fn differs_from_sealed<V>(
 
 /// Puts `key` in the pending block when its latest value `changed` from its newest sealed
 /// version, takes it out otherwise.
-fn mark_pending<K, Q>(pending: &mut BTreeSet<K>, key: &Q, changed: bool)
+fn mark_pending<K, Q>(pending: &mut HashSet<K>, key: &Q, changed: bool)
 where
-    K: Ord + Borrow<Q>,
-    Q: Ord + ?Sized + ToOwned<Owned = K>,
+    K: Eq + StdHash + Borrow<Q>,
+    Q: Eq + StdHash + ?Sized + ToOwned<Owned = K>,
 {
     if changed {
         if !pending.contains(key) {
@@ -129,9 +202,9 @@ where
 }
 
 /// Records the latest value of every pending key (`latest`) as its version at `height`.
-fn seal<K: Ord + Clone, V: PartialEq>(
-    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
-    pending: &mut BTreeSet<K>,
+fn seal<K: Eq + StdHash + Clone, V: PartialEq>(
+    history: &mut HashMap<K, BTreeMap<u64, V>>,
+    pending: &mut HashSet<K>,
     height: u64,
     latest: impl Fn(&K) -> V,
     absent: impl Fn(&V) -> bool,
@@ -143,8 +216,8 @@ fn seal<K: Ord + Clone, V: PartialEq>(
 }
 
 /// The version visible at `height`, if any.
-fn visible<'h, K: Ord + Borrow<Q>, Q: Ord + ?Sized, V>(
-    history: &'h BTreeMap<K, BTreeMap<u64, V>>,
+fn visible<'h, K: Eq + StdHash + Borrow<Q>, Q: Eq + StdHash + ?Sized, V>(
+    history: &'h HashMap<K, BTreeMap<u64, V>>,
     key: &Q,
     height: u64,
 ) -> Option<&'h V> {
@@ -156,8 +229,8 @@ fn visible<'h, K: Ord + Borrow<Q>, Q: Ord + ?Sized, V>(
 
 /// Keeps, per key, the newest version at or below `height` (unless it is a deletion) and every
 /// version above it.
-fn prune<K: Ord, V>(
-    history: &mut BTreeMap<K, BTreeMap<u64, V>>,
+fn prune<K, V>(
+    history: &mut HashMap<K, BTreeMap<u64, V>>,
     height: u64,
     absent: impl Fn(&V) -> bool,
 ) {
@@ -281,10 +354,9 @@ impl MemoryStorage {
                 }
             }
             None if changed => {
-                history
-                    .pending
-                    .storage
-                    .insert(contract, BTreeSet::from([key.to_vec()]));
+                let mut keys = HashSet::default();
+                keys.insert(key.to_vec());
+                history.pending.storage.insert(contract, keys);
             }
             None => {}
         }
@@ -342,6 +414,7 @@ impl MemoryStorage {
     pub fn storage_entries(&self, contract: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.storage
             .get(contract)
+            .map(sorted)
             .into_iter()
             .flatten()
             .map(|(key, value)| (key.clone(), value.clone()))
@@ -350,20 +423,26 @@ impl MemoryStorage {
 
     /// Every non-zero balance as `(account, asset, amount)`, ordered by account then asset.
     pub fn balances(&self) -> Vec<(Hash, Hash, u64)> {
-        self.balances
-            .iter()
+        sorted(&self.balances)
+            .into_iter()
             .map(|(&(account, asset), &amount)| (account, asset, amount))
             .collect()
     }
 
     /// Every deployed code hash, in order.
     pub fn code_hashes(&self) -> Vec<Hash> {
-        self.code.keys().copied().collect()
+        sorted(&self.code)
+            .into_iter()
+            .map(|(hash, _)| *hash)
+            .collect()
     }
 
     /// Every contract instance as `(address, info)`, in address order.
     pub fn contracts(&self) -> Vec<(Hash, ContractInfo)> {
-        self.contracts.iter().map(|(a, i)| (*a, *i)).collect()
+        sorted(&self.contracts)
+            .into_iter()
+            .map(|(a, i)| (*a, *i))
+            .collect()
     }
 
     /// Sum of all balances of `asset` (u128: cannot overflow for fewer than 2^64 accounts).
@@ -525,6 +604,7 @@ impl MemoryStorage {
             .history
             .storage
             .get(contract)
+            .map(sorted)
             .into_iter()
             .flatten()
             .filter_map(|(key, versions)| {
@@ -541,7 +621,7 @@ impl MemoryStorage {
 
     /// Number of stored versions (storage, balances, code): what pruning shrinks.
     pub fn version_rows(&self) -> VersionRows {
-        fn count<K, V>(history: &BTreeMap<K, BTreeMap<u64, V>>) -> u64 {
+        fn count<K, V>(history: &HashMap<K, BTreeMap<u64, V>>) -> u64 {
             history.values().map(|versions| versions.len() as u64).sum()
         }
         // A pending key counts as the version it will be once sealed.
@@ -836,5 +916,41 @@ mod tests {
         );
         assert_eq!(s.storage_entries(&B), vec![(b"z".to_vec(), b"3".to_vec())]);
         assert!(s.storage_entries(&Hash([9; 32])).is_empty());
+    }
+
+    /// The maps are hash maps: every listing (and `Debug`) is sorted, whatever the insertion
+    /// order and the maps' random seeds.
+    #[test]
+    fn listings_and_debug_are_in_key_order() {
+        let build = |order: &[u8]| {
+            let mut s = MemoryStorage::new();
+            for &i in order {
+                let h = Hash([i; 32]);
+                s.set_balance(h, NATIVE_ASSET, u64::from(i));
+                s.set_storage(A, &[i], Some(&[i]));
+                s.deploy_code(h, vec![i]);
+                s.create_contract(h, h);
+            }
+            s
+        };
+        let (up, down) = (build(&[1, 2, 3, 4, 5]), build(&[5, 4, 3, 2, 1]));
+        assert_eq!(up, down);
+        assert_eq!(format!("{up:?}"), format!("{down:?}"));
+        let hashes: Vec<Hash> = (1..=5).map(|i| Hash([i; 32])).collect();
+        assert_eq!(down.code_hashes(), hashes);
+        assert_eq!(
+            down.balances(),
+            (1..=5u8)
+                .map(|i| (Hash([i; 32]), NATIVE_ASSET, u64::from(i)))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            down.contracts().iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+            hashes
+        );
+        assert_eq!(
+            down.storage_entries(&A),
+            (1..=5u8).map(|i| (vec![i], vec![i])).collect::<Vec<_>>()
+        );
     }
 }

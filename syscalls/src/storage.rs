@@ -2,6 +2,7 @@
 //! journal and reach the store only when the whole invoke succeeds.
 
 use tos_program_runtime::{
+    compute::ComputeMeter,
     limits::{MAX_STORAGE_KEY_LEN, MAX_STORAGE_VALUE_LEN},
     memory,
     solana_sbpf::declare_builtin_function,
@@ -56,14 +57,11 @@ pub const TOS_STORAGE_DELETE: SyscallSpec = SyscallSpec {
         .cold(STORAGE_COLD_ACCESS_COST, "key"),
 };
 
-/// Charges [`STORAGE_COLD_ACCESS_COST`] when `key` is the transaction's first access to it,
-/// before the store is read.
-fn charge_cold_key(context: &mut InvokeContext<'static>, key: &[u8]) -> Result<(), SyscallError> {
-    let contract = context.contract;
-    if !context.journal.storage_is_warm(&contract, key) {
-        context.charge(STORAGE_COLD_ACCESS_COST)?;
-    }
-    Ok(())
+/// Charges [`STORAGE_COLD_ACCESS_COST`]: the journal calls it when a key is the transaction's
+/// first access to it, before the store is read (`Journal::*_charged`: the same search finds
+/// whether the key is warm and its value).
+fn charge_cold_key(meter: &mut ComputeMeter) -> Result<(), SyscallError> {
+    Ok(meter.charge(STORAGE_COLD_ACCESS_COST)?)
 }
 
 /// Limits are checked before anything is charged or translated: an oversized length is
@@ -112,12 +110,13 @@ declare_builtin_function!(
         context.charge(STORAGE_READ_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
-        charge_cold_key(context, key)?;
         let contract = context.contract;
-        // One lookup: the value is charged for, then copied from the journal straight into
-        // guest memory.
+        // One lookup: the key's first access is charged, the value is charged for, then
+        // copied from the journal straight into guest memory.
         let (journal, guest, meter) = context.journal_memory_and_meter();
-        let Some(value) = journal.storage_value(&contract, key)? else {
+        let Some(value) =
+            journal.storage_value_charged(&contract, key, || charge_cold_key(meter))?
+        else {
             return Ok(NOT_FOUND);
         };
         let value_len = value.len();
@@ -148,16 +147,22 @@ declare_builtin_function!(
         context.charge(STORAGE_WRITE_BASE_COST.saturating_add(bytes.saturating_mul(STORAGE_WRITE_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
-        charge_cold_key(context, key)?;
         let contract = context.contract;
-        // The value is copied from guest memory straight into the journal (checked as
-        // `memory::read_bytes` checks it, before the journal reads the key's original value).
-        let (journal, guest) = context.journal_and_memory();
-        journal.write_storage_with(&contract, key, value_len as usize, |buffer| {
-            memory::read_into(guest, value_addr, value_len, buffer)
-                .map(|_| ())
-                .map_err(SyscallError::from)
-        })?;
+        // The key's first access is charged first; then the value is copied from guest memory
+        // straight into the journal (checked as `memory::read_bytes` checks it, before the
+        // journal reads the key's original value).
+        let (journal, guest, meter) = context.journal_memory_and_meter();
+        journal.write_storage_charged(
+            &contract,
+            key,
+            value_len as usize,
+            || charge_cold_key(meter),
+            |buffer| {
+                memory::read_into(guest, value_addr, value_len, buffer)
+                    .map(|_| ())
+                    .map_err(SyscallError::from)
+            },
+        )?;
         Ok(0)
     }
 );
@@ -178,9 +183,9 @@ declare_builtin_function!(
         context.charge(STORAGE_DELETE_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
         let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
         let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
-        charge_cold_key(context, key)?;
         let contract = context.contract;
-        let existed = context.journal.delete_storage(&contract, key)?;
+        let (journal, _, meter) = context.journal_memory_and_meter();
+        let existed = journal.delete_storage_charged(&contract, key, || charge_cold_key(meter))?;
         Ok(u64::from(existed))
     }
 );
