@@ -10,7 +10,9 @@
 //! * `transfer`: `examples/token` transfers to 1024 recipients in turn;
 //! * `noop`: the empty invoke (`benches/contracts/noop`);
 //! * `height`, `read`, `write`: one call of `benches/contracts/syscalls` running
-//!   `tos_get_block_height`, `tos_storage_read` or `tos_storage_write` 1000 times.
+//!   `tos_get_block_height`, `tos_storage_read` or `tos_storage_write` 1000 times;
+//! * `sha256`, `sha256-alu32`: the compute bench's SHA-256 chain (`benches/contracts/sha256`,
+//!   64 rounds over 1 KiB), built by the default code generation or the 32-bit ALU route.
 //!
 //! Each call goes the way `Vm::invoke` takes it: `execute_call` from the executable cache,
 //! effects left lazy, commit into a `MemoryStorage`. Divide callgrind's total by the call
@@ -18,6 +20,7 @@
 //! workloads, subtract the `syscalls` run of op `height` from the others and divide by 1000
 //! per call to get a syscall's cost over the cheapest one.
 
+use tos_loader::toolchain::Codegen;
 use tos_program_runtime::{
     execute_call, BlockContext, CallConfig, ContractCall, Engine, ExecutableCache, LazyEffects,
 };
@@ -63,11 +66,15 @@ fn deploy(store: &mut MemoryStorage, elf: Vec<u8>) -> Hash {
 }
 
 fn bench_contract(name: &str) -> Vec<u8> {
+    bench_contract_with(name, Codegen::default())
+}
+
+fn bench_contract_with(name: &str, codegen: Codegen) -> Vec<u8> {
     let dir = fixtures::workspace_root()
         .join("benches")
         .join("contracts")
         .join(name);
-    fixtures::build_contract_cached(&dir)
+    fixtures::build_contract_cached_with(&dir, codegen)
         .unwrap_or_else(|error| panic!("building benches/contracts/{name}: {error}"))
 }
 
@@ -115,7 +122,21 @@ fn prepare(
             input.extend_from_slice(&SYSCALLS_PER_CALL.to_le_bytes());
             (contract, vec![input])
         }
-        other => panic!("workload `{other}`: transfer, noop, height, read or write"),
+        "sha256" | "sha256-alu32" => {
+            let codegen = if workload == "sha256" {
+                Codegen::V2
+            } else {
+                Codegen::Alu32
+            };
+            let contract = deploy(store, bench_contract_with("sha256", codegen));
+            // As benches/vm.rs: 64 rounds over a 1 KiB message.
+            let mut input = 64u64.to_le_bytes().to_vec();
+            input.extend((0..1024u32).map(|i| (i * 31 + 7) as u8));
+            (contract, vec![input])
+        }
+        other => panic!(
+            "workload `{other}`: transfer, noop, height, read, write, sha256 or sha256-alu32"
+        ),
     }
 }
 
