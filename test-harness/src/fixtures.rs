@@ -73,7 +73,9 @@ fn source_hash(dir: &Path) -> String {
 
 /// ELFs this process already has, by contract directory and code generation. Also
 /// serializes builds.
-static BUILT: Mutex<Option<HashMap<(PathBuf, Codegen), Vec<u8>>>> = Mutex::new(None);
+static BUILT: Mutex<Option<BuiltElfs>> = Mutex::new(None);
+
+type BuiltElfs = HashMap<(PathBuf, Codegen), Vec<u8>>;
 
 /// Builds the contract in `dir` (C or Rust) unless an ELF of the same sources is cached.
 pub fn build_contract_cached(dir: &Path) -> Result<Vec<u8>, String> {
