@@ -58,12 +58,14 @@ pub struct Context {
 /// Calls a 32-byte getter syscall (`tos_get_tx_sender`, ...) into a fresh array.
 macro_rules! get32 {
     ($f:path) => {{
-        let mut out = [0u8; 32];
-        // SAFETY: `out` is 32 writable bytes, what every 32-byte getter writes.
+        // Not zeroed first: the getter writes all 32 bytes.
+        let mut out = core::mem::MaybeUninit::<[u8; 32]>::uninit();
+        // SAFETY: `out` is 32 writable bytes, what every 32-byte getter writes; after the call
+        // they are initialised.
         unsafe {
-            $f(out.as_mut_ptr());
+            $f(out.as_mut_ptr().cast::<u8>());
+            out.assume_init()
         }
-        out
     }};
 }
 

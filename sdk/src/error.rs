@@ -34,33 +34,35 @@ use core::fmt;
 /// assert_eq!(ContractError::from(VaultError::TooEarly).code(), 1002);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+// The discriminants are the codes, so `code` reads the tag instead of matching twelve arms.
+#[repr(u32)]
 pub enum ContractError {
     /// The call's input could not be decoded.
-    InvalidInput,
+    InvalidInput = 1,
     /// The input decoded to an instruction the contract does not know.
-    InvalidInstruction,
+    InvalidInstruction = 2,
     /// The caller may not do this.
-    Unauthorized,
+    Unauthorized = 3,
     /// A balance is lower than the amount asked for.
-    InsufficientFunds,
+    InsufficientFunds = 4,
     /// An arithmetic result does not fit its type.
-    ArithmeticOverflow,
+    ArithmeticOverflow = 5,
     /// Something the call needs is absent.
-    NotFound,
+    NotFound = 6,
     /// Initialisation was asked for twice.
-    AlreadyInitialized,
+    AlreadyInitialized = 7,
     /// The contract has not been initialised.
-    NotInitialized,
+    NotInitialized = 8,
     /// A stored value could not be decoded as the type expected.
-    InvalidState,
+    InvalidState = 9,
     /// A storage key is longer than [`crate::storage::MAX_KEY_LEN`].
-    KeyTooLong,
+    KeyTooLong = 10,
     /// A storage value is larger than [`crate::storage::MAX_VALUE_LEN`].
-    ValueTooLarge,
+    ValueTooLarge = 11,
     /// A call to another contract failed (see [`crate::call::invoke`]).
-    CallFailed,
+    CallFailed = 12,
     /// A contract-defined error; its code is [`ContractError::CUSTOM_BASE`] + n.
-    Custom(u32),
+    Custom(u32) = 1000,
 }
 
 impl ContractError {
@@ -70,19 +72,10 @@ impl ContractError {
     /// The stable status code (never 0).
     pub const fn code(self) -> u64 {
         match self {
-            ContractError::InvalidInput => 1,
-            ContractError::InvalidInstruction => 2,
-            ContractError::Unauthorized => 3,
-            ContractError::InsufficientFunds => 4,
-            ContractError::ArithmeticOverflow => 5,
-            ContractError::NotFound => 6,
-            ContractError::AlreadyInitialized => 7,
-            ContractError::NotInitialized => 8,
-            ContractError::InvalidState => 9,
-            ContractError::KeyTooLong => 10,
-            ContractError::ValueTooLarge => 11,
-            ContractError::CallFailed => 12,
             ContractError::Custom(n) => Self::CUSTOM_BASE + n as u64,
+            // SAFETY: a `repr(u32)` enum starts with its `u32` discriminant, which for these
+            // variants is the code.
+            other => unsafe { *(&other as *const ContractError).cast::<u32>() as u64 },
         }
     }
 

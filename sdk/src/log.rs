@@ -67,9 +67,14 @@ impl<const N: usize> Default for LogLine<N> {
 impl<const N: usize> LogLine<N> {
     /// An empty line.
     pub const fn new() -> Self {
-        LogLine {
-            buf: [core::mem::MaybeUninit::uninit(); N],
-            len: 0,
+        // Not a struct literal: rustc would make `{ buf: uninit, len: 0 }` one constant, which
+        // LLVM copies as a `memset` of zeros.
+        let mut line = core::mem::MaybeUninit::<Self>::uninit();
+        // SAFETY: `len` is written; `buf` is an array of `MaybeUninit`, which may stay
+        // uninitialised.
+        unsafe {
+            core::ptr::addr_of_mut!((*line.as_mut_ptr()).len).write(0);
+            line.assume_init()
         }
     }
 

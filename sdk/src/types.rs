@@ -120,12 +120,14 @@ macro_rules! bytes32 {
         }
 
         impl BorshSerialize for $name {
+            #[inline(always)]
             fn serialize<W: Write>(&self, writer: &mut W) -> IoResult<()> {
                 writer.write_all(&self.0)
             }
         }
 
         impl BorshDeserialize for $name {
+            #[inline(always)]
             fn deserialize_reader<R: Read>(reader: &mut R) -> IoResult<Self> {
                 // The read's own error is dropped: a bare `InvalidData` allocates nothing
                 // (see `crate::codec`).
@@ -282,12 +284,14 @@ impl fmt::Display for Amount {
 }
 
 impl BorshSerialize for Amount {
+    #[inline(always)]
     fn serialize<W: Write>(&self, writer: &mut W) -> IoResult<()> {
         self.0.serialize(writer)
     }
 }
 
 impl BorshDeserialize for Amount {
+    #[inline(always)]
     fn deserialize_reader<R: Read>(reader: &mut R) -> IoResult<Self> {
         // Not through u64's decoder, whose short-input error allocates its message.
         let mut bytes = [0u8; 8];

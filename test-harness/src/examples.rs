@@ -15,6 +15,22 @@ fn chain(example: &str) -> Harness {
     Harness::new().deploy_example(example)
 }
 
+/// The input of a call to a `#[contract]` method: its selector, then its arguments' borsh bytes.
+fn token_input(method: &str, args: &[&[u8]]) -> Vec<u8> {
+    let mut input = tos_abi::method_selector(method).to_le_bytes().to_vec();
+    for arg in args {
+        input.extend_from_slice(arg);
+    }
+    input
+}
+
+/// A borsh `String`: u32 length, then the bytes.
+fn borsh_string(text: &str) -> Vec<u8> {
+    let mut out = (text.len() as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
 /// Runs every case (both engines, compared) and returns the report.
 pub fn report() -> CuBench {
     let mut bench = CuBench::new("examples");
@@ -44,6 +60,37 @@ pub fn report() -> CuBench {
                     &mut bench,
                     "counter-rust: corrupt value refused",
                     b"",
+                );
+            }
+            "token" => {
+                // The owner (the default sender) creates the token, then transfers: every
+                // call is a transaction of its own, so each pays the cold load of the code.
+                let bob = tos_storage::Hash([0xB0; 32]);
+                let mut token = chain(&name);
+                token.bench(&mut bench, "token: empty input", b"");
+                let init = token_input(
+                    "init",
+                    &[
+                        &borsh_string("Tos Example Token"),
+                        &borsh_string("TET"),
+                        &[8],
+                        &1_000_000u64.to_le_bytes(),
+                    ],
+                );
+                token.bench(&mut bench, "token: init", &init);
+                let transfer =
+                    |amount: u64| token_input("transfer", &[&bob.0, &amount.to_le_bytes()]);
+                token.bench(
+                    &mut bench,
+                    "token: transfer to a new account",
+                    &transfer(10),
+                );
+                token.bench(&mut bench, "token: transfer", &transfer(10));
+                token.bench(&mut bench, "token: overdraft refused", &transfer(u64::MAX));
+                token.bench(
+                    &mut bench,
+                    "token: balance_of",
+                    &token_input("balance_of", &[&bob.0]),
                 );
             }
             other => {
