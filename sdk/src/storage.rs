@@ -205,7 +205,8 @@ pub fn has(key: &[u8]) -> Result<bool, ContractError> {
     Ok(contains(key))
 }
 
-/// A byte buffer on the stack that moves to the heap when it outgrows `N` bytes.
+/// A byte buffer on the stack that moves to the heap when it outgrows `N` bytes. (The SDK
+/// itself no longer uses it: its growth code is what [`crate::codec::with_encoded`] avoids.)
 pub struct Buffer<const N: usize> {
     inline: [u8; N],
     len: usize,
@@ -259,9 +260,8 @@ impl<const N: usize> borsh::io::Write for Buffer<N> {
 }
 
 /// A byte buffer of at most `N` bytes that never allocates and is never zero-filled: writing
-/// past `N` bytes is an error. Return data and event data (at most 1 KiB each) are encoded
-/// into it, so a contract that only answers and emits needs no heap code, and its error path
-/// formats nothing.
+/// past `N` bytes is an error. (The SDK itself encodes return data, events and stored values
+/// with [`crate::codec::SliceWriter`], which counts what does not fit instead of failing.)
 pub struct FixedBuffer<const N: usize> {
     bytes: core::mem::MaybeUninit<[u8; N]>,
     len: usize,
