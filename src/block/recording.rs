@@ -25,7 +25,7 @@
 
 use std::{
     cell::RefCell,
-    collections::{hash_map::Entry, HashMap},
+    collections::HashMap,
     hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
     sync::{
         atomic::{AtomicU32, Ordering},
@@ -42,35 +42,6 @@ enum KeyRef<'k> {
     Balance(&'k Hash, &'k Hash),
     Code(&'k Hash),
     Contract(&'k Hash),
-}
-
-/// A [`KeyRef`] owned by the multi-version store.
-#[derive(Debug)]
-enum StateKey {
-    Storage(Hash, Box<[u8]>),
-    Balance(Hash, Hash),
-    Code(Hash),
-    Contract(Hash),
-}
-
-impl StateKey {
-    fn as_ref(&self) -> KeyRef<'_> {
-        match self {
-            StateKey::Storage(contract, key) => KeyRef::Storage(contract, key),
-            StateKey::Balance(account, asset) => KeyRef::Balance(account, asset),
-            StateKey::Code(hash) => KeyRef::Code(hash),
-            StateKey::Contract(address) => KeyRef::Contract(address),
-        }
-    }
-
-    fn of(key: KeyRef<'_>) -> StateKey {
-        match key {
-            KeyRef::Storage(contract, key) => StateKey::Storage(*contract, key.into()),
-            KeyRef::Balance(account, asset) => StateKey::Balance(*account, *asset),
-            KeyRef::Code(hash) => StateKey::Code(*hash),
-            KeyRef::Contract(address) => StateKey::Contract(*address),
-        }
-    }
 }
 
 /// What a call wrote under a key.
@@ -202,97 +173,242 @@ impl Hasher for Prehashed {
     }
 }
 
-/// The writes of one key: `(position, incarnation, value)`, sorted by position. Most keys of
-/// a block have one writer: that one is kept inline.
+/// A range of a shard's byte arena.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+/// A written value as the store keeps it: bytes (a storage value, an ELF, a contract's code
+/// hash) in the shard's arena, a balance inline.
+#[derive(Debug, Clone, Copy)]
+enum Stored {
+    /// A deleted storage key.
+    Absent,
+    Bytes(Span),
+    Amount(u64),
+}
+
+/// One write of a key: the writer's position, its incarnation, the value.
+type Write = (usize, u32, Stored);
+
+/// The writes of one key, sorted by position. Most keys of a block have one writer: that one
+/// is kept inline.
 #[derive(Debug)]
 enum Versions {
-    One(usize, u32, StateValue),
-    Many(Vec<(usize, u32, StateValue)>),
+    /// None (a new entry, or every write retracted).
+    Empty,
+    One(Write),
+    Many(Vec<Write>),
 }
 
 impl Versions {
     /// The write of the last call before `position`.
-    fn newest_before(&self, position: usize) -> Option<(usize, u32, &StateValue)> {
+    fn newest_before(&self, position: usize) -> Option<Write> {
         match self {
-            Versions::One(writer, incarnation, value) => {
-                (*writer < position).then_some((*writer, *incarnation, value))
-            }
+            Versions::Empty => None,
+            Versions::One(write) => (write.0 < position).then_some(*write),
             Versions::Many(versions) => {
                 let before = versions.partition_point(|(writer, _, _)| *writer < position);
-                let (writer, incarnation, value) = &versions[before.checked_sub(1)?];
-                Some((*writer, *incarnation, value))
+                Some(versions[before.checked_sub(1)?])
             }
         }
     }
 
-    /// Sets the write of the call at `position` (replacing an earlier incarnation's).
-    fn set(&mut self, position: usize, incarnation: u32, value: StateValue) {
-        if let Versions::One(writer, ..) = self {
-            if *writer == position {
-                *self = Versions::One(position, incarnation, value);
+    /// Sets the write of the call at `write.0` (replacing an earlier incarnation's).
+    fn set(&mut self, write: Write) {
+        if let Versions::Empty = self {
+            *self = Versions::One(write);
+            return;
+        }
+        if let Versions::One(old) = *self {
+            if old.0 == write.0 {
+                *self = Versions::One(write);
                 return;
             }
-            let Versions::One(writer, old_incarnation, old) =
-                std::mem::replace(self, Versions::Many(Vec::with_capacity(2)))
-            else {
-                unreachable!("matched above")
-            };
-            if let Versions::Many(versions) = self {
-                versions.push((writer, old_incarnation, old));
-            }
+            *self = Versions::Many(vec![old]);
         }
         if let Versions::Many(versions) = self {
-            match versions.binary_search_by_key(&position, |(writer, _, _)| *writer) {
-                Ok(found) => versions[found] = (position, incarnation, value),
-                Err(at) => versions.insert(at, (position, incarnation, value)),
+            match versions.binary_search_by_key(&write.0, |(writer, _, _)| *writer) {
+                Ok(found) => versions[found] = write,
+                Err(at) => versions.insert(at, write),
             }
         }
     }
 
-    /// Forgets the write of the call at `position`; `true` when none is left.
-    fn remove(&mut self, position: usize) -> bool {
+    /// Forgets the write of the call at `position`.
+    fn remove(&mut self, position: usize) {
         match self {
-            Versions::One(writer, ..) => *writer == position,
+            Versions::One(write) if write.0 == position => *self = Versions::Empty,
+            Versions::Empty | Versions::One(_) => {}
             Versions::Many(versions) => {
                 if let Ok(found) =
                     versions.binary_search_by_key(&position, |(writer, _, _)| *writer)
                 {
                     versions.remove(found);
                 }
-                versions.is_empty()
             }
         }
     }
 }
 
-/// A written key and its writes; `collisions`: other keys of the same map hash (a 64-bit
-/// keyed hash: practically never).
+/// No next entry in a collision chain.
+const END: u32 = u32::MAX;
+
+/// A written key: its encoding ([`encode_key`]) in the arena, its writes, and the next entry
+/// of the same map hash (a 64-bit keyed hash: practically never one).
 #[derive(Debug)]
 struct Written {
-    key: StateKey,
+    key: Span,
     versions: Versions,
-    collisions: Vec<Written>,
+    next: u32,
 }
 
-impl Written {
-    fn find(&self, key: KeyRef<'_>) -> Option<&Written> {
-        if self.key.as_ref() == key {
-            return Some(self);
+/// A shard of the multi-version map. Keys and values live in one byte arena and the entries
+/// in one vector, so a publish allocates nothing once they have room (a value or key of its
+/// own per write was most of the parallel path's extra time: allocator work and cache misses
+/// that callgrind's instruction count hides).
+#[derive(Debug, Default)]
+struct Shard {
+    /// Map hash → the first entry of that hash.
+    index: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    entries: Vec<Written>,
+    bytes: Vec<u8>,
+}
+
+impl Shard {
+    fn with_capacity(keys: usize) -> Shard {
+        Shard {
+            index: HashMap::with_capacity_and_hasher(keys, Default::default()),
+            entries: Vec::with_capacity(keys),
+            // A transfer's keys: 67 bytes encoded, values of 8.
+            bytes: Vec::with_capacity(keys * 80),
         }
-        self.collisions.iter().find(|w| w.key.as_ref() == key)
+    }
+
+    fn bytes(&self, span: Span) -> &[u8] {
+        &self.bytes[span.start..span.start + span.len]
+    }
+
+    fn append(&mut self, parts: &[&[u8]]) -> Span {
+        let start = self.bytes.len();
+        for part in parts {
+            self.bytes.extend_from_slice(part);
+        }
+        Span {
+            start,
+            len: self.bytes.len() - start,
+        }
+    }
+
+    /// The entry of `key` (of this map hash).
+    fn find(&self, map_hash: u64, key: KeyRef<'_>) -> Option<&Written> {
+        let mut at = *self.index.get(&map_hash)?;
+        while at != END {
+            let entry = &self.entries[at as usize];
+            if key_matches(self.bytes(entry.key), key) {
+                return Some(entry);
+            }
+            at = entry.next;
+        }
+        None
+    }
+
+    /// The entry of `key`, created (without writes) if there is none.
+    fn entry(&mut self, map_hash: u64, key: KeyRef<'_>) -> &mut Written {
+        let head = self.index.get(&map_hash).copied().unwrap_or(END);
+        let mut at = head;
+        while at != END {
+            let entry = &self.entries[at as usize];
+            if key_matches(self.bytes(entry.key), key) {
+                return &mut self.entries[at as usize];
+            }
+            at = entry.next;
+        }
+        let (tag, first, rest) = key_parts(key);
+        let key = self.append(&[&[tag], first, rest]);
+        // More entries than u32 can count would need billions of writes in one segment; the
+        // journal's memory limit per call and the block size stop far below.
+        let new = u32::try_from(self.entries.len()).unwrap_or(END - 1);
+        self.entries.push(Written {
+            key,
+            versions: Versions::Empty,
+            next: head,
+        });
+        self.index.insert(map_hash, new);
+        let last = self.entries.len() - 1;
+        &mut self.entries[last]
+    }
+
+    /// A value as a read returns it (`key` says which kind it is).
+    fn value(&self, key: KeyRef<'_>, stored: Stored) -> StateValue {
+        let bytes = |stored| match stored {
+            Stored::Bytes(span) => self.bytes(span).to_vec(),
+            Stored::Absent | Stored::Amount(_) => Vec::new(),
+        };
+        match key {
+            KeyRef::Storage(..) => StateValue::Storage(match stored {
+                Stored::Absent => None,
+                other => Some(bytes(other)),
+            }),
+            KeyRef::Balance(..) => StateValue::Balance(match stored {
+                Stored::Amount(amount) => amount,
+                _ => 0,
+            }),
+            KeyRef::Code(_) => StateValue::Code(bytes(stored)),
+            KeyRef::Contract(_) => {
+                let mut code_hash = Hash::default();
+                if let Stored::Bytes(span) = stored {
+                    if span.len == 32 {
+                        code_hash.0.copy_from_slice(self.bytes(span));
+                    }
+                }
+                StateValue::Contract(ContractInfo { code_hash })
+            }
+        }
+    }
+
+    /// Keeps `value` in the arena.
+    fn store(&mut self, value: ValueRef<'_>) -> Stored {
+        match value {
+            ValueRef::Storage(None) => Stored::Absent,
+            ValueRef::Storage(Some(bytes)) | ValueRef::Code(bytes) => {
+                Stored::Bytes(self.append(&[bytes]))
+            }
+            ValueRef::Balance(amount) => Stored::Amount(amount),
+            ValueRef::Contract(info) => Stored::Bytes(self.append(&[&info.code_hash.0])),
+        }
     }
 }
 
-/// Written keys by their map hash.
-type ShardMap = HashMap<u64, Written, BuildHasherDefault<Prehashed>>;
+/// A key's kind tag, its first 32-byte part and the rest: its encoding in a shard's arena is
+/// the three back to back.
+fn key_parts<'k>(key: KeyRef<'k>) -> (u8, &'k [u8], &'k [u8]) {
+    match key {
+        KeyRef::Storage(contract, key) => (0, &contract.0, key),
+        KeyRef::Balance(account, asset) => (1, &account.0, &asset.0),
+        KeyRef::Code(hash) => (2, &hash.0, &[]),
+        KeyRef::Contract(address) => (3, &address.0, &[]),
+    }
+}
+
+/// Whether `encoded` is the encoding of `key`.
+fn key_matches(encoded: &[u8], key: KeyRef<'_>) -> bool {
+    let (tag, first, rest) = key_parts(key);
+    encoded.len() == 1 + first.len() + rest.len()
+        && encoded[0] == tag
+        && &encoded[1..1 + first.len()] == first
+        && &encoded[1 + first.len()..] == rest
+}
 
 /// The writes of the segment's calls, each key with one value per writing call (by position):
-/// a multi-version memory as in Block-STM, plus a Bloom filter of the keys written (see the
-/// module documentation). A call's entries are replaced when it is executed again. Lookups
-/// only: nothing iterates it into a result.
+/// a multi-version memory as in Block-STM, plus a filter of the keys written (see the module
+/// documentation). A call's entries are replaced when it is executed again. Lookups only:
+/// nothing iterates it into a result.
 pub(super) struct VersionedWrites<H = RandomState> {
     hasher: H,
-    shards: Vec<Mutex<ShardMap>>,
+    shards: Vec<Mutex<Shard>>,
     /// Two cells per key ever written, by [`filter_hash`]: each holds the first position
     /// that wrote a key of its cells, as `u32::MAX - position` (0: none; fetch_max keeps
     /// the first). Never lowered when a write is retracted.
@@ -308,20 +424,15 @@ impl VersionedWrites {
 
 impl<H: BuildHasher> VersionedWrites<H> {
     /// A store for a segment of `calls` calls: the filter has 16 cells per call (two for each
-    /// of the few keys a call usually writes, with room to spare), at least 1,024.
+    /// of the few keys a call usually writes, with room to spare), at least 1,024; the map
+    /// room for two written keys per call.
     fn with_hasher(calls: usize, hasher: H) -> Self {
         let cells = (calls * 16).clamp(1 << 10, 1 << 24).next_power_of_two();
-        // Room for two written keys per call without growing.
         let per_shard = calls * 2 / SHARDS + 1;
         VersionedWrites {
             hasher,
             shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(ShardMap::with_capacity_and_hasher(
-                        per_shard,
-                        Default::default(),
-                    ))
-                })
+                .map(|_| Mutex::new(Shard::with_capacity(per_shard)))
                 .collect(),
             filter: (0..cells).map(|_| AtomicU32::new(0)).collect(),
         }
@@ -333,37 +444,21 @@ impl<H: BuildHasher> VersionedWrites<H> {
         // Few writes of whole parts (a derived `Hash` writes every length and tag on its own,
         // several times the cost). Keys of different kinds may hash the same input (a storage
         // key that ends like a kind tag): a handful at most, told apart by the key comparison.
+        let (tag, first, rest) = key_parts(key);
         let mut hasher = self.hasher.build_hasher();
-        let tag = match key {
-            KeyRef::Storage(contract, key) => {
-                hasher.write(&contract.0);
-                hasher.write(key);
-                0
-            }
-            KeyRef::Balance(account, asset) => {
-                hasher.write(&account.0);
-                hasher.write(&asset.0);
-                1
-            }
-            KeyRef::Code(hash) => {
-                hasher.write(&hash.0);
-                2
-            }
-            KeyRef::Contract(address) => {
-                hasher.write(&address.0);
-                3
-            }
-        };
+        hasher.write(first);
+        hasher.write(rest);
         hasher.write_u8(tag);
         hasher.finish()
     }
 
-    /// The filter's two cells for a [`filter_hash`].
+    /// The filter's two cells for a [`filter_hash`]: in one 64-byte line (16 cells), so a
+    /// lookup costs one cache miss at most.
     fn cells(&self, hash: u64) -> [&AtomicU32; 2] {
-        let mask = self.filter.len() as u64 - 1;
+        let line = (hash as usize & (self.filter.len() - 1)) & !15;
         [
-            &self.filter[(hash & mask) as usize],
-            &self.filter[(hash.rotate_right(32) & mask) as usize],
+            &self.filter[line | (hash >> 40) as usize & 15],
+            &self.filter[line | (hash >> 50) as usize & 15],
         ]
     }
 
@@ -376,7 +471,7 @@ impl<H: BuildHasher> VersionedWrites<H> {
             .all(|cell| cell.load(Ordering::Acquire) > mark)
     }
 
-    fn shard(&self, map_hash: u64) -> MutexGuard<'_, ShardMap> {
+    fn shard(&self, map_hash: u64) -> MutexGuard<'_, Shard> {
         self.shards[(map_hash >> 59) as usize % SHARDS]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -395,12 +490,11 @@ impl<H: BuildHasher> VersionedWrites<H> {
         }
         let map_hash = self.map_hash(key);
         let shard = self.shard(map_hash);
-        let (writer, incarnation, value) = shard
-            .get(&map_hash)?
-            .find(key)?
+        let (writer, incarnation, stored) = shard
+            .find(map_hash, key)?
             .versions
             .newest_before(position)?;
-        Some((Some((writer, incarnation)), value.clone()))
+        Some((Some((writer, incarnation)), shard.value(key, stored)))
     }
 
     /// Which write a read of `key` (of this filter hash) at `position` sees now.
@@ -411,8 +505,7 @@ impl<H: BuildHasher> VersionedWrites<H> {
         let map_hash = self.map_hash(key);
         let shard = self.shard(map_hash);
         let (writer, incarnation, _) = shard
-            .get(&map_hash)?
-            .find(key)?
+            .find(map_hash, key)?
             .versions
             .newest_before(position)?;
         Some((writer, incarnation))
@@ -429,70 +522,32 @@ impl<H: BuildHasher> VersionedWrites<H> {
 
     /// Records the writes of the call at `position` in its `incarnation`.
     pub(super) fn publish(&self, position: usize, incarnation: u32, changes: &ChangeSet) {
+        let mark = position_mark(position);
         for (key, value) in writes(changes) {
-            // The filter first: a reader that finds the bits clear read before this publish
-            // (validation catches it); one that finds them set looks in the map, under its lock.
-            let mark = position_mark(position);
+            // The filter first: a reader that finds the cells without an earlier writer read
+            // before this publish (validation catches it); one that finds this writer looks in
+            // the map, under its lock.
             for cell in self.cells(filter_hash(key)) {
                 cell.fetch_max(mark, Ordering::Release);
             }
             let map_hash = self.map_hash(key);
-            let value = value.to_owned();
             let mut shard = self.shard(map_hash);
-            match shard.entry(map_hash) {
-                Entry::Vacant(vacant) => {
-                    vacant.insert(Written {
-                        key: StateKey::of(key),
-                        versions: Versions::One(position, incarnation, value),
-                        collisions: Vec::new(),
-                    });
-                }
-                Entry::Occupied(mut occupied) => {
-                    let first = occupied.get_mut();
-                    if first.key.as_ref() == key {
-                        first.versions.set(position, incarnation, value);
-                    } else if let Some(other) =
-                        first.collisions.iter_mut().find(|w| w.key.as_ref() == key)
-                    {
-                        other.versions.set(position, incarnation, value);
-                    } else {
-                        first.collisions.push(Written {
-                            key: StateKey::of(key),
-                            versions: Versions::One(position, incarnation, value),
-                            collisions: Vec::new(),
-                        });
-                    }
-                }
-            }
+            let stored = shard.store(value);
+            shard
+                .entry(map_hash, key)
+                .versions
+                .set((position, incarnation, stored));
         }
     }
 
     /// Forgets the writes `changes` of the call at `position` (its run is being replaced).
+    /// The entries and arena bytes stay until the segment ends.
     pub(super) fn retract(&self, position: usize, changes: &ChangeSet) {
         for (key, _) in writes(changes) {
             let map_hash = self.map_hash(key);
             let mut shard = self.shard(map_hash);
-            let Entry::Occupied(mut occupied) = shard.entry(map_hash) else {
-                continue;
-            };
-            let first = occupied.get_mut();
-            if first.key.as_ref() == key {
-                if first.versions.remove(position) {
-                    // No write of the key is left: the first collision (if any) takes its place.
-                    match first.collisions.pop() {
-                        Some(mut other) => {
-                            other.collisions = std::mem::take(&mut first.collisions);
-                            *first = other;
-                        }
-                        None => {
-                            occupied.remove();
-                        }
-                    }
-                }
-            } else if let Some(at) = first.collisions.iter().position(|w| w.key.as_ref() == key) {
-                if first.collisions[at].versions.remove(position) {
-                    first.collisions.swap_remove(at);
-                }
+            if shard.find(map_hash, key).is_some() {
+                shard.entry(map_hash, key).versions.remove(position);
             }
         }
     }
@@ -505,17 +560,6 @@ enum ValueRef<'a> {
     Balance(u64),
     Code(&'a Vec<u8>),
     Contract(ContractInfo),
-}
-
-impl ValueRef<'_> {
-    fn to_owned(self) -> StateValue {
-        match self {
-            ValueRef::Storage(value) => StateValue::Storage(value.clone()),
-            ValueRef::Balance(amount) => StateValue::Balance(amount),
-            ValueRef::Code(elf) => StateValue::Code(elf.clone()),
-            ValueRef::Contract(info) => StateValue::Contract(info),
-        }
-    }
 }
 
 /// Every key `changes` writes, with its value.
@@ -645,6 +689,26 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use tos_storage::MemoryStorage;
+
+    /// A [`KeyRef`] owned.
+    #[derive(Debug)]
+    enum StateKey {
+        Storage(Hash, Box<[u8]>),
+        Balance(Hash, Hash),
+        Code(Hash),
+        Contract(Hash),
+    }
+
+    impl StateKey {
+        fn as_ref(&self) -> KeyRef<'_> {
+            match self {
+                StateKey::Storage(contract, key) => KeyRef::Storage(contract, key),
+                StateKey::Balance(account, asset) => KeyRef::Balance(account, asset),
+                StateKey::Code(hash) => KeyRef::Code(hash),
+                StateKey::Contract(address) => KeyRef::Contract(address),
+            }
+        }
+    }
 
     const C: Hash = Hash([7; 32]);
 

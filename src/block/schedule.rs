@@ -118,7 +118,8 @@ struct Shared<'s, 'b, S: ?Sized> {
     /// A worker failed (the store did): the others stop taking calls.
     failed: AtomicBool,
     /// Finished speculative runs waiting for validation, by position.
-    slots: Vec<Mutex<Option<Speculation>>>,
+    /// Boxed: most runs never go through their slot, and the slots stay small.
+    slots: Vec<Mutex<Option<Box<Speculation>>>>,
     /// Mirror of `validator.next`, read without the lock.
     validated: AtomicUsize,
     validator: Mutex<Validator<'s, 'b, S>>,
@@ -170,29 +171,60 @@ impl<S: StorageProvider + Sync + ?Sized> Shared<'_, '_, S> {
             let Some(run) = lock(&self.slots[validator.next]).take() else {
                 break;
             };
-            // Every call before this one is final: the run is valid when each of its reads
-            // saw the write sequential execution would have shown it.
-            let position = validator.next;
-            let valid = self.writes.still_valid(&run.reads, position);
-            let outcome = match run.outcome {
-                Some(outcome) if valid => {
-                    validator.sequential.commit(&outcome.changes)?;
-                    outcome
-                }
-                speculative => {
-                    if let Some(outcome) = &speculative {
-                        self.writes.retract(position, &outcome.changes);
-                    }
-                    let outcome = self.execute_again(validator)?;
-                    self.writes.publish(position, 1, &outcome.changes);
-                    outcome
-                }
-            };
-            validator.accepted.push(outcome);
-            validator.next += 1;
-            self.validated.store(validator.next, Ordering::Release);
+            self.validate_next(validator, *run)?;
         }
         Ok(())
+    }
+
+    /// Accepts `run`, the run of the next call in order, or executes that call again.
+    fn validate_next(
+        &self,
+        validator: &mut Validator<'_, '_, S>,
+        run: Speculation,
+    ) -> Result<(), StorageError> {
+        // Every call before this one is final: the run is valid when each of its reads
+        // saw the write sequential execution would have shown it.
+        let position = validator.next;
+        let valid = self.writes.still_valid(&run.reads, position);
+        let outcome = match run.outcome {
+            Some(outcome) if valid => {
+                validator.sequential.commit(&outcome.changes)?;
+                outcome
+            }
+            speculative => {
+                if let Some(outcome) = &speculative {
+                    self.writes.retract(position, &outcome.changes);
+                }
+                let outcome = self.execute_again(validator)?;
+                self.writes.publish(position, 1, &outcome.changes);
+                outcome
+            }
+        };
+        validator.accepted.push(outcome);
+        validator.next += 1;
+        self.validated.store(validator.next, Ordering::Release);
+        Ok(())
+    }
+
+    /// Validates the finished `run` of the call at `position` right away when it is the next
+    /// in order and no other worker is validating (the common case: no trip through its
+    /// slot), else leaves it in its slot; then validates whatever is ready.
+    fn hand_over(&self, position: usize, run: Speculation) -> Result<(), StorageError> {
+        let mut run = Some(run);
+        if self.validated.load(Ordering::Acquire) == position {
+            if let Ok(mut validator) = self.validator.try_lock() {
+                if validator.next == position {
+                    if let Some(run) = run.take() {
+                        self.validate_next(&mut validator, run)?;
+                    }
+                    self.validate_in_order(&mut validator)?;
+                }
+            }
+        }
+        if let Some(run) = run {
+            *lock(&self.slots[position]) = Some(Box::new(run));
+        }
+        self.validate_ready()
     }
 
     /// Executes the next call over the start state plus every accepted change: its
@@ -214,8 +246,7 @@ impl<S: StorageProvider + Sync + ?Sized> Shared<'_, '_, S> {
                 break;
             }
             let run = self.speculate(position);
-            *lock(&self.slots[position]) = Some(run);
-            if let Err(error) = self.validate_ready() {
+            if let Err(error) = self.hand_over(position, run) {
                 self.failed.store(true, Ordering::Relaxed);
                 return Err(error);
             }
