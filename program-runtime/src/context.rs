@@ -153,6 +153,11 @@ impl<'a> InvokeContext<'a> {
         self
     }
 
+    /// [`read_only`](Self::read_only) in place.
+    pub(crate) fn set_read_only(&mut self) {
+        self.read_only = true;
+    }
+
     /// Whether this is a read-only call.
     pub fn is_read_only(&self) -> bool {
         self.read_only
@@ -169,21 +174,38 @@ impl<'a> InvokeContext<'a> {
 
     /// Lets the contract call other contracts, loading them through `cache`.
     pub fn with_programs(mut self, cache: &'a ExecutableCache, engine: Engine) -> Self {
-        self.programs = Some(ProgramAccess { cache, engine });
+        self.set_programs(cache, engine);
         self
+    }
+
+    /// [`with_programs`](Self::with_programs) in place (a context is large: the builders
+    /// move all of it).
+    pub(crate) fn set_programs(&mut self, cache: &'a ExecutableCache, engine: Engine) {
+        self.programs = Some(ProgramAccess { cache, engine });
     }
 
     /// Records the code hash the first frame runs.
     pub fn with_code_hash(mut self, code_hash: Hash) -> Self {
+        self.set_code_hash(code_hash);
+        self
+    }
+
+    /// [`with_code_hash`](Self::with_code_hash) in place.
+    pub(crate) fn set_code_hash(&mut self, code_hash: Hash) {
         if let Some(first) = self.frames.first_mut() {
             first.code_hash = code_hash;
         }
-        self
     }
 
     /// Records the deposits the transaction sent to the first frame (its native deposit is
     /// the frame's `value`).
     pub fn with_call_deposits(mut self, deposits: crate::Deposits) -> Self {
+        self.set_call_deposits(deposits);
+        self
+    }
+
+    /// [`with_call_deposits`](Self::with_call_deposits) in place.
+    pub(crate) fn set_call_deposits(&mut self, deposits: crate::Deposits) {
         if let Some(first) = self.frames.first_mut() {
             first.value = deposits
                 .get(&tos_storage::NATIVE_ASSET)
@@ -191,7 +213,6 @@ impl<'a> InvokeContext<'a> {
                 .unwrap_or(0);
         }
         self.call_deposits = deposits;
-        self
     }
 
     /// The deposits of the running frame, by asset: the transaction's for the first frame; a
@@ -436,7 +457,12 @@ impl ContextObject for InvokeContext<'_> {
 /// A mapping with no regions: every access through it faults. Used outside of execution so the
 /// context never points at memory that is gone.
 fn empty_mapping() -> MemoryMapping {
-    let config = Config::default();
+    // The aligned kind: with no regions it is built and initialized without allocating or
+    // sorting anything (the unaligned kind's lookup tables cost ~500 instructions per call).
+    let config = Config {
+        aligned_memory_mapping: true,
+        ..Config::default()
+    };
     // SAFETY: no regions, so no host memory is referenced. The default handler refuses every
     // access.
     let mut mapping = unsafe {

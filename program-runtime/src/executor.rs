@@ -158,7 +158,10 @@ thread_local! {
     /// allocation per call costs more than a small contract's whole execution (fresh pages
     /// fault in one by one); a reused buffer is still in cache. Nested calls take one
     /// `CallMemory` per frame.
-    static CALL_MEMORY: std::cell::RefCell<Vec<CallMemory>> =
+    ///
+    /// Boxed, so taking one from the pool and giving it back moves a pointer, not the ~500
+    /// bytes of buffers, mapping and configuration.
+    static CALL_MEMORY: std::cell::RefCell<Vec<Box<CallMemory>>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -210,7 +213,7 @@ impl CallMemory {
     }
 
     /// Buffers for a call: pooled if this thread has one for the same layout, else new.
-    fn take(config: &Config, sbpf_version: SBPFVersion) -> Result<CallMemory, RuntimeError> {
+    fn take(config: &Config, sbpf_version: SBPFVersion) -> Result<Box<CallMemory>, RuntimeError> {
         let reused = CALL_MEMORY.with(|pool| pool.borrow_mut().pop());
         match reused {
             Some(memory)
@@ -220,7 +223,7 @@ impl CallMemory {
             {
                 Ok(memory)
             }
-            _ => CallMemory::new(config, sbpf_version),
+            _ => CallMemory::new(config, sbpf_version).map(Box::new),
         }
     }
 
@@ -264,6 +267,11 @@ impl CallMemory {
         mapping
             .initialize()
             .map_err(|e| RuntimeError::Fault(e.to_string()))?;
+        // An aligned mapping finds a region by its slot (the address's top bits): it has no
+        // lookup cache to flush.
+        if self.config.aligned_memory_mapping {
+            return Ok(mapping);
+        }
         // Re-setting one region flushes the mapping's lookup cache, which may still name the
         // previous call's read-only region bounds.
         if let Some((index, stack)) = mapping
@@ -283,7 +291,7 @@ impl CallMemory {
     /// Takes the mapping back and returns the buffers to this thread's pool. The regions that
     /// pointed at the call's read-only data and input are emptied first, so nothing pooled
     /// points at memory the caller may free.
-    fn give_back(mut self, mut mapping: MemoryMapping) {
+    fn give_back(mut self: Box<Self>, mut mapping: MemoryMapping) {
         for region in mapping.get_regions_mut() {
             let start = region.vm_addr_range().start;
             *region = MemoryRegion::new_empty(start);

@@ -208,12 +208,15 @@ fn run_call(
         &transaction,
         call.contract,
         call.effective_budget(config.compute_budget),
-    )
-    .with_programs(cache, config.engine)
-    .with_code_hash(code_hash)
-    .with_call_deposits(call.deposits.clone());
+    );
+    // Set in place: the builders would move the whole context at each step.
+    context.set_programs(cache, config.engine);
+    context.set_code_hash(code_hash);
+    if !call.deposits.is_empty() {
+        context.set_call_deposits(call.deposits.clone());
+    }
     if read_only {
-        context = context.read_only();
+        context.set_read_only();
     }
     if let Some(code) = paid_code {
         context.prepay_code_load(code);
