@@ -398,6 +398,22 @@ fn render(r: &Results, facts: &serde_json::Map<String, Value>) -> String {
             "",
         ),
         (
+            "token transfer on disk, blocks of 1,000 (`commit_block`) / memory store, invoke + commit",
+            ratio(
+                r.per_element("token/transfer-disk/tos-jit-block1000"),
+                tos_transfer,
+            ),
+            "target ≤ 2× (disk: wall time)",
+        ),
+        (
+            "the same blocks of 1,000, `DiskStorage` / `MemoryStorage`, both wall time",
+            ratio(
+                r.per_element("token/transfer-disk/tos-jit-block1000"),
+                r.per_element("token/transfer-disk/memory-jit-block1000"),
+            ),
+            "",
+        ),
+        (
             "transfer with 1M keys / 1k keys in the store (disk, reads)",
             ratio(
                 r.ns("scaling/storage-disk/1000000"),
@@ -559,8 +575,12 @@ fn render(r: &Results, facts: &serde_json::Map<String, Value>) -> String {
             "disk/tos-jit",
         ),
         (
-            "tos-vm JIT, `DiskStorage`, blocks of 100: `PendingState` + `commit_block` (wall time)",
-            "disk/tos-jit-block100",
+            "tos-vm JIT, `DiskStorage`, blocks of 1,000: `PendingState` + `commit_block` (wall time)",
+            "disk/tos-jit-block1000",
+        ),
+        (
+            "tos-vm JIT, `MemoryStorage`, the same blocks of 1,000 (wall time)",
+            "disk/memory-jit-block1000",
         ),
     ] {
         let t = match name.strip_prefix("disk/") {
@@ -573,6 +593,19 @@ fn render(r: &Results, facts: &serde_json::Map<String, Value>) -> String {
             time(t),
             per_second(t),
             ratio(tos_transfer, t)
+        )
+        .unwrap();
+    }
+    if let (Some(disk), Some(memory)) = (
+        fact("token.disk_block_cpu_ns"),
+        fact("token.memory_block_cpu_ns"),
+    ) {
+        writeln!(
+            w,
+            "\nThe blocks of 1,000 in the benchmark thread's CPU time (fsync waits excluded): \
+             {} per transfer on disk, {} in memory.",
+            time(Some(disk)),
+            time(Some(memory))
         )
         .unwrap();
     }
@@ -689,10 +722,13 @@ fn render(r: &Results, facts: &serde_json::Map<String, Value>) -> String {
         .unwrap();
     }
     let largest = fact("scaling.disk_max_keys").unwrap_or(1_000_000.0) as u64;
-    let block = r.per_element(&format!("scaling/storage-disk/block100/{largest}"));
+    let block = r.per_element(&format!("scaling/storage-disk/block1000/{largest}"));
+    let cpu = fact("scaling.disk_block_cpu_ns").map_or(String::new(), |ns| {
+        format!(" ({} of CPU time)", time(Some(ns)))
+    });
     writeln!(
         w,
-        "With commits (blocks of 100, {largest} keys on disk): {} per transfer, {}.\n",
+        "With commits (blocks of 1,000, {largest} keys on disk): {} per transfer{cpu}, {}.\n",
         time(block),
         per_second(block)
     )

@@ -3,7 +3,7 @@
 //! * `scaling/storage-{memory,disk}/<keys>`: one token transfer (`Vm::execute`: code, run,
 //!   journal reads — no commit, so the disk case measures reads rather than fsync) against a
 //!   token whose storage holds `<keys>` balances: 1k, 100k, 1M keys. Recipients are spread
-//!   over the whole key space. `storage-disk/block100/<keys>` adds the commit: 100 transfers
+//!   over the whole key space. `storage-disk/block1000/<keys>` adds the commit: 1,000 transfers
 //!   into a `PendingState` and one `commit_block`, on the largest on-disk store. The disk
 //!   group is timed in wall-clock time, the others in CPU time (`common::Clock`).
 //!   The on-disk stores are built once per run with direct commits of 100k keys each (see
@@ -15,11 +15,11 @@ mod common;
 
 use std::{cell::Cell, hint::black_box, time::Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use serde_json::json;
 use tos_vm::{
-    BlockContext, ContractCall, DiskStorage, Engine, Hash, MemoryStorage, PendingState,
-    StorageProvider, Vm, VmConfig,
+    BlockContext, ContractCall, DiskStorage, Engine, Hash, MemoryStorage, StorageProvider, Vm,
+    VmConfig,
 };
 
 use common::{
@@ -146,29 +146,19 @@ fn storage_disk(c: &mut Criterion<Clock>) {
         common::record_fact("scaling.disk_file_bytes", json!(meta.len()));
     }
 
-    // The commit path on the largest on-disk store: blocks of 100 transfers.
-    const BLOCK: u64 = 100;
+    // The commit path on the largest on-disk store: blocks of 1,000 transfers.
+    const BLOCK: u64 = 1000;
     let calls = calls(token, largest);
-    let next = Cell::new(0usize);
-    let height = Cell::new(disk.block_height().expect("height") + 1);
+    let blocks = tok::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
     group.throughput(Throughput::Elements(BLOCK));
+    group.sampling_mode(SamplingMode::Flat);
     group.bench_function(format!("block{BLOCK}/{largest}"), |b| {
-        b.iter(|| {
-            let changes = {
-                let mut pending = PendingState::new(&disk);
-                for _ in 0..BLOCK {
-                    let i = next.get();
-                    next.set((i + 1) % calls.len());
-                    vm.invoke(black_box(&calls[i]), &block, &mut pending)
-                        .expect("transfer");
-                }
-                pending.into_changes()
-            };
-            let h = height.get();
-            height.set(h + 1);
-            disk.commit_block(h, &changes).expect("commit block");
-        })
+        b.iter_custom(|count| blocks.run(&vm, &mut disk, count))
     });
+    if let Some(cpu) = blocks.cpu_per_transfer() {
+        common::record_fact("scaling.disk_block_cpu_ns", json!(cpu.as_nanos() as f64));
+    }
+    common::record_fact("scaling.disk_block_transfers", json!(BLOCK));
     group.finish();
 }
 

@@ -1,5 +1,7 @@
 //! [`PendingState`]: the state of a block being executed, before it is committed.
 
+use std::{cell::RefCell, collections::BTreeMap};
+
 use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 
 /// The changes of the transactions executed so far in a block, over the state the block
@@ -49,11 +51,62 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
     }
 }
 
+thread_local! {
+    /// The `(contract, key)` a pending storage read looks up, reused: the change set's map is
+    /// keyed by owned vectors, and a fresh one per read was an allocation per read.
+    static LOOKUP: RefCell<(Hash, Vec<u8>)> = const { RefCell::new((Hash([0; 32]), Vec::new())) };
+}
+
+/// `f` of the pending value of `key` in `storage`: `Some(None)` a pending deletion, `None` not
+/// pending.
+fn with_pending<R>(
+    storage: &BTreeMap<(Hash, Vec<u8>), Option<Vec<u8>>>,
+    contract: &Hash,
+    key: &[u8],
+    f: impl FnOnce(Option<&Option<Vec<u8>>>) -> R,
+) -> R {
+    if storage.is_empty() {
+        return f(None);
+    }
+    LOOKUP.with(|lookup| match lookup.try_borrow_mut() {
+        Ok(mut lookup) => {
+            lookup.0 = *contract;
+            lookup.1.clear();
+            lookup.1.extend_from_slice(key);
+            f(storage.get(&*lookup))
+        }
+        // Only if `f` itself looked up a pending key on this thread (it does not): a fresh key.
+        Err(_) => f(storage.get(&(*contract, key.to_vec()))),
+    })
+}
+
 impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.changes.storage.get(&(*contract, key.to_vec())) {
-            Some(value) => Ok(value.clone()),
+        match with_pending(&self.changes.storage, contract, key, |v| v.cloned()) {
+            Some(value) => Ok(value),
             None => self.base.read_storage(contract, key),
+        }
+    }
+
+    /// The pending value copied into `out`, or the base's `read_storage_into`: no vector per
+    /// read on either path.
+    fn read_storage_into(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, StorageError> {
+        let pending = with_pending(&self.changes.storage, contract, key, |value| {
+            value.map(|value| {
+                value.as_ref().map(|value| {
+                    out.extend_from_slice(value);
+                    value.len()
+                })
+            })
+        });
+        match pending {
+            Some(found) => Ok(found),
+            None => self.base.read_storage_into(contract, key, out),
         }
     }
 
@@ -133,6 +186,53 @@ mod tests {
         assert_eq!(pending.changes().len(), 5);
         drop(pending);
         assert_eq!(base, before);
+    }
+
+    /// `read_storage_into` appends what `read_storage` returns, from the pending changes or
+    /// the base, through nested pending states too, and leaves `out` alone for no value.
+    #[test]
+    fn read_storage_into_agrees_with_read_storage() {
+        let c = Hash([1; 32]);
+        let base = MemoryStorage::default()
+            .with_storage(c, b"base", b"b")
+            .with_storage(c, b"gone", b"g")
+            .with_storage(c, b"over", b"o");
+        let mut pending = PendingState::new(&base);
+        let mut first = ChangeSet::default();
+        first.set_storage(c, b"gone".to_vec(), None);
+        first.set_storage(c, b"over".to_vec(), Some(b"pending".to_vec()));
+        first.set_storage(c, b"new".to_vec(), Some(Vec::new()));
+        pending.commit(&first).unwrap();
+        let mut nested = PendingState::new(&pending);
+        let mut later = ChangeSet::default();
+        later.set_storage(c, b"base".to_vec(), Some(b"nested".to_vec()));
+        nested.commit(&later).unwrap();
+        let keys: [&[u8]; 6] = [b"base", b"gone", b"over", b"new", b"none", b""];
+        for view in [&pending as &dyn StorageProvider, &nested, &base] {
+            for key in keys {
+                let mut out = b"xy".to_vec();
+                let len = view.read_storage_into(&c, key, &mut out).unwrap();
+                let value = view.read_storage(&c, key).unwrap();
+                assert_eq!(len, value.as_ref().map(Vec::len));
+                let mut expected = b"xy".to_vec();
+                expected.extend_from_slice(value.as_deref().unwrap_or_default());
+                assert_eq!(out, expected, "{:?}", String::from_utf8_lossy(key));
+            }
+        }
+        assert_eq!(
+            nested.read_storage(&c, b"base").unwrap(),
+            Some(b"nested".to_vec())
+        );
+        assert_eq!(
+            pending.read_storage(&c, b"base").unwrap(),
+            Some(b"b".to_vec())
+        );
+        assert_eq!(nested.read_storage(&c, b"gone").unwrap(), None);
+        assert_eq!(
+            nested.read_storage(&c, b"over").unwrap(),
+            Some(b"pending".to_vec())
+        );
+        assert_eq!(nested.read_storage(&c, b"new").unwrap(), Some(Vec::new()));
     }
 
     /// A base that counts ELF copies.

@@ -50,7 +50,7 @@ pub struct Clock {
 static WALL: WallTime = WallTime;
 
 /// This thread's CPU time.
-fn thread_cpu_time() -> Duration {
+pub fn thread_cpu_time() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -45,6 +45,7 @@ use redb::{
 };
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Name of the database file inside the state directory.
 pub const STATE_FILE: &str = "state.redb";
@@ -115,6 +116,42 @@ fn put_pending(
     }
 }
 
+/// Where [`DiskStorage::apply`] writes the version of a key a change set changes.
+#[derive(Clone, Copy)]
+enum VersionTarget {
+    /// Into the pending block (at [`PENDING`], listed in `pending`): a plain commit, or a
+    /// block over a pending block that already holds changes.
+    Pending,
+    /// Straight at the block's height: a block committed over an empty pending block. Every
+    /// key's latest value is then its newest sealed version, so a key whose value changes gets
+    /// exactly the version the pending path would write and then seal, with one insert
+    /// instead of a range lookup, two inserts, a pending-key row, a removal and a re-insert.
+    Sealed(u64),
+}
+
+/// Writes the version of a key whose latest value just changed to `value` (see
+/// [`VersionTarget`]); returns the height of the key's newest version afterwards, as
+/// [`put_pending`] does.
+fn put_version(
+    target: VersionTarget,
+    versions: &mut redb::Table<&'static [u8], &'static [u8]>,
+    pending: &mut redb::Table<&'static [u8], &'static [u8]>,
+    kind: u8,
+    prefix: &[u8],
+    value: &[u8],
+    is_absent: impl Fn(&[u8]) -> bool,
+) -> Result<Option<u64>, StorageError> {
+    match target {
+        VersionTarget::Pending => put_pending(versions, pending, kind, prefix, value, is_absent),
+        VersionTarget::Sealed(height) => {
+            versions
+                .insert(with_height(prefix, height).as_slice(), value)
+                .map_err(|e| StorageError::from_redb("writing a version", e))?;
+            Ok(Some(height))
+        }
+    }
+}
+
 const META_MAGIC: &str = "magic";
 const META_VERSION: &str = "format_version";
 /// Height of the last committed block; absent before the first block.
@@ -141,6 +178,51 @@ const CACHE_BYTES: usize = 128 * 1024 * 1024;
 pub struct DiskStorage {
     db: Database,
     path: PathBuf,
+    /// The latest-state tables open in one read transaction, shared by every
+    /// [`StorageProvider`] read until the next write; see [`Snapshot`].
+    snapshot: OnceLock<Snapshot>,
+}
+
+// A node shares one store between the threads that execute a block.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<DiskStorage>();
+};
+
+type RawTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// The tables [`StorageProvider`]'s reads use, open in one redb read transaction.
+///
+/// A read transaction plus a table open per read cost more than the lookup itself (a
+/// transfer makes four or five reads). Every write takes `&mut self` and drops the snapshot
+/// before it begins, so no read can see a state older than the last commit, and no snapshot
+/// is open while redb commits (an open read transaction would keep the pages it sees from
+/// being reused).
+struct Snapshot {
+    storage: RawTable,
+    balances: RawTable,
+    contracts: RawTable,
+    code: RawTable,
+    code_versions: RawTable,
+}
+
+impl Snapshot {
+    fn open(db: &Database) -> Result<Snapshot, StorageError> {
+        let txn = db
+            .begin_read()
+            .map_err(|e| StorageError::from_redb("beginning a read transaction", e))?;
+        let open = |table: TableDefinition<&'static [u8], &'static [u8]>, what: &str| {
+            txn.open_table(table)
+                .map_err(|e| StorageError::from_redb(&format!("opening the {what} table"), e))
+        };
+        Ok(Snapshot {
+            storage: open(STORAGE, "storage")?,
+            balances: open(BALANCES, "balances")?,
+            contracts: open(CONTRACTS, "contracts")?,
+            code: open(CODE, "code")?,
+            code_versions: open(CODE_VERSIONS, "code versions")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for DiskStorage {
@@ -426,7 +508,11 @@ impl DiskStorage {
             }
             other => StorageError::from_redb(&format!("opening {}", path.display()), other),
         })?;
-        let storage = DiskStorage { db, path };
+        let storage = DiskStorage {
+            db,
+            path,
+            snapshot: OnceLock::new(),
+        };
         storage.initialize()?;
         Ok(storage)
     }
@@ -762,6 +848,7 @@ impl DiskStorage {
     ///
     /// Scans every versions table once: linear in the number of versions.
     pub fn prune_below(&mut self, height: u64) -> Result<(), StorageError> {
+        self.snapshot.take();
         let txn = self
             .db
             .begin_write()
@@ -878,6 +965,16 @@ impl DiskStorage {
         Ok(out)
     }
 
+    /// The read snapshot of the latest state, opened on first use after a write.
+    fn snapshot(&self) -> Result<&Snapshot, StorageError> {
+        if let Some(snapshot) = self.snapshot.get() {
+            return Ok(snapshot);
+        }
+        let fresh = Snapshot::open(&self.db)?;
+        // Two threads may open one at once: both see the same committed state, one is kept.
+        Ok(self.snapshot.get_or_init(|| fresh))
+    }
+
     fn begin_read(&self) -> Result<redb::ReadTransaction, StorageError> {
         self.db
             .begin_read()
@@ -892,7 +989,10 @@ impl DiskStorage {
     /// Per key: the latest table gets the new value (or loses the row), and the pending
     /// version (at [`PENDING`]) is set — or removed, when the value is back to the newest
     /// sealed version — so pending versions are exactly the keys the pending block changes.
+    /// A block over an empty pending block writes its versions at its height directly
+    /// ([`VersionTarget::Sealed`]): the same rows, without the pending detour.
     fn apply(&mut self, changes: &ChangeSet, block: Option<u64>) -> Result<(), StorageError> {
+        self.snapshot.take();
         let txn = self
             .db
             .begin_write()
@@ -910,6 +1010,16 @@ impl DiskStorage {
             let mut pending = txn
                 .open_table(PENDING_KEYS)
                 .map_err(|e| StorageError::from_redb("opening the pending table", e))?;
+            let target = match block {
+                Some(height)
+                    if pending
+                        .is_empty()
+                        .map_err(|e| StorageError::from_redb("reading the pending table", e))? =>
+                {
+                    VersionTarget::Sealed(height)
+                }
+                _ => VersionTarget::Pending,
+            };
 
             let mut storage = txn
                 .open_table(STORAGE)
@@ -932,7 +1042,8 @@ impl DiskStorage {
                         .is_some(),
                 };
                 if changed {
-                    let _ = put_pending(
+                    let _ = put_version(
+                        target,
                         &mut storage_versions,
                         &mut pending,
                         KIND_STORAGE,
@@ -965,7 +1076,8 @@ impl DiskStorage {
                         .transpose()?
                 };
                 if old.unwrap_or(0) != *amount {
-                    let _ = put_pending(
+                    let _ = put_version(
+                        target,
                         &mut balance_versions,
                         &mut pending,
                         KIND_BALANCE,
@@ -1004,7 +1116,8 @@ impl DiskStorage {
                     None => false,
                 };
                 if !unchanged {
-                    let newest = put_pending(
+                    let newest = put_version(
+                        target,
                         &mut code_versions,
                         &mut pending,
                         KIND_CODE,
@@ -1033,7 +1146,8 @@ impl DiskStorage {
                     .map(|old| decode_contract(old.value()))
                     .transpose()?;
                 if old != Some(*info) {
-                    let _ = put_pending(
+                    let _ = put_version(
+                        target,
                         &mut contract_versions,
                         &mut pending,
                         KIND_CONTRACT,
@@ -1044,7 +1158,7 @@ impl DiskStorage {
                 }
             }
 
-            if let Some(height) = block {
+            if let (Some(height), VersionTarget::Pending) = (block, target) {
                 // Seal: every pending version moves to `height`.
                 let keys: Vec<Vec<u8>> = {
                     let iter = pending
@@ -1133,24 +1247,39 @@ fn check_signature(path: &Path) -> Result<(), StorageError> {
 
 impl StorageProvider for DiskStorage {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let txn = self.begin_read()?;
-        let table = txn
-            .open_table(STORAGE)
-            .map_err(|e| StorageError::from_redb("opening the storage table", e))?;
         let full = storage_key(contract, key);
-        let value = table
+        let value = self
+            .snapshot()?
+            .storage
             .get(full.as_slice())
             .map_err(|e| StorageError::from_redb("reading storage", e))?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 
+    /// Copies the value from redb's page straight into `out`: no vector per read.
+    fn read_storage_into(
+        &self,
+        contract: &Hash,
+        key: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, StorageError> {
+        let full = storage_key(contract, key);
+        let value = self
+            .snapshot()?
+            .storage
+            .get(full.as_slice())
+            .map_err(|e| StorageError::from_redb("reading storage", e))?;
+        Ok(value.map(|v| {
+            out.extend_from_slice(v.value());
+            v.value().len()
+        }))
+    }
+
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
-        let txn = self.begin_read()?;
-        let table = txn
-            .open_table(BALANCES)
-            .map_err(|e| StorageError::from_redb("opening the balances table", e))?;
         let key = balance_key(account, asset);
-        match table
+        match self
+            .snapshot()?
+            .balances
             .get(key.as_slice())
             .map_err(|e| StorageError::from_redb("reading a balance", e))?
         {
@@ -1160,11 +1289,9 @@ impl StorageProvider for DiskStorage {
     }
 
     fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
-        let txn = self.begin_read()?;
-        let table = txn
-            .open_table(CONTRACTS)
-            .map_err(|e| StorageError::from_redb("opening the contracts table", e))?;
-        let value = table
+        let value = self
+            .snapshot()?
+            .contracts
             .get(address.0.as_slice())
             .map_err(|e| StorageError::from_redb("reading a contract", e))?;
         value.map(|v| decode_contract(v.value())).transpose()
@@ -1172,19 +1299,17 @@ impl StorageProvider for DiskStorage {
 
     fn has_code(&self, contract: &Hash) -> Result<bool, StorageError> {
         // The code table holds a small pointer per deployed contract: no ELF copy.
-        Ok(newest_code_height(&self.begin_read()?, contract)?.is_some())
+        Ok(newest_code_height(&self.snapshot()?.code, contract)?.is_some())
     }
 
     fn read_code(&self, contract: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        let txn = self.begin_read()?;
-        let Some(newest) = newest_code_height(&txn, contract)? else {
+        let snapshot = self.snapshot()?;
+        let Some(newest) = newest_code_height(&snapshot.code, contract)? else {
             return Ok(None);
         };
-        let versions = txn
-            .open_table(CODE_VERSIONS)
-            .map_err(|e| StorageError::from_redb("opening the code versions table", e))?;
         let version = with_height(&contract.0, newest);
-        match versions
+        match snapshot
+            .code_versions
             .get(version.as_slice())
             .map_err(|e| StorageError::from_redb("reading code", e))?
         {
@@ -1268,13 +1393,7 @@ impl VersionedStorage for DiskStorage {
 
 /// The height of the newest version of `contract`'s code, from the code pointer table; `None`
 /// when no such contract is deployed.
-fn newest_code_height(
-    txn: &redb::ReadTransaction,
-    contract: &Hash,
-) -> Result<Option<u64>, StorageError> {
-    let pointers = txn
-        .open_table(CODE)
-        .map_err(|e| StorageError::from_redb("opening the code table", e))?;
+fn newest_code_height(pointers: &RawTable, contract: &Hash) -> Result<Option<u64>, StorageError> {
     let pointer = pointers
         .get(contract.0.as_slice())
         .map_err(|e| StorageError::from_redb("reading a code pointer", e))?;
@@ -1402,6 +1521,141 @@ mod tests {
             check_signature(&path),
             Err(StorageError::Foreign { .. })
         ));
+    }
+
+    /// Every row of every table, by table.
+    fn rows(disk: &DiskStorage) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
+        let txn = disk.begin_read().unwrap();
+        let mut out = Vec::new();
+        for definition in [
+            STORAGE,
+            BALANCES,
+            CODE,
+            STORAGE_VERSIONS,
+            BALANCE_VERSIONS,
+            CODE_VERSIONS,
+            CONTRACTS,
+            CONTRACT_VERSIONS,
+            PENDING_KEYS,
+        ] {
+            let table = txn.open_table(definition).unwrap();
+            out.push(
+                table
+                    .iter()
+                    .unwrap()
+                    .map(|row| {
+                        let (key, value) = row.unwrap();
+                        (key.value().to_vec(), value.value().to_vec())
+                    })
+                    .collect(),
+            );
+        }
+        let meta = txn.open_table(META).unwrap();
+        out.push(
+            meta.iter()
+                .unwrap()
+                .map(|row| {
+                    let (key, value) = row.unwrap();
+                    (key.value().as_bytes().to_vec(), value.value().to_vec())
+                })
+                .collect(),
+        );
+        out
+    }
+
+    /// A block committed over an empty pending block writes its versions at its height
+    /// directly (`VersionTarget::Sealed`); the rows must be exactly those of the pending path
+    /// (the changes committed into the pending block, then sealed by an empty block): sets,
+    /// overwrites, deletions, values set back to an older version, zero balances, code
+    /// redeployed unchanged and changed, contract instances.
+    #[test]
+    fn direct_block_versions_are_the_rows_of_the_pending_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut direct = DiskStorage::open(&dir.path().join("direct")).unwrap();
+        let mut detour = DiskStorage::open(&dir.path().join("detour")).unwrap();
+        let contracts = [Hash([1; 32]), Hash([2; 32])];
+        let keys: [&[u8]; 4] = [b"", b"a", b"a\0b", b"\0"];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for height in 1..=40u64 {
+            let mut changes = ChangeSet::default();
+            for _ in 0..next(6) {
+                let contract = contracts[next(2) as usize];
+                let key = keys[next(4) as usize].to_vec();
+                let value = match next(4) {
+                    0 => None,
+                    n => Some(vec![n as u8; n as usize]),
+                };
+                changes.set_storage(contract, key, value);
+            }
+            for _ in 0..next(3) {
+                changes.set_balance(contracts[next(2) as usize], Hash([0; 32]), next(3));
+            }
+            if next(5) == 0 {
+                changes.deploy_code(contracts[next(2) as usize], vec![0x7f, next(2) as u8]);
+            }
+            if next(7) == 0 {
+                changes.create_contract(Hash([next(3) as u8 + 8; 32]), contracts[next(2) as usize]);
+            }
+            direct.commit_block(height, &changes).unwrap();
+            detour.commit(&changes).unwrap();
+            detour.commit_block(height, &ChangeSet::default()).unwrap();
+            assert_eq!(rows(&direct), rows(&detour), "after block {height}");
+        }
+        assert!(direct.version_rows().unwrap().total() > 40);
+    }
+
+    /// Reads go through a snapshot kept between writes: each kind of write must drop it.
+    #[test]
+    fn reads_see_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        let c = Hash([3; 32]);
+        let read = |disk: &DiskStorage| {
+            let mut out = Vec::new();
+            (
+                disk.read_storage(&c, b"k").unwrap(),
+                disk.read_storage_into(&c, b"k", &mut out)
+                    .unwrap()
+                    .map(|_| out),
+                disk.read_balance(&c, &c).unwrap(),
+                disk.read_contract(&c).unwrap(),
+                disk.has_code(&c).unwrap(),
+                disk.read_code(&c).unwrap(),
+            )
+        };
+        assert_eq!(read(&disk), (None, None, 0, None, false, None));
+        let mut changes = ChangeSet::default();
+        changes.set_storage(c, b"k".to_vec(), Some(b"v1".to_vec()));
+        changes.set_balance(c, c, 5);
+        changes.deploy_code(c, b"elf".to_vec());
+        changes.create_contract(c, c);
+        disk.commit(&changes).unwrap();
+        let info = Some(ContractInfo { code_hash: c });
+        let v1 = Some(b"v1".to_vec());
+        let elf = Some(b"elf".to_vec());
+        assert_eq!(read(&disk), (v1.clone(), v1, 5, info, true, elf.clone()));
+        let mut changes = ChangeSet::default();
+        changes.set_storage(c, b"k".to_vec(), Some(b"v2".to_vec()));
+        changes.set_balance(c, c, 0);
+        disk.commit_block(1, &changes).unwrap();
+        let v2 = Some(b"v2".to_vec());
+        assert_eq!(read(&disk), (v2.clone(), v2, 0, info, true, elf.clone()));
+        let mut changes = ChangeSet::default();
+        changes.set_storage(c, b"k".to_vec(), None);
+        disk.commit_block(2, &changes).unwrap();
+        assert_eq!(read(&disk), (None, None, 0, info, true, elf));
+        disk.prune_below(2).unwrap();
+        assert_eq!(disk.read_storage_at(&c, b"k", 2).unwrap(), None);
+        assert_eq!(disk.read_storage(&c, b"k").unwrap(), None);
+        // A failed write (a sealed height) leaves the reads as they were.
+        assert!(disk.commit_block(1, &ChangeSet::default()).is_err());
+        assert_eq!(disk.read_balance(&c, &c).unwrap(), 0);
     }
 
     #[test]
