@@ -149,7 +149,7 @@ fn storage_disk(c: &mut Criterion<Clock>) {
     // The commit path on the largest on-disk store: blocks of 1,000 transfers.
     const BLOCK: u64 = 1000;
     let calls = calls(token, largest);
-    let blocks = tok::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
+    let blocks = common::blocks::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
     group.throughput(Throughput::Elements(BLOCK));
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function(format!("block{BLOCK}/{largest}"), |b| {

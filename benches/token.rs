@@ -135,7 +135,7 @@ fn tos_disk(group: &mut Group<'_>, elf: &[u8]) {
     });
     // Blocks of 1,000 as a node commits them, and the same blocks over a `MemoryStorage` in
     // the same clock: the on-disk target is a per-transfer cost within 2x the memory store's.
-    let blocks = tok::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
+    let blocks = common::blocks::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
     group.throughput(Throughput::Elements(BLOCK));
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function(format!("tos-jit-block{BLOCK}"), |b| {
@@ -150,7 +150,7 @@ fn tos_disk(group: &mut Group<'_>, elf: &[u8]) {
         .iter()
         .map(|input| tok::call(token, OWNER, input.clone()))
         .collect();
-    let memory_blocks = tok::Blocks::new(
+    let memory_blocks = common::blocks::Blocks::new(
         &memory_calls,
         BLOCK,
         VersionedStorage::block_height(&memory).expect("height"),
@@ -670,13 +670,14 @@ fn profile_blocks(spec: &str) {
             let dir = tempfile::tempdir_in(common::scratch_dir()).expect("tempdir");
             let mut disk = DiskStorage::open(dir.path()).expect("open disk store");
             let calls = calls_for(tok::deploy(&vm, &elf, &mut disk));
-            let blocks_run = tok::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
+            let blocks_run =
+                common::blocks::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));
             blocks_run.run(&vm, &mut disk, blocks);
         }
         "memory" => {
             let mut memory = MemoryStorage::default();
             let calls = calls_for(tok::deploy(&vm, &elf, &mut memory));
-            let blocks_run = tok::Blocks::new(&calls, BLOCK, 0);
+            let blocks_run = common::blocks::Blocks::new(&calls, BLOCK, 0);
             blocks_run.run(&vm, &mut memory, blocks);
         }
         other => panic!("store `{other}`: disk or memory"),

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod blocks;
 pub mod native;
 pub mod token;
 
