@@ -1,8 +1,14 @@
 //! [`PendingState`]: the state of a block being executed, before it is committed.
 
-use std::{cell::RefCell, collections::BTreeMap};
+use std::{collections::BTreeMap, sync::OnceLock};
 
 use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
+
+/// foldhash's per-map random seed, as `MemoryStorage` uses: a lookup hashes its key once where
+/// a `BTreeMap` of a block's ~1,000 `(Hash, Vec)` keys compared ~10 of them (two `memcmp`s
+/// each), on every read and every commit of the block. Nothing iterates these maps where
+/// order shows: [`PendingState::changes`] sorts into a [`ChangeSet`].
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// The changes of the transactions executed so far in a block, over the state the block
 /// started from.
@@ -17,7 +23,14 @@ use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 /// over it.
 pub struct PendingState<'a, S: ?Sized> {
     base: &'a S,
-    changes: ChangeSet,
+    /// By contract, then key: a read borrows its key instead of building a `(Hash, Vec)`.
+    storage: HashMap<Hash, HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    balances: HashMap<(Hash, Hash), u64>,
+    code: HashMap<Hash, Vec<u8>>,
+    contracts: HashMap<Hash, ContractInfo>,
+    /// The pending changes as a [`ChangeSet`], built when [`changes`](Self::changes) asks and
+    /// dropped by the next commit.
+    built: OnceLock<ChangeSet>,
 }
 
 impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
@@ -25,7 +38,11 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
     pub fn new(base: &'a S) -> Self {
         PendingState {
             base,
-            changes: ChangeSet::default(),
+            storage: HashMap::default(),
+            balances: HashMap::default(),
+            code: HashMap::default(),
+            contracts: HashMap::default(),
+            built: OnceLock::new(),
         }
     }
 
@@ -34,56 +51,67 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
         self.base
     }
 
-    /// Everything committed to this pending state so far, net.
+    /// Everything committed to this pending state so far, net (built on first call after a
+    /// commit; [`into_changes`](Self::into_changes) moves instead of copying).
     pub fn changes(&self) -> &ChangeSet {
-        &self.changes
+        self.built.get_or_init(|| ChangeSet {
+            storage: self
+                .storage
+                .iter()
+                .flat_map(|(contract, keys)| {
+                    keys.iter()
+                        .map(|(key, value)| ((*contract, key.clone()), value.clone()))
+                })
+                .collect(),
+            balances: self.balances.iter().map(|(k, v)| (*k, *v)).collect(),
+            code: self.code.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            contracts: self.contracts.iter().map(|(k, v)| (*k, *v)).collect(),
+        })
     }
 
     /// The pending changes, ending the view.
-    pub fn into_changes(self) -> ChangeSet {
-        self.changes
+    pub fn into_changes(mut self) -> ChangeSet {
+        if let Some(built) = self.built.take() {
+            return built;
+        }
+        // `BTreeMap::from_iter` sorts, then builds the tree in one pass.
+        ChangeSet {
+            storage: self
+                .storage
+                .into_iter()
+                .flat_map(|(contract, keys)| {
+                    keys.into_iter()
+                        .map(move |(key, value)| ((contract, key), value))
+                })
+                .collect::<BTreeMap<_, _>>(),
+            balances: self.balances.into_iter().collect(),
+            code: self.code.into_iter().collect(),
+            contracts: self.contracts.into_iter().collect(),
+        }
     }
 
     /// [`StorageProvider::commit`] of a change set given away: nothing is copied (the block
     /// executor commits a parallel segment's net changes so).
     pub(crate) fn commit_owned(&mut self, changes: ChangeSet) {
-        self.changes.merge(changes);
-    }
-}
-
-thread_local! {
-    /// The `(contract, key)` a pending storage read looks up, reused: the change set's map is
-    /// keyed by owned vectors, and a fresh one per read was an allocation per read.
-    static LOOKUP: RefCell<(Hash, Vec<u8>)> = const { RefCell::new((Hash([0; 32]), Vec::new())) };
-}
-
-/// `f` of the pending value of `key` in `storage`: `Some(None)` a pending deletion, `None` not
-/// pending.
-fn with_pending<R>(
-    storage: &BTreeMap<(Hash, Vec<u8>), Option<Vec<u8>>>,
-    contract: &Hash,
-    key: &[u8],
-    f: impl FnOnce(Option<&Option<Vec<u8>>>) -> R,
-) -> R {
-    if storage.is_empty() {
-        return f(None);
-    }
-    LOOKUP.with(|lookup| match lookup.try_borrow_mut() {
-        Ok(mut lookup) => {
-            lookup.0 = *contract;
-            lookup.1.clear();
-            lookup.1.extend_from_slice(key);
-            f(storage.get(&*lookup))
+        self.built.take();
+        for ((contract, key), value) in changes.storage {
+            self.storage.entry(contract).or_default().insert(key, value);
         }
-        // Only if `f` itself looked up a pending key on this thread (it does not): a fresh key.
-        Err(_) => f(storage.get(&(*contract, key.to_vec()))),
-    })
+        self.balances.extend(changes.balances);
+        self.code.extend(changes.code);
+        self.contracts.extend(changes.contracts);
+    }
+
+    /// The pending value of `key`: `Some(None)` a pending deletion, `None` not pending.
+    fn pending_storage(&self, contract: &Hash, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        self.storage.get(contract)?.get(key)
+    }
 }
 
 impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        match with_pending(&self.changes.storage, contract, key, |v| v.cloned()) {
-            Some(value) => Ok(value),
+        match self.pending_storage(contract, key) {
+            Some(value) => Ok(value.clone()),
             None => self.base.read_storage(contract, key),
         }
     }
@@ -96,36 +124,32 @@ impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
         key: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Option<usize>, StorageError> {
-        let pending = with_pending(&self.changes.storage, contract, key, |value| {
-            value.map(|value| {
-                value.as_ref().map(|value| {
-                    out.extend_from_slice(value);
-                    value.len()
-                })
-            })
-        });
-        match pending {
-            Some(found) => Ok(found),
+        match self.pending_storage(contract, key) {
+            Some(Some(value)) => {
+                out.extend_from_slice(value);
+                Ok(Some(value.len()))
+            }
+            Some(None) => Ok(None),
             None => self.base.read_storage_into(contract, key, out),
         }
     }
 
     fn read_balance(&self, account: &Hash, asset: &Hash) -> Result<u64, StorageError> {
-        match self.changes.balances.get(&(*account, *asset)) {
+        match self.balances.get(&(*account, *asset)) {
             Some(amount) => Ok(*amount),
             None => self.base.read_balance(account, asset),
         }
     }
 
     fn read_contract(&self, address: &Hash) -> Result<Option<ContractInfo>, StorageError> {
-        match self.changes.contracts.get(address) {
+        match self.contracts.get(address) {
             Some(info) => Ok(Some(*info)),
             None => self.base.read_contract(address),
         }
     }
 
     fn read_code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.changes.code.get(code_hash) {
+        match self.code.get(code_hash) {
             Some(elf) => Ok(Some(elf.clone())),
             None => self.base.read_code(code_hash),
         }
@@ -133,7 +157,7 @@ impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
 
     /// Never copies an ELF: pending code is a map lookup, the base answers for the rest.
     fn has_code(&self, code_hash: &Hash) -> Result<bool, StorageError> {
-        if self.changes.code.contains_key(code_hash) {
+        if self.code.contains_key(code_hash) {
             return Ok(true);
         }
         self.base.has_code(code_hash)
@@ -141,7 +165,29 @@ impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
 
     /// Folds `changes` into the pending changes; `base` is never written.
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
-        self.changes.merge(changes.clone());
+        self.built.take();
+        let mut last: Option<(&Hash, &mut HashMap<Vec<u8>, Option<Vec<u8>>>)> = None;
+        for ((contract, key), value) in &changes.storage {
+            // A change set is ordered by contract: one outer lookup per contract.
+            let keys = match last {
+                Some((c, keys)) if c == contract => keys,
+                _ => self.storage.entry(*contract).or_default(),
+            };
+            // A key the block wrote before (the sender's balance, on every transfer) keeps its
+            // allocations: the value is copied into them.
+            match keys.get_mut(key.as_slice()) {
+                Some(pending) => pending.clone_from(value),
+                None => {
+                    keys.insert(key.clone(), value.clone());
+                }
+            }
+            last = Some((contract, keys));
+        }
+        self.balances.extend(&changes.balances);
+        for (hash, elf) in &changes.code {
+            self.code.insert(*hash, elf.clone());
+        }
+        self.contracts.extend(&changes.contracts);
         Ok(())
     }
 }
@@ -186,6 +232,38 @@ mod tests {
         assert_eq!(pending.changes().len(), 5);
         drop(pending);
         assert_eq!(base, before);
+    }
+
+    /// The pending changes (kept in hash maps) come out as the change sets merged in commit
+    /// order would: `changes()` and `into_changes()` alike, whatever the maps' order.
+    #[test]
+    fn changes_are_the_merged_change_sets() {
+        let base = MemoryStorage::default();
+        let mut pending = PendingState::new(&base);
+        let mut merged = ChangeSet::default();
+        for round in 0..20u8 {
+            let mut changes = ChangeSet::default();
+            for i in 0..5u8 {
+                let contract = Hash([round % 3 + i % 2; 32]);
+                let key = vec![i, round % 4];
+                let value = (round % 5 != 0).then(|| vec![round; i as usize]);
+                changes.set_storage(contract, key, value);
+                changes.set_balance(contract, Hash([i; 32]), u64::from(round));
+            }
+            changes.deploy_code(Hash([round % 2; 32]), vec![round]);
+            changes.create_contract(Hash([round % 6; 32]), Hash([round % 2; 32]));
+            if round % 2 == 0 {
+                pending.commit(&changes).unwrap();
+            } else {
+                pending.commit_owned(changes.clone());
+            }
+            merged.merge(changes);
+            assert_eq!(pending.changes(), &merged, "after round {round}");
+        }
+        assert_eq!(pending.into_changes(), merged);
+        let mut fresh = PendingState::new(&base);
+        fresh.commit(&merged).unwrap();
+        assert_eq!(fresh.into_changes(), merged);
     }
 
     /// `read_storage_into` appends what `read_storage` returns, from the pending changes or

@@ -137,16 +137,19 @@ fn put_version(
     versions: &mut redb::Table<&'static [u8], &'static [u8]>,
     pending: &mut redb::Table<&'static [u8], &'static [u8]>,
     kind: u8,
-    prefix: &[u8],
+    prefix: &mut Vec<u8>,
     value: &[u8],
     is_absent: impl Fn(&[u8]) -> bool,
 ) -> Result<Option<u64>, StorageError> {
     match target {
         VersionTarget::Pending => put_pending(versions, pending, kind, prefix, value, is_absent),
         VersionTarget::Sealed(height) => {
-            versions
-                .insert(with_height(prefix, height).as_slice(), value)
-                .map_err(|e| StorageError::from_redb("writing a version", e))?;
+            // The version key is the prefix with the height appended, in the caller's buffer.
+            let len = prefix.len();
+            prefix.extend_from_slice(&height.to_be_bytes());
+            let inserted = versions.insert(prefix.as_slice(), value);
+            prefix.truncate(len);
+            inserted.map_err(|e| StorageError::from_redb("writing a version", e))?;
             Ok(Some(height))
         }
     }
@@ -233,6 +236,19 @@ impl std::fmt::Debug for DiskStorage {
     }
 }
 
+/// `f(contract ++ key)`, the key built on the stack when it is short (every read builds one).
+fn with_storage_key<R>(contract: &Hash, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    const ROOM: usize = 128;
+    if key.len() <= ROOM - 32 {
+        let mut full = [0u8; ROOM];
+        full[..32].copy_from_slice(&contract.0);
+        full[32..32 + key.len()].copy_from_slice(key);
+        f(&full[..32 + key.len()])
+    } else {
+        f(&storage_key(contract, key))
+    }
+}
+
 fn storage_key(contract: &Hash, key: &[u8]) -> Vec<u8> {
     let mut full = Vec::with_capacity(32 + key.len());
     full.extend_from_slice(&contract.0);
@@ -264,11 +280,17 @@ fn decode_hash(bytes: &[u8], what: &str) -> Result<Hash, StorageError> {
 /// `esc(key)`: every `0x00` becomes `0x00 0xFF`, then the terminator `0x00 0x01`. Prefix-free
 /// and order-preserving (see the module documentation).
 fn push_escaped(out: &mut Vec<u8>, key: &[u8]) {
-    for &byte in key {
-        out.push(byte);
-        if byte == 0 {
-            out.push(0xFF);
-        }
+    // The runs between zero bytes are copied whole, into room reserved once (an address of a
+    // small number is mostly zeros).
+    let zeros = key.iter().filter(|&&byte| byte == 0).count();
+    out.reserve(key.len() + zeros + 2);
+    let mut runs = key.split(|&byte| byte == 0);
+    if let Some(first) = runs.next() {
+        out.extend_from_slice(first);
+    }
+    for run in runs {
+        out.extend_from_slice(&[0x00, 0xFF]);
+        out.extend_from_slice(run);
     }
     out.extend_from_slice(&[0x00, 0x01]);
 }
@@ -348,15 +370,14 @@ fn decode_storage_version(bytes: &[u8]) -> Result<Option<Vec<u8>>, StorageError>
     }
 }
 
-fn encode_storage_version(value: Option<&[u8]>) -> Vec<u8> {
+/// Appends the `storage_versions` value of `value` (`None`: a deletion) to `out`.
+fn push_storage_version(out: &mut Vec<u8>, value: Option<&[u8]>) {
     match value {
         Some(value) => {
-            let mut out = Vec::with_capacity(1 + value.len());
             out.push(TAG_VALUE);
             out.extend_from_slice(value);
-            out
         }
-        None => vec![TAG_DELETED],
+        None => out.push(TAG_DELETED),
     }
 }
 
@@ -1027,8 +1048,15 @@ impl DiskStorage {
             let mut storage_versions = txn
                 .open_table(STORAGE_VERSIONS)
                 .map_err(|e| StorageError::from_redb("opening the storage versions table", e))?;
+            // Buffers reused for every key: the latest-state key, the version prefix (the
+            // version key is built on it) and the encoded version.
+            let mut full = Vec::new();
+            let mut prefix = Vec::new();
+            let mut encoded = Vec::new();
             for ((contract, key), value) in &changes.storage {
-                let full = storage_key(contract, key);
+                full.clear();
+                full.extend_from_slice(&contract.0);
+                full.extend_from_slice(key);
                 let changed = match value {
                     Some(value) => {
                         let old = storage
@@ -1042,13 +1070,18 @@ impl DiskStorage {
                         .is_some(),
                 };
                 if changed {
+                    prefix.clear();
+                    prefix.extend_from_slice(&contract.0);
+                    push_escaped(&mut prefix, key);
+                    encoded.clear();
+                    push_storage_version(&mut encoded, value.as_deref());
                     let _ = put_version(
                         target,
                         &mut storage_versions,
                         &mut pending,
                         KIND_STORAGE,
-                        &storage_version_prefix(contract, key),
-                        &encode_storage_version(value.as_deref()),
+                        &mut prefix,
+                        &encoded,
                         |v| v == [TAG_DELETED],
                     )?;
                 }
@@ -1081,7 +1114,7 @@ impl DiskStorage {
                         &mut balance_versions,
                         &mut pending,
                         KIND_BALANCE,
-                        &key,
+                        &mut key.to_vec(),
                         &amount.to_le_bytes(),
                         |v| v == 0u64.to_le_bytes(),
                     )?;
@@ -1121,7 +1154,7 @@ impl DiskStorage {
                         &mut code_versions,
                         &mut pending,
                         KIND_CODE,
-                        &hash.0,
+                        &mut hash.0.to_vec(),
                         elf,
                         |_| false,
                     )?
@@ -1151,7 +1184,7 @@ impl DiskStorage {
                         &mut contract_versions,
                         &mut pending,
                         KIND_CONTRACT,
-                        &address.0,
+                        &mut address.0.to_vec(),
                         &info.code_hash.0,
                         |_| false,
                     )?;
@@ -1247,11 +1280,8 @@ fn check_signature(path: &Path) -> Result<(), StorageError> {
 
 impl StorageProvider for DiskStorage {
     fn read_storage(&self, contract: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let full = storage_key(contract, key);
-        let value = self
-            .snapshot()?
-            .storage
-            .get(full.as_slice())
+        let storage = &self.snapshot()?.storage;
+        let value = with_storage_key(contract, key, |full| storage.get(full))
             .map_err(|e| StorageError::from_redb("reading storage", e))?;
         Ok(value.map(|v| v.value().to_vec()))
     }
@@ -1263,11 +1293,8 @@ impl StorageProvider for DiskStorage {
         key: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Option<usize>, StorageError> {
-        let full = storage_key(contract, key);
-        let value = self
-            .snapshot()?
-            .storage
-            .get(full.as_slice())
+        let storage = &self.snapshot()?.storage;
+        let value = with_storage_key(contract, key, |full| storage.get(full))
             .map_err(|e| StorageError::from_redb("reading storage", e))?;
         Ok(value.map(|v| {
             out.extend_from_slice(v.value());
