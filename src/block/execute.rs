@@ -73,12 +73,17 @@ pub fn execute_block<S: StorageProvider + Sync + ?Sized>(
     state: &S,
     options: &ReplayOptions,
 ) -> Result<BlockExecution, StorageError> {
-    let hashes: Vec<Hash> = transactions
+    let hashes = transaction_hashes(context, transactions);
+    execute_hashed(vm, context, transactions, &hashes, state, Mode::of(options))
+}
+
+/// Each transaction's hash in the block (its identity in receipts and contract addresses).
+fn transaction_hashes(context: &BlockContext, transactions: &[Transaction]) -> Vec<Hash> {
+    transactions
         .iter()
         .enumerate()
         .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
-        .collect();
-    execute_hashed(vm, context, transactions, &hashes, state, Mode::of(options))
+        .collect()
 }
 
 /// [`execute_block`] with every segment of calls on the parallel path (speculative runs
@@ -93,11 +98,7 @@ pub fn execute_block_speculatively<S: StorageProvider + Sync + ?Sized>(
     state: &S,
     workers: usize,
 ) -> Result<BlockExecution, StorageError> {
-    let hashes: Vec<Hash> = transactions
-        .iter()
-        .enumerate()
-        .map(|(index, tx)| transaction_hash(&context.hash, index, tx))
-        .collect();
+    let hashes = transaction_hashes(context, transactions);
     let mode = Mode {
         threads: workers.max(1),
         min_parallel_calls: 1,
