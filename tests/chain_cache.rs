@@ -74,7 +74,11 @@ fn setup(universe: &Universe) -> (MemoryStorage, Vec<ContractCall>) {
         .map(|contract| ContractCall::new(contract, Vec::new()))
         .collect();
     for (i, probe) in universe.probe_ids().into_iter().enumerate() {
-        let script = emit(write(Script::new(), b"k", &[i as u8]), b"topic", b"data");
+        let script = emit(
+            Script::new().storage_write(b"k", &[i as u8]),
+            b"topic",
+            b"data",
+        );
         calls.push(ContractCall {
             contract: probe,
             input: script.build(0),

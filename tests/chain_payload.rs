@@ -167,7 +167,7 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     let mut store = MemoryStorage::default();
     let failing = DeployContractPayload::with_constructor(
         elf.clone(),
-        write(Script::new(), b"owner", &DEPLOYER.0).build(5),
+        Script::new().storage_write(b"owner", &DEPLOYER.0).build(5),
     );
     let error = vm
         .deploy_contract(&failing, contract, &tx(), &block(), &mut store)
@@ -190,7 +190,7 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     let thief = Hash([0x66; 32]);
     let stolen = DeployContractPayload::with_constructor(
         elf.clone(),
-        write(Script::new(), b"owner", &thief.0).build(0),
+        Script::new().storage_write(b"owner", &thief.0).build(0),
     );
     let thief_tx = TransactionContext {
         hash: Hash([0x67; 32]),
@@ -211,7 +211,7 @@ fn a_constructor_runs_once_at_deploy_and_a_failing_one_deploys_nothing() {
     // already stored by the other instance).
     let payload = DeployContractPayload::with_constructor(
         elf.clone(),
-        write(Script::new(), b"owner", &DEPLOYER.0).build(0),
+        Script::new().storage_write(b"owner", &DEPLOYER.0).build(0),
     );
     let outcome = vm
         .deploy_contract(&payload, contract, &tx(), &block(), &mut store)

@@ -268,7 +268,9 @@ fn a_call_that_read_what_an_earlier_call_wrote_runs_again() {
         calls.push(Transaction::Call {
             sender: payer,
             contract: (probes[2]).into(),
-            input: write(tos_test_harness::probe::Script::new(), b"k", &[round]).build(0),
+            input: tos_test_harness::probe::Script::new()
+                .storage_write(b"k", &[round])
+                .build(0),
             deposits: tos_vm::native_deposit(0),
             compute_limit: None,
         });
@@ -422,7 +424,7 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                 let mut script = tos_test_harness::probe::Script::new();
                 for op in ops {
                     script = match op {
-                        Op::Write(k, v) => write(script, &[b'k', *k], &[*v]),
+                        Op::Write(k, v) => script.storage_write(&[b'k', *k], &[*v]),
                         Op::Read(k) => read(script, &[b'k', *k]),
                         Op::Delete(k) => delete(script, &[b'k', *k]),
                         Op::Pay(a, n) => transfer(script, accounts[*a], *n),
@@ -432,7 +434,8 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                         Op::Invoke(p, k) => invoke(
                             script,
                             probes[*p],
-                            &write(tos_test_harness::probe::Script::new(), &[b'i', *k], b"x")
+                            &tos_test_harness::probe::Script::new()
+                                .storage_write(&[b'i', *k], b"x")
                                 .build(0),
                             0,
                         ),

@@ -166,17 +166,6 @@ fn create(script: Script, code_hash: Hash, salt: Hash, constructor: &[u8]) -> Sc
     })
 }
 
-fn write(script: Script, key: &[u8], value: &[u8]) -> Script {
-    script.with_data(key, |s, k| {
-        s.with_data(value, |s, v| {
-            s.call(
-                op::STORAGE_WRITE,
-                &[k, Value(key.len() as u64), v, Value(value.len() as u64)],
-            )
-        })
-    })
-}
-
 #[test]
 fn a_factory_creates_instances_and_is_refused_on_a_taken_address() {
     let elf = probe::elf();
@@ -193,8 +182,8 @@ fn a_factory_creates_instances_and_is_refused_on_a_taken_address() {
     );
 
     // Create with a constructor that writes, then call the new contract in the same invoke.
-    let constructor = write(Script::new(), b"owner", b"factory").build(0);
-    let call_child = write(Script::new(), b"called", b"yes").build(0);
+    let constructor = Script::new().storage_write(b"owner", b"factory").build(0);
+    let call_child = Script::new().storage_write(b"called", b"yes").build(0);
     let script = echo(create(Script::new(), code, salt, &constructor), 0).with_data(
         &child.0,
         |s, callee| {
@@ -233,7 +222,7 @@ fn a_factory_creates_instances_and_is_refused_on_a_taken_address() {
 
     // Unknown code, and a failing constructor: nothing is created.
     let other = Hash([0x5B; 32]);
-    let failing = write(Script::new(), b"owner", b"x").build(4);
+    let failing = Script::new().storage_write(b"owner", b"x").build(4);
     let script = create(Script::new(), Hash([0xCC; 32]), other, &constructor);
     let script = create(script, code, other, &failing);
     let run = chain.invoke(&script.build(0));

@@ -119,18 +119,6 @@ fn invoking(script: Script, callee: &Hash, callee_script: Vec<u8>, value: u64) -
     })
 }
 
-fn write(script: Script, key: &[u8], value: &[u8]) -> Script {
-    let (k, v) = (key.to_vec(), value.to_vec());
-    script.with_data(&k, |s, key| {
-        s.with_data(&v, |s, value| {
-            s.call(
-                op::STORAGE_WRITE,
-                &[key, Value(k.len() as u64), value, Value(v.len() as u64)],
-            )
-        })
-    })
-}
-
 fn success(multi: &Multi) {
     assert!(
         matches!(multi.outcome.status, InvokeStatus::Success),
@@ -145,7 +133,8 @@ fn a_successful_callee_keeps_its_writes_events_and_return_data() {
     let multi = run_probes(
         2,
         |c| {
-            let callee = write(Script::new(), b"callee-key", b"v1")
+            let callee = Script::new()
+                .storage_write(b"callee-key", b"v1")
                 .with_data(b"topic", |s, t| {
                     s.with_data(b"payload", |s, d| {
                         s.call(op::EMIT_EVENT, &[t, Value(5), d, Value(7)])
@@ -224,12 +213,13 @@ fn a_failing_callee_is_reverted_and_the_caller_keeps_its_own_writes() {
         let multi = run_probes(
             2,
             |c| {
-                let callee = write(Script::new(), b"callee-key", b"lost")
+                let callee = Script::new()
+                    .storage_write(b"callee-key", b"lost")
                     .with_data(b"t", |s, t| {
                         s.call(op::EMIT_EVENT, &[t, Value(1), t, Value(1)])
                     });
                 invoking(
-                    write(Script::new(), b"caller-before", b"1"),
+                    Script::new().storage_write(b"caller-before", b"1"),
                     &c[1],
                     ending(callee),
                     0,
@@ -342,9 +332,10 @@ fn compute_exhaustion_in_a_callee_aborts_the_whole_invoke() {
         2,
         |c| {
             invoking(
-                write(Script::new(), b"caller", b"x"),
+                Script::new().storage_write(b"caller", b"x"),
                 &c[1],
-                write(Script::new(), b"callee", b"y")
+                Script::new()
+                    .storage_write(b"callee", b"y")
                     .call(op::SPIN, &[])
                     .build(0),
                 0,

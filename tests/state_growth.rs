@@ -78,18 +78,6 @@ fn assert_matches_store(growth: &StateGrowth, before: &Held, after: &Held, what:
     );
 }
 
-fn write(script: Script, key: &[u8], value: &[u8]) -> Script {
-    let (k, v) = (key.to_vec(), value.to_vec());
-    script.with_data(&k, |s, key| {
-        s.with_data(&v, |s, value| {
-            s.call(
-                op::STORAGE_WRITE,
-                &[key, Value(k.len() as u64), value, Value(v.len() as u64)],
-            )
-        })
-    })
-}
-
 fn delete(script: Script, key: &[u8]) -> Script {
     let k = key.to_vec();
     script.with_data(&k, |s, key| {
@@ -147,16 +135,16 @@ fn growth_matches_what_the_store_gained_and_lost_nested_calls_included() {
         let (mut store, caller, callee) = world(&node);
         // The callee writes a key of its own, deletes one and sends its whole balance away
         // (its balance entry is freed).
-        let callee_script = write(Script::new(), b"callee key", b"0123456789abcdef");
+        let callee_script = Script::new().storage_write(b"callee key", b"0123456789abcdef");
         let callee_script = delete(callee_script, b"callee gone")
             .with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(5)]))
             .build(0);
-        let script = write(Script::new(), b"new", b"a new value");
-        let script = write(script, b"grows", b"abcdefgh");
-        let script = write(script, b"shrinks", b"0");
+        let script = Script::new().storage_write(b"new", b"a new value");
+        let script = script.storage_write(b"grows", b"abcdefgh");
+        let script = script.storage_write(b"shrinks", b"0");
         let script = delete(script, b"deleted");
         // A key written and deleted again leaves nothing.
-        let script = write(script, b"temporary", b"t");
+        let script = script.storage_write(b"temporary", b"t");
         let script = delete(script, b"temporary");
         let script = script.with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(30)]));
         let script = invoking(script, &callee, callee_script);
@@ -222,7 +210,7 @@ fn a_failed_call_and_a_call_that_changes_nothing_report_no_growth() {
         let node = vm(engine);
         let (mut store, caller, _) = world(&node);
         let before = store.clone();
-        let failed = write(Script::new(), b"new", b"value").build(3);
+        let failed = Script::new().storage_write(b"new", b"value").build(3);
         let outcome = invoke(&node, &mut store, &ContractCall::new(caller, failed));
         assert!(!outcome.status.is_success());
         assert!(outcome.growth.is_empty());
@@ -266,7 +254,7 @@ fn the_created_bytes_limit_refuses_a_call_past_it_and_commits_nothing() {
     for engine in ENGINES {
         let node = vm(engine);
         let (mut store, caller, _) = world(&node);
-        let script = write(Script::new(), b"new", b"a new value").build(0);
+        let script = Script::new().storage_write(b"new", b"a new value").build(0);
         let created = 32 + 3 + 11;
         let mut call = ContractCall::new(caller, script);
         call.created_bytes_limit = Some(created - 1);
@@ -316,7 +304,7 @@ fn block_receipts_carry_the_deploy_units_and_the_state_growth() {
         Transaction::Call {
             sender,
             contract: CallTarget::DeployedBy(0),
-            input: write(Script::new(), b"key", b"value").build(0),
+            input: Script::new().storage_write(b"key", b"value").build(0),
             deposits: Default::default(),
             compute_limit: None,
         },

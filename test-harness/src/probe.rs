@@ -106,6 +106,18 @@ impl Script {
         then(self, arg)
     }
 
+    /// Appends a `tos_storage_write` of `value` under `key` (both as data bytes).
+    pub fn storage_write(self, key: &[u8], value: &[u8]) -> Self {
+        self.with_data(key, |s, k| {
+            s.with_data(value, |s, v| {
+                s.call(
+                    op::STORAGE_WRITE,
+                    &[k, Value(key.len() as u64), v, Value(value.len() as u64)],
+                )
+            })
+        })
+    }
+
     /// The input bytes; the script returns `status` after its commands.
     pub fn build(mut self, status: u64) -> Vec<u8> {
         self.commands.push((

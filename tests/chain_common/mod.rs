@@ -133,7 +133,7 @@ impl Universe {
             let payload = if i == 0 {
                 DeployContractPayload::with_constructor(
                     elf.clone(),
-                    write(Script::new(), b"owner", &deployer.0).build(0),
+                    Script::new().storage_write(b"owner", &deployer.0).build(0),
                 )
             } else {
                 DeployContractPayload::new(elf.clone())
@@ -148,18 +148,6 @@ impl Universe {
             transactions,
         }
     }
-}
-
-pub fn write(script: Script, key: &[u8], value: &[u8]) -> Script {
-    let (k, v) = (key.to_vec(), value.to_vec());
-    script.with_data(&k, |s, key| {
-        s.with_data(&v, |s, value| {
-            s.call(
-                op::STORAGE_WRITE,
-                &[key, Value(k.len() as u64), value, Value(v.len() as u64)],
-            )
-        })
-    })
 }
 
 /// Reads `key` into the scratch buffer and logs the first 8 bytes of it (`s=…`).
@@ -322,7 +310,7 @@ pub fn mixed_calls_with(
                 let key = [b'k', b'0' + rng.below(4) as u8];
                 let data = rng.next().to_le_bytes();
                 script = match rng.below(9) {
-                    0 | 1 => write(script, &key, &data),
+                    0 | 1 => script.storage_write(&key, &data),
                     2 => read(script, &key),
                     3 => delete(script, &key),
                     4 => emit(script, b"topic", &data),
@@ -351,7 +339,7 @@ pub fn mixed_calls_with(
                         invoke(
                             script,
                             callee,
-                            &write(Script::new(), &key, &data).build(0),
+                            &Script::new().storage_write(&key, &data).build(0),
                             0,
                         )
                     }
