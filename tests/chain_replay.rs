@@ -426,7 +426,7 @@ fn to_transactions(universe: &Universe, gens: &[Gen]) -> Vec<Transaction> {
                     script = match op {
                         Op::Write(k, v) => script.storage_write(&[b'k', *k], &[*v]),
                         Op::Read(k) => read(script, &[b'k', *k]),
-                        Op::Delete(k) => delete(script, &[b'k', *k]),
+                        Op::Delete(k) => script.storage_delete(&[b'k', *k]),
                         Op::Pay(a, n) => transfer(script, accounts[*a], *n),
                         Op::PayToken(a, n) => transfer_token(script, accounts[*a], *n),
                         Op::Balance(a) => balance_of(script, accounts[*a]),

@@ -78,13 +78,6 @@ fn assert_matches_store(growth: &StateGrowth, before: &Held, after: &Held, what:
     );
 }
 
-fn delete(script: Script, key: &[u8]) -> Script {
-    let k = key.to_vec();
-    script.with_data(&k, |s, key| {
-        s.call(op::STORAGE_DELETE, &[key, Value(k.len() as u64)])
-    })
-}
-
 fn invoking(script: Script, callee: &Hash, callee_script: Vec<u8>) -> Script {
     let len = callee_script.len() as u64;
     script.with_data(&callee.0, |s, hash| {
@@ -136,16 +129,17 @@ fn growth_matches_what_the_store_gained_and_lost_nested_calls_included() {
         // The callee writes a key of its own, deletes one and sends its whole balance away
         // (its balance entry is freed).
         let callee_script = Script::new().storage_write(b"callee key", b"0123456789abcdef");
-        let callee_script = delete(callee_script, b"callee gone")
+        let callee_script = callee_script
+            .storage_delete(b"callee gone")
             .with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(5)]))
             .build(0);
         let script = Script::new().storage_write(b"new", b"a new value");
         let script = script.storage_write(b"grows", b"abcdefgh");
         let script = script.storage_write(b"shrinks", b"0");
-        let script = delete(script, b"deleted");
+        let script = script.storage_delete(b"deleted");
         // A key written and deleted again leaves nothing.
         let script = script.storage_write(b"temporary", b"t");
-        let script = delete(script, b"temporary");
+        let script = script.storage_delete(b"temporary");
         let script = script.with_data(&RECIPIENT.0, |s, to| s.call(op::TRANSFER, &[to, Value(30)]));
         let script = invoking(script, &callee, callee_script);
         let contracts = [caller, callee];
@@ -183,8 +177,8 @@ fn a_call_that_only_deletes_reports_the_freed_bytes() {
     for engine in ENGINES {
         let node = vm(engine);
         let (mut store, caller, callee) = world(&node);
-        let script = delete(Script::new(), b"shrinks");
-        let script = delete(script, b"deleted");
+        let script = Script::new().storage_delete(b"shrinks");
+        let script = script.storage_delete(b"deleted");
         let contracts = [caller, callee];
         let before = held(&store, &contracts);
         let outcome = invoke(

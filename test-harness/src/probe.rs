@@ -118,6 +118,13 @@ impl Script {
         })
     }
 
+    /// Appends a `tos_storage_delete` of `key` (as data bytes).
+    pub fn storage_delete(self, key: &[u8]) -> Self {
+        self.with_data(key, |s, k| {
+            s.call(op::STORAGE_DELETE, &[k, Value(key.len() as u64)])
+        })
+    }
+
     /// The input bytes; the script returns `status` after its commands.
     pub fn build(mut self, status: u64) -> Vec<u8> {
         self.commands.push((

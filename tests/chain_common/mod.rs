@@ -164,13 +164,6 @@ pub fn read(script: Script, key: &[u8]) -> Script {
         .call(op::ECHO_SCRATCH, &[Value(0), Value(8)])
 }
 
-pub fn delete(script: Script, key: &[u8]) -> Script {
-    let k = key.to_vec();
-    script.with_data(&k, |s, key| {
-        s.call(op::STORAGE_DELETE, &[key, Value(k.len() as u64)])
-    })
-}
-
 pub fn transfer(script: Script, to: Hash, amount: u64) -> Script {
     script.with_data(&to.0, |s, to| s.call(op::TRANSFER, &[to, Value(amount)]))
 }
@@ -312,7 +305,7 @@ pub fn mixed_calls_with(
                 script = match rng.below(9) {
                     0 | 1 => script.storage_write(&key, &data),
                     2 => read(script, &key),
-                    3 => delete(script, &key),
+                    3 => script.storage_delete(&key),
                     4 => emit(script, b"topic", &data),
                     5 => {
                         let to = if conflict_free {
