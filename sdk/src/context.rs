@@ -24,14 +24,17 @@ pub enum CreateError {
     Unknown(u64),
 }
 
-/// `tos_create_contract` statuses (the VM's).
-pub use tos_abi::create::CREATE_ADDRESS_TAKEN;
-/// See [`CreateError::CodeNotFound`].
-pub use tos_abi::create::CREATE_CODE_NOT_FOUND;
-/// See [`CreateError::ConstructorFailed`].
-pub use tos_abi::create::CREATE_CONSTRUCTOR_FAILED;
-/// See [`CreateError::DepthExceeded`].
-pub use tos_abi::create::CREATE_DEPTH_EXCEEDED;
+// The `tos_create_contract` statuses, the VM's own values. Consts rather than `pub use`:
+// rustdoc (1.95) crashes on intra-doc links in the docs of a re-export.
+/// `tos_create_contract`: a contract already lives at the address of this salt
+/// ([`CreateError::AddressTaken`]).
+pub const CREATE_ADDRESS_TAKEN: u64 = tos_abi::create::CREATE_ADDRESS_TAKEN;
+/// `tos_create_contract`: no code with that hash is deployed ([`CreateError::CodeNotFound`]).
+pub const CREATE_CODE_NOT_FOUND: u64 = tos_abi::create::CREATE_CODE_NOT_FOUND;
+/// `tos_create_contract`: the constructor failed ([`CreateError::ConstructorFailed`]).
+pub const CREATE_CONSTRUCTOR_FAILED: u64 = tos_abi::create::CREATE_CONSTRUCTOR_FAILED;
+/// `tos_create_contract`: too many contracts on the call stack ([`CreateError::DepthExceeded`]).
+pub const CREATE_DEPTH_EXCEEDED: u64 = tos_abi::create::CREATE_DEPTH_EXCEEDED;
 
 impl CreateError {
     /// The error of a non-zero `tos_create_contract` status.

@@ -13,12 +13,12 @@
 //!   layouts ([`storage::Item`], [`storage::Map`]);
 //! - [`codec`]: borsh on byte slices with little code (what the SDK decodes and encodes with:
 //!   no allocated error messages, no growing buffers);
-//! - [`ContractError`] with stable status codes; [`Hash`], [`Address`]/[`PublicKey`] and
+//! - [`ContractError`] with stable status codes; [`Hash`](struct@Hash), [`Address`]/[`PublicKey`] and
 //!   [`Amount`] (32 bytes with hex `Display`, borsh-encoded as their bytes);
 //! - typed wrappers over every syscall: logging ([`log()`], [`LogLine`], [`log!`]), [`mem`],
 //!   [`crypto`], [`call`] (other contracts, return data), [`events`]; the raw declarations are
 //!   in [`syscalls`];
-//! - [`host`] (feature `host`): run the same contract natively against an in-memory chain and
+//! - `host` (feature `host`): run the same contract natively against an in-memory chain and
 //!   unit-test it with `cargo test`.
 //!
 //! ```ignore

@@ -1,7 +1,7 @@
 //! Contract storage: a key-value map private to the running contract.
 //!
 //! Three levels, from raw to typed:
-//! - bytes: [`read`], [`write`], [`delete`], [`len`], [`contains`] and the `u64`/32-byte
+//! - bytes: [`read`], [`write()`], [`delete`], [`len`], [`contains`] and the `u64`/32-byte
 //!   shortcuts;
 //! - borsh values under a key: [`get`], [`set`], [`remove`], [`has`];
 //! - declared layouts: [`Item`] (one value under a fixed key) and [`Map`] (values keyed by

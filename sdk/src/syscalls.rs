@@ -7,7 +7,7 @@
 //! must point at the stated number of readable (or, for outputs, writable) bytes.
 //!
 //! Under the `host` feature the same names are Rust functions that act on the in-process
-//! chain of [`crate::host`], so the wrappers run unchanged in native tests.
+//! chain of `crate::host` (feature `host`), so the wrappers run unchanged in native tests.
 
 /// One entry of the slice list the hash syscalls take: address and length of a byte range.
 #[repr(C)]

@@ -17,7 +17,7 @@ macro_rules! bytes32 {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         ///
-        /// Equality compares four 8-byte words (see [`eq_bytes32`]); so a constant of this type
+        /// Equality compares four 8-byte words (a private `eq_bytes32`); so a constant of this type
         /// cannot be a `match` pattern (compare with `==`).
         #[derive(Clone, Copy, Eq, PartialOrd, Ord, Hash, Default)]
         #[repr(transparent)]

@@ -1,6 +1,6 @@
 //! Factories: a contract creating an instance of already-deployed code
 //! (`tos_create_contract`). The new contract's address is
-//! [`create_address`](tos_program_runtime::create_address)`(creator, salt)`: the creating
+//! [`tos_program_runtime::create_address`]`(creator, salt)`: the creating
 //! contract chooses the salt, so it knows the address in advance and nobody else can take it.
 //! The new instance's constructor runs at once as a nested call (fresh frame, the shared
 //! compute meter, a journal checkpoint); if it fails, the instance is not created.

@@ -59,7 +59,7 @@ pub const TOS_ED25519_VERIFY: SyscallSpec = SyscallSpec {
 /// What a hash call's per-byte part counts: the bytes, each slice as [`HASH_SLICE_BYTES`] more.
 const HASHED: &str = "bytes + 64 * slices";
 
-/// The count a hash call's per-byte part is charged on ([`HASHED`]).
+/// The count a hash call's per-byte part is charged on (`HASHED`).
 pub fn hashed_bytes(bytes: u64, slices: u64) -> u64 {
     bytes.saturating_add(slices.saturating_mul(HASH_SLICE_BYTES))
 }
