@@ -92,6 +92,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let mut methods = Vec::new();
     let mut events = Vec::new();
     let mut errors: Option<(Ident, String, Vec<ErrorVariant>)> = None;
+    // Not collapsed into match guards: `take_*` remove the attribute, which needs `&mut`.
+    #[allow(clippy::collapsible_match)]
     for item in items.iter_mut() {
         match item {
             Item::Fn(function) => {

@@ -124,7 +124,9 @@ fn expand(input: TokenStream) -> Result<TokenStream, String> {
             TokenTree::Punct(p) if p.as_char() == ',' => groups.push(Vec::new()),
             TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
                 // A `$process:path` from a macro_rules caller arrives wrapped in a None group.
-                groups.last_mut().map(|g2| g2.extend(g.stream()));
+                if let Some(last) = groups.last_mut() {
+                    last.extend(g.stream());
+                }
             }
             _ => {
                 if let Some(last) = groups.last_mut() {

@@ -689,6 +689,8 @@ pub mod syscalls {
         };
         // SAFETY: forwarded.
         unsafe { write32(address_out, [0; 32]) };
+        // One value per call, moved out at once: boxing the big variant would buy nothing.
+        #[allow(clippy::large_enum_variant)]
         enum Next {
             Status(u64),
             Run(EntryFn, Address, MemoryStorage),
@@ -917,6 +919,8 @@ pub mod syscalls {
         }
         // SAFETY: forwarded.
         let (callee, input) = unsafe { (read32(contract), bytes(input, input_len).to_vec()) };
+        // One value per call, moved out at once: boxing the big variant would buy nothing.
+        #[allow(clippy::large_enum_variant)]
         enum Next {
             Status(u64),
             Run(EntryFn, (MemoryStorage, BTreeMap<Address, Instance>)),

@@ -19,6 +19,9 @@ macro_rules! bytes32 {
         ///
         /// Equality compares four 8-byte words (a private `eq_bytes32`); so a constant of this type
         /// cannot be a `match` pattern (compare with `==`).
+        // `eq` compares the same 32 bytes the derived `Hash` hashes, only word by word, so the
+        // two agree (`a == b` implies equal hashes).
+        #[allow(clippy::derived_hash_with_manual_eq)]
         #[derive(Clone, Copy, Eq, PartialOrd, Ord, Hash, Default)]
         #[repr(transparent)]
         pub struct $name(pub [u8; 32]);
