@@ -90,22 +90,54 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
         }
     }
 
-    /// [`StorageProvider::commit`] of a change set given away: nothing is copied (the block
-    /// executor commits a parallel segment's net changes so).
-    pub(crate) fn commit_owned(&mut self, changes: ChangeSet) {
-        self.built.take();
-        for ((contract, key), value) in changes.storage {
-            self.storage.entry(contract).or_default().insert(key, value);
+    /// The pending changes without the base, unsorted: for
+    /// [`commit_detached`](Self::commit_detached) into the pending state this one was layered
+    /// on (a parallel segment's net changes go to the block so, without a [`ChangeSet`]
+    /// sorted in between).
+    pub(crate) fn detach(self) -> DetachedChanges {
+        DetachedChanges {
+            storage: self.storage,
+            balances: self.balances,
+            code: self.code,
+            contracts: self.contracts,
         }
-        self.balances.extend(changes.balances);
-        self.code.extend(changes.code);
-        self.contracts.extend(changes.contracts);
+    }
+
+    /// [`StorageProvider::commit`] of the changes of a pending state layered on this one
+    /// (later wins); into an empty pending state this moves the maps, nothing is rehashed.
+    pub(crate) fn commit_detached(&mut self, changes: DetachedChanges) {
+        fn extend<K: Eq + std::hash::Hash, V>(into: &mut HashMap<K, V>, later: HashMap<K, V>) {
+            if into.is_empty() {
+                *into = later;
+            } else {
+                into.extend(later);
+            }
+        }
+        self.built.take();
+        if self.storage.is_empty() {
+            self.storage = changes.storage;
+        } else {
+            for (contract, keys) in changes.storage {
+                extend(self.storage.entry(contract).or_default(), keys);
+            }
+        }
+        extend(&mut self.balances, changes.balances);
+        extend(&mut self.code, changes.code);
+        extend(&mut self.contracts, changes.contracts);
     }
 
     /// The pending value of `key`: `Some(None)` a pending deletion, `None` not pending.
     fn pending_storage(&self, contract: &Hash, key: &[u8]) -> Option<&Option<Vec<u8>>> {
         self.storage.get(contract)?.get(key)
     }
+}
+
+/// A pending state's changes, detached from its base ([`PendingState::detach`]).
+pub(crate) struct DetachedChanges {
+    storage: HashMap<Hash, HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    balances: HashMap<(Hash, Hash), u64>,
+    code: HashMap<Hash, Vec<u8>>,
+    contracts: HashMap<Hash, ContractInfo>,
 }
 
 impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
@@ -255,7 +287,9 @@ mod tests {
             if round % 2 == 0 {
                 pending.commit(&changes).unwrap();
             } else {
-                pending.commit_owned(changes.clone());
+                let mut layered = PendingState::new(&base);
+                layered.commit(&changes).unwrap();
+                pending.commit_detached(layered.detach());
             }
             merged.merge(changes);
             assert_eq!(pending.changes(), &merged, "after round {round}");
@@ -264,6 +298,10 @@ mod tests {
         let mut fresh = PendingState::new(&base);
         fresh.commit(&merged).unwrap();
         assert_eq!(fresh.into_changes(), merged);
+        let (mut empty, mut layered) = (PendingState::new(&base), PendingState::new(&base));
+        layered.commit(&merged).unwrap();
+        empty.commit_detached(layered.detach());
+        assert_eq!(empty.into_changes(), merged);
     }
 
     /// `read_storage_into` appends what `read_storage` returns, from the pending changes or

@@ -9,7 +9,10 @@ mod chain_common;
 #[allow(dead_code)]
 mod token;
 
-use std::sync::OnceLock;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    OnceLock,
+};
 
 use chain_common::*;
 use proptest::prelude::*;
@@ -131,9 +134,22 @@ fn both(calls: &[Transaction], threads: usize) -> tos_vm::BlockExecution {
     assert_eq!(sequential.stats.parallel_segments, 0);
     // The parallel path on one worker (each run validated as soon as it ends) and on
     // `threads`, however short the segment.
+    // Each worker's share goes through the probe at most once per segment, on its own worker
+    // number; the calling thread's (worker 0) in every segment.
     for workers in [1, threads] {
+        let shares: Vec<AtomicUsize> = (0..workers).map(|_| AtomicUsize::new(0)).collect();
+        let probe = |worker: usize, share: &mut dyn FnMut()| {
+            shares[worker].fetch_add(1, Ordering::Relaxed);
+            share();
+        };
         let speculative =
-            execute_block_speculatively(&vm, &f.context, calls, &f.store, workers).unwrap();
+            execute_block_speculatively(&vm, &f.context, calls, &f.store, workers, Some(&probe))
+                .unwrap();
+        let segments = speculative.stats.parallel_segments;
+        assert_eq!(shares[0].load(Ordering::Relaxed), segments);
+        for (worker, count) in shares.iter().enumerate() {
+            assert!(count.load(Ordering::Relaxed) <= segments, "worker {worker}");
+        }
         assert!(
             speculative.same_as(&sequential),
             "{workers} workers: {:?}",

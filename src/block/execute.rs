@@ -22,7 +22,8 @@ use crate::{
 /// How to execute a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplayOptions {
-    /// Worker threads for segments of calls; 1 executes everything sequentially.
+    /// Worker threads for segments of calls, the calling thread included (at most 64; the
+    /// others are kept across blocks); 1 executes everything sequentially.
     pub threads: usize,
     /// Segments with fewer calls run sequentially (threads cost more than they save).
     pub min_parallel_calls: usize,
@@ -86,10 +87,17 @@ fn transaction_hashes(context: &BlockContext, transactions: &[Transaction]) -> V
         .collect()
 }
 
+/// Runs one worker's share of a parallel segment (hidden: benchmarks time each worker's CPU
+/// with it). Called on the worker's thread with the worker's number (0: the calling thread)
+/// and its share, which it must run exactly once.
+#[doc(hidden)]
+pub type WorkerProbe<'a> = dyn Fn(usize, &mut dyn FnMut()) + Sync + 'a;
+
 /// [`execute_block`] with every segment of calls on the parallel path (speculative runs
 /// validated in block order, `schedule.rs`) on exactly `workers` threads, 1 included, however
-/// short the segment: for benchmarks that measure the scheduler's own cost against sequential
-/// execution. The result is that of sequential execution.
+/// short the segment, each worker's share run through `probe` if given: for benchmarks that
+/// measure the scheduler's own cost against sequential execution. The result is that of
+/// sequential execution.
 #[doc(hidden)]
 pub fn execute_block_speculatively<S: StorageProvider + Sync + ?Sized>(
     vm: &Vm,
@@ -97,31 +105,36 @@ pub fn execute_block_speculatively<S: StorageProvider + Sync + ?Sized>(
     transactions: &[Transaction],
     state: &S,
     workers: usize,
+    probe: Option<&WorkerProbe<'_>>,
 ) -> Result<BlockExecution, StorageError> {
     let hashes = transaction_hashes(context, transactions);
     let mode = Mode {
         threads: workers.max(1),
         min_parallel_calls: 1,
         always_parallel: true,
+        probe,
     };
     execute_hashed(vm, context, transactions, &hashes, state, mode)
 }
 
 /// How [`execute_hashed`] runs segments of calls.
 #[derive(Clone, Copy)]
-struct Mode {
+struct Mode<'p> {
     threads: usize,
     min_parallel_calls: usize,
     /// The parallel path even on one thread (benchmarks).
     always_parallel: bool,
+    /// What each worker runs its share through (benchmarks).
+    probe: Option<&'p WorkerProbe<'p>>,
 }
 
-impl Mode {
-    fn of(options: &ReplayOptions) -> Mode {
+impl Mode<'_> {
+    fn of(options: &ReplayOptions) -> Mode<'static> {
         Mode {
             threads: options.threads.max(1),
             min_parallel_calls: options.min_parallel_calls.max(2),
             always_parallel: false,
+            probe: None,
         }
     }
 
@@ -166,7 +179,7 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
     transactions: &[Transaction],
     hashes: &[Hash],
     state: &S,
-    mode: Mode,
+    mode: Mode<'_>,
 ) -> Result<BlockExecution, StorageError> {
     let targets = resolve_targets(transactions, hashes);
     let batch = Batch {
@@ -197,12 +210,18 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
         let segment = start..start + calls;
         stats.segments += 1;
         if mode.parallel(calls) {
-            let run = run_parallel(vm, batch, segment, &pending, threads)?;
+            let run = run_parallel(vm, batch, segment, &pending, threads, mode.probe)?;
             stats.parallel_segments += 1;
             stats.parallel_calls += calls;
             stats.reexecuted += run.reexecuted;
-            pending.commit_owned(run.changes);
-            outcomes.extend(run.outcomes);
+            pending.commit_detached(run.changes);
+            if outcomes.is_empty() {
+                // A block of calls only: its outcomes are the segment's (no copy of ~400
+                // bytes per call).
+                outcomes = run.outcomes;
+            } else {
+                outcomes.extend(run.outcomes);
+            }
         } else {
             for index in segment {
                 outcomes.push(run_transaction(vm, batch, index, &mut pending)?);

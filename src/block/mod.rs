@@ -12,6 +12,7 @@
 //! | `hash.rs` | local block and transaction hashes ([`transaction_hash`], [`Block::context`]) |
 //! | `execute.rs` | [`execute_block`]: transactions in order over a [`PendingState`](crate::PendingState), one receipt each |
 //! | `schedule.rs` | speculative parallel runs validated in block order (why it equals sequential execution) |
+//! | `pool.rs` | the worker threads kept across blocks |
 //! | `recording.rs` | the recording store (the version of every key a run read) and the segment's multi-version writes |
 //! | `receipt.rs` | what execution produces: [`TxOutcome`], [`TxStatus`], [`BlockExecution`] |
 //! | `replay.rs` | [`replay_block`]: execute over a versioned store's tip and commit the next height |
@@ -22,6 +23,7 @@ mod format;
 mod hash;
 #[cfg(feature = "json")]
 mod json;
+mod pool;
 mod receipt;
 mod recording;
 mod replay;
@@ -31,6 +33,7 @@ mod types;
 
 pub use execute::{
     execute_block, execute_block_speculatively, execute_block_with_hashes, ReplayOptions,
+    WorkerProbe,
 };
 pub use format::{read_file_within, BlockFileError, MAX_BLOCK_FILE_LEN};
 pub use hash::transaction_hash;

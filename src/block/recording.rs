@@ -35,6 +35,8 @@ use std::{
 
 use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 
+use super::schedule::CachePadded;
+
 /// A piece of state a transaction can read or write, its storage key borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyRef<'k> {
@@ -408,7 +410,9 @@ fn key_matches(encoded: &[u8], key: KeyRef<'_>) -> bool {
 /// nothing iterates it into a result.
 pub(super) struct VersionedWrites<H = RandomState> {
     hasher: H,
-    shards: Vec<Mutex<Shard>>,
+    /// Each in its own cache lines: two workers publishing to different shards do not take
+    /// a line from each other.
+    shards: Vec<CachePadded<Mutex<Shard>>>,
     /// Two cells per key ever written, by [`filter_hash`]: each holds the first position
     /// that wrote a key of its cells, as `u32::MAX - position` (0: none; fetch_max keeps
     /// the first). Never lowered when a write is retracted.
@@ -432,7 +436,7 @@ impl<H: BuildHasher> VersionedWrites<H> {
         VersionedWrites {
             hasher,
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard::with_capacity(per_shard)))
+                .map(|_| CachePadded(Mutex::new(Shard::with_capacity(per_shard))))
                 .collect(),
             filter: (0..cells).map(|_| AtomicU32::new(0)).collect(),
         }

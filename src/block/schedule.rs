@@ -22,8 +22,9 @@
 //! execution runs it — and its writes are published again as its second incarnation.
 //! Accepted outcomes are committed in block order as they are accepted, into the state the
 //! validator keeps (the segment's start state plus every accepted change set): the segment's
-//! net change set when the last call is in, handed to the block as one change set. The
-//! calling thread is one of the workers.
+//! net changes when the last call is in, moved into the block's pending state as they are
+//! (hash maps, nothing sorted in between). The calling thread is one of the workers; the
+//! others are threads kept across blocks (`pool.rs`).
 //!
 //! This is Block-STM's (Aptos) validation rule with a simpler recovery: a call whose run
 //! read a stale version is re-executed in order by the validator, not rescheduled on the
@@ -62,14 +63,18 @@ use std::sync::{
     Mutex, MutexGuard,
 };
 
-use tos_storage::{ChangeSet, StorageError, StorageProvider};
+use tos_storage::{StorageError, StorageProvider};
 
 use super::{
-    execute::{run_transaction, Batch},
+    execute::{run_transaction, Batch, WorkerProbe},
+    pool::{helpers, MAX_HELPERS},
     receipt::TxOutcome,
     recording::{Reads, RecordingState, VersionedWrites},
 };
-use crate::{pending::PendingState, vm::Vm};
+use crate::{
+    pending::{DetachedChanges, PendingState},
+    vm::Vm,
+};
 
 /// A segment executed in parallel.
 pub(super) struct SegmentRun {
@@ -79,7 +84,7 @@ pub(super) struct SegmentRun {
     pub(super) reexecuted: usize,
     /// The net changes of the segment (its calls' change sets, later wins): what committing
     /// every outcome's changes in block order gives, built while validating.
-    pub(super) changes: ChangeSet,
+    pub(super) changes: DetachedChanges,
 }
 
 /// A call's speculative run: its outcome and the version of every key it read. `None`: the
@@ -114,15 +119,15 @@ struct Shared<'s, 'b, S: ?Sized> {
     /// The writes of every finished run, by key and position.
     writes: VersionedWrites,
     /// The next call a worker takes.
-    claimed: AtomicUsize,
+    claimed: CachePadded<AtomicUsize>,
     /// A worker failed (the store did): the others stop taking calls.
-    failed: AtomicBool,
+    failed: CachePadded<AtomicBool>,
     /// Finished speculative runs waiting for validation, by position.
     /// Boxed: most runs never go through their slot, and the slots stay small.
     slots: Vec<Mutex<Option<Box<Speculation>>>>,
     /// Mirror of `validator.next`, read without the lock.
-    validated: AtomicUsize,
-    validator: Mutex<Validator<'s, 'b, S>>,
+    validated: CachePadded<AtomicUsize>,
+    validator: CachePadded<Mutex<Validator<'s, 'b, S>>>,
 }
 
 /// Locks `mutex`; a poisoned lock means a worker panicked, which `run_parallel` re-raises, so
@@ -256,13 +261,15 @@ impl<S: StorageProvider + Sync + ?Sized> Shared<'_, '_, S> {
 }
 
 /// Runs the calls `segment` of `batch` on up to `threads` workers over `base` (see the module
-/// documentation); the outcomes are those of sequential execution.
+/// documentation); the outcomes are those of sequential execution. The calling thread is
+/// worker 0; the others are kept threads (`pool.rs`). `probe`, if any, runs each worker's share.
 pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     vm: &Vm,
     batch: Batch<'_>,
     segment: std::ops::Range<usize>,
     base: &PendingState<'_, S>,
     threads: usize,
+    probe: Option<&WorkerProbe<'_>>,
 ) -> Result<SegmentRun, StorageError> {
     let len = segment.len();
     let shared = Shared {
@@ -272,35 +279,52 @@ pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
         len,
         base,
         writes: VersionedWrites::new(len),
-        claimed: AtomicUsize::new(0),
-        failed: AtomicBool::new(false),
+        claimed: CachePadded(AtomicUsize::new(0)),
+        failed: CachePadded(AtomicBool::new(false)),
         slots: (0..len).map(|_| Mutex::new(None)).collect(),
-        validated: AtomicUsize::new(0),
-        validator: Mutex::new(Validator {
+        validated: CachePadded(AtomicUsize::new(0)),
+        validator: CachePadded(Mutex::new(Validator {
             next: 0,
             accepted: Vec::with_capacity(len),
             sequential: PendingState::new(base),
             reexecuted: 0,
-        }),
+        })),
     };
-    let workers = threads.min(len).max(1);
+    let workers = threads.min(len).clamp(1, MAX_HELPERS + 1);
     // The calling thread is one of the workers: its pooled call memory is warm, and one
-    // worker needs no thread at all.
-    let results: Vec<Result<(), StorageError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..workers)
-            .map(|_| scope.spawn(|| shared.work()))
-            .collect();
-        let own = shared.work();
-        std::iter::once(own)
-            .chain(handles.into_iter().map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }))
-            .collect()
-    });
-    for result in results {
-        result?;
+    // worker needs no other thread at all.
+    let pool = if workers > 1 {
+        helpers(workers - 1)
+    } else {
+        None
+    };
+    let share = |worker: usize| -> Result<(), StorageError> {
+        let mut result = Ok(());
+        match probe {
+            Some(probe) => probe(worker, &mut || result = shared.work()),
+            None => result = shared.work(),
+        }
+        result
+    };
+    let helper_error = Mutex::new(None);
+    // A helper's panic is raised again here once every worker is done (rayon's scope).
+    let own = match &pool {
+        Some(pool) => pool.in_place_scope(|scope| {
+            for worker in 1..workers {
+                let (share, helper_error) = (&share, &helper_error);
+                scope.spawn(move |_| {
+                    if let Err(error) = share(worker) {
+                        lock(helper_error).get_or_insert(error);
+                    }
+                });
+            }
+            share(0)
+        }),
+        None => share(0),
+    };
+    own?;
+    if let Some(error) = lock(&helper_error).take() {
+        return Err(error);
     }
     // Every run is in: validate what the workers left (a last run whose worker found the
     // lock taken after its holder had looked).
@@ -310,12 +334,28 @@ pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
     }
     let Shared { validator, .. } = shared;
     let validator = validator
+        .0
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     assert_eq!(validator.accepted.len(), len, "every call validated");
     Ok(SegmentRun {
         outcomes: validator.accepted,
         reexecuted: validator.reexecuted,
-        changes: validator.sequential.into_changes(),
+        changes: validator.sequential.detach(),
     })
+}
+
+/// A value alone in its cache lines (two 64-byte lines: a neighbouring line is prefetched
+/// with it on x86, as in crossbeam's `CachePadded`): the counters and locks every worker
+/// touches per call would otherwise share lines with each other, and each write by one core
+/// would take the line from the other (false sharing).
+#[repr(align(128))]
+pub(super) struct CachePadded<T>(pub(super) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
