@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
+use super::execute::WorkerProbe;
+
 /// Most helper threads a segment gets (a worker count past it only makes more threads sleep:
 /// they are kept for the life of the process).
 pub(super) const MAX_HELPERS: usize = 63;
@@ -41,4 +43,40 @@ pub(super) fn helpers(count: usize) -> Option<Arc<ThreadPool>> {
     let built = Arc::new(built);
     *pool = Some(Arc::clone(&built));
     Some(built)
+}
+
+/// Runs `work(first, share)` over `items` cut into one share per worker (`first`: the index of
+/// the share's first item), worker 0's on the calling thread and the others on kept threads,
+/// each through `probe` if given; returns when every share is done.
+pub(super) fn in_shares<T: Send>(
+    items: &mut [T],
+    workers: usize,
+    probe: Option<&WorkerProbe<'_>>,
+    work: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let run = |worker: usize, first: usize, share: &mut [T]| match probe {
+        Some(probe) => probe(worker, &mut || work(first, &mut *share)),
+        None => work(first, share),
+    };
+    let workers = workers.clamp(1, MAX_HELPERS + 1).min(items.len());
+    let pool = if workers > 1 {
+        helpers(workers - 1)
+    } else {
+        None
+    };
+    let Some(pool) = pool else {
+        return run(0, 0, items);
+    };
+    let per_share = items.len().div_ceil(workers);
+    let mut shares = items.chunks_mut(per_share).enumerate();
+    let own = shares.next();
+    pool.in_place_scope(|scope| {
+        for (worker, share) in shares {
+            let run = &run;
+            scope.spawn(move |_| run(worker, worker * per_share, share));
+        }
+        if let Some((_, share)) = own {
+            run(0, 0, share);
+        }
+    });
 }

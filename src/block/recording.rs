@@ -19,20 +19,23 @@
 //! run read a stale version) like any other.
 //!
 //! The filter's hash is a cheap unkeyed fold: making keys collide in it gains an attacker
-//! nothing but map lookups. The map's hash is keyed per segment ([`RandomState`]), so no
-//! block can be built to collide in it, and the map compares whole keys. A read records its
-//! storage key in the run's byte buffer, not in a vector of its own.
+//! nothing but map lookups. The map's hash is seeded per segment (foldhash's [`RandomState`],
+//! the hash `PendingState` and `MemoryStorage` give the keys contracts choose; SipHash's ~450
+//! instructions per key were a third of a publish), so a block cannot be built ahead to
+//! collide in it, and a collision only lengthens a chain: the map compares whole keys. A read
+//! records its storage key in the run's byte buffer, not in a vector of its own.
 
 use std::{
     cell::RefCell,
     collections::HashMap,
-    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
+    hash::{BuildHasher, BuildHasherDefault, Hasher},
     sync::{
         atomic::{AtomicU32, Ordering},
         Mutex, MutexGuard,
     },
 };
 
+use foldhash::fast::RandomState;
 use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 
 use super::schedule::CachePadded;
@@ -419,19 +422,66 @@ pub(super) struct VersionedWrites<H = RandomState> {
     filter: Box<[AtomicU32]>,
 }
 
+/// Largest filter kept for the next segment (4 MiB of cells: segments of up to 65,536 calls).
+const KEPT_FILTER_CELLS: usize = 1 << 20;
+
+/// The store of the last segment, emptied, for the next one: allocating and freeing ~2 MB
+/// per block made the allocator give the top of its heap back to the system and fault it in
+/// again on the next block (thousands of page faults per block, ~20% of a block's CPU time).
+static SPARE: Mutex<Option<VersionedWrites>> = Mutex::new(None);
+
 impl VersionedWrites {
-    /// A store for a segment of `calls` calls (see [`with_hasher`](Self::with_hasher)).
+    /// A store for a segment of `calls` calls (see [`with_hasher`](Self::with_hasher)): the
+    /// last segment's, emptied and seeded anew, when its filter has the size this one needs.
     pub(super) fn new(calls: usize) -> Self {
-        Self::with_hasher(calls, RandomState::new())
+        let spare = SPARE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        match spare {
+            Some(mut spare) if spare.filter.len() == filter_cells(calls) => {
+                spare.hasher = RandomState::default();
+                spare
+            }
+            _ => Self::with_hasher(calls, RandomState::default()),
+        }
+    }
+
+    /// Empties the store and keeps it for the next segment (a filter past
+    /// [`KEPT_FILTER_CELLS`] is dropped instead).
+    pub(super) fn recycle(mut self) {
+        if self.filter.len() > KEPT_FILTER_CELLS {
+            return;
+        }
+        for shard in &mut self.shards {
+            let shard = shard
+                .0
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            shard.index.clear();
+            shard.entries.clear();
+            shard.bytes.clear();
+        }
+        for cell in self.filter.iter_mut() {
+            *cell.get_mut() = 0;
+        }
+        *SPARE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(self);
     }
 }
 
+/// Cells of the filter of a segment of `calls` calls: 16 per call (two for each of the few
+/// keys a call usually writes, with room to spare), at least 1,024.
+fn filter_cells(calls: usize) -> usize {
+    (calls * 16).clamp(1 << 10, 1 << 24).next_power_of_two()
+}
+
 impl<H: BuildHasher> VersionedWrites<H> {
-    /// A store for a segment of `calls` calls: the filter has 16 cells per call (two for each
-    /// of the few keys a call usually writes, with room to spare), at least 1,024; the map
-    /// room for two written keys per call.
+    /// A store for a segment of `calls` calls: the filter has [`filter_cells`], the map room
+    /// for two written keys per call.
     fn with_hasher(calls: usize, hasher: H) -> Self {
-        let cells = (calls * 16).clamp(1 << 10, 1 << 24).next_power_of_two();
+        let cells = filter_cells(calls);
         let per_shard = calls * 2 / SHARDS + 1;
         VersionedWrites {
             hasher,
@@ -442,7 +492,7 @@ impl<H: BuildHasher> VersionedWrites<H> {
         }
     }
 
-    /// The map's hash of a key: keyed per segment ([`RandomState`]), so no block can be made
+    /// The map's hash of a key: seeded per segment ([`RandomState`]), so no block can be made
     /// to collide in it.
     fn map_hash(&self, key: KeyRef<'_>) -> u64 {
         // Few writes of whole parts (a derived `Hash` writes every length and tag on its own,

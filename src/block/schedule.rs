@@ -332,7 +332,10 @@ pub(super) fn run_parallel<S: StorageProvider + Sync + ?Sized>(
         let mut validator = lock(&shared.validator);
         shared.validate_in_order(&mut validator)?;
     }
-    let Shared { validator, .. } = shared;
+    let Shared {
+        validator, writes, ..
+    } = shared;
+    writes.recycle();
     let validator = validator
         .0
         .into_inner()
