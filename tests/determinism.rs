@@ -443,8 +443,8 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     (
         "src/block/recording.rs",
         "RandomState",
-        "per-segment hash key of the multi-version map (no block can be made to collide); \
-         lookups compare whole keys, nothing is iterated",
+        "per-segment seed (foldhash) of the multi-version map's hash (a block cannot be built \
+         ahead to collide); lookups compare whole keys, nothing is iterated",
     ),
 ];
 
