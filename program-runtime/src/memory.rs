@@ -81,6 +81,31 @@ pub fn read_into<'b>(
     Ok(target)
 }
 
+/// The `len` guest bytes at `vm_addr` in place, checked as [`read_into`] checks them (`limit`
+/// bounds `len` first), without copying them: a storage key or value goes from guest memory
+/// straight to the journal.
+///
+/// The pointer stays valid for the rest of the syscall: exposing further stack or heap pages
+/// zeroes only memory past what is mapped, and no region's host memory moves while the guest
+/// is suspended. A reference made from it must not be held across a write to guest memory
+/// that may overlap it.
+pub fn guest_bytes(
+    mapping: &mut MemoryMapping,
+    vm_addr: u64,
+    len: u64,
+    limit: usize,
+) -> Result<*const [u8], RuntimeError> {
+    if len > limit as u64 {
+        return Err(RuntimeError::AccessViolation(format!(
+            "length {len} exceeds the limit of {limit} bytes"
+        )));
+    }
+    if len == 0 {
+        return Ok(&[] as *const [u8]);
+    }
+    Ok(translate(mapping, AccessType::Load, vm_addr, len)?.ptr())
+}
+
 /// Reads a fixed-size array (hashes, addresses).
 pub fn read_array<const N: usize>(
     mapping: &mut MemoryMapping,

@@ -76,22 +76,21 @@ fn check_key_len(key_len: u64) -> Result<(), SyscallError> {
     Ok(())
 }
 
-/// Room for the longest key: keys are read onto the host stack, not into a new vector.
-type KeyBuffer = [u8; MAX_STORAGE_KEY_LEN];
-
-fn read_key<'b>(
+/// The key at `key_addr` in guest memory, in place (no copy): it is only read, and the
+/// syscalls below write guest memory only after their last use of it.
+///
+/// # Safety
+/// The returned slice must not be used after guest memory it may overlap was written.
+unsafe fn guest_key<'k>(
     context: &mut InvokeContext<'static>,
     key_addr: u64,
     key_len: u64,
-    buffer: &'b mut KeyBuffer,
-) -> Result<&'b [u8], SyscallError> {
+) -> Result<&'k [u8], SyscallError> {
     check_key_len(key_len)?;
-    Ok(memory::read_into(
-        context.memory(),
-        key_addr,
-        key_len,
-        buffer,
-    )?)
+    let key = memory::guest_bytes(context.memory(), key_addr, key_len, MAX_STORAGE_KEY_LEN)?;
+    // SAFETY: a live range of guest memory (see `memory::guest_bytes`); the caller upholds the
+    // rest.
+    Ok(unsafe { &*key })
 }
 
 declare_builtin_function!(
@@ -108,8 +107,8 @@ declare_builtin_function!(
     ) -> Result<u64, SyscallError> {
         check_key_len(key_len)?;
         context.charge(STORAGE_READ_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
-        let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
-        let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
+        // SAFETY: the key's last use is the journal lookup, before guest memory is written.
+        let key = unsafe { guest_key(context, key_addr, key_len)? };
         let contract = context.contract;
         // One lookup: the key's first access is charged, the value is charged for, then
         // copied from the journal straight into guest memory.
@@ -145,8 +144,8 @@ declare_builtin_function!(
         }
         let bytes = key_len.saturating_add(value_len);
         context.charge(STORAGE_WRITE_BASE_COST.saturating_add(bytes.saturating_mul(STORAGE_WRITE_BYTE_COST)))?;
-        let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
-        let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
+        // SAFETY: this syscall only reads guest memory.
+        let key = unsafe { guest_key(context, key_addr, key_len)? };
         let contract = context.contract;
         // The key's first access is charged first; then the value is copied from guest memory
         // straight into the journal (checked as `memory::read_bytes` checks it, before the
@@ -157,10 +156,12 @@ declare_builtin_function!(
             key,
             value_len as usize,
             || charge_cold_key(meter),
-            |buffer| {
-                memory::read_into(guest, value_addr, value_len, buffer)
-                    .map(|_| ())
-                    .map_err(SyscallError::from)
+            || {
+                let value =
+                    memory::guest_bytes(guest, value_addr, value_len, MAX_STORAGE_VALUE_LEN)?;
+                // SAFETY: a live range of guest memory, only read (into the journal) while
+                // this syscall runs.
+                Ok(unsafe { &*value })
             },
         )?;
         Ok(0)
@@ -181,8 +182,8 @@ declare_builtin_function!(
         context.require_writable("tos_storage_delete")?;
         check_key_len(key_len)?;
         context.charge(STORAGE_DELETE_BASE_COST.saturating_add(key_len.saturating_mul(STORAGE_READ_BYTE_COST)))?;
-        let mut key_buffer: KeyBuffer = [0; MAX_STORAGE_KEY_LEN];
-        let key = read_key(context, key_addr, key_len, &mut key_buffer)?;
+        // SAFETY: this syscall does not touch guest memory after reading the key.
+        let key = unsafe { guest_key(context, key_addr, key_len)? };
         let contract = context.contract;
         let (journal, _, meter) = context.journal_memory_and_meter();
         let existed = journal.delete_storage_charged(&contract, key, || charge_cold_key(meter))?;
