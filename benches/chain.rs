@@ -372,10 +372,11 @@ fn criterion_fastest(name: &str, since: std::time::SystemTime) -> Option<f64> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| common::root().join("target"));
+    // criterion keeps `chain/a/b` in `chain/a_b`.
     let dir = target
         .join("criterion")
         .join("chain")
-        .join(name)
+        .join(name.replace('/', "_"))
         .join("new");
     let path = dir.join("sample.json");
     if std::fs::metadata(&path).ok()?.modified().ok()? < since {
