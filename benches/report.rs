@@ -754,6 +754,34 @@ fn render(r: &Results, facts: &serde_json::Map<String, Value>) -> String {
     }
     writeln!(w).unwrap();
 
+    // ---- parallel blocks (benches/chain.rs; issue 13 item 7)
+    writeln!(
+        w,
+        "### Parallel blocks (4,000 token transfers between disjoint accounts, 2 threads vs 1)\n\n\
+         The ratio on 2 idle cores is sequential CPU time / the critical path of 2 workers (serial \
+         part + the busiest worker's CPU), which machine load does not change (docs/performance.md, \
+         \"Parallel blocks\").\n\n\
+         | block | 1 thread | 2 threads | 2 threads vs 1 (wall) | on 2 idle cores | second worker's extra CPU | target |\n|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
+    for (tokens, label, target) in [(1, "1 token", "≥ 1.6×"), (4, "4 tokens", "≥ 1.8×")] {
+        let one = r.opt(&format!("chain/transfers-{tokens}-token/1-thread"));
+        let two = r.opt(&format!("chain/transfers-{tokens}-token/2-thread"));
+        let fact_of = |name: &str| fact(&format!("chain.transfers_{tokens}_token.{name}"));
+        writeln!(
+            w,
+            "| {label} | {} | {} | {} | {} | {} | {target} |",
+            time(one),
+            time(two),
+            ratio(one, two),
+            fact_of("critical_path_ratio").map_or("—".into(), |r| format!("{r:.2}×")),
+            fact_of("second_worker_extra_cpu")
+                .map_or("—".into(), |e| format!("{:+.0}%", e * 100.0)),
+        )
+        .unwrap();
+    }
+    writeln!(w).unwrap();
+
     let noisy = r.noisy();
     if !noisy.is_empty() {
         writeln!(
