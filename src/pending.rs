@@ -90,6 +90,34 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
         }
     }
 
+    /// [`into_changes`](Self::into_changes), with the storage entries put in key order by
+    /// `sort` first (the block executor sorts shares on its workers: `BTreeMap::from_iter`
+    /// then finds a few sorted runs and merges them instead of sorting every key on one
+    /// thread). Whatever `sort` does, the change set is the same: a map of the same entries.
+    pub(crate) fn into_changes_sorted_by(
+        mut self,
+        sort: impl FnOnce(&mut [StorageEntry]),
+    ) -> ChangeSet {
+        if let Some(built) = self.built.take() {
+            return built;
+        }
+        let mut storage: Vec<StorageEntry> = self
+            .storage
+            .into_iter()
+            .flat_map(|(contract, keys)| {
+                keys.into_iter()
+                    .map(move |(key, value)| ((contract, key), value))
+            })
+            .collect();
+        sort(&mut storage);
+        ChangeSet {
+            storage: storage.into_iter().collect(),
+            balances: self.balances.into_iter().collect(),
+            code: self.code.into_iter().collect(),
+            contracts: self.contracts.into_iter().collect(),
+        }
+    }
+
     /// The pending changes without the base, unsorted: for
     /// [`commit_detached`](Self::commit_detached) into the pending state this one was layered
     /// on (a parallel segment's net changes go to the block so, without a [`ChangeSet`]
@@ -131,6 +159,9 @@ impl<'a, S: StorageProvider + ?Sized> PendingState<'a, S> {
         self.storage.get(contract)?.get(key)
     }
 }
+
+/// A storage change as a [`ChangeSet`] holds it: (contract, key) and the value (`None`: deleted).
+pub(crate) type StorageEntry = ((Hash, Vec<u8>), Option<Vec<u8>>);
 
 /// A pending state's changes, detached from its base ([`PendingState::detach`]).
 pub(crate) struct DetachedChanges {
@@ -298,6 +329,14 @@ mod tests {
         let mut fresh = PendingState::new(&base);
         fresh.commit(&merged).unwrap();
         assert_eq!(fresh.into_changes(), merged);
+        for sort in [
+            |_: &mut [StorageEntry]| {},
+            |entries: &mut [StorageEntry]| entries.reverse(),
+        ] {
+            let mut again = PendingState::new(&base);
+            again.commit(&merged).unwrap();
+            assert_eq!(again.into_changes_sorted_by(sort), merged);
+        }
         let (mut empty, mut layered) = (PendingState::new(&base), PendingState::new(&base));
         layered.commit(&merged).unwrap();
         empty.commit_detached(layered.detach());

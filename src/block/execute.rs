@@ -247,10 +247,20 @@ fn execute_hashed<S: StorageProvider + Sync + ?Sized>(
         }
         start += calls;
     }
+    let changes = if stats.parallel_segments > 0 {
+        // The storage keys sorted a share per worker; `BTreeMap::from_iter` merges the runs.
+        pending.into_changes_sorted_by(|entries| {
+            in_shares(entries, threads, mode.probe, |_, share| {
+                share.sort_unstable_by(|a, b| a.0.cmp(&b.0))
+            })
+        })
+    } else {
+        pending.into_changes()
+    };
     Ok(BlockExecution {
         context: context.clone(),
         transactions: outcomes,
-        changes: pending.into_changes(),
+        changes,
         stats,
         elapsed: started.elapsed(),
     })
