@@ -651,6 +651,7 @@ criterion_group! {
 /// 1,000 transfers and no benchmark, for instruction counts under callgrind (the difference
 /// between two block counts cancels the setup), e.g.
 /// `TOS_BENCH_PROFILE_BLOCKS=disk:2 valgrind --tool=callgrind target/release/deps/token-<hash>`.
+/// `TOS_BENCH_LOG_BLOCKS=<n>` sets the disk store's version log length.
 fn profile_blocks(spec: &str) {
     let (store, blocks) = spec
         .split_once(':')
@@ -669,6 +670,11 @@ fn profile_blocks(spec: &str) {
         "disk" => {
             let dir = tempfile::tempdir_in(common::scratch_dir()).expect("tempdir");
             let mut disk = DiskStorage::open(dir.path()).expect("open disk store");
+            // The version log's length (default `DEFAULT_LOG_BLOCKS`; 1 = fold at every block,
+            // which writes what format version 3 wrote), for comparing the two.
+            if let Ok(n) = std::env::var("TOS_BENCH_LOG_BLOCKS") {
+                disk.set_log_blocks(n.parse().expect("TOS_BENCH_LOG_BLOCKS=<blocks>"));
+            }
             let calls = calls_for(tok::deploy(&vm, &elf, &mut disk));
             let blocks_run =
                 common::blocks::Blocks::new(&calls, BLOCK, disk.block_height().expect("height"));

@@ -2,9 +2,10 @@
 //! by block height.
 //!
 //! One file, `<dir>/state.redb`. Every key and value is raw bytes, decoded and length-checked
-//! here, so a damaged row is a [`StorageError::Corrupt`], never a panic. Format version 3
-//! (version 2 addressed contracts by code hash; a version 2 file is refused with
-//! [`StorageError::UnsupportedVersion`], never misread):
+//! here, so a damaged row is a [`StorageError::Corrupt`], never a panic. Format version 4
+//! (a version 3 file is migrated when opened, see below; version 2 addressed contracts by
+//! code hash, and a version 2 file is refused with [`StorageError::UnsupportedVersion`],
+//! never misread):
 //!
 //! | table              | key                                            | value                                   |
 //! |--------------------|------------------------------------------------|-----------------------------------------|
@@ -18,6 +19,30 @@
 //! | `contract_versions`| instance address (32) ++ height (u64 BE)       | code hash (32)                          |
 //! | `meta`             | `"magic"`, `"format_version"`, `"block_height"`, `"oldest_height"` | bytes / u32 LE / u64 LE / u64 LE |
 //! | `pending`          | kind (1) ++ version prefix of a key the pending block changed | empty                |
+//! | `version_log`      | height (u64 BE) ++ kind (1) ++ version prefix   | the version's value, as in its versions table |
+//! | `log_blocks`       | height (u64 BE) of a block with rows in `version_log` | empty                          |
+//!
+//! Kinds: 0 storage (prefix `contract ++ esc(user key)`), 1 balance (`account ++ asset`),
+//! 2 code, 3 contract instance; only storage and balances go through the log.
+//!
+//! **The version log** (new in version 4). A block committed over an empty pending block
+//! writes its storage and balance versions into `version_log`, keyed by height first: the
+//! block's rows are one sorted run appended at the end of the table (a few pages), where the
+//! key-ordered `storage_versions` would dirty a leaf page per changed key once keys have
+//! history. When a block makes `log_blocks` [`DEFAULT_LOG_BLOCKS`] long
+//! ([`DiskStorage::set_log_blocks`]), the same write transaction folds the log: every row moves
+//! to its kind's versions table (`prefix ++ height`, same value) in one sorted pass, and the
+//! log tables are emptied. So every logged height is above every height in the key-ordered
+//! tables, and a historical read looks the key up in the logged blocks at or below its height,
+//! newest first, then (on a miss) in the key-ordered table as before. A plain commit into the
+//! pending block and [`DiskStorage::prune_below`] fold the log first, so the pending path and
+//! pruning work on the key-ordered tables alone, as in version 3. (The same split as reth's
+//! block-keyed change sets beside history indices built in batches, with the values kept in
+//! the index instead of the change sets.)
+//!
+//! **Migration from version 3.** A version 3 file is a version 4 file with an empty log: the
+//! open adds the two log tables and writes format version 4 in one write transaction, so a
+//! crash during it leaves the file as it was. Nothing else is rewritten.
 //!
 //! `esc` escapes each `0x00` of the user key as `0x00 0xFF` and ends the key with `0x00 0x01`:
 //! the versions of one key are one contiguous range, ordered by height (big-endian), and keys
@@ -49,8 +74,12 @@ use std::sync::OnceLock;
 
 /// Name of the database file inside the state directory.
 pub const STATE_FILE: &str = "state.redb";
-/// Version of the table layout written by this build.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version of the table layout written by this build. A version 3 file is migrated on open
+/// (see [`DiskStorage::open`]); older and newer versions are refused.
+pub const FORMAT_VERSION: u32 = 4;
+/// The previous layout: version 4 without the version log. Its versions tables are exactly a
+/// version 4 store's with an empty log, so migrating adds the two log tables and the version.
+const FORMAT_VERSION_3: u32 = 3;
 
 const MAGIC: &[u8] = b"tos-vm state";
 /// redb's file signature (first 9 bytes of every redb file).
@@ -67,6 +96,22 @@ const CONTRACT_VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("c
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// The keys the pending block changed: kind ++ version prefix (see [`PENDING`]).
 const PENDING_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pending");
+/// Storage and balance versions of the newest blocks, in block order (format version 4):
+/// height (u64 BE) ++ kind ++ version prefix → the version's value, as in the versions table
+/// of its kind. A block appends its rows as one run at the end of the table, so it dirties a
+/// few pages instead of a leaf of the key-ordered versions table per changed key; every
+/// [`DEFAULT_LOG_BLOCKS`] blocks the log is folded into the key-ordered tables in one sorted
+/// pass (see [`fold_log`]).
+const VERSION_LOG: TableDefinition<&[u8], &[u8]> = TableDefinition::new("version_log");
+/// The heights that have rows in [`VERSION_LOG`]: height (u64 BE) → empty. A historical read
+/// looks its key up at each of these at or below its height, newest first.
+const LOG_BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("log_blocks");
+
+/// How many blocks the version log holds before a block folds it into the key-ordered
+/// versions tables (see [`DiskStorage::set_log_blocks`]). A historical read costs up to this
+/// many point lookups in the log; each fold writes every key the logged blocks changed once,
+/// instead of once per block.
+pub const DEFAULT_LOG_BLOCKS: u64 = 64;
 
 /// The height of the pending block's versions: `commit` writes there, above every readable
 /// height, and `commit_block` moves them to the block's height (sealing them).
@@ -184,6 +229,8 @@ pub struct DiskStorage {
     /// The latest-state tables open in one read transaction, shared by every
     /// [`StorageProvider`] read until the next write; see [`Snapshot`].
     snapshot: OnceLock<Snapshot>,
+    /// The version log is folded when a block makes it this many blocks long.
+    log_blocks: u64,
 }
 
 // A node shares one store between the threads that execute a block.
@@ -473,6 +520,135 @@ fn collect_pruned<T: ReadableTable<&'static [u8], &'static [u8]>>(
     Ok(doomed)
 }
 
+/// `height (BE) ++ kind ++ prefix` into `out`: the key of a [`VERSION_LOG`] row.
+fn log_key(out: &mut Vec<u8>, height: &[u8], kind: u8, prefix: &[u8]) {
+    out.clear();
+    out.extend_from_slice(height);
+    out.push(kind);
+    out.extend_from_slice(prefix);
+}
+
+/// A [`LOG_BLOCKS`] key: a height, 8 bytes big-endian.
+fn decode_log_height(bytes: &[u8]) -> Result<[u8; 8], StorageError> {
+    bytes.try_into().map_err(|_| {
+        StorageError::corrupt(format!(
+            "a logged block height is {} bytes, expected 8",
+            bytes.len()
+        ))
+    })
+}
+
+/// The newest logged version at or below `height` of the key whose versions start with
+/// `prefix`: one point lookup per logged block at or below `height`, newest first. Every
+/// logged height is above every height in the key-ordered tables (see [`fold_log`]), so a hit
+/// here is the key's newest version at or below `height`, and a miss sends the reader there.
+fn newest_logged_at<L, B>(
+    log: &L,
+    blocks: &B,
+    kind: u8,
+    prefix: &[u8],
+    height: u64,
+    what: &str,
+) -> Result<Option<Vec<u8>>, StorageError>
+where
+    L: ReadableTable<&'static [u8], &'static [u8]>,
+    B: ReadableTable<&'static [u8], &'static [u8]>,
+{
+    let high = height.to_be_bytes();
+    let heights = blocks
+        .range::<&[u8]>(..=high.as_slice())
+        .map_err(|e| StorageError::from_redb(what, e))?;
+    let mut key = Vec::with_capacity(9 + prefix.len());
+    for item in heights.rev() {
+        let (logged, _) = item.map_err(|e| StorageError::from_redb(what, e))?;
+        log_key(&mut key, &decode_log_height(logged.value())?, kind, prefix);
+        if let Some(value) = log
+            .get(key.as_slice())
+            .map_err(|e| StorageError::from_redb(what, e))?
+        {
+            return Ok(Some(value.value().to_vec()));
+        }
+    }
+    Ok(None)
+}
+
+/// Moves every row of the version log into the key-ordered versions table of its kind (key
+/// `prefix ++ height`, the same value) and empties the log, inside the caller's write
+/// transaction. The rows are sorted first, so the inserts walk each table once in key order:
+/// a key changed by many logged blocks gets all its versions on one leaf at once. Called when
+/// the log reaches its length, and before anything that reads the key-ordered tables as the
+/// whole history (the pending path, pruning); after it every versions table is exactly what
+/// format version 3 kept.
+fn fold_log(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
+    const WHAT: &str = "folding the version log";
+    let mut storage_rows = Vec::new();
+    let mut balance_rows = Vec::new();
+    {
+        let log = txn
+            .open_table(VERSION_LOG)
+            .map_err(|e| StorageError::from_redb(WHAT, e))?;
+        for item in log.iter().map_err(|e| StorageError::from_redb(WHAT, e))? {
+            let (key, value) = item.map_err(|e| StorageError::from_redb(WHAT, e))?;
+            let key = key.value();
+            if key.len() < 9 {
+                return Err(StorageError::corrupt(format!(
+                    "a version log key is {} bytes, too short for a height and a kind",
+                    key.len()
+                )));
+            }
+            let (height, rest) = key.split_at(8);
+            let mut version = Vec::with_capacity(rest.len() - 1 + 8);
+            version.extend_from_slice(&rest[1..]);
+            version.extend_from_slice(height);
+            let row = (version, value.value().to_vec());
+            match rest[0] {
+                KIND_STORAGE => storage_rows.push(row),
+                KIND_BALANCE => balance_rows.push(row),
+                other => {
+                    return Err(StorageError::corrupt(format!(
+                        "a version log row of unknown kind {other}"
+                    )))
+                }
+            }
+        }
+    }
+    for (mut rows, definition) in [
+        (storage_rows, STORAGE_VERSIONS),
+        (balance_rows, BALANCE_VERSIONS),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        rows.sort_unstable();
+        let mut table = txn
+            .open_table(definition)
+            .map_err(|e| StorageError::from_redb(WHAT, e))?;
+        for (key, value) in rows {
+            table
+                .insert(key.as_slice(), value.as_slice())
+                .map_err(|e| StorageError::from_redb(WHAT, e))?;
+        }
+    }
+    // Dropping a table frees its pages without a removal per row.
+    for definition in [VERSION_LOG, LOG_BLOCKS] {
+        txn.delete_table(definition)
+            .map_err(|e| StorageError::from_redb(WHAT, e))?;
+        txn.open_table(definition)
+            .map_err(|e| StorageError::from_redb(WHAT, e))?;
+    }
+    Ok(())
+}
+
+/// Whether the version log holds any block.
+fn log_is_empty(txn: &redb::WriteTransaction) -> Result<bool, StorageError> {
+    let blocks = txn
+        .open_table(LOG_BLOCKS)
+        .map_err(|e| StorageError::from_redb("opening the logged blocks table", e))?;
+    blocks
+        .is_empty()
+        .map_err(|e| StorageError::from_redb("reading the logged blocks table", e))
+}
+
 impl DiskStorage {
     /// Whether `dir` holds a store ([`open`](Self::open) creates one where none is): tools that
     /// only read check this first, so a mistyped directory is reported instead of created.
@@ -533,6 +709,7 @@ impl DiskStorage {
             db,
             path,
             snapshot: OnceLock::new(),
+            log_blocks: DEFAULT_LOG_BLOCKS,
         };
         storage.initialize()?;
         Ok(storage)
@@ -554,6 +731,7 @@ impl DiskStorage {
             .map_err(|e| StorageError::from_redb("listing tables", e))?
             .map(|handle| handle.name().to_string())
             .collect();
+        let mut migrate = false;
         {
             if names.is_empty() {
                 let mut meta = txn
@@ -596,7 +774,9 @@ impl DiskStorage {
                     ))
                 })?;
                 let found = u32::from_le_bytes(bytes);
-                if found != FORMAT_VERSION {
+                if found == FORMAT_VERSION_3 {
+                    migrate = true;
+                } else if found != FORMAT_VERSION {
                     return Err(StorageError::UnsupportedVersion {
                         found,
                         supported: FORMAT_VERSION,
@@ -614,14 +794,36 @@ impl DiskStorage {
                 (CONTRACTS, "contracts"),
                 (CONTRACT_VERSIONS, "contract versions"),
                 (PENDING_KEYS, "pending keys"),
+                (VERSION_LOG, "version log"),
+                (LOG_BLOCKS, "logged blocks"),
             ] {
                 txn.open_table(table).map_err(|e| {
                     StorageError::from_redb(&format!("opening the {what} table"), e)
                 })?;
             }
+            if migrate {
+                // Version 3 → 4: the log tables were created just above (empty, which is
+                // what a version 3 history is: all of it in the key-ordered tables); the
+                // new version is written in the same transaction, so a crash leaves the
+                // file either untouched version 3 or complete version 4.
+                let mut meta = txn
+                    .open_table(META)
+                    .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
+                meta.insert(META_VERSION, FORMAT_VERSION.to_le_bytes().as_slice())
+                    .map_err(|e| StorageError::from_redb("writing the format version", e))?;
+            }
         }
         txn.commit()
             .map_err(|e| StorageError::from_redb("committing the open transaction", e))
+    }
+
+    /// Sets how many blocks the version log holds before a block folds it into the
+    /// key-ordered versions tables ([`DEFAULT_LOG_BLOCKS`] unless set; 0 and 1 fold at every
+    /// block, which writes what format version 3 wrote). Reads, pruning and the state are the
+    /// same for every setting; a longer log makes a block write fewer pages and a historical
+    /// read look in more logged blocks. Takes effect at the next block.
+    pub fn set_log_blocks(&mut self, blocks: u64) {
+        self.log_blocks = blocks;
     }
 
     /// Seals the pending block with `changes` added as the block at `height` and makes
@@ -727,13 +929,39 @@ impl DiskStorage {
         height: u64,
     ) -> Result<Option<Vec<u8>>, StorageError> {
         let txn = self.begin_read_at(height)?;
-        let table = txn
-            .open_table(STORAGE_VERSIONS)
-            .map_err(|e| StorageError::from_redb("opening the storage versions table", e))?;
         let prefix = storage_version_prefix(contract, key);
-        match newest_at(&table, &prefix, height, "reading a storage version")? {
+        match self.newest_version_at(&txn, STORAGE_VERSIONS, KIND_STORAGE, &prefix, height)? {
             Some(bytes) => decode_storage_version(&bytes),
             None => Ok(None),
+        }
+    }
+
+    /// The newest version at or below `height` of the key whose versions start with `prefix`
+    /// (storage or balances): the version log first, then the key-ordered table.
+    fn newest_version_at(
+        &self,
+        txn: &redb::ReadTransaction,
+        definition: TableDefinition<&'static [u8], &'static [u8]>,
+        kind: u8,
+        prefix: &[u8],
+        height: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        const WHAT: &str = "reading a version";
+        let open = |definition| {
+            txn.open_table(definition)
+                .map_err(|e| StorageError::from_redb(WHAT, e))
+        };
+        let logged = newest_logged_at(
+            &open(VERSION_LOG)?,
+            &open(LOG_BLOCKS)?,
+            kind,
+            prefix,
+            height,
+            WHAT,
+        )?;
+        match logged {
+            Some(value) => Ok(Some(value)),
+            None => newest_at(&open(definition)?, prefix, height, WHAT),
         }
     }
 
@@ -745,11 +973,8 @@ impl DiskStorage {
         height: u64,
     ) -> Result<u64, StorageError> {
         let txn = self.begin_read_at(height)?;
-        let table = txn
-            .open_table(BALANCE_VERSIONS)
-            .map_err(|e| StorageError::from_redb("opening the balance versions table", e))?;
         let prefix = balance_key(account, asset);
-        match newest_at(&table, &prefix, height, "reading a balance version")? {
+        match self.newest_version_at(&txn, BALANCE_VERSIONS, KIND_BALANCE, &prefix, height)? {
             Some(bytes) => decode_u64(&bytes, "a balance version"),
             None => Ok(0),
         }
@@ -858,7 +1083,61 @@ impl DiskStorage {
         if let Some((k, Some(v))) = current {
             out.push((k, v));
         }
-        Ok(out)
+        self.overlay_logged_storage(&txn, contract, height, out)
+    }
+
+    /// `listed` (the contract's live keys as of `height` in the key-ordered table) with the
+    /// logged blocks at or below `height` applied over it, oldest first.
+    #[allow(clippy::type_complexity)]
+    fn overlay_logged_storage(
+        &self,
+        txn: &redb::ReadTransaction,
+        contract: &Hash,
+        height: u64,
+        listed: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        const WHAT: &str = "listing logged storage versions";
+        let open = |definition| {
+            txn.open_table(definition)
+                .map_err(|e| StorageError::from_redb(WHAT, e))
+        };
+        let (log, blocks) = (open(VERSION_LOG)?, open(LOG_BLOCKS)?);
+        let high = height.to_be_bytes();
+        let heights = blocks
+            .range::<&[u8]>(..=high.as_slice())
+            .map_err(|e| StorageError::from_redb(WHAT, e))?;
+        let mut merged: Option<std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>> = None;
+        let mut start = Vec::with_capacity(41);
+        for item in heights {
+            let (logged, _) = item.map_err(|e| StorageError::from_redb(WHAT, e))?;
+            let logged = decode_log_height(logged.value())?;
+            log_key(&mut start, &logged, KIND_STORAGE, &contract.0);
+            let rows = log
+                .range::<&[u8]>(start.as_slice()..)
+                .map_err(|e| StorageError::from_redb(WHAT, e))?;
+            for row in rows {
+                let (key, value) = row.map_err(|e| StorageError::from_redb(WHAT, e))?;
+                let key = key.value();
+                if !key.starts_with(&start) {
+                    break;
+                }
+                // The rest is contract ++ esc(user key); decode it as a version key.
+                let mut version = key[9..].to_vec();
+                version.extend_from_slice(&logged);
+                let (user_key, _) = decode_storage_version_key(&version)?;
+                let map = merged.get_or_insert_with(|| {
+                    listed.iter().cloned().map(|(k, v)| (k, Some(v))).collect()
+                });
+                map.insert(user_key, decode_storage_version(value.value())?);
+            }
+        }
+        Ok(match merged {
+            None => listed,
+            Some(map) => map
+                .into_iter()
+                .filter_map(|(key, value)| value.map(|value| (key, value)))
+                .collect(),
+        })
     }
 
     /// Removes every version no reader at a height `>= height` can see, in one write
@@ -874,6 +1153,9 @@ impl DiskStorage {
             .db
             .begin_write()
             .map_err(|e| StorageError::from_redb("beginning a write transaction", e))?;
+        // Pruning works on each key's whole history in the key-ordered tables. (A refused or
+        // empty prune returns before the commit, which drops the fold with the transaction.)
+        fold_log(&txn)?;
         {
             let mut meta = txn
                 .open_table(META)
@@ -933,6 +1215,21 @@ impl DiskStorage {
             *count = table
                 .len()
                 .map_err(|e| StorageError::from_redb("counting versions", e))?;
+        }
+        let log = txn
+            .open_table(VERSION_LOG)
+            .map_err(|e| StorageError::from_redb("opening the version log", e))?;
+        for row in log
+            .iter()
+            .map_err(|e| StorageError::from_redb("counting logged versions", e))?
+        {
+            let (key, _) =
+                row.map_err(|e| StorageError::from_redb("counting logged versions", e))?;
+            match key.value().get(8) {
+                Some(&KIND_STORAGE) => counts[0] += 1,
+                Some(&KIND_BALANCE) => counts[1] += 1,
+                _ => return Err(StorageError::corrupt("a version log row of unknown kind")),
+            }
         }
         Ok(VersionRows {
             storage: counts[0],
@@ -1018,7 +1315,22 @@ impl DiskStorage {
             .db
             .begin_write()
             .map_err(|e| StorageError::from_redb("beginning a write transaction", e))?;
-        {
+        let pending_is_empty = txn
+            .open_table(PENDING_KEYS)
+            .map_err(|e| StorageError::from_redb("opening the pending table", e))?
+            .is_empty()
+            .map_err(|e| StorageError::from_redb("reading the pending table", e))?;
+        let target = match block {
+            Some(height) if pending_is_empty => VersionTarget::Sealed(height),
+            _ => VersionTarget::Pending,
+        };
+        // The pending path compares with (and seals above) each key's newest sealed version
+        // in the key-ordered tables: the log goes there first. So a non-empty log always
+        // means an empty pending block.
+        if matches!(target, VersionTarget::Pending) && !log_is_empty(&txn)? {
+            fold_log(&txn)?;
+        }
+        let logged_blocks = {
             let mut meta = txn
                 .open_table(META)
                 .map_err(|e| StorageError::from_redb("opening the meta table", e))?;
@@ -1031,16 +1343,38 @@ impl DiskStorage {
             let mut pending = txn
                 .open_table(PENDING_KEYS)
                 .map_err(|e| StorageError::from_redb("opening the pending table", e))?;
-            let target = match block {
-                Some(height)
-                    if pending
-                        .is_empty()
-                        .map_err(|e| StorageError::from_redb("reading the pending table", e))? =>
-                {
-                    VersionTarget::Sealed(height)
-                }
-                _ => VersionTarget::Pending,
-            };
+            let mut log = txn
+                .open_table(VERSION_LOG)
+                .map_err(|e| StorageError::from_redb("opening the version log", e))?;
+            let mut log_blocks = txn
+                .open_table(LOG_BLOCKS)
+                .map_err(|e| StorageError::from_redb("opening the logged blocks table", e))?;
+            // A storage or balance version of a block over an empty pending block is a row of
+            // the log at the block's height; `logged_key` is its key, reused for every key.
+            let mut logged_key = Vec::new();
+            let mut wrote_log = false;
+            let mut put_storage_or_balance =
+                |versions: &mut redb::Table<&'static [u8], &'static [u8]>,
+                 pending: &mut redb::Table<&'static [u8], &'static [u8]>,
+                 kind: u8,
+                 prefix: &[u8],
+                 value: &[u8],
+                 is_absent: fn(&[u8]) -> bool|
+                 -> Result<(), StorageError> {
+                    match target {
+                        VersionTarget::Sealed(height) => {
+                            log_key(&mut logged_key, &height.to_be_bytes(), kind, prefix);
+                            log.insert(logged_key.as_slice(), value).map_err(|e| {
+                                StorageError::from_redb("writing a logged version", e)
+                            })?;
+                            wrote_log = true;
+                        }
+                        VersionTarget::Pending => {
+                            put_pending(versions, pending, kind, prefix, value, is_absent)?;
+                        }
+                    }
+                    Ok(())
+                };
 
             let mut storage = txn
                 .open_table(STORAGE)
@@ -1075,12 +1409,11 @@ impl DiskStorage {
                     push_escaped(&mut prefix, key);
                     encoded.clear();
                     push_storage_version(&mut encoded, value.as_deref());
-                    let _ = put_version(
-                        target,
+                    put_storage_or_balance(
                         &mut storage_versions,
                         &mut pending,
                         KIND_STORAGE,
-                        &mut prefix,
+                        &prefix,
                         &encoded,
                         |v| v == [TAG_DELETED],
                     )?;
@@ -1109,12 +1442,11 @@ impl DiskStorage {
                         .transpose()?
                 };
                 if old.unwrap_or(0) != *amount {
-                    let _ = put_version(
-                        target,
+                    put_storage_or_balance(
                         &mut balance_versions,
                         &mut pending,
                         KIND_BALANCE,
-                        &mut key.to_vec(),
+                        &key,
                         &amount.to_le_bytes(),
                         |v| v == 0u64.to_le_bytes(),
                     )?;
@@ -1239,6 +1571,17 @@ impl DiskStorage {
                     .retain(|_, _| false)
                     .map_err(|e| StorageError::from_redb("clearing the pending keys", e))?;
             }
+            if let (true, Some(height)) = (wrote_log, block) {
+                log_blocks
+                    .insert(height.to_be_bytes().as_slice(), [].as_slice())
+                    .map_err(|e| StorageError::from_redb("writing a logged block", e))?;
+            }
+            log_blocks
+                .len()
+                .map_err(|e| StorageError::from_redb("counting the logged blocks", e))?
+        };
+        if logged_blocks >= self.log_blocks.max(1) {
+            fold_log(&txn)?;
         }
         txn.commit()
             .map_err(|e| StorageError::from_redb("committing a change set", e))
@@ -1564,6 +1907,8 @@ mod tests {
             CONTRACTS,
             CONTRACT_VERSIONS,
             PENDING_KEYS,
+            VERSION_LOG,
+            LOG_BLOCKS,
         ] {
             let table = txn.open_table(definition).unwrap();
             out.push(
@@ -1594,12 +1939,29 @@ mod tests {
     /// directly (`VersionTarget::Sealed`); the rows must be exactly those of the pending path
     /// (the changes committed into the pending block, then sealed by an empty block): sets,
     /// overwrites, deletions, values set back to an older version, zero balances, code
-    /// redeployed unchanged and changed, contract instances.
+    /// redeployed unchanged and changed, contract instances. With the version log folded at
+    /// every block (`set_log_blocks(1)`), the direct path's log rows, once folded, must be those
+    /// rows too: the fold writes format version 3's layout.
     #[test]
     fn direct_block_versions_are_the_rows_of_the_pending_path() {
         let dir = tempfile::tempdir().unwrap();
         let mut direct = DiskStorage::open(&dir.path().join("direct")).unwrap();
+        direct.set_log_blocks(1);
         let mut detour = DiskStorage::open(&dir.path().join("detour")).unwrap();
+        let mut next = random_blocks();
+        for height in 1..=40u64 {
+            let changes = next();
+            direct.commit_block(height, &changes).unwrap();
+            detour.commit(&changes).unwrap();
+            detour.commit_block(height, &ChangeSet::default()).unwrap();
+            assert_eq!(rows(&direct), rows(&detour), "after block {height}");
+        }
+        assert!(direct.version_rows().unwrap().total() > 40);
+    }
+
+    /// A generator of random change sets over two contracts, keys with zero bytes, balances,
+    /// code and instances.
+    fn random_blocks() -> impl FnMut() -> ChangeSet {
         let contracts = [Hash([1; 32]), Hash([2; 32])];
         let keys: [&[u8]; 4] = [b"", b"a", b"a\0b", b"\0"];
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
@@ -1609,7 +1971,7 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        for height in 1..=40u64 {
+        move || {
             let mut changes = ChangeSet::default();
             for _ in 0..next(6) {
                 let contract = contracts[next(2) as usize];
@@ -1629,12 +1991,77 @@ mod tests {
             if next(7) == 0 {
                 changes.create_contract(Hash([next(3) as u8 + 8; 32]), contracts[next(2) as usize]);
             }
-            direct.commit_block(height, &changes).unwrap();
-            detour.commit(&changes).unwrap();
-            detour.commit_block(height, &ChangeSet::default()).unwrap();
-            assert_eq!(rows(&direct), rows(&detour), "after block {height}");
+            changes
         }
-        assert!(direct.version_rows().unwrap().total() > 40);
+    }
+
+    /// Every historical read, at every height, of the keys [`random_blocks`] writes.
+    #[allow(clippy::type_complexity)]
+    fn history(
+        disk: &DiskStorage,
+    ) -> Vec<(Vec<Option<Vec<u8>>>, Vec<u64>, Vec<Vec<(Vec<u8>, Vec<u8>)>>)> {
+        let contracts = [Hash([1; 32]), Hash([2; 32])];
+        let keys: [&[u8]; 4] = [b"", b"a", b"a\0b", b"\0"];
+        let oldest = disk.oldest_height().unwrap();
+        (oldest..=disk.block_height().unwrap())
+            .map(|height| {
+                let mut values = Vec::new();
+                let mut balances = Vec::new();
+                let mut lists = Vec::new();
+                for contract in &contracts {
+                    for key in keys {
+                        values.push(disk.read_storage_at(contract, key, height).unwrap());
+                    }
+                    balances.push(
+                        disk.read_balance_at(contract, &Hash([0; 32]), height)
+                            .unwrap(),
+                    );
+                    lists.push(disk.list_storage_at(contract, height).unwrap());
+                }
+                (values, balances, lists)
+            })
+            .collect()
+    }
+
+    /// The version log changes where versions are kept, never what a read returns: a store
+    /// that keeps up to 4 blocks in its log reads like one that folds at every block, at every
+    /// height, after every block (plain commits and prunes, which fold, in between); once
+    /// both are folded (by a prune) their rows are identical.
+    #[test]
+    fn logged_versions_read_like_folded_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut logged = DiskStorage::open(&dir.path().join("logged")).unwrap();
+        logged.set_log_blocks(4);
+        let mut folded = DiskStorage::open(&dir.path().join("folded")).unwrap();
+        folded.set_log_blocks(1);
+        let mut next = random_blocks();
+        let mut saw_log = false;
+        for height in 1..=60u64 {
+            let changes = next();
+            if height % 17 == 0 {
+                // A plain commit into the pending block: folds the log first.
+                logged.commit(&changes).unwrap();
+                folded.commit(&changes).unwrap();
+                continue;
+            }
+            logged.commit_block(height, &changes).unwrap();
+            folded.commit_block(height, &changes).unwrap();
+            if height % 23 == 0 {
+                logged.prune_below(height - 5).unwrap();
+                folded.prune_below(height - 5).unwrap();
+            }
+            saw_log |= !rows(&logged)[9].is_empty();
+            assert_eq!(history(&logged), history(&folded), "after block {height}");
+            assert_eq!(
+                logged.version_rows().unwrap(),
+                folded.version_rows().unwrap(),
+                "after block {height}"
+            );
+        }
+        assert!(saw_log, "the logged store never kept a version in its log");
+        logged.prune_below(60).unwrap();
+        folded.prune_below(60).unwrap();
+        assert_eq!(rows(&logged), rows(&folded));
     }
 
     /// Reads go through a snapshot kept between writes: each kind of write must drop it.

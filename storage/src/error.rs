@@ -287,6 +287,7 @@ pub fn describe_format(version: u32) -> &'static str {
         1 => "unversioned state of early tos-vm",
         2 => "contracts addressed by their code hash",
         3 => "contract instances: addresses mapped to shared code",
+        4 => "contract instances, newest versions in a block-ordered log",
         _ => "unknown format",
     }
 }

@@ -246,7 +246,7 @@ fn other_format_version_is_refused() {
     match DiskStorage::open(dir.path()) {
         Err(StorageError::UnsupportedVersion {
             found: 99,
-            supported: 3,
+            supported: 4,
         }) => {}
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }

@@ -339,7 +339,7 @@ fn old_format_files_are_refused() {
         assert!(
             matches!(
                 err,
-                StorageError::UnsupportedVersion { found, supported: 3 } if found == old
+                StorageError::UnsupportedVersion { found, supported: 4 } if found == old
             ),
             "{err:?}"
         );
@@ -348,10 +348,163 @@ fn old_format_files_are_refused() {
         assert!(message.contains(&format!("version {old}")), "{message}");
         assert!(message.contains(words), "{message}");
         assert!(
-            message.contains("version 3 (contract instances"),
+            message.contains("version 4 (contract instances"),
             "{message}"
         );
     }
+}
+
+/// The format version a closed store's file records.
+fn recorded_format_version(dir: &std::path::Path) -> u32 {
+    use redb::ReadableDatabase;
+    let db = redb::Database::open(dir.join("state.redb")).unwrap();
+    let txn = db.begin_read().unwrap();
+    let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let meta = txn.open_table(def).unwrap();
+    let bytes = meta
+        .get("format_version")
+        .unwrap()
+        .unwrap()
+        .value()
+        .to_vec();
+    u32::from_le_bytes(bytes.try_into().unwrap())
+}
+
+/// A version 3 store, written row by row as version 3 laid it out (no version log: every
+/// version in the key-ordered tables), is migrated to version 4 by its first open, atomically
+/// and once: every read at every height is what version 3 stored, the next blocks go through
+/// the log and read across both, and the file then says version 4.
+#[test]
+fn version_3_store_is_migrated_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let ver = |prefix: &[u8], height: u64| [prefix, &height.to_be_bytes()].concat();
+    let c1 = |rest: &[u8]| [C1.0.as_slice(), rest].concat();
+    // esc([0]) = 00 FF 00 01, esc([1]) = 01 00 01.
+    let (k0, k1) = (c1(&[0x00, 0xFF, 0x00, 0x01]), c1(&[0x01, 0x00, 0x01]));
+    let alice_native = [ALICE.0, NATIVE_ASSET.0].concat();
+    type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+    let tables: Vec<(&str, Rows)> = vec![
+        ("storage", vec![(c1(&[0]), b"v2".to_vec())]),
+        (
+            "storage_versions",
+            vec![
+                (ver(&k0, 1), b"\x01v1".to_vec()),
+                (ver(&k0, 2), b"\x01v2".to_vec()),
+                (ver(&k1, 1), b"\x01x".to_vec()),
+                (ver(&k1, 2), vec![0x00]),
+            ],
+        ),
+        (
+            "balances",
+            vec![(alice_native.clone(), 7u64.to_le_bytes().to_vec())],
+        ),
+        (
+            "balance_versions",
+            vec![
+                (ver(&alice_native, 1), 5u64.to_le_bytes().to_vec()),
+                (ver(&alice_native, 2), 7u64.to_le_bytes().to_vec()),
+            ],
+        ),
+        ("code", vec![(C2.0.to_vec(), 1u64.to_le_bytes().to_vec())]),
+        ("code_versions", vec![(ver(&C2.0, 1), vec![0x7f, 1])]),
+        ("contracts", vec![(ALICE.0.to_vec(), C2.0.to_vec())]),
+        ("contract_versions", vec![(ver(&ALICE.0, 1), C2.0.to_vec())]),
+        ("pending", vec![]),
+    ];
+    {
+        let db = redb::Database::create(dir.path().join("state.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(def).unwrap();
+            meta.insert("magic", b"tos-vm state".as_slice()).unwrap();
+            meta.insert("format_version", 3u32.to_le_bytes().as_slice())
+                .unwrap();
+            meta.insert("block_height", 2u64.to_le_bytes().as_slice())
+                .unwrap();
+            for (name, rows) in &tables {
+                let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(name);
+                let mut table = txn.open_table(def).unwrap();
+                for (key, value) in rows {
+                    table.insert(key.as_slice(), value.as_slice()).unwrap();
+                }
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let version_3_reads = |disk: &DiskStorage| {
+        assert_eq!(
+            disk.read_storage_at(&C1, &[0], 1).unwrap(),
+            Some(b"v1".to_vec())
+        );
+        assert_eq!(
+            disk.read_storage_at(&C1, &[0], 2).unwrap(),
+            Some(b"v2".to_vec())
+        );
+        assert_eq!(
+            disk.read_storage_at(&C1, &[1], 1).unwrap(),
+            Some(b"x".to_vec())
+        );
+        assert_eq!(disk.read_storage_at(&C1, &[1], 2).unwrap(), None);
+        assert_eq!(
+            disk.list_storage_at(&C1, 1).unwrap(),
+            vec![(vec![0], b"v1".to_vec()), (vec![1], b"x".to_vec())]
+        );
+        assert_eq!(disk.read_balance_at(&ALICE, &NATIVE_ASSET, 1).unwrap(), 5);
+        assert_eq!(disk.read_balance_at(&ALICE, &NATIVE_ASSET, 2).unwrap(), 7);
+        assert_eq!(disk.read_code_at(&C2, 1).unwrap(), Some(vec![0x7f, 1]));
+        assert_eq!(
+            disk.read_contract_at(&ALICE, 2).unwrap(),
+            Some(ContractInfo { code_hash: C2 })
+        );
+    };
+    {
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(disk.block_height().unwrap(), 2);
+        version_3_reads(&disk);
+        assert_eq!(disk.read_storage(&C1, &[0]).unwrap(), Some(b"v2".to_vec()));
+        assert_eq!(disk.read_balance(&ALICE, &NATIVE_ASSET).unwrap(), 7);
+        assert!(!disk.has_pending_changes().unwrap());
+        // Blocks after the migration go into the version log and read across both.
+        let (k0, k1): (&[u8], &[u8]) = (&[0], &[1]);
+        let block_3 = block(&[(k0, Some(b"v3")), (k1, Some(b"y"))], Some(9));
+        disk.commit_block(3, &block_3).unwrap();
+        disk.commit_block(4, &block(&[(k1, None)], None)).unwrap();
+        assert_eq!(disk.version_rows().unwrap().storage, 7);
+    }
+    assert_eq!(recorded_format_version(dir.path()), 4);
+    let mut disk = DiskStorage::open(dir.path()).unwrap();
+    version_3_reads(&disk);
+    assert_eq!(
+        disk.read_storage_at(&C1, &[0], 3).unwrap(),
+        Some(b"v3".to_vec())
+    );
+    assert_eq!(
+        disk.read_storage_at(&C1, &[1], 3).unwrap(),
+        Some(b"y".to_vec())
+    );
+    assert_eq!(disk.read_storage_at(&C1, &[1], 4).unwrap(), None);
+    assert_eq!(
+        disk.list_storage_at(&C1, 3).unwrap(),
+        vec![(vec![0], b"v3".to_vec()), (vec![1], b"y".to_vec())]
+    );
+    assert_eq!(
+        disk.list_storage_at(&C1, 4).unwrap(),
+        vec![(vec![0], b"v3".to_vec())]
+    );
+    assert_eq!(disk.read_balance_at(&ALICE, &NATIVE_ASSET, 4).unwrap(), 9);
+    // Pruning folds the log and keeps every read at or above its height.
+    disk.prune_below(3).unwrap();
+    assert_eq!(
+        disk.read_storage_at(&C1, &[0], 3).unwrap(),
+        Some(b"v3".to_vec())
+    );
+    assert_eq!(disk.read_storage_at(&C1, &[1], 4).unwrap(), None);
+    assert_eq!(disk.read_balance_at(&ALICE, &NATIVE_ASSET, 3).unwrap(), 9);
+    assert!(matches!(
+        disk.read_storage_at(&C1, &[0], 2),
+        Err(StorageError::HeightPruned { .. })
+    ));
 }
 
 #[test]
@@ -359,6 +512,8 @@ fn malformed_version_rows_are_corrupt_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut disk = DiskStorage::open(dir.path()).unwrap();
+        // Folded at once: the versions are in the key-ordered tables damaged below.
+        disk.set_log_blocks(1);
         disk.commit_block(1, &block(&[(b"k", Some(b"v"))], Some(3)))
             .unwrap();
     }
@@ -399,6 +554,95 @@ fn malformed_version_rows_are_corrupt_not_a_panic() {
     corrupt(disk.prune_below(1));
     // The latest state does not read the history.
     assert_eq!(disk.read_storage(&C1, b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+/// Damaged rows of the version log (format version 4): a logged height that is not 8 bytes, a
+/// log row of an unknown kind or too short for its height, a malformed logged value. Each is
+/// `Corrupt` where it is read (a historical read, a listing, the fold of a prune), never a
+/// panic; the latest state does not read the log.
+#[test]
+fn malformed_log_rows_are_corrupt_not_a_panic() {
+    type Damage = fn(&redb::WriteTransaction);
+    const LOG: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("version_log");
+    const BLOCKS: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("log_blocks");
+    // (damage, seen by the reads at heights 1 and 2, seen by the fold of a prune)
+    let damages: [(&str, Damage, bool, bool); 4] = [
+        (
+            "a logged height of 3 bytes",
+            |txn| {
+                let mut blocks = txn.open_table(BLOCKS).unwrap();
+                blocks.insert([0u8; 3].as_slice(), [].as_slice()).unwrap();
+            },
+            true,
+            false,
+        ),
+        (
+            "a log row of kind 7",
+            |txn| {
+                let key = [1u64.to_be_bytes().as_slice(), &[7], &C1.0].concat();
+                let mut log = txn.open_table(LOG).unwrap();
+                log.insert(key.as_slice(), [1u8].as_slice()).unwrap();
+            },
+            false,
+            true,
+        ),
+        (
+            "a log key of 4 bytes",
+            |txn| {
+                let mut log = txn.open_table(LOG).unwrap();
+                log.insert([0u8; 4].as_slice(), [1u8].as_slice()).unwrap();
+            },
+            false,
+            true,
+        ),
+        (
+            "a logged storage value that is neither a value nor a deletion",
+            |txn| {
+                let key = [1u64.to_be_bytes().as_slice(), &[0], &C1.0, &[b'k', 0, 1]].concat();
+                let mut log = txn.open_table(LOG).unwrap();
+                log.insert(key.as_slice(), [9u8, 9].as_slice()).unwrap();
+            },
+            true,
+            true,
+        ),
+    ];
+    for (what, damage, reads_see_it, fold_sees_it) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut disk = DiskStorage::open(dir.path()).unwrap();
+            disk.commit_block(1, &block(&[(b"k", Some(b"v"))], Some(3)))
+                .unwrap();
+            disk.commit_block(2, &block(&[(b"j", Some(b"w"))], None))
+                .unwrap();
+        }
+        {
+            let db = redb::Database::create(dir.path().join("state.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            damage(&txn);
+            txn.commit().unwrap();
+        }
+        let mut disk = DiskStorage::open(dir.path()).unwrap();
+        let corrupt = |r: Result<(), StorageError>| {
+            let e = r.expect_err(what);
+            assert!(matches!(e, StorageError::Corrupt { .. }), "{what}: {e:?}");
+        };
+        if reads_see_it {
+            // A key block 1 did not write is looked up at every logged height.
+            let k = if what.contains("height") { b"x" } else { b"k" };
+            corrupt(disk.read_storage_at(&C1, k, 1).map(drop));
+            corrupt(disk.list_storage_at(&C1, 2).map(drop));
+        }
+        assert_eq!(
+            disk.read_storage(&C1, b"k").unwrap(),
+            Some(b"v".to_vec()),
+            "{what}"
+        );
+        if fold_sees_it {
+            corrupt(disk.prune_below(1));
+            // Refused as a whole: nothing was folded or pruned.
+            assert_eq!(disk.oldest_height().unwrap(), 0, "{what}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -715,10 +959,18 @@ proptest! {
     /// adapters: every read at every height matches the snapshots (so a plain commit never
     /// changes a sealed height, and pruning never changes a read at a height at or above the
     /// prune height), and the latest state matches the model's.
+    ///
+    /// The disk store's version log is folded every `log_blocks` blocks (1: every block, as
+    /// format version 3 wrote; otherwise reads find versions in the log, in the key-ordered
+    /// tables, or across both).
     #[test]
-    fn versioned_reads_match_snapshots(ops in proptest::collection::vec(op(), 1..10)) {
+    fn versioned_reads_match_snapshots(
+        ops in proptest::collection::vec(op(), 1..12),
+        log_blocks in 1u64..5,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let mut disk = DiskStorage::open(dir.path()).unwrap();
+        disk.set_log_blocks(log_blocks);
         let mut memory = MemoryStorage::new();
         let mut disk_model = Model::new();
         let mut memory_model = Model::new();
