@@ -12,7 +12,8 @@
 //! * `height`, `read`, `write`: one call of `benches/contracts/syscalls` running
 //!   `tos_get_block_height`, `tos_storage_read` or `tos_storage_write` 1000 times;
 //! * `sha256`, `sha256-alu32`: the compute bench's SHA-256 chain (`benches/contracts/sha256`,
-//!   64 rounds over 1 KiB), built by the default code generation or the 32-bit ALU route.
+//!   64 rounds over 1 KiB), built by the default code generation or the 32-bit ALU route;
+//! * `fib`, `sort`: the compute bench's other two runs (`fib(24)`, a heapsort of 4096 `u64`).
 //!
 //! Each call goes the way `Vm::invoke` takes it: `execute_call` from the executable cache,
 //! effects left lazy, commit into a `MemoryStorage`. Divide callgrind's total by the call
@@ -134,8 +135,19 @@ fn prepare(
             input.extend((0..1024u32).map(|i| (i * 31 + 7) as u8));
             (contract, vec![input])
         }
+        // As benches/vm.rs: fib(24), and a heapsort of 4096 pseudo-random u64.
+        "fib" => (
+            deploy(store, bench_contract("fib")),
+            vec![24u64.to_le_bytes().to_vec()],
+        ),
+        "sort" => {
+            let mut input = 4096u64.to_le_bytes().to_vec();
+            input.extend_from_slice(&0x9E37_79B9_7F4A_7C15u64.to_le_bytes());
+            (deploy(store, bench_contract("sort")), vec![input])
+        }
         other => panic!(
-            "workload `{other}`: transfer, noop, height, read, write, sha256 or sha256-alu32"
+            "workload `{other}`: transfer, noop, height, read, write, sha256, sha256-alu32, fib \
+             or sort"
         ),
     }
 }
