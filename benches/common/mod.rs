@@ -248,8 +248,67 @@ declare_builtin_function!(
     }
 );
 
+declare_builtin_function!(
+    /// `tos_memcpy`/`tos_memmove` in a bare run: copies, as tos-vm does (compiled code calls
+    /// them for copies of a runtime length, so a no-op would change the contract's result).
+    BareMemmove,
+    fn rust(
+        context: &mut BareContext,
+        dst: u64,
+        src: u64,
+        len: u64,
+        _d: u64,
+        _e: u64,
+    ) -> Result<u64, Box<dyn std::error::Error>> {
+        let from = match context
+            .mapping
+            .map_with_access_violation_handler(AccessType::Load, src, len)
+        {
+            StableResult::Ok(buffer) => buffer.ptr().cast::<u8>(),
+            StableResult::Err(error) => return Err(Box::new(error)),
+        };
+        let to = match context
+            .mapping
+            .map_with_access_violation_handler(AccessType::Store, dst, len)
+        {
+            StableResult::Ok(buffer) => buffer.ptr_mut().cast::<u8>(),
+            StableResult::Err(error) => return Err(Box::new(error)),
+        };
+        // SAFETY: both ranges were mapped for `len` bytes (the destination writable); the guest
+        // is suspended during the syscall; `copy` allows overlap.
+        unsafe { std::ptr::copy(from, to, len as usize) };
+        Ok(dst)
+    }
+);
+
+declare_builtin_function!(
+    /// `tos_memset` in a bare run: fills, as tos-vm does.
+    BareMemset,
+    fn rust(
+        context: &mut BareContext,
+        dst: u64,
+        byte: u64,
+        len: u64,
+        _d: u64,
+        _e: u64,
+    ) -> Result<u64, Box<dyn std::error::Error>> {
+        match context
+            .mapping
+            .map_with_access_violation_handler(AccessType::Store, dst, len)
+        {
+            StableResult::Ok(buffer) => {
+                // SAFETY: the range was mapped writable for `len` bytes; the guest is suspended.
+                unsafe { std::ptr::write_bytes(buffer.ptr_mut().cast::<u8>(), byte as u8, len as usize) };
+                Ok(dst)
+            }
+            StableResult::Err(error) => Err(Box::new(error)),
+        }
+    }
+);
+
 /// The bare loader: tos-vm's VM config (with `tuning`), every `tos_*` name registered (so the
-/// same ELFs verify), each a no-op except `tos_set_return_data`.
+/// same ELFs verify), each a no-op except `tos_set_return_data` and the memory syscalls that
+/// change guest memory (`tos_memcpy`, `tos_memmove`, `tos_memset`).
 pub fn bare_loader(tuning: Tuning) -> Arc<BuiltinProgram<BareContext>> {
     let config = Config {
         aligned_memory_mapping: tuning.aligned,
@@ -257,10 +316,11 @@ pub fn bare_loader(tuning: Tuning) -> Arc<BuiltinProgram<BareContext>> {
     };
     let mut loader = BuiltinProgram::new_loader(config);
     for name in tos_vm::syscalls::syscall_names() {
-        let result = if name == "tos_set_return_data" {
-            loader.register_definition::<BareSetReturnData>(name)
-        } else {
-            loader.register_definition::<BareNop>(name)
+        let result = match name {
+            "tos_set_return_data" => loader.register_definition::<BareSetReturnData>(name),
+            "tos_memcpy" | "tos_memmove" => loader.register_definition::<BareMemmove>(name),
+            "tos_memset" => loader.register_definition::<BareMemset>(name),
+            _ => loader.register_definition::<BareNop>(name),
         };
         result.unwrap_or_else(|e| panic!("registering {name}: {e}"));
     }

@@ -1,8 +1,8 @@
 //! The contract build driver: contract sources → BPF objects → SBPF V3 executable.
 //!
 //! Uses only stock Debian tools (`scripts/setup` installs them):
-//! - C: `clang-19 -target bpf -mcpu=v2 -emit-llvm` compiles every `*.c` of the contract
-//!   directory into LLVM bitcode;
+//! - C: `clang-19 -target bpf -mcpu=v2 -O2 -nostdlibinc -emit-llvm` compiles every `*.c` of the
+//!   contract directory into LLVM bitcode;
 //! - Rust: Debian's `/usr/bin/cargo` + `/usr/bin/rustc` build the contract crate for
 //!   `bpfel-unknown-none` with `-Zbuild-std=core,alloc`, fat LTO into one codegen unit (so the
 //!   code of `core`, `alloc`, `tos-sdk` and every other dependency lands in the crate's own
@@ -375,6 +375,25 @@ fn generate_interface_header(dir: &Path) -> Result<Option<GeneratedInclude>> {
 /// instructions. (clang-19 has no switch for v3 without alu32.) The same CPU is given to `llc`.
 const CLANG_TARGET_FLAGS: &[&str] = &["-target", "bpf", "-mcpu=v2"];
 
+/// Language flags of every C contract's compilation (after [`CLANG_TARGET_FLAGS`]).
+///
+/// Hosted C, so that clang knows what `memset`, `memcpy` and `memmove` do (with
+/// `-ffreestanding` or `-fno-builtin` it knows nothing of them): a byte loop that clears or
+/// copies becomes one `llvm.memset`/`llvm.memcpy`, which `llc` expands into 8-byte loads and
+/// stores when the length is a constant of up to 128 bytes ([`crate::irpass`]'s limit) and the
+/// IR step routes to `tos_memset`/`tos_memmove` otherwise, and a `memcpy` call of a constant
+/// length is expanded inline instead of costing a syscall. This is what Rust contracts always
+/// had. Every guest load and store is a call into the VM's memory mapping under the JIT, so a
+/// byte loop was the dearest way to move bytes: sha256's padding loops were 15 % of its
+/// memory accesses (docs/performance.md, "Compute: fewer memory accesses").
+/// `-nostdlibinc`: only clang's own headers (`stdint.h`, `stddef.h`, `stdbool.h`, ...), never
+/// the build machine's libc headers, which do not exist for BPF (hosted clang's `stdint.h`
+/// would include them). What hosted C adds beyond that is clang's knowledge of the C library's
+/// names: a contract function named like one (`strlen`, `abs`, ...) must behave like it, and
+/// a call the optimizer makes up must be one the link step binds (`memcpy`, `memmove`,
+/// `memset`, `memcmp`, `bcmp`), or the build fails with "undefined symbol".
+const C_FLAGS: &[&str] = &["-O2", "-nostdlibinc", "-emit-llvm"];
+
 fn c_sources(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|source| io_error(dir, source))?;
     let mut sources = Vec::new();
@@ -397,7 +416,7 @@ fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<
         let mut command = Command::new(&clang);
         command
             .args(CLANG_TARGET_FLAGS)
-            .args(["-O2", "-ffreestanding", "-fno-builtin", "-emit-llvm"])
+            .args(C_FLAGS)
             .arg("-I")
             .arg(&options.sdk_include);
         if let Some(include) = &generated {

@@ -259,6 +259,41 @@ fn misaligned_reads_are_one_load() {
     assert!(!text.contains("ldxb"), "{text}");
 }
 
+/// C is compiled as hosted C (`-nostdlibinc`, no `-ffreestanding`/`-fno-builtin`), so clang
+/// knows the memory functions: a byte loop that clears a constant-size buffer becomes 8-byte
+/// stores, one that copies a runtime length a `tos_memmove` call, and a `memcpy` call of a
+/// constant length inline loads and stores instead of a syscall. Freestanding, the first two
+/// were byte loops (a call of the VM's memory mapping per byte under the JIT) and the third a
+/// `tos_memcpy` syscall.
+#[test]
+fn c_byte_loops_and_short_copies_become_wide_accesses_or_a_syscall() {
+    skip_if!(clang_missing());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("loops.c"),
+        "#include \"tos.h\"\n\
+         uint64_t entrypoint(const uint8_t *input, uint64_t len) {\n\
+             uint8_t block[128];\n\
+             uint8_t head[32];\n\
+             uint64_t i, sum = 0;\n\
+             if (len > 128) len = 128;\n\
+             for (i = 0; i < 128; i++) block[i] = 0;\n\
+             for (i = 0; i < len; i++) block[i] = input[i];\n\
+             memcpy(head, block + 1, 32);\n\
+             for (i = 0; i < 32; i++) sum = sum * 31 + head[i];\n\
+             return sum + block[127];\n\
+         }\n",
+    )
+    .unwrap();
+    let elf = build_contract(dir.path(), &options(None)).unwrap();
+    check_executable(&elf);
+    let text = tos_loader::disassemble(&elf, SYSCALLS).unwrap();
+    assert!(text.contains("syscall tos_memmove"), "{text}");
+    assert!(!text.contains("syscall tos_memcpy"), "{text}");
+    assert!(!text.contains("stxb"), "{text}");
+    assert!(text.contains("stxdw"), "{text}");
+}
+
 #[test]
 fn c_compile_error_is_reported() {
     skip_if!(clang_missing());

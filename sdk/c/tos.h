@@ -8,7 +8,7 @@
  *
  * which runs the stock Debian tools (scripts/setup installs them):
  *
- *     clang-19 -target bpf -mcpu=v2 -O2 -ffreestanding -fno-builtin -emit-llvm \
+ *     clang-19 -target bpf -mcpu=v2 -O2 -nostdlibinc -emit-llvm \
  *              -I sdk/c -c contract.c                       (LLVM bitcode)
  *     opt, tos-vm's IR step, llc -march=bpfel -mcpu=v2       (LLVM 22: BPF object)
  *
@@ -36,7 +36,10 @@
  *
  * What the build handles for you: signed division and remainder (compiled
  * through unsigned division), copies and fills of any length (struct
- * assignment, memcpy/memset calls: routed to the host's memory syscalls).
+ * assignment, memcpy/memset calls and byte loops: short constant-length ones
+ * become 8-byte loads and stores, the rest calls of the host's memory
+ * syscalls). C is compiled as hosted C without the system's headers: a
+ * function named like a C library function must behave like it.
  * What it refuses: writable globals (.data/.bss; keep state on the stack or
  * in storage), floating point, 128-bit division in C.
  */
