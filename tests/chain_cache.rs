@@ -337,3 +337,45 @@ fn a_block_copies_each_elf_only_on_a_cache_miss() {
         );
     }
 }
+
+/// A thread calling the contract it called last takes the executable without the cache's lock
+/// or a search; every such hit still counts, and an entry removed or cleared since is never
+/// served that way (the next call loads it again).
+#[test]
+fn a_repeated_call_hits_until_its_entry_is_removed() {
+    let universe = Universe::new(1);
+    let (store, calls) = setup(&universe);
+    let call = &calls[0];
+    let code = store
+        .read_contract(&call.contract)
+        .unwrap()
+        .unwrap()
+        .code_hash;
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let vm = vm(engine, None);
+        let first = fingerprint(&vm.execute(call, &block(), &store).unwrap());
+        for _ in 0..150 {
+            let again = vm.execute(call, &block(), &store).unwrap();
+            assert_eq!(fingerprint(&again), first);
+        }
+        let counts = |vm: &Vm| (vm.cache_stats().misses, vm.cache_stats().hits);
+        assert_eq!(counts(&vm), (1, 150));
+        assert!(vm.cache().remove(&code));
+        vm.execute(call, &block(), &store).unwrap();
+        assert_eq!(
+            counts(&vm),
+            (2, 150),
+            "{engine:?}: a removed entry is loaded again"
+        );
+        vm.execute(call, &block(), &store).unwrap();
+        assert_eq!(counts(&vm), (2, 151));
+        vm.cache().clear();
+        let reloaded = vm.execute(call, &block(), &store).unwrap();
+        assert_eq!(
+            counts(&vm),
+            (3, 151),
+            "{engine:?}: a cleared cache loads again"
+        );
+        assert_eq!(fingerprint(&reloaded), first);
+    }
+}

@@ -10,7 +10,9 @@
 //! the runtime environment, and the ELF is checked against the code hash before it is loaded,
 //! so an entry can never stand for other code than its key says.
 //!
-//! Concurrency: lookups take one short lock; a miss loads outside that lock behind a per-key
+//! Concurrency: a thread calling the contract it called last takes it from a per-thread handle
+//! (no lock, no search) while the cache has removed nothing since; other lookups take one
+//! short lock; a miss loads outside that lock behind a per-key
 //! gate, so threads missing on the same contract wait for one load instead of each compiling
 //! it, and threads loading different contracts do so in parallel.
 
@@ -134,6 +136,33 @@ impl Lru {
     }
 }
 
+/// Distinguishes caches, so a thread's [`RecentHit`] of one is never taken for another's.
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Hits a thread takes from its [`RecentHit`] before it goes through the lock again, which
+/// refreshes the entry's recency (the handle's hits do not stamp the entry).
+const HITS_PER_RECENCY_STAMP: u32 = 64;
+
+/// The executable a thread found last, so that calling the same contract again takes no lock
+/// and no map search: valid while its cache has removed nothing since (`generation`).
+struct RecentHit {
+    cache: u64,
+    key: Key,
+    executable: Arc<TosExecutable>,
+    load_size: usize,
+    /// The cache's generation when the handle was taken under its lock.
+    generation: u64,
+    /// Hits taken from this handle since.
+    hits: u32,
+}
+
+thread_local! {
+    /// This thread's last hit, of whichever cache it used last. It keeps its executable alive
+    /// until the thread's next lookup replaces it, even if the cache drops the entry.
+    static RECENT_HIT: std::cell::RefCell<Option<RecentHit>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// A snapshot of a cache's counters, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CacheStats {
@@ -186,6 +215,11 @@ impl CacheStats {
 /// Parses, verifies and (for the JIT) compiles each contract once. `Send + Sync`: share it
 /// (or the `Vm` holding it) between threads by reference or `Arc`.
 pub struct ExecutableCache {
+    /// Unique among caches (see [`RecentHit`]).
+    id: u64,
+    /// Bumped under the lock whenever an entry is removed (evicted, replaced, removed,
+    /// cleared): a thread's [`RecentHit`] taken before is no longer used.
+    generation: AtomicU64,
     environment: RuntimeEnvironment,
     budget: usize,
     lru: Mutex<Lru>,
@@ -216,6 +250,8 @@ impl ExecutableCache {
     /// A cache holding at most `budget` bytes of executables.
     pub fn with_budget(environment: RuntimeEnvironment, budget: usize) -> Self {
         ExecutableCache {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             environment,
             budget,
             lru: Mutex::new(Lru::default()),
@@ -250,11 +286,53 @@ impl ExecutableCache {
         hash: &Hash,
         engine: Engine,
     ) -> Option<(Arc<TosExecutable>, usize)> {
-        let found = self.lru.lock().touch(&(*hash, engine));
-        if found.is_some() {
+        let key = (*hash, engine);
+        let generation = self.generation.load(Ordering::Acquire);
+        // `try_with`: a lookup from a thread-local destructor finds no handle, not a panic.
+        let recent = RECENT_HIT.try_with(|recent| {
+            let mut recent = recent.borrow_mut();
+            let handle = recent.as_mut()?;
+            if handle.cache != self.id
+                || handle.key != key
+                || handle.generation != generation
+                || handle.hits >= HITS_PER_RECENCY_STAMP
+            {
+                return None;
+            }
+            handle.hits += 1;
+            Some((handle.executable.clone(), handle.load_size))
+        });
+        let recent = recent.ok().flatten();
+        if recent.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
+            return recent;
+        }
+        let (found, generation) = {
+            let mut lru = self.lru.lock();
+            (lru.touch(&key), self.generation.load(Ordering::Acquire))
+        };
+        if let Some((executable, load_size)) = &found {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            let handle = RecentHit {
+                cache: self.id,
+                key,
+                executable: executable.clone(),
+                load_size: *load_size,
+                generation,
+                hits: 0,
+            };
+            // The handle it replaces is dropped outside the borrow (its executable may be the
+            // last reference to a large allocation; nothing re-enters here either way).
+            let previous = RECENT_HIT.try_with(|recent| recent.borrow_mut().replace(handle));
+            drop(previous);
         }
         found
+    }
+
+    /// Marks, under the lock, that an entry was removed: threads stop using handles taken
+    /// before.
+    fn removed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Whether `hash` is cached for `engine` (no effect on recency or counters).
@@ -434,13 +512,17 @@ impl ExecutableCache {
             return;
         }
         let mut lru = self.lru.lock();
-        lru.remove(&key);
+        let mut removed = lru.remove(&key);
         let mut evicted = 0;
         while lru.bytes + size > self.budget {
             if !lru.evict_oldest() {
                 break;
             }
             evicted += 1;
+            removed = true;
+        }
+        if removed {
+            self.removed();
         }
         lru.clock += 1;
         let last_used = lru.clock;
@@ -463,6 +545,9 @@ impl ExecutableCache {
         let mut lru = self.lru.lock();
         let interpreter = lru.remove(&(*hash, Engine::Interpreter));
         let jit = lru.remove(&(*hash, Engine::Jit));
+        if interpreter || jit {
+            self.removed();
+        }
         interpreter || jit
     }
 
@@ -471,6 +556,7 @@ impl ExecutableCache {
         let mut lru = self.lru.lock();
         lru.entries.clear();
         lru.bytes = 0;
+        self.removed();
     }
 
     /// The counters and the current size.

@@ -92,6 +92,10 @@ pub struct InvokeContext<'a> {
     /// account.
     pub contract: Hash,
     pub meter: ComputeMeter,
+    /// The transaction's call: the bottom of the call stack, kept inline (no allocation for
+    /// a call that calls nothing).
+    first_frame: Frame,
+    /// Nested calls above `first_frame`, innermost last.
     frames: Vec<Frame>,
     logs: Vec<LogEntry>,
     log_bytes: usize,
@@ -106,7 +110,7 @@ pub struct InvokeContext<'a> {
     read_only: bool,
     /// Codes this transaction already paid the cold code load of (see
     /// [`crate::compute`]): later runs of them are warm.
-    warm_code: std::collections::BTreeSet<Hash>,
+    warm_code: WarmCode,
     /// Units charged for cold code loads so far (part of the compute used).
     code_load_units: u64,
 }
@@ -125,12 +129,13 @@ impl<'a> InvokeContext<'a> {
             transaction,
             contract,
             meter: ComputeMeter::new(compute_budget),
-            frames: vec![Frame {
+            first_frame: Frame {
                 contract,
                 code_hash: Hash::default(),
                 caller: transaction.sender,
                 value: 0,
-            }],
+            },
+            frames: Vec::new(),
             logs: Vec::new(),
             log_bytes: 0,
             events: Vec::new(),
@@ -139,7 +144,7 @@ impl<'a> InvokeContext<'a> {
             programs: None,
             memory_mapping: empty_mapping(),
             call_deposits: crate::Deposits::new(),
-            warm_code: std::collections::BTreeSet::new(),
+            warm_code: WarmCode::default(),
             code_load_units: 0,
             read_only: false,
         }
@@ -192,9 +197,7 @@ impl<'a> InvokeContext<'a> {
 
     /// [`with_code_hash`](Self::with_code_hash) in place.
     pub(crate) fn set_code_hash(&mut self, code_hash: Hash) {
-        if let Some(first) = self.frames.first_mut() {
-            first.code_hash = code_hash;
-        }
+        self.first_frame.code_hash = code_hash;
     }
 
     /// Records the deposits the transaction sent to the first frame (its native deposit is
@@ -206,19 +209,17 @@ impl<'a> InvokeContext<'a> {
 
     /// [`with_call_deposits`](Self::with_call_deposits) in place.
     pub(crate) fn set_call_deposits(&mut self, deposits: crate::Deposits) {
-        if let Some(first) = self.frames.first_mut() {
-            first.value = deposits
-                .get(&tos_storage::NATIVE_ASSET)
-                .copied()
-                .unwrap_or(0);
-        }
+        self.first_frame.value = deposits
+            .get(&tos_storage::NATIVE_ASSET)
+            .copied()
+            .unwrap_or(0);
         self.call_deposits = deposits;
     }
 
     /// The deposits of the running frame, by asset: the transaction's for the first frame; a
     /// nested call carries only the native value its caller sent.
     pub fn deposits(&self) -> std::borrow::Cow<'_, crate::Deposits> {
-        if self.frames.len() <= 1 {
+        if self.frames.is_empty() {
             return std::borrow::Cow::Borrowed(&self.call_deposits);
         }
         std::borrow::Cow::Owned(crate::invoke::native_deposit(self.frame().value))
@@ -311,22 +312,18 @@ impl<'a> InvokeContext<'a> {
 
     /// The innermost frame.
     pub fn frame(&self) -> Frame {
-        self.frames.last().copied().unwrap_or(Frame {
-            contract: self.contract,
-            code_hash: Hash::default(),
-            caller: self.transaction.sender,
-            value: 0,
-        })
+        self.frames.last().copied().unwrap_or(self.first_frame)
     }
 
     /// Number of contracts on the call stack (1 for a top-level call).
     pub fn depth(&self) -> usize {
-        self.frames.len()
+        1 + self.frames.len()
     }
 
     /// Whether `contract` is already running somewhere on the call stack.
     pub fn is_on_stack(&self, contract: &Hash) -> bool {
-        self.frames.iter().any(|frame| frame.contract == *contract)
+        self.first_frame.contract == *contract
+            || self.frames.iter().any(|frame| frame.contract == *contract)
     }
 
     /// Enters a nested call.
@@ -337,9 +334,7 @@ impl<'a> InvokeContext<'a> {
 
     /// Leaves a nested call; the first frame is never popped.
     pub fn pop_frame(&mut self) {
-        if self.frames.len() > 1 {
-            self.frames.pop();
-        }
+        self.frames.pop();
         self.contract = self.frame().contract;
     }
 
@@ -423,6 +418,30 @@ impl<'a> InvokeContext<'a> {
             logs: self.logs,
             events: self.events,
             return_data: self.return_data,
+        }
+    }
+}
+
+/// The codes a transaction already paid the cold load of. Most transactions run one code: it
+/// is kept inline, and a set is built only for the second.
+#[derive(Debug, Default)]
+struct WarmCode {
+    first: Option<Hash>,
+    others: std::collections::BTreeSet<Hash>,
+}
+
+impl WarmCode {
+    fn contains(&self, code_hash: &Hash) -> bool {
+        self.first.as_ref() == Some(code_hash) || self.others.contains(code_hash)
+    }
+
+    fn insert(&mut self, code_hash: Hash) {
+        match self.first {
+            None => self.first = Some(code_hash),
+            Some(first) if first == code_hash => {}
+            Some(_) => {
+                self.others.insert(code_hash);
+            }
         }
     }
 }

@@ -245,21 +245,40 @@ impl CallMemory {
         let Some(mut mapping) = self.mapping.take() else {
             return Err(RuntimeError::Fault("call memory without a mapping".into()));
         };
+        let stack = MemoryRegion::new(
+            std::ptr::slice_from_raw_parts_mut(stack_base, first_frame),
+            ebpf::MM_STACK_START,
+        );
+        let heap = MemoryRegion::new(
+            std::ptr::slice_from_raw_parts_mut(self.heap_buffer as *mut u8, 0),
+            ebpf::MM_HEAP_START,
+        );
+        // Input is read-only: a contract that wants to change it copies it to its stack or
+        // heap.
+        let input = MemoryRegion::new(input as *const [u8], ebpf::MM_INPUT_START);
+        // An aligned mapping that already has the four regions at these addresses (every
+        // call after the first of a layout: `give_back` keeps their addresses) takes each in
+        // its slot, checked as it goes; nothing to sort, no lookup cache to flush.
+        if self.config.aligned_memory_mapping
+            && Self::replace_in_slots(
+                &mut mapping,
+                [
+                    read_only.clone(),
+                    stack.clone(),
+                    heap.clone(),
+                    input.clone(),
+                ],
+            )
+        {
+            return Ok(mapping);
+        }
         for region in mapping.get_regions_mut() {
             let start = region.vm_addr_range().start;
             *region = match segment(start) {
                 0 => read_only.clone(),
-                2 => MemoryRegion::new(
-                    std::ptr::slice_from_raw_parts_mut(stack_base, first_frame),
-                    ebpf::MM_STACK_START,
-                ),
-                3 => MemoryRegion::new(
-                    std::ptr::slice_from_raw_parts_mut(self.heap_buffer as *mut u8, 0),
-                    ebpf::MM_HEAP_START,
-                ),
-                // Input is read-only: a contract that wants to change it copies it to its
-                // stack or heap.
-                4 => MemoryRegion::new(input as *const [u8], ebpf::MM_INPUT_START),
+                2 => stack.clone(),
+                3 => heap.clone(),
+                4 => input.clone(),
                 // The gaps an aligned mapping fills in stay empty.
                 _ => continue,
             };
@@ -288,13 +307,56 @@ impl CallMemory {
         Ok(mapping)
     }
 
-    /// Takes the mapping back and returns the buffers to this thread's pool. The regions that
-    /// pointed at the call's read-only data and input are emptied first, so nothing pooled
-    /// points at memory the caller may free.
-    fn give_back(mut self: Box<Self>, mut mapping: MemoryMapping) {
-        for region in mapping.get_regions_mut() {
+    /// Puts each of `regions` into the slot of an initialized aligned mapping that holds a
+    /// region at the same address; `false` (the mapping unchanged or partly changed, to be
+    /// rebuilt by the caller) when a slot holds another address or a region does not fit it.
+    fn replace_in_slots(mapping: &mut MemoryMapping, regions: [MemoryRegion; 4]) -> bool {
+        for region in regions {
             let start = region.vm_addr_range().start;
-            *region = MemoryRegion::new_empty(start);
+            let index = segment(start) as usize;
+            let same_address = mapping
+                .get_regions()
+                .get(index)
+                .is_some_and(|slot| slot.vm_addr_range().start == start);
+            // SAFETY: the caller's contract of `prepare` (the regions point at memory that
+            // outlives the call); `replace_region` checks that the region fits its slot.
+            if !same_address || unsafe { mapping.replace_region(index, region) }.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Takes the mapping back and returns the buffers to this thread's pool. The regions that
+    /// pointed at the call's read-only data and input are emptied first (in their slots, which
+    /// keep their addresses for the next `prepare`), so nothing pooled points at memory the
+    /// caller may free.
+    fn give_back(mut self: Box<Self>, mut mapping: MemoryMapping) {
+        let emptied = self.config.aligned_memory_mapping
+            && [ebpf::MM_RODATA_START, ebpf::MM_INPUT_START]
+                .into_iter()
+                .all(|segment_start| {
+                    let index = segment(segment_start) as usize;
+                    let Some(start) = mapping
+                        .get_regions()
+                        .get(index)
+                        .map(|slot| slot.vm_addr_range().start)
+                    else {
+                        return false;
+                    };
+                    // SAFETY: an empty region references no host memory.
+                    unsafe { mapping.replace_region(index, MemoryRegion::new_empty(start)) }.is_ok()
+                });
+        if !emptied {
+            for region in mapping.get_regions_mut() {
+                let start = region.vm_addr_range().start;
+                *region = MemoryRegion::new_empty(start);
+            }
+            // Pooled mappings are initialized (`prepare` replaces regions in place); one that
+            // does not initialize again is dropped, not pooled.
+            if mapping.initialize().is_err() {
+                return;
+            }
         }
         self.mapping = Some(mapping);
         CALL_MEMORY.with(|pool| {
