@@ -10,12 +10,12 @@
 //!   never run);
 //! - then both go through the same IR step with LLVM 22's tools (Debian `llvm-22`, the LLVM of
 //!   Debian's rustc): `opt` expands 128-bit division into loops and prints the module,
-//!   [`crate::irpass`] routes the memory intrinsics the BPF backend cannot expand to the
+//!   the private `irpass` module routes the memory intrinsics the BPF backend cannot expand to the
 //!   `tos_mem*` syscalls and rewrites signed division, overflow-checked and 128-bit
 //!   multiplication and 128-bit variable shifts into helpers built from what the backend
 //!   compiles, `opt -passes=always-inline,globaldce` inlines the helpers, and `llc -march=bpfel -mcpu=v2
 //!   -mattr=+allows-misaligned-mem-access -pre-RA-sched=list-hybrid` writes the object (or, with [`Codegen::Alu32`],
-//!   `+alu32` assembly that [`crate::asmpass`] fixes up and `llvm-mc` assembles). Every tool's exit status and
+//!   `+alu32` assembly that the private `asmpass` module fixes up and `llvm-mc` assembles). Every tool's exit status and
 //!   error output are checked: a backend error always fails the build, and the output of a
 //!   failed run is never used;
 //! - then [`crate::link`] turns the objects into an SBPF V3 executable with entry
@@ -159,7 +159,7 @@ pub enum Codegen {
     /// instructions, zero-extended with shifts where it matters. The default.
     #[default]
     V2,
-    /// The 32-bit ALU route: `llc -mattr=+alu32` writes assembly, [`crate::asmpass`] puts a
+    /// The 32-bit ALU route: `llc -mattr=+alu32` writes assembly, the private `asmpass` puts a
     /// `mov32 dst, dst` after every `add32`/`sub32`/`mul32` (SBPF V3 sign-extends their
     /// results, eBPF zero-extends), `llvm-mc` assembles it. Correct (the loader accepts the
     /// three only in that pair), but not faster on the compute benchmarks: docs/performance.md,
@@ -380,7 +380,7 @@ const CLANG_TARGET_FLAGS: &[&str] = &["-target", "bpf", "-mcpu=v2"];
 /// Hosted C, so that clang knows what `memset`, `memcpy` and `memmove` do (with
 /// `-ffreestanding` or `-fno-builtin` it knows nothing of them): a byte loop that clears or
 /// copies becomes one `llvm.memset`/`llvm.memcpy`, which `llc` expands into 8-byte loads and
-/// stores when the length is a constant of up to 128 bytes ([`crate::irpass`]'s limit) and the
+/// stores when the length is a constant of up to 128 bytes (the `irpass` module's limit) and the
 /// IR step routes to `tos_memset`/`tos_memmove` otherwise, and a `memcpy` call of a constant
 /// length is expanded inline instead of costing a syscall. This is what Rust contracts always
 /// had. Every guest load and store is a call into the VM's memory mapping under the JIT, so a
@@ -444,7 +444,7 @@ fn compile_c(dir: &Path, options: &BuildOptions<'_>) -> Result<Vec<(String, Vec<
 
 /// The panic strategy of every crate built for the contract target: a panic (overflow check,
 /// index out of bounds, `unwrap`, `panic!`) calls `core::intrinsics::abort` at once, which the
-/// IR step turns into an abort of the call through `tos_panic` ([`crate::irpass`]). Nothing
+/// IR step turns into an abort of the call through `tos_panic` (the `irpass` module). Nothing
 /// formats a message or records a location, so `core::fmt` and the panic handler leave the
 /// contract: counter-rust went from 9,272 to 4,712 bytes, token from 55,640 to 50,488
 /// (docs/performance.md, "Contract size"). The message is lost; host tests of the same code

@@ -53,7 +53,7 @@ mod versioned;
 
 pub use changes::ChangeSet;
 #[cfg(feature = "disk")]
-pub use disk::{DiskStorage, FORMAT_VERSION};
+pub use disk::{DiskStorage, DEFAULT_LOG_BLOCKS, FORMAT_VERSION};
 pub use error::{describe_format, StorageError};
 pub use growth::{
     code_entry_bytes, storage_entry_bytes, Growth, StateGrowth, BALANCE_ENTRY_BYTES,
