@@ -228,6 +228,15 @@ impl TokenBlock {
     }
 
     fn execute(&self, mode: Mode) -> tos_vm::BlockExecution {
+        self.run(mode, None)
+    }
+
+    fn execute_probed(&self, mode: Mode, probe: &WorkerProbe<'_>) -> tos_vm::BlockExecution {
+        self.run(mode, Some(probe))
+    }
+
+    /// The block, sequentially or on `workers` threads (a probe sees only parallel runs).
+    fn run(&self, mode: Mode, probe: Option<&WorkerProbe<'_>>) -> tos_vm::BlockExecution {
         let execution = match mode {
             Mode::Sequential => execute_block(
                 &self.vm,
@@ -242,25 +251,10 @@ impl TokenBlock {
                 &self.calls,
                 &self.store,
                 workers,
-                None,
+                probe,
             ),
         };
         execution.unwrap()
-    }
-
-    fn execute_probed(&self, mode: Mode, probe: &WorkerProbe<'_>) -> tos_vm::BlockExecution {
-        match mode {
-            Mode::Sequential => self.execute(mode),
-            Mode::Parallel(workers) => execute_block_speculatively(
-                &self.vm,
-                &self.context,
-                &self.calls,
-                &self.store,
-                workers,
-                Some(probe),
-            )
-            .unwrap(),
-        }
     }
 
     /// Runs `blocks` blocks in `mode` (after one outside the count) and measures, per block,
