@@ -10,6 +10,9 @@ use tos_storage::{ChangeSet, ContractInfo, Hash, StorageError, StorageProvider};
 /// order shows: [`PendingState::changes`] sorts into a [`ChangeSet`].
 type HashMap<K, V> = foldhash::HashMap<K, V>;
 
+/// One contract's pending keys: the block's newest value of each (`None`: deleted).
+type ContractKeys = HashMap<Vec<u8>, Option<Vec<u8>>>;
+
 /// The changes of the transactions executed so far in a block, over the state the block
 /// started from.
 ///
@@ -24,7 +27,7 @@ type HashMap<K, V> = foldhash::HashMap<K, V>;
 pub struct PendingState<'a, S: ?Sized> {
     base: &'a S,
     /// By contract, then key: a read borrows its key instead of building a `(Hash, Vec)`.
-    storage: HashMap<Hash, HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    storage: HashMap<Hash, ContractKeys>,
     balances: HashMap<(Hash, Hash), u64>,
     code: HashMap<Hash, Vec<u8>>,
     contracts: HashMap<Hash, ContractInfo>,
@@ -165,7 +168,7 @@ pub(crate) type StorageEntry = ((Hash, Vec<u8>), Option<Vec<u8>>);
 
 /// A pending state's changes, detached from its base ([`PendingState::detach`]).
 pub(crate) struct DetachedChanges {
-    storage: HashMap<Hash, HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    storage: HashMap<Hash, ContractKeys>,
     balances: HashMap<(Hash, Hash), u64>,
     code: HashMap<Hash, Vec<u8>>,
     contracts: HashMap<Hash, ContractInfo>,
@@ -229,7 +232,7 @@ impl<S: StorageProvider + ?Sized> StorageProvider for PendingState<'_, S> {
     /// Folds `changes` into the pending changes; `base` is never written.
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StorageError> {
         self.built.take();
-        let mut last: Option<(&Hash, &mut HashMap<Vec<u8>, Option<Vec<u8>>>)> = None;
+        let mut last: Option<(&Hash, &mut ContractKeys)> = None;
         for ((contract, key), value) in &changes.storage {
             // A change set is ordered by contract: one outer lookup per contract.
             let keys = match last {

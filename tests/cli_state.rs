@@ -196,7 +196,7 @@ fn deposits_in_assets_and_the_compute_limit_from_the_cli() {
     );
     // Bad deposits are refused before anything runs.
     for bad in [
-        format!("{token}"),
+        token.to_string(),
         format!("{token}:0"),
         format!("{token}:x"),
         "12:5".to_string(),

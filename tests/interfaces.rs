@@ -33,9 +33,12 @@ fn answer(invocation: &Invocation) -> Vec<u8> {
 
 /// Every example's generated interface passes the validator, and its selectors are the ones
 /// the generated code dispatches on.
+/// An example's name, its generated interface, and its methods' names and selectors.
+type InterfaceCase = (&'static str, &'static str, Vec<(&'static str, u32)>);
+
 #[test]
 fn every_example_interface_validates() {
-    let cases: [(&str, &str, Vec<(&str, u32)>); 4] = [
+    let cases: [InterfaceCase; 4] = [
         (
             "token",
             token::INTERFACE,

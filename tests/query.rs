@@ -75,10 +75,10 @@ fn query_both(store: &dyn StorageProvider, call: &ContractCall) -> QueryOutcome 
     interpreted
 }
 
-fn snapshot(
-    store: &MemoryStorage,
-    probe: &Hash,
-) -> (Option<Vec<u8>>, u64, u64, Vec<(Vec<u8>, Vec<u8>)>) {
+/// What a query must leave as it was: a storage value, two balances, the probe's keys.
+type Snapshot = (Option<Vec<u8>>, u64, u64, Vec<(Vec<u8>, Vec<u8>)>);
+
+fn snapshot(store: &MemoryStorage, probe: &Hash) -> Snapshot {
     (
         store.read_storage(probe, b"k").expect("reads"),
         store.read_balance(probe, &NATIVE_ASSET).expect("reads"),

@@ -426,11 +426,14 @@ fn wide(a: u64, b: u64, c: i64, d: i64, x: u128, y: u128, s: i128, t: i128) -> W
     )
 }
 
+/// One case of the 128-bit test: unsigned and signed operand pairs at 64 and 128 bits.
+type WideCase = (u64, u64, i64, i64, u128, u128, i128, i128);
+
 #[test]
 fn checked_and_128_bit_arithmetic_match_native_rust() {
     let elf = elf();
     let mut rng = Rng(0xDEAD_BEEF);
-    let mut cases: Vec<(u64, u64, i64, i64, u128, u128, i128, i128)> = vec![
+    let mut cases: Vec<WideCase> = vec![
         (0, u64::MAX, 0, i64::MIN, 0, u128::MAX, 0, i128::MIN),
         (
             u64::MAX,

@@ -65,7 +65,9 @@ fn prepared(engine: Engine, budget: u64) -> (tempfile::TempDir, Vm, tos_vm::Hash
 
 #[test]
 fn failing_after_writes_and_transfers_leaves_the_store_byte_for_byte_unchanged() {
-    let endings: [(&str, fn(Script) -> Vec<u8>); 3] = [
+    // How each failing script ends, by name.
+    type Ending = (&'static str, fn(Script) -> Vec<u8>);
+    let endings: [Ending; 3] = [
         ("non-zero status", |s| s.build(3)),
         ("abort", |s| {
             s.with_data(b"no", |s, m| s.call(op::PANIC, &[m, Value(2)]))

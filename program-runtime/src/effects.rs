@@ -67,10 +67,12 @@ fn hex_string(bytes: &[u8]) -> String {
     }
 }
 
+/// Per storage key: the value before the journal's first write and after its last.
+type StorageDiff = BTreeMap<(Hash, Vec<u8>), (Option<Vec<u8>>, Option<Vec<u8>>)>;
+
 impl Effects {
     pub fn from_journal(entries: &[JournalEntry]) -> Effects {
-        let mut storage: BTreeMap<(Hash, Vec<u8>), (Option<Vec<u8>>, Option<Vec<u8>>)> =
-            BTreeMap::new();
+        let mut storage = StorageDiff::new();
         let mut balances: BTreeMap<(Hash, Hash), (u64, u64)> = BTreeMap::new();
         let mut transfers = Vec::new();
         let mut contracts_created = Vec::new();

@@ -161,6 +161,7 @@ thread_local! {
     ///
     /// Boxed, so taking one from the pool and giving it back moves a pointer, not the ~500
     /// bytes of buffers, mapping and configuration.
+    #[allow(clippy::vec_box)]
     static CALL_MEMORY: std::cell::RefCell<Vec<Box<CallMemory>>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }

@@ -924,7 +924,7 @@ mod tests {
                 let key = (seed % keys.len() as u64) as usize;
                 let position = (seed >> 8) as usize % 12;
                 let changes = change(&keys[key], step);
-                if (seed >> 16) % 3 == 0 {
+                if (seed >> 16).is_multiple_of(3) {
                     writes.retract(position, &changes);
                     model[key].remove(&position);
                 } else {

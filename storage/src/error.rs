@@ -223,6 +223,17 @@ impl StorageError {
     }
 }
 
+/// What each on-disk format version holds, for [`StorageError::UnsupportedVersion`].
+pub fn describe_format(version: u32) -> &'static str {
+    match version {
+        1 => "unversioned state of early tos-vm",
+        2 => "contracts addressed by their code hash",
+        3 => "contract instances: addresses mapped to shared code",
+        4 => "contract instances, newest versions in a block-ordered log",
+        _ => "unknown format",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,16 +289,5 @@ mod tests {
             needed: 7,
         };
         assert!(e.to_string().contains("holds 5"));
-    }
-}
-
-/// What each on-disk format version holds, for [`StorageError::UnsupportedVersion`].
-pub fn describe_format(version: u32) -> &'static str {
-    match version {
-        1 => "unversioned state of early tos-vm",
-        2 => "contracts addressed by their code hash",
-        3 => "contract instances: addresses mapped to shared code",
-        4 => "contract instances, newest versions in a block-ordered log",
-        _ => "unknown format",
     }
 }

@@ -35,7 +35,7 @@ enum Kind {
     Error(u64),
     AnyError,
     Aborted,
-    AbortKind(String),
+    AbortedAs(String),
     AbortedWith(String, AbortPredicate),
     ComputeUnits(u64),
     ComputeUnitsIn(RangeInclusive<u64>),
@@ -90,7 +90,7 @@ impl Check {
     /// The VM aborted the call with an error of this variant name ([`Abort::kind`]):
     /// `"AccessViolation"`, `"ComputeBudgetExceeded"`, `"KeyTooLong"`, `"InsufficientBalance"`...
     pub fn abort(kind: &str) -> Check {
-        Check(Kind::AbortKind(kind.to_string()))
+        Check(Kind::AbortedAs(kind.to_string()))
     }
 
     /// Shorthand for `Check::abort("AccessViolation")`.
@@ -241,7 +241,7 @@ impl Check {
             Kind::Error(code) => format!("error({code})"),
             Kind::AnyError => "failed".into(),
             Kind::Aborted => "aborted".into(),
-            Kind::AbortKind(kind) => format!("abort({kind})"),
+            Kind::AbortedAs(kind) => format!("abort({kind})"),
             Kind::AbortedWith(description, _) => format!("aborted_with({description})"),
             Kind::ComputeUnits(units) => format!("compute_units({units})"),
             Kind::ComputeUnitsIn(range) => {
@@ -294,7 +294,7 @@ impl Check {
                 status(),
             ),
             Kind::Aborted => Verdict::compare(inv.abort().is_some(), "aborted by the VM", status()),
-            Kind::AbortKind(kind) => Verdict::compare(
+            Kind::AbortedAs(kind) => Verdict::compare(
                 inv.abort().is_some_and(|abort| abort.kind() == *kind),
                 format!("aborted: {kind}"),
                 status(),

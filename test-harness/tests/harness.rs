@@ -34,7 +34,7 @@ fn program(source: &str) -> Vec<u8> {
 
 /// What the call of `elf` pays to load it (its transaction's first run of the code).
 fn load(elf: &[u8]) -> u64 {
-    code_load_cost(code_load_size(&elf))
+    code_load_cost(code_load_size(elf))
 }
 
 #[test]
